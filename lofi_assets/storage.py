@@ -1,0 +1,49 @@
+"""Atomic file writes: a reader never sees half a file, a crash never leaves one behind.
+
+Every artifact is written to a temporary sibling and renamed into place; ``os.replace`` is
+atomic on POSIX file systems when source and target share a directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path | str) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
+
+    On any exception the temporary file is removed and ``target`` is left untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
+    os.close(fd)
+    tmp_path = Path(tmp_name)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o644)
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(target: Path | str, payload: bytes) -> Path:
+    """Write ``payload`` to ``target`` atomically and return the target path."""
+    with atomic_path(target) as tmp_path:
+        tmp_path.write_bytes(payload)
+    return Path(target)
+
+
+def write_json_atomic(target: Path | str, document: Any) -> Path:
+    """Write ``document`` as stable, human-readable JSON (sorted keys, trailing newline)."""
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return write_bytes_atomic(target, text.encode("utf-8"))
