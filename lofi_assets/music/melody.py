@@ -18,7 +18,8 @@ from lofi_assets.music.theory import SCALES, Key, scale_pitch_classes
 
 MELODY_RANGE = (60, 84)  # C4–C6, above the keys
 MELODY_CHANNEL = 3
-LEAP_STEPS = 2  # two scale steps or more counts as a leap (a third and up)
+LEAP_STEPS = 2  # two scale steps or more is a leap in the contour
+LEAP_SEMITONES = 4  # wider than a major third sounds as a leap and wants resolving
 
 Cell = tuple[tuple[float, float], ...]  # (start, duration) in beats within one bar
 RHYTHM_CELLS: dict[str, Cell] = {
@@ -153,38 +154,52 @@ class _Realizer:
         return min(options, key=lambda i: (abs(i - around), i))
 
     def realize(self, motif: Motif, phrase_start: float) -> list[NoteEvent]:
-        notes = []
+        notes: list[NoteEvent] = []
         last = len(motif.rhythm) - 1
         for position, ((start, duration), step) in enumerate(
             zip(motif.rhythm, motif.steps, strict=True)
         ):
-            index = self.index + step
-            if index < 0 or index >= len(self.pitches):
-                index = self.index - step  # reflect off the edge of the range
-            index = max(0, min(len(self.pitches) - 1, index))
             absolute = phrase_start + start
             chord = chord_at(self.timeline, absolute).chord
             stable = set(chord.chord_tone_pcs & self.key.scale_pcs)
+            previous = notes[-2].pitch if len(notes) >= 2 else None
+            leaped = previous is not None and abs(notes[-1].pitch - previous) > LEAP_SEMITONES
+            if leaped:
+                # Resolve a leap by a step in the opposite direction, whatever the motif says.
+                index = self.index + (-1 if notes[-1].pitch > previous else 1)
+            else:
+                index = self.index + step
+                if index < 0 or index >= len(self.pitches):
+                    index = self.index - step  # reflect off the edge of the range
+            index = max(0, min(len(self.pitches) - 1, index))
             if position == last:
                 target = self.open_pcs if motif.ending == "open" else stable | {self.key.tonic_pc}
-                index = self._nearest_index(target, index) or index
-            elif abs(start % 2) < 1e-9:  # beats one and three want a chord tone
+                index = self._settle(index, target, leaped)
+            elif not leaped and abs(start % 2) < 1e-9:  # beats one and three want a chord tone
                 candidate = self._nearest_index(stable, index)
-                if candidate is not None and abs(candidate - index) <= 2:
+                if candidate is not None and abs(candidate - index) <= 1:
                     index = candidate
             self.index = index
             arch = 1 - abs(position / max(last, 1) - 0.5)  # louder toward the phrase middle
-            velocity = int(70 + 14 * arch)
             notes.append(
                 NoteEvent(
                     phrase_start + _swung(start, self.swing),
                     duration * 0.95,
                     self.pitches[index],
-                    velocity,
+                    int(70 + 14 * arch),
                     "melody",
                 )
             )
         return notes
+
+    def _settle(self, index: int, target_pcs: set[int], keep_direction: bool) -> int:
+        """The phrase's last note: the nearest target tone, by step after a leap."""
+        if keep_direction and self.pitches[index] % 12 in target_pcs:
+            return index
+        candidate = self._nearest_index(target_pcs, index)
+        if candidate is None or (keep_direction and abs(candidate - index) > 0):
+            return index
+        return candidate
 
 
 def _phrase_pairs(

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, replace
 
 from lofi_assets.music.score import BEATS_PER_BAR, Section
-from lofi_assets.music.styles import Style, load_progressions
+from lofi_assets.music.styles import ProgressionTemplate, Style, load_progressions
 from lofi_assets.music.theory import Chord, Key, parse_roman
 
 # Share of chord-tone time that may fall outside the key. Above ~10 % the chromatic
@@ -193,19 +193,26 @@ def _extend(chord: Chord, key: Key, style: Style, rng: random.Random) -> Chord:
     return chord.with_extension(extension)
 
 
-def _within_budget(events: list[ChordEvent], key: Key) -> bool:
-    return out_of_key_share(events, key) <= CHROMATIC_BUDGET
+def _template_events(template: ProgressionTemplate, key: Key) -> list[ChordEvent]:
+    return [
+        ChordEvent(parse_roman(token, key), bar * BEATS_PER_BAR, BEATS_PER_BAR)
+        for bar, token in enumerate(template.chords)
+    ]
+
+
+def chromatic_allowance(template: ProgressionTemplate, key: Key) -> float:
+    """How chromatic a progression may get: the budget, or the template's own share if higher."""
+    return max(CHROMATIC_BUDGET, out_of_key_share(_template_events(template, key), key))
 
 
 def compose_progression(
     key: Key, style: Style, rng: random.Random, exclude_template: str | None = None
 ) -> Progression:
     """One 8-bar progression cycle: a coloured template and its turnaround variation."""
-    template = load_progressions()[_weighted_choice(rng, _template_weights(style, key, exclude_template))]
-    events = [
-        ChordEvent(parse_roman(token, key), bar * BEATS_PER_BAR, BEATS_PER_BAR)
-        for bar, token in enumerate(template.chords)
-    ]
+    weights = _template_weights(style, key, exclude_template)
+    template = load_progressions()[_weighted_choice(rng, weights)]
+    events = _template_events(template, key)
+    allowance = chromatic_allowance(template, key)
     colourings = (
         (style.borrowed_chord_probability, lambda ev: _borrow(ev, key, rng)),
         (style.secondary_dominant_probability, lambda ev: _add_secondary_dominant(ev, key, rng)),
@@ -214,7 +221,7 @@ def compose_progression(
     for probability, colour in colourings:
         if rng.random() < probability:
             coloured = colour(events)
-            if _within_budget(coloured, key):
+            if out_of_key_share(coloured, key) <= allowance:
                 events = coloured
     events = [replace(event, chord=_extend(event.chord, key, style, rng)) for event in events]
 
@@ -226,7 +233,7 @@ def compose_progression(
     if numeral is not None and second_half[-1].duration_beats >= BEATS_PER_BAR:
         token = "V7" if numeral.upper() == "I" else f"V7/{numeral}"
         turnaround = _split(second_half, len(second_half) - 1, parse_roman(token, key))
-        if _within_budget(events + turnaround, key):
+        if out_of_key_share(events + turnaround, key) <= allowance:
             second_half = turnaround
     return Progression(template.name, tuple(events + second_half))
 

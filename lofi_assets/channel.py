@@ -1,0 +1,78 @@
+"""The channel's settings and the one rule that turns a date and slot into a seed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from lofi_assets.errors import ConfigError, InvalidSlotError
+from lofi_assets.music.plan import DEFAULT_DURATION_RANGE_S, SketchRequest, validate_request
+from lofi_assets.music.styles import style_names
+from lofi_assets.seeding import stable_seed
+
+DEFAULT_SLOTS = ("1", "2", "3")
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str = "Lofi Empire"
+    artist: str = "Lofi Empire"
+    timezone: str = "UTC"
+    slots: tuple[str, ...] = DEFAULT_SLOTS
+    style_weights: Mapping[str, float] = field(default_factory=dict)  # empty: all equal
+    track_length_range_s: tuple[float, float] = DEFAULT_DURATION_RANGE_S
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ConfigError("The channel needs a name: set channel_name")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ConfigError(
+                f"Unknown timezone {self.timezone!r}: use an IANA name such as Europe/Berlin"
+            ) from error
+        if not self.slots or len(set(self.slots)) != len(self.slots):
+            raise ConfigError(f"Slots must be a non-empty list of distinct names, got {self.slots}")
+        # Reuse the request validator so channel and per-track settings fail the same way.
+        validate_request(
+            SketchRequest(
+                seed=0,
+                style_weights=self.effective_style_weights,
+                duration_range_s=self.track_length_range_s,
+            )
+        )
+
+    @property
+    def effective_style_weights(self) -> dict[str, float]:
+        return dict(self.style_weights) or {name: 1.0 for name in style_names()}
+
+    def track_seed(self, date: str, slot: str) -> int:
+        """The seed of one track: channel name, date and slot, hashed stably."""
+        if slot not in self.slots:
+            raise InvalidSlotError(
+                f"Slot {slot!r} is not one of this channel's slots {list(self.slots)}"
+            )
+        return stable_seed("track", self.name, date, slot)
+
+    def sketch_request(
+        self,
+        date: str,
+        slot: str,
+        *,
+        style: str | None = None,
+        tonic: str | None = None,
+        mode: str | None = None,
+        bpm: float | None = None,
+        duration_s: float | None = None,
+    ) -> SketchRequest:
+        return SketchRequest(
+            seed=self.track_seed(date, slot),
+            style=style,
+            tonic=tonic,
+            mode=mode,
+            bpm=bpm,
+            duration_s=duration_s,
+            style_weights=self.effective_style_weights,
+            duration_range_s=self.track_length_range_s,
+        )

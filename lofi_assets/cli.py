@@ -1,0 +1,176 @@
+"""The ``lofi`` command: one-off sketches, today's release, instance setup.
+
+Thin over the domain code; only ``release`` and ``pools`` touch Dagster (imported lazily so
+``lofi sketch`` starts fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+from lofi_assets.channel import Channel
+from lofi_assets.errors import ConfigError, LofiError
+from lofi_assets.music.arrangement import compose_sketch
+from lofi_assets.music.midi_io import write_sketch_midi
+from lofi_assets.music.plan import SketchRequest
+from lofi_assets.music.styles import load_styles
+from lofi_assets.storage import write_json_atomic
+
+RELEASE_TIMEZONE = dt.UTC  # the release_dates partitions and the schedule are UTC days
+
+
+def _parse_date(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError as error:
+        raise ConfigError(f"Invalid date {text!r}: use YYYY-MM-DD") from error
+
+
+def _sketch(args: argparse.Namespace) -> int:
+    if args.seed is not None:
+        request = SketchRequest(
+            seed=args.seed,
+            style=args.style,
+            tonic=args.tonic,
+            mode=args.mode,
+            bpm=args.bpm,
+            duration_s=args.duration,
+        )
+    elif args.date is not None:
+        request = Channel().sketch_request(
+            _parse_date(args.date),
+            args.slot,
+            style=args.style,
+            tonic=args.tonic,
+            mode=args.mode,
+            bpm=args.bpm,
+            duration_s=args.duration,
+        )
+    else:
+        raise ConfigError("Give --seed N, or --date YYYY-MM-DD [--slot S] for a channel track")
+    sketch = compose_sketch(request)
+    out = Path(args.out)
+    write_sketch_midi(sketch, out)
+    plan = sketch.plan.to_document()
+    plan_path = write_json_atomic(out.with_suffix(".plan.json"), plan)
+    print(
+        f"wrote {out} ({plan['style_display_name']}, {plan['key']}, {plan['bpm']} BPM, "
+        f"{plan['bars']} bars, {plan['duration_s']:.1f} s) and {plan_path}\n"
+        f"  A: {' – '.join(plan['chords']['A'])}\n"
+        f"  B: {' – '.join(plan['chords']['B'])}"
+    )
+    return 0
+
+
+def _styles(_: argparse.Namespace) -> int:
+    for style in load_styles().values():
+        print(
+            f"{style.name:<10} {style.display_name:<10} {style.bpm_min}–{style.bpm_max} BPM, "
+            f"swing {style.swing_min:.2f}–{style.swing_max:.2f}, ambience {', '.join(style.ambience)}"
+        )
+    return 0
+
+
+def _instance():
+    import dagster as dg
+
+    if not os.environ.get("DAGSTER_HOME"):
+        raise ConfigError(
+            "DAGSTER_HOME is not set: run `bash scripts/dev.sh release` (it uses ./.dagster_home) "
+            "or export DAGSTER_HOME=/path/to/instance"
+        )
+    return dg.DagsterInstance.get()
+
+
+def _release(args: argparse.Namespace) -> int:
+
+    from lofi_assets.defs.partitions import track_partition_key
+    from lofi_assets.definitions import defs
+
+    date = _parse_date(args.date) if args.date else dt.datetime.now(RELEASE_TIMEZONE).date().isoformat()
+    instance = _instance()
+    channel = defs.resources["channel"].to_channel()
+    job = defs.resolve_job_def("daily_tracks_job")
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    failures = 0
+    for index, slot in enumerate(channel.slots, start=1):
+        print(f"[{index}/{len(channel.slots)}] {date} slot {slot}: materializing …", flush=True)
+        result = job.execute_in_process(
+            partition_key=track_partition_key(date, slot),
+            instance=instance,
+            run_config=quiet,
+            raise_on_error=False,
+        )
+        if not result.success:
+            failures += 1
+            print(f"      failed (run {result.run_id}); see the run in the Dagster UI", flush=True)
+            continue
+        for event in result.get_asset_materialization_events():
+            materialization = event.step_materialization_data.materialization
+            metadata = materialization.metadata
+            summary = ", ".join(
+                f"{name}={metadata[name].value}"
+                for name in ("style", "key", "bpm", "duration_s")
+                if name in metadata
+            )
+            print(f"      {materialization.asset_key.to_user_string()}: {summary}", flush=True)
+    done = len(channel.slots) - failures
+    print(f"release {date}: {done}/{len(channel.slots)} slots materialized into {instance.root_directory}")
+    return 1 if failures else 0
+
+
+def _pools(_: argparse.Namespace) -> int:
+    from lofi_assets.defs.pools import POOL_LIMITS
+
+    instance = _instance()
+    for pool, limit in POOL_LIMITS.items():
+        instance.event_log_storage.set_concurrency_slots(pool, limit)
+        print(f"pool {pool}: {limit}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lofi", description="lofi-empire command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sketch = commands.add_parser("sketch", help="compose one MIDI sketch to a file")
+    sketch.add_argument("--out", required=True, help="MIDI file to write (plan JSON goes beside it)")
+    sketch.add_argument("--seed", type=int, help="seed for every random choice")
+    sketch.add_argument("--date", help="compose the channel's track for this date instead")
+    sketch.add_argument("--slot", default="1", help="track slot with --date (default 1)")
+    sketch.add_argument("--style", help="style preset (see `lofi styles`)")
+    sketch.add_argument("--tonic", help="key tonic, e.g. F# or Bb")
+    sketch.add_argument("--mode", help="key mode, e.g. dorian or minor")
+    sketch.add_argument("--bpm", type=float, help="tempo (40–200)")
+    sketch.add_argument("--duration", type=float, help="target length in seconds")
+    sketch.set_defaults(run=_sketch)
+
+    commands.add_parser("styles", help="list the style presets").set_defaults(run=_styles)
+
+    release = commands.add_parser(
+        "release", help="materialize a day's release on the Dagster instance ($DAGSTER_HOME)"
+    )
+    release.add_argument("--date", help="YYYY-MM-DD (default: today, UTC)")
+    release.set_defaults(run=_release)
+
+    commands.add_parser(
+        "pools", help="set the concurrency pool limits on the Dagster instance"
+    ).set_defaults(run=_pools)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except LofiError as error:
+        print(f"lofi: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""The one Definitions object of the lofi-empire code location."""
+
+import dagster as dg
+
+from lofi_assets.defs.assets.compose import midi_sketch
+from lofi_assets.defs.automation import daily_release_schedule, daily_tracks_job
+from lofi_assets.defs.io import RecordIOManager
+from lofi_assets.defs.resources import ArtifactStore, ChannelConfig, default_data_dir
+
+artifact_store = ArtifactStore(data_dir=default_data_dir())
+
+defs = dg.Definitions(
+    assets=[midi_sketch],
+    jobs=[daily_tracks_job],
+    schedules=[daily_release_schedule],
+    resources={
+        "channel": ChannelConfig(),
+        "artifact_store": artifact_store,
+        "record_io_manager": RecordIOManager(store=artifact_store),
+    },
+)

@@ -1,0 +1,115 @@
+"""Compose group: ``midi_sketch``, one multi-track MIDI sketch per date and slot."""
+
+
+import base64
+
+import dagster as dg
+from pydantic import Field
+
+from lofi_assets.defs.checks import SKETCH_CHECK_SPECS, sketch_check_results
+from lofi_assets.defs.partitions import date_and_slot, track_partitions
+from lofi_assets.defs.records import SketchRecord
+from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
+from lofi_assets.errors import ConfigError
+from lofi_assets.music.analysis import pitch_class_entropy
+from lofi_assets.music.arrangement import compose_sketch
+from lofi_assets.music.plan import BPM_LIMITS, DURATION_LIMITS_S, ENGINE_VERSION
+from lofi_assets.music.sketch_files import write_sketch_files
+
+
+class SketchConfig(dg.Config):
+    """Optional overrides; anything left empty is chosen from the partition's seed."""
+
+    style: str | None = Field(default=None, description="Style preset, e.g. jazz or rainy_day")
+    tonic: str | None = Field(default=None, description="Key tonic, e.g. F# or Bb")
+    mode: str | None = Field(default=None, description="Key mode, e.g. dorian, minor")
+    bpm: float | None = Field(
+        default=None, ge=BPM_LIMITS[0], le=BPM_LIMITS[1], description="Tempo in BPM"
+    )
+    duration_s: float | None = Field(
+        default=None,
+        ge=DURATION_LIMITS_S[0],
+        le=DURATION_LIMITS_S[1],
+        description="Target track length in seconds",
+    )
+
+
+def _png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
+    encoded = base64.b64encode(png).decode("ascii")
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{encoded})")
+
+
+@dg.asset(
+    partitions_def=track_partitions,
+    group_name="compose",
+    kinds={"python", "midi"},
+    code_version=ENGINE_VERSION,
+    io_manager_key="record_io_manager",
+    # The value rides inside MaterializeResult (with the check results), so the output's
+    # type is declared here rather than read from the return annotation.
+    dagster_type=dg.PythonObjectDagsterType(SketchRecord),
+    check_specs=SKETCH_CHECK_SPECS,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+)
+def midi_sketch(
+    context: dg.AssetExecutionContext,
+    config: SketchConfig,
+    channel: ChannelConfig,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """Multi-track MIDI sketch (keys, bass, melody, drums, pad) and its plan, seeded by date × slot."""
+    date, slot = date_and_slot(context.partition_key)
+    try:
+        request = channel.to_channel().sketch_request(
+            date,
+            slot,
+            style=config.style,
+            tonic=config.tonic,
+            mode=config.mode,
+            bpm=config.bpm,
+            duration_s=config.duration_s,
+        )
+        sketch = compose_sketch(request)  # validates everything before a byte is written
+    except ConfigError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+
+    directory = artifact_store.partition_dir("midi_sketch", context.partition_key)
+    files = write_sketch_files(sketch, directory)
+    plan = sketch.plan.to_document()
+    context.log.info(
+        f"{date} slot {slot}: {plan['style']} in {plan['key']} at {plan['bpm']} BPM, "
+        f"{plan['bars']} bars ({plan['duration_s']:.1f} s)"
+    )
+    record = SketchRecord(
+        midi_path=artifact_store.relative(files.midi_path),
+        plan_path=artifact_store.relative(files.plan_path),
+        piano_roll_path=artifact_store.relative(files.piano_roll_path),
+        seed=sketch.plan.seed,
+        style=plan["style"],
+        key=plan["key"],
+        bpm=float(plan["bpm"]),
+        bars=plan["bars"],
+        duration_s=plan["duration_s"],
+    )
+    return dg.MaterializeResult(
+        value=record,
+        metadata={
+            "style": plan["style_display_name"],
+            "key": plan["key"],
+            "bpm": dg.MetadataValue.float(float(plan["bpm"])),
+            "swing": dg.MetadataValue.float(plan["swing"]),
+            "bars": dg.MetadataValue.int(plan["bars"]),
+            "duration_s": dg.MetadataValue.float(plan["duration_s"]),
+            "progression_A": " – ".join(plan["chords"]["A"]),
+            "progression_B": " – ".join(plan["chords"]["B"]),
+            "roman_numerals": dg.MetadataValue.json(plan["progression"]),
+            "seed": dg.MetadataValue.int(plan["seed"]),
+            "pitch_class_entropy_bits": dg.MetadataValue.float(
+                round(pitch_class_entropy(files.summary.pitched_notes()), 3)
+            ),
+            "notes": dg.MetadataValue.int(len(files.summary.all_notes())),
+            "midi_path": dg.MetadataValue.path(str(files.midi_path)),
+            "piano_roll": _png_markdown(files.piano_roll_path.read_bytes(), "piano roll"),
+        },
+        check_results=sketch_check_results(files.midi_path, plan),
+    )

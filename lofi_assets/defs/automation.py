@@ -1,0 +1,35 @@
+"""Jobs and schedules: today's tracks every morning, any date range on demand."""
+
+
+import dagster as dg
+
+from lofi_assets.defs.assets.compose import midi_sketch
+from lofi_assets.defs.partitions import track_partition_key, track_partitions
+from lofi_assets.defs.resources import ChannelConfig
+
+DAILY_RELEASE_CRON = "0 6 * * *"  # early enough that a day's release is ready by noon
+SCHEDULE_TIMEZONE = "UTC"
+
+daily_tracks_job = dg.define_asset_job(
+    "daily_tracks_job",
+    selection=dg.AssetSelection.assets(midi_sketch),
+    partitions_def=track_partitions,
+    description="Every track asset for one date × slot partition.",
+)
+
+
+@dg.schedule(
+    job=daily_tracks_job,
+    cron_schedule=DAILY_RELEASE_CRON,
+    execution_timezone=SCHEDULE_TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def daily_release_schedule(
+    context: dg.ScheduleEvaluationContext, channel: ChannelConfig
+) -> list[dg.RunRequest]:
+    """Today's release: one run per track slot of the scheduled date."""
+    date = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    return [
+        dg.RunRequest(run_key=f"{date}|{slot}", partition_key=track_partition_key(date, slot))
+        for slot in channel.to_channel().slots
+    ]

@@ -1,0 +1,62 @@
+"""The IO manager for records: a JSON file beside each partition's artifacts.
+
+Assets return a small record (paths + facts); this manager writes it atomically to
+``<data_dir>/<asset>/<partition…>/record.json`` and loads it back for downstream steps,
+which may run in another process or on another machine sharing the storage.
+"""
+
+
+import json
+import typing
+from typing import Any
+
+import dagster as dg
+
+from lofi_assets.defs.records import record_from_document, record_to_document
+from lofi_assets.defs.resources import ArtifactStore
+from lofi_assets.storage import write_json_atomic
+
+RECORD_FILE = "record.json"
+
+
+class RecordIOManager(dg.ConfigurableIOManager):
+    store: dg.ResourceDependency[ArtifactStore]
+
+    def _record_path(self, asset_key: dg.AssetKey, partition_key: str | None):
+        asset_name = asset_key.path[-1]
+        if partition_key is None:
+            return self.store.root / asset_name / RECORD_FILE
+        return self.store.partition_dir(asset_name, partition_key) / RECORD_FILE
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        partition_key = context.partition_key if context.has_partition_key else None
+        path = self._record_path(context.asset_key, partition_key)
+        write_json_atomic(path, record_to_document(obj))
+        context.add_output_metadata({"record": dg.MetadataValue.path(str(path))})
+
+    def _load(self, asset_key: dg.AssetKey, partition_key: str | None) -> Any:
+        path = self._record_path(asset_key, partition_key)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"No record for {asset_key.to_user_string()} partition {partition_key} at {path}: "
+                "materialize it first"
+            )
+        return record_from_document(json.loads(path.read_text(encoding="utf-8")))
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        asset_key = context.asset_key
+        if not context.has_asset_partitions:
+            return self._load(asset_key, None)
+        keys = context.asset_partition_keys
+        # An input annotated dict[str, Record] receives every mapped partition by key
+        # (a day's release reads all of its track slots).
+        if typing.get_origin(context.dagster_type.typing_type) is dict:
+            return {key: self._load(asset_key, key) for key in keys}
+        if len(keys) != 1:
+            raise ValueError(
+                f"{asset_key.to_user_string()} maps {len(keys)} partitions into one input: "
+                "annotate the input as dict[str, <record type>]"
+            )
+        return self._load(asset_key, keys[0])

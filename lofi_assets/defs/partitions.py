@@ -1,0 +1,29 @@
+"""The channel's calendar: one release per day, several track slots per release."""
+
+import dagster as dg
+
+from lofi_assets.channel import DEFAULT_SLOTS
+
+CATALOG_START_DATE = "2025-01-01"
+DATE_DIMENSION, SLOT_DIMENSION = "date", "slot"
+
+# end_offset=1 makes today's partition exist, so the daily schedule can make today's release.
+release_dates = dg.DailyPartitionsDefinition(start_date=CATALOG_START_DATE, end_offset=1)
+track_slots = dg.StaticPartitionsDefinition(list(DEFAULT_SLOTS))
+# Keys read "<date>|<slot>", e.g. "2026-11-27|1" (dimensions are ordered by name).
+track_partitions = dg.MultiPartitionsDefinition(
+    {DATE_DIMENSION: release_dates, SLOT_DIMENSION: track_slots}
+)
+
+
+def track_partition_key(date: str, slot: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({DATE_DIMENSION: date, SLOT_DIMENSION: slot})
+
+
+def date_and_slot(partition_key: str | dg.MultiPartitionKey) -> tuple[str, str]:
+    """Split a track partition key into its date and slot."""
+    if isinstance(partition_key, dg.MultiPartitionKey):
+        keys = partition_key.keys_by_dimension
+        return keys[DATE_DIMENSION], keys[SLOT_DIMENSION]
+    date, _, slot = str(partition_key).partition("|")
+    return date, slot

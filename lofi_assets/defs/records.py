@@ -1,0 +1,38 @@
+"""Small typed records that assets hand each other: paths and facts, never arrays.
+
+Paths are relative to the data root so a step on another machine sharing the storage can
+resolve them under its own mount point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SketchRecord:
+    midi_path: str
+    plan_path: str
+    piano_roll_path: str
+    seed: int
+    style: str
+    key: str
+    bpm: float
+    bars: int
+    duration_s: float
+
+
+RECORD_TYPES: dict[str, type] = {record.__name__: record for record in (SketchRecord,)}
+
+
+def record_to_document(record: Any) -> dict[str, Any]:
+    return {"record_type": type(record).__name__, "fields": asdict(record)}
+
+
+def record_from_document(document: dict[str, Any]) -> Any:
+    record_type = RECORD_TYPES.get(document.get("record_type", ""))
+    if record_type is None:
+        raise ValueError(f"Unknown record type {document.get('record_type')!r}")
+    known = {field.name for field in fields(record_type)}
+    return record_type(**{k: v for k, v in document["fields"].items() if k in known})

@@ -1,0 +1,77 @@
+"""Resources: the channel's settings and where artifacts live."""
+
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from lofi_assets.channel import DEFAULT_SLOTS, Channel
+from lofi_assets.errors import ConfigError
+
+DATA_DIR_ENV = "LOFI_DATA_DIR"
+DEFAULT_DATA_DIR = "data"
+
+
+def default_data_dir() -> str:
+    return os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)
+
+
+class ChannelConfig(dg.ConfigurableResource):
+    """Who the channel is and what it makes: name, timezone, daily slots, style mix."""
+
+    channel_name: str = Field(default="Lofi Empire", description="Shown in titles and seeds")
+    artist: str = Field(default="Lofi Empire", description="Primary artist on every release")
+    timezone: str = Field(default="UTC", description="IANA timezone of the channel's day")
+    slots: list[str] = Field(
+        default=list(DEFAULT_SLOTS), description="Track slots per day (subset of 1, 2, 3)"
+    )
+    style_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Relative weight of each style preset; empty means all equally likely",
+    )
+    track_length_min_s: float = Field(default=165.0, description="Shortest default track")
+    track_length_max_s: float = Field(default=210.0, description="Longest default track")
+
+    def to_channel(self) -> Channel:
+        unknown_slots = sorted(set(self.slots) - set(DEFAULT_SLOTS))
+        if unknown_slots:
+            raise ConfigError(
+                f"Slots {unknown_slots} are not track partitions; use some of {list(DEFAULT_SLOTS)}"
+            )
+        return Channel(
+            name=self.channel_name,
+            artist=self.artist,
+            timezone=self.timezone,
+            slots=tuple(self.slots),
+            style_weights=dict(self.style_weights),
+            track_length_range_s=(self.track_length_min_s, self.track_length_max_s),
+        )
+
+
+def partition_path_parts(partition_key: str | dg.MultiPartitionKey) -> list[str]:
+    """``2026-11-27|1`` → ["2026-11-27", "1"]; ``2026-11-27`` → ["2026-11-27"]."""
+    if isinstance(partition_key, dg.MultiPartitionKey):
+        keys = partition_key.keys_by_dimension
+        return [keys[name] for name in sorted(keys)]
+    return str(partition_key).split("|")
+
+
+class ArtifactStore(dg.ConfigurableResource):
+    """The data root (``$LOFI_DATA_DIR``, default ``./data``): ``<asset>/<date>/<slot>/…``."""
+
+    data_dir: str = Field(default=DEFAULT_DATA_DIR, description="Root folder of every artifact")
+
+    @property
+    def root(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    def partition_dir(self, asset_name: str, partition_key: str | dg.MultiPartitionKey) -> Path:
+        return self.root.joinpath(asset_name, *partition_path_parts(partition_key))
+
+    def relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def resolve(self, relative_path: str) -> Path:
+        return self.root / relative_path

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The project's own setup and entry points. Each command sets up first (idempotent, fast
+# when nothing changed):
+#   bash scripts/dev.sh release [YYYY-MM-DD]   set up, then materialize the day's release
+#   bash scripts/dev.sh test [pytest args]     set up, then run the test suite
+#   bash scripts/dev.sh ui                     set up, then serve the Dagster UI on 127.0.0.1:3000
+#   bash scripts/dev.sh setup                  only set up
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+VENV="$ROOT/.venv"
+PYTHON_BIN="${PYTHON:-python3}"
+# Debian packages the project needs at run time (installed when missing and apt is there).
+DEBIAN_PACKAGES=()
+
+log() { printf '\033[1m[lofi]\033[0m %s\n' "$*" >&2; }
+
+install_debian_packages() {
+  local missing=()
+  for package in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null; then
+    log "missing Debian packages ${missing[*]} and no apt-get: install them by hand"
+    return 1
+  fi
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  log "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+setup_python() {
+  if ! "$PYTHON_BIN" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    log "Python 3.11 or newer is required ($PYTHON_BIN is $("$PYTHON_BIN" --version 2>&1))"
+    exit 1
+  fi
+  [ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PYTHON_BIN" -m venv "$VENV"; }
+  local stamp="$VENV/.lofi-installed" wanted
+  wanted="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    log "installing Python dependencies into $VENV"
+    "$VENV/bin/pip" install --quiet --upgrade pip
+    "$VENV/bin/pip" install --quiet -e ".[dev]"
+    echo "$wanted" > "$stamp"
+  fi
+}
+
+setup_instance() {
+  # The embedded default: SQLite and logs under ./.dagster_home, configured by ./dagster.yaml.
+  if [ -z "${DAGSTER_HOME:-}" ]; then
+    export DAGSTER_HOME="$ROOT/.dagster_home"
+    mkdir -p "$DAGSTER_HOME"
+    ln -sf "$ROOT/dagster.yaml" "$DAGSTER_HOME/dagster.yaml"
+  fi
+  export LOFI_DATA_DIR="${LOFI_DATA_DIR:-$ROOT/data}"
+}
+
+setup() {
+  install_debian_packages
+  setup_python
+  setup_instance
+}
+
+command="${1:-release}"
+[ $# -gt 0 ] && shift
+case "$command" in
+  setup)
+    setup
+    ;;
+  release)
+    setup
+    "$VENV/bin/lofi" pools >/dev/null
+    if [ $# -gt 0 ]; then
+      exec "$VENV/bin/lofi" release --date "$1"
+    fi
+    exec "$VENV/bin/lofi" release
+    ;;
+  test)
+    setup
+    exec "$VENV/bin/python" -m pytest -n 2 "$@"
+    ;;
+  ui)
+    setup
+    "$VENV/bin/lofi" pools >/dev/null
+    exec "$VENV/bin/dagster" dev -w workspace.yaml -h 127.0.0.1 -p "${PORT:-3000}"
+    ;;
+  *)
+    log "unknown command $command: use release, test, ui or setup"
+    exit 2
+    ;;
+esac
