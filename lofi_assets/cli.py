@@ -70,7 +70,8 @@ def _styles(_: argparse.Namespace) -> int:
     for style in load_styles().values():
         print(
             f"{style.name:<10} {style.display_name:<10} {style.bpm_min}–{style.bpm_max} BPM, "
-            f"swing {style.swing_min:.2f}–{style.swing_max:.2f}, ambience {', '.join(style.ambience)}"
+            f"swing {style.swing_min:.2f}–{style.swing_max:.2f}, "
+            f"ambience {', '.join(style.ambience)}"
         )
     return 0
 
@@ -88,10 +89,14 @@ def _instance():
 
 def _release(args: argparse.Namespace) -> int:
 
-    from lofi_assets.defs.partitions import track_partition_key
     from lofi_assets.definitions import defs
+    from lofi_assets.defs.partitions import track_partition_key
 
-    date = _parse_date(args.date) if args.date else dt.datetime.now(RELEASE_TIMEZONE).date().isoformat()
+    date = (
+        _parse_date(args.date)
+        if args.date
+        else dt.datetime.now(RELEASE_TIMEZONE).date().isoformat()
+    )
     instance = _instance()
     channel = defs.resources["channel"].to_channel()
     job = defs.resolve_job_def("daily_tracks_job")
@@ -119,7 +124,10 @@ def _release(args: argparse.Namespace) -> int:
             )
             print(f"      {materialization.asset_key.to_user_string()}: {summary}", flush=True)
     done = len(channel.slots) - failures
-    print(f"release {date}: {done}/{len(channel.slots)} slots materialized into {instance.root_directory}")
+    print(
+        f"release {date}: {done}/{len(channel.slots)} slots materialized "
+        f"into {instance.root_directory}"
+    )
     return 1 if failures else 0
 
 
@@ -138,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     sketch = commands.add_parser("sketch", help="compose one MIDI sketch to a file")
-    sketch.add_argument("--out", required=True, help="MIDI file to write (plan JSON goes beside it)")
+    sketch.add_argument(
+        "--out", required=True, help="MIDI file to write (plan JSON goes beside it)"
+    )
     sketch.add_argument("--seed", type=int, help="seed for every random choice")
     sketch.add_argument("--date", help="compose the channel's track for this date instead")
     sketch.add_argument("--slot", default="1", help="track slot with --date (default 1)")

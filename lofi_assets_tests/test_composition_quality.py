@@ -4,6 +4,7 @@ Every figure is read back from the MIDI file that was written, except humanisati
 compares each note's written tick with the grid position it was played from.
 """
 
+import itertools
 import statistics
 from collections import defaultdict
 
@@ -97,7 +98,9 @@ def test_humanization_stays_within_musical_bounds(measurements, style):
     for sketch, summary in measurements[style]:
         for player, deviations in timing_deviations_ms(sketch).items():
             jitter_sd = statistics.pstdev(deviations)
-            assert 4.0 <= jitter_sd <= 15.0, f"{style} {sketch.plan.seed} {player}: sd {jitter_sd:.2f}"
+            assert 4.0 <= jitter_sd <= 15.0, (
+                f"{style} {sketch.plan.seed} {player}: sd {jitter_sd:.2f}"
+            )
             assert max(abs(d) for d in deviations) <= 50.0
         for part, sd in velocity_sd_by_part(summary).items():
             assert sd >= 5.0, f"{style} seed {sketch.plan.seed}: {part} velocity sd {sd:.2f}"
@@ -108,13 +111,17 @@ def test_snare_ghost_notes_are_quiet(measurements, style):
     for sketch, _ in measurements[style]:
         ghosts = [n.velocity for n in sketch.part("drums").notes if n.voice == "ghost"]
         assert all(GHOST_VELOCITY[0] <= v <= GHOST_VELOCITY[1] for v in ghosts)
-    assert any(n.voice == "ghost" for sketch, _ in measurements[style] for n in sketch.part("drums").notes)
+    assert any(
+        n.voice == "ghost" for sketch, _ in measurements[style] for n in sketch.part("drums").notes
+    )
 
 
 @pytest.mark.parametrize("style", style_names())
 def test_track_length_is_within_one_bar_of_target(measurements, style):
     for sketch, summary in measurements[style]:
-        assert abs(summary.length_s - sketch.plan.target_duration_s) <= bar_duration_s(sketch.plan.bpm)
+        assert abs(summary.length_s - sketch.plan.target_duration_s) <= bar_duration_s(
+            sketch.plan.bpm
+        )
         assert 165.0 - 3 <= summary.length_s <= 210.0 + 3
 
 
@@ -125,12 +132,12 @@ def test_melody_moves_mostly_by_step_and_resolves_leaps(measurements, style):
         notes = sketch.part("melody").notes
         gaps = [
             b.pitch - a.pitch
-            for a, b in zip(notes, notes[1:])
+            for a, b in itertools.pairwise(notes)
             if b.start_beats - (a.start_beats + a.duration_beats) < 1.0
         ]
         intervals += len(gaps)
         steps += sum(abs(g) <= 4 for g in gaps)
-        for first, second in zip(gaps, gaps[1:]):
+        for first, second in itertools.pairwise(gaps):
             if abs(first) > 4:
                 leaps += 1
                 resolved += second * first < 0 and abs(second) <= 4
@@ -152,5 +159,10 @@ def test_melodies_use_triplets_and_syncopation(measurements):
 
 
 def test_drums_have_fills_and_percussion_layers(measurements):
-    voices = {note.voice for rows in measurements.values() for sketch, _ in rows for note in sketch.part("drums").notes}
+    voices = {
+        note.voice
+        for rows in measurements.values()
+        for sketch, _ in rows
+        for note in sketch.part("drums").notes
+    }
     assert {"kick", "snare", "ghost", "hats", "toms", "crash", "percussion"} <= voices

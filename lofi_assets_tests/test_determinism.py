@@ -30,20 +30,28 @@ def test_sketch_bytes_do_not_depend_on_python_hash_seed(tmp_path):
     outputs = []
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        outputs.append(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True).stdout)
+        outputs.append(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, check=True
+            ).stdout
+        )
     assert outputs[0] == outputs[1] == midi_bytes(compose_sketch(SketchRequest(seed=99)))
 
 
 def test_each_slot_and_date_gets_its_own_track():
     channel = Channel()
-    seeds = {channel.track_seed(date, slot) for date in ("2026-11-27", "2026-11-28") for slot in "123"}
+    seeds = {
+        channel.track_seed(date, slot) for date in ("2026-11-27", "2026-11-28") for slot in "123"
+    }
     assert len(seeds) == 6
     renamed = Channel(name="Another Channel")
     assert renamed.track_seed("2026-11-27", "1") != channel.track_seed("2026-11-27", "1")
 
 
 def test_overrides_pin_the_choices_they_name():
-    sketch = compose_sketch(SketchRequest(seed=5, style="cafe", tonic="Eb", mode="dorian", bpm=72, duration_s=30))
+    sketch = compose_sketch(
+        SketchRequest(seed=5, style="cafe", tonic="Eb", mode="dorian", bpm=72, duration_s=30)
+    )
     plan = sketch.plan.to_document()
     assert (plan["style"], plan["key"], plan["bpm"]) == ("cafe", "Eb dorian", 72)
     assert abs(plan["duration_s"] - 30) <= 60 / 72 * 4 / 2

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from lofi_assets.errors import ConfigError
@@ -18,7 +20,7 @@ def test_form_reaches_the_target_length_in_whole_bars(target_s, bpm):
     sections = plan_form(bars_for_duration(target_s, bpm))
     assert [s.name for s in sections] == ["intro", "A", "B", "A2", "outro"]
     assert all(s.bars >= 1 for s in sections)
-    assert all(a.end_bar == b.start_bar for a, b in zip(sections, sections[1:]))
+    assert all(a.end_bar == b.start_bar for a, b in itertools.pairwise(sections))
     duration_s = sections[-1].end_bar * bar_duration_s(bpm)
     assert abs(duration_s - target_s) <= bar_duration_s(bpm) / 2
 
@@ -29,11 +31,17 @@ def test_a_track_too_short_for_a_form_is_rejected():
 
 
 def _plans(count: int = 40):
-    return [resolve_plan(SketchRequest(seed=seed, style=style)) for style in style_names() for seed in range(count)]
+    return [
+        resolve_plan(SketchRequest(seed=seed, style=style))
+        for style in style_names()
+        for seed in range(count)
+    ]
 
 
 def test_progressions_use_secondary_dominants_tritone_subs_and_borrowed_chords():
-    romans = [roman for plan in _plans(20) for p in plan.progressions.values() for roman in p.romans]
+    romans = [
+        roman for plan in _plans(20) for p in plan.progressions.values() for roman in p.romans
+    ]
     assert any(r.startswith(("V7/", "V9/", "V13/", "vii°7/")) for r in romans)
     assert any(r.startswith("sub") for r in romans)
     assert any(r.startswith(("iv", "bVII")) for r in romans)
@@ -54,7 +62,9 @@ def test_templates_fit_the_modes_they_claim():
         for mode in template.modes:
             key = Key(0, mode)
             chromatic = [
-                token for token in template.chords if parse_roman(token, key).pitch_classes - key.scale_pcs
+                token
+                for token in template.chords
+                if parse_roman(token, key).pitch_classes - key.scale_pcs
             ]
             # At most two chords may be borrowed by design (backdoor: iv and bVII).
             assert len(chromatic) <= 2, f"{template.name} in {mode}: {chromatic}"

@@ -2,7 +2,7 @@
 # The project's own setup and entry points. Each command sets up first (idempotent, fast
 # when nothing changed):
 #   bash scripts/dev.sh release [YYYY-MM-DD]   set up, then materialize the day's release
-#   bash scripts/dev.sh test [pytest args]     set up, then run the test suite
+#   bash scripts/dev.sh test [pytest args]     set up, then lint and run the test suite
 #   bash scripts/dev.sh ui                     set up, then serve the Dagster UI on 127.0.0.1:3000
 #   bash scripts/dev.sh setup                  only set up
 set -euo pipefail
@@ -81,6 +81,8 @@ case "$command" in
     ;;
   test)
     setup
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" format --check .
     exec "$VENV/bin/python" -m pytest -n 2 "$@"
     ;;
   ui)

@@ -1,6 +1,5 @@
 """Jobs and schedules: today's tracks every morning, any date range on demand."""
 
-
 import dagster as dg
 
 from lofi_assets.defs.assets.compose import midi_sketch

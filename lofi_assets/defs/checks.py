@@ -1,6 +1,5 @@
 """Asset checks: one property each, computed from the files as written to disk."""
 
-
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +41,7 @@ SKETCH_CHECK_SPECS = [
 
 
 def _unreadable(check_name: str, reason: str) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=check_name, passed=False, metadata={"reason": reason}
-    )
+    return dg.AssetCheckResult(check_name=check_name, passed=False, metadata={"reason": reason})
 
 
 def check_midi_parses(summary: MidiSummary) -> dg.AssetCheckResult:

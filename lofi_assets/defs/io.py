@@ -5,7 +5,6 @@ Assets return a small record (paths + facts); this manager writes it atomically 
 which may run in another process or on another machine sharing the storage.
 """
 
-
 import json
 import typing
 from typing import Any

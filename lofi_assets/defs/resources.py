@@ -1,6 +1,5 @@
 """Resources: the channel's settings and where artifacts live."""
 
-
 import os
 from pathlib import Path
 

@@ -47,18 +47,12 @@ class MidiSummary:
 
     def pitched_notes(self) -> list[MidiNote]:
         return [
-            note
-            for notes in self.tracks.values()
-            for note in notes
-            if note.channel != DRUM_CHANNEL
+            note for notes in self.tracks.values() for note in notes if note.channel != DRUM_CHANNEL
         ]
 
     def drum_notes(self) -> list[MidiNote]:
         return [
-            note
-            for notes in self.tracks.values()
-            for note in notes
-            if note.channel == DRUM_CHANNEL
+            note for notes in self.tracks.values() for note in notes if note.channel == DRUM_CHANNEL
         ]
 
     def all_notes(self) -> list[MidiNote]:

@@ -63,7 +63,12 @@ def arrange(plan: SketchPlan) -> Sketch:
             derived_rng(seed, "melody"),
         ),
         "drums": compose_drums(
-            sections, style, plan.kick_pattern, plan.swing, DRUM_KIT_NAME, derived_rng(seed, "drums")
+            sections,
+            style,
+            plan.kick_pattern,
+            plan.swing,
+            DRUM_KIT_NAME,
+            derived_rng(seed, "drums"),
         ),
         "pad": compose_pad(
             timeline, instruments["pad"].program, instruments["pad"].name, derived_rng(seed, "pad")

@@ -45,7 +45,10 @@ def _line_for_chord(
     next_root = _nearest(next_root_pc, root)
     length = chord.duration_beats
     if length < BEATS_PER_BAR:  # a half-bar chord: root, then lean into the next chord
-        return [(0.0, length - 0.5, root, 96), (length - 0.5, 0.45, _approach(next_root, key, rng), 80)]
+        return [
+            (0.0, length - 0.5, root, 96),
+            (length - 0.5, 0.45, _approach(next_root, key, rng), 80),
+        ]
     if pattern == "walking":
         third = _nearest(_chord_tone(chord, 1), root + 4)
         fifth = _nearest(_chord_tone(chord, 2), third + 3)
@@ -67,7 +70,11 @@ def _line_for_chord(
             (3.5, 0.45, _approach(next_root, key, rng), 78),
         ]
     fifth = _nearest(_chord_tone(chord, 2), root + 7)
-    return [(0.0, 2.4, root, 100), (2.5, 0.9, fifth, 84), (3.5, 0.45, _approach(next_root, key, rng), 76)]
+    return [
+        (0.0, 2.4, root, 100),
+        (2.5, 0.9, fifth, 84),
+        (3.5, 0.45, _approach(next_root, key, rng), 76),
+    ]
 
 
 def compose_bass(
@@ -97,6 +104,8 @@ def compose_bass(
             previous_pitch = pitch
     final = timeline[-1]  # the tonic under the last bar, held
     notes.append(
-        NoteEvent(final.start_beats, final.duration_beats, _nearest(final.chord.root_pc, 40), 90, "bass")
+        NoteEvent(
+            final.start_beats, final.duration_beats, _nearest(final.chord.root_pc, 40), 90, "bass"
+        )
     )
     return Part("bass", program, instrument_name, BASS_CHANNEL, notes)

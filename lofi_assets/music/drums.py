@@ -61,7 +61,9 @@ def _groove_bar(
 
     def add(sixteenth: int, pitch: int, velocity: int, voice: str, length: float = 0.25) -> None:
         if sixteenth < last_sixteenth:
-            notes.append(NoteEvent(_hit(sixteenth, bar_start, swing), length, pitch, velocity, voice))
+            notes.append(
+                NoteEvent(_hit(sixteenth, bar_start, swing), length, pitch, velocity, voice)
+            )
 
     for sixteenth in kick_pattern[bar_in_phrase % 2]:
         add(sixteenth, KICK, 112 if sixteenth == 0 else rng.randint(92, 106), "kick")
@@ -106,7 +108,9 @@ def _fill(bar_start: float, swing: float, rng: random.Random) -> list[NoteEvent]
     slots = range(10, 16)
     for step, (sixteenth, pitch) in enumerate(zip(slots, pitches, strict=True)):
         voice = "snare" if pitch == SNARE else "toms"
-        notes.append(NoteEvent(_hit(sixteenth, bar_start, swing), 0.25, pitch, 70 + 7 * step, voice))
+        notes.append(
+            NoteEvent(_hit(sixteenth, bar_start, swing), 0.25, pitch, 70 + 7 * step, voice)
+        )
     return notes
 
 

@@ -66,8 +66,8 @@ def _fingerpick(chord: TimedChord, voicing: tuple[int, ...], rng: random.Random)
     """Travis picking: the thumb alternates root and fifth on the beat, fingers answer between."""
     root_pc = chord.chord.root_pc
     fifth_pc = (root_pc + QUALITY_INTERVALS[chord.chord.quality][2]) % 12
-    thumb = [p for p in range(*THUMB_RANGE) if p % 12 == root_pc][0]
-    thumb_fifth = [p for p in range(thumb, thumb + 12) if p % 12 == fifth_pc][0]
+    thumb = next(p for p in range(*THUMB_RANGE) if p % 12 == root_pc)
+    thumb_fifth = next(p for p in range(thumb, thumb + 12) if p % 12 == fifth_pc)
     rows = []
     for beat in range(int(chord.duration_beats)):
         rows.append((float(beat), 0.95, thumb if beat % 2 == 0 else thumb_fifth, 72))

@@ -38,7 +38,9 @@ HUMANIZED_VOICE = {
 def humanize_note(note: NoteEvent, style: Style, rng: random.Random) -> NoteEvent:
     player = HUMANIZED_VOICE[note.voice]
     jitter_sd = style.timing_jitter_ms[player]
-    jitter = max(-JITTER_CLIP_SD * jitter_sd, min(JITTER_CLIP_SD * jitter_sd, rng.gauss(0, jitter_sd)))
+    jitter = max(
+        -JITTER_CLIP_SD * jitter_sd, min(JITTER_CLIP_SD * jitter_sd, rng.gauss(0, jitter_sd))
+    )
     offset_ms = style.timing_offsets_ms[player] + jitter
     offset_ms = max(-MAX_DEVIATION_MS, min(MAX_DEVIATION_MS, offset_ms))
     velocity = round(note.velocity + rng.gauss(0, style.velocity_sd))

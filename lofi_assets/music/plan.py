@@ -135,7 +135,8 @@ def validate_request(request: SketchRequest) -> None:
         unknown = sorted(set(request.style_weights) - set(load_styles()))
         if unknown:
             raise ConfigError(
-                f"Style weights name unknown styles {unknown}: choose from {', '.join(load_styles())}"
+                f"Style weights name unknown styles {unknown}: "
+                f"choose from {', '.join(load_styles())}"
             )
         if sum(max(0.0, w) for w in request.style_weights.values()) <= 0:
             raise ConfigError("Style weights must include at least one positive weight")
@@ -155,8 +156,8 @@ def resolve_plan(request: SketchRequest) -> SketchPlan:
     tonic_pc = parse_pitch_class(request.tonic) if request.tonic else choose.randrange(12)
     mode = parse_mode(request.mode) if request.mode else _weighted(choose, style.mode_weights)
     key = Key(tonic_pc, mode)
-    bpm: int | float = request.bpm if request.bpm is not None else choose.randint(
-        style.bpm_min, style.bpm_max
+    bpm: int | float = (
+        request.bpm if request.bpm is not None else choose.randint(style.bpm_min, style.bpm_max)
     )
     swing = round(choose.uniform(style.swing_min, style.swing_max), 3)
     if request.duration_s is not None:

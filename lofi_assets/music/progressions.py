@@ -184,8 +184,8 @@ def _extend(chord: Chord, key: Key, style: Style, rng: random.Random) -> Chord:
     fitting = [
         extension
         for extension in chord.available_extensions
-        if extension > 7 and chord.with_extension(extension).pitch_classes - chord.pitch_classes
-        <= key.scale_pcs
+        if extension > 7
+        and chord.with_extension(extension).pitch_classes - chord.pitch_classes <= key.scale_pcs
     ]
     if not fitting:
         return chord

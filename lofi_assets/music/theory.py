@@ -46,7 +46,9 @@ SCALES: dict[str, tuple[int, ...]] = {
 # Heptatonic modes a key can be in (the pentatonic systems are melody vocabularies).
 KEY_MODES = tuple(name for name, steps in SCALES.items() if len(steps) == 7)
 MODE_ALIASES = {"major": "ionian", "minor": "aeolian", "natural_minor": "aeolian"}
-MINOR_MODES = frozenset({"dorian", "phrygian", "aeolian", "locrian", "harmonic_minor", "melodic_minor"})
+MINOR_MODES = frozenset(
+    {"dorian", "phrygian", "aeolian", "locrian", "harmonic_minor", "melodic_minor"}
+)
 
 
 def parse_mode(mode: str) -> str:
@@ -280,7 +282,7 @@ def rootless_pitch_classes(chord: Chord, voices: int = 4) -> list[int]:
     ordered = [third, seventh]
     if fifth != 7:  # an altered fifth (b5) is part of the chord's identity
         ordered.append(fifth)
-    ordered += list(tensions) + [fifth, 0]
+    ordered += [*tensions, fifth, 0]
     unique: list[int] = []
     for interval in ordered:
         pc = (root + interval) % 12

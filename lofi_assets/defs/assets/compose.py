@@ -1,6 +1,5 @@
 """Compose group: ``midi_sketch``, one multi-track MIDI sketch per date and slot."""
 
-
 import base64
 
 import dagster as dg
@@ -57,7 +56,7 @@ def midi_sketch(
     channel: ChannelConfig,
     artifact_store: ArtifactStore,
 ) -> dg.MaterializeResult:
-    """Multi-track MIDI sketch (keys, bass, melody, drums, pad) and its plan, seeded by date × slot."""
+    """Multi-track MIDI sketch (keys, bass, melody, drums, pad) and plan, seeded by date × slot."""
     date, slot = date_and_slot(context.partition_key)
     try:
         request = channel.to_channel().sketch_request(

@@ -1,0 +1,54 @@
+import json
+
+import pytest
+
+from lofi_assets.cli import main
+from lofi_assets.music.arrangement import compose_sketch
+from lofi_assets.music.midi_io import midi_bytes
+from lofi_assets.music.plan import SketchRequest
+
+
+def test_lofi_sketch_writes_the_same_midi_as_the_engine(tmp_path, capsys):
+    out = tmp_path / "x.mid"
+    assert main(["sketch", "--style", "jazz", "--seed", "7", "--out", str(out)]) == 0
+    assert out.read_bytes() == midi_bytes(compose_sketch(SketchRequest(seed=7, style="jazz")))
+    plan = json.loads((tmp_path / "x.plan.json").read_text())
+    assert plan["style"] == "jazz" and plan["seed"] == 7
+    assert "Jazz" in capsys.readouterr().out
+
+
+def test_lofi_sketch_can_make_a_channel_track_by_date_and_slot(tmp_path):
+    out = tmp_path / "slot2.mid"
+    assert main(["sketch", "--date", "2026-11-27", "--slot", "2", "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(b"MThd")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--style", "polka", "--seed", "1"], "Unknown style 'polka'"),
+        (["--bpm", "300", "--seed", "1"], "BPM 300.0 is outside 40–200"),
+        (["--tonic", "X", "--seed", "1"], "Unknown key 'X'"),
+        (["--date", "2026-11-27", "--slot", "9"], "Slot '9' is not one of this channel's slots"),
+        (["--date", "27/11/2026"], "Invalid date"),
+        ([], "Give --seed N"),
+    ],
+)
+def test_lofi_sketch_rejects_bad_input_and_writes_nothing(tmp_path, capsys, arguments, message):
+    out = tmp_path / "bad.mid"
+    assert main(["sketch", "--out", str(out), *arguments]) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_lofi_styles_lists_every_preset(capsys):
+    assert main(["styles"]) == 0
+    listed = capsys.readouterr().out
+    for name in ("japanese", "jazz", "boom_bap", "ambient", "study", "rainy_day", "cafe"):
+        assert name in listed
+
+
+def test_lofi_release_explains_a_missing_dagster_home(monkeypatch, capsys):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["release"]) == 2
+    assert "DAGSTER_HOME is not set" in capsys.readouterr().err
