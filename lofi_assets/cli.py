@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from lofi_assets.channel import Channel
@@ -88,6 +89,10 @@ def _instance():
 
 
 def _release(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    # We use beta APIs on purpose (backfill policies); their warnings are noise here.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
     from lofi_assets.definitions import defs
     from lofi_assets.defs.partitions import track_partition_key

@@ -10,7 +10,7 @@ from lofi_assets.music.harmony import compose_keys, compose_pad
 from lofi_assets.music.humanize import humanize
 from lofi_assets.music.melody import compose_melody
 from lofi_assets.music.plan import SketchPlan, SketchRequest, resolve_plan
-from lofi_assets.music.progressions import TimedChord, harmonic_timeline
+from lofi_assets.music.progressions import ChordEvent, harmonic_timeline
 from lofi_assets.music.score import Part
 from lofi_assets.seeding import derived_rng
 
@@ -21,7 +21,7 @@ DRUM_KIT_NAME = "Standard Kit"
 @dataclass(frozen=True)
 class Sketch:
     plan: SketchPlan
-    timeline: tuple[TimedChord, ...]
+    timeline: tuple[ChordEvent, ...]
     parts: tuple[Part, ...]  # humanised, in PART_ORDER
 
     def part(self, name: str) -> Part:
@@ -35,12 +35,7 @@ def arrange(plan: SketchPlan) -> Sketch:
     instruments = style.instruments
     parts = {
         "keys": compose_keys(
-            timeline,
-            plan.keys_pattern,
-            plan.swing,
-            instruments["keys"].program,
-            instruments["keys"].name,
-            derived_rng(seed, "keys"),
+            timeline, plan.keys_pattern, plan.swing, instruments["keys"], derived_rng(seed, "keys")
         ),
         "bass": compose_bass(
             sections,
@@ -48,8 +43,7 @@ def arrange(plan: SketchPlan) -> Sketch:
             plan.key,
             plan.bass_pattern,
             plan.swing,
-            instruments["bass"].program,
-            instruments["bass"].name,
+            instruments["bass"],
             derived_rng(seed, "bass"),
         ),
         "melody": compose_melody(
@@ -58,8 +52,7 @@ def arrange(plan: SketchPlan) -> Sketch:
             plan.key,
             style,
             plan.swing,
-            instruments["melody"].program,
-            instruments["melody"].name,
+            instruments["melody"],
             derived_rng(seed, "melody"),
         ),
         "drums": compose_drums(
@@ -70,9 +63,7 @@ def arrange(plan: SketchPlan) -> Sketch:
             DRUM_KIT_NAME,
             derived_rng(seed, "drums"),
         ),
-        "pad": compose_pad(
-            timeline, instruments["pad"].program, instruments["pad"].name, derived_rng(seed, "pad")
-        ),
+        "pad": compose_pad(timeline, instruments["pad"], derived_rng(seed, "pad")),
     }
     ordered = [parts[name] for name in PART_ORDER]
     return Sketch(plan, tuple(timeline), tuple(humanize(ordered, style, seed)))

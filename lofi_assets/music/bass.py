@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
-from lofi_assets.music.progressions import TimedChord
+from lofi_assets.music.progressions import ChordEvent
 from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, Section, swing_position
+from lofi_assets.music.styles import Instrument
 from lofi_assets.music.theory import QUALITY_INTERVALS, Key
 
 BASS_LOW, BASS_HIGH = 33, 47  # A1–B2: the register a bass guitar lives in under a Rhodes
@@ -27,13 +28,13 @@ def _approach(target: int, key: Key, rng: random.Random) -> int:
     return rng.choice(options) if options else target - 1
 
 
-def _chord_tone(chord: TimedChord, index: int) -> int:
+def _chord_tone(chord: ChordEvent, index: int) -> int:
     return (chord.chord.root_pc + QUALITY_INTERVALS[chord.chord.quality][index]) % 12
 
 
 def _line_for_chord(
     pattern: str,
-    chord: TimedChord,
+    chord: ChordEvent,
     next_root_pc: int,
     previous_pitch: int,
     key: Key,
@@ -79,12 +80,11 @@ def _line_for_chord(
 
 def compose_bass(
     sections: list[Section],
-    timeline: list[TimedChord],
+    timeline: list[ChordEvent],
     key: Key,
     pattern: str,
     swing: float,
-    program: int,
-    instrument_name: str,
+    instrument: Instrument,
     rng: random.Random,
 ) -> Part:
     """The bass follows the harmony from the first A to the middle of the outro."""
@@ -108,4 +108,4 @@ def compose_bass(
             final.start_beats, final.duration_beats, _nearest(final.chord.root_pc, 40), 90, "bass"
         )
     )
-    return Part("bass", program, instrument_name, BASS_CHANNEL, notes)
+    return Part("bass", instrument.program, instrument.name, BASS_CHANNEL, notes)

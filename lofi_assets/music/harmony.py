@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import random
 
-from lofi_assets.music.progressions import TimedChord
+from lofi_assets.music.progressions import ChordEvent
 from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, swing_position
+from lofi_assets.music.styles import Instrument
 from lofi_assets.music.theory import QUALITY_INTERVALS, voice_lead
 
 KEYS_RANGE = (52, 76)  # E3–E5: warm, clear of the bass and under the melody
@@ -62,7 +63,7 @@ def _arpeggio(voicing: tuple[int, ...], length: float, rng: random.Random) -> li
     return rows
 
 
-def _fingerpick(chord: TimedChord, voicing: tuple[int, ...], rng: random.Random) -> list:
+def _fingerpick(chord: ChordEvent, voicing: tuple[int, ...], rng: random.Random) -> list:
     """Travis picking: the thumb alternates root and fifth on the beat, fingers answer between."""
     root_pc = chord.chord.root_pc
     fifth_pc = (root_pc + QUALITY_INTERVALS[chord.chord.quality][2]) % 12
@@ -78,11 +79,10 @@ def _fingerpick(chord: TimedChord, voicing: tuple[int, ...], rng: random.Random)
 
 
 def compose_keys(
-    timeline: list[TimedChord],
+    timeline: list[ChordEvent],
     pattern: str,
     swing: float,
-    program: int,
-    instrument_name: str,
+    instrument: Instrument,
     rng: random.Random,
 ) -> Part:
     notes: list[NoteEvent] = []
@@ -105,12 +105,10 @@ def compose_keys(
             NoteEvent(chord.start_beats + start, duration, pitch, velocity, "keys")
             for start, duration, pitch, velocity in rows
         ]
-    return Part("keys", program, instrument_name, KEYS_CHANNEL, notes)
+    return Part("keys", instrument.program, instrument.name, KEYS_CHANNEL, notes)
 
 
-def compose_pad(
-    timeline: list[TimedChord], program: int, instrument_name: str, rng: random.Random
-) -> Part:
+def compose_pad(timeline: list[ChordEvent], instrument: Instrument, rng: random.Random) -> Part:
     """A three-voice pad sustaining every chord: the bed the rest of the track sits on."""
     notes: list[NoteEvent] = []
     voicing: tuple[int, ...] | None = None
@@ -121,4 +119,4 @@ def compose_pad(
             NoteEvent(chord.start_beats, chord.duration_beats, pitch, velocity, "pad")
             for pitch in voicing
         ]
-    return Part("pad", program, instrument_name, PAD_CHANNEL, notes)
+    return Part("pad", instrument.program, instrument.name, PAD_CHANNEL, notes)

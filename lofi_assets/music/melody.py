@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from lofi_assets.music.progressions import TimedChord, chord_at
+from lofi_assets.music.progressions import ChordEvent, chord_at
 from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, Section
-from lofi_assets.music.styles import Style
+from lofi_assets.music.styles import Instrument, Style
 from lofi_assets.music.theory import SCALES, Key, scale_pitch_classes
 
 MELODY_RANGE = (60, 84)  # C4–C6, above the keys
@@ -137,7 +137,7 @@ def _vary(motif: Motif, rng: random.Random) -> Motif:
 class _Realizer:
     """Turns motifs into pitches over the harmony, remembering where the line left off."""
 
-    def __init__(self, key: Key, style: Style, timeline: list[TimedChord], swing: float):
+    def __init__(self, key: Key, style: Style, timeline: list[ChordEvent], swing: float):
         self.key = key
         self.timeline = timeline
         self.swing = swing
@@ -236,12 +236,11 @@ def _fits(theme: tuple[Motif, Motif | None], group_bars: int) -> bool:
 
 def compose_melody(
     sections: list[Section],
-    timeline: list[TimedChord],
+    timeline: list[ChordEvent],
     key: Key,
     style: Style,
     swing: float,
-    program: int,
-    instrument_name: str,
+    instrument: Instrument,
     rng: random.Random,
 ) -> Part:
     realizer = _Realizer(key, style, timeline, swing)
@@ -265,7 +264,7 @@ def compose_melody(
         motifs_by_section[section.name] = motifs
         for start, motif in motifs:
             notes += realizer.realize(motif, start)
-    return Part("melody", program, instrument_name, MELODY_CHANNEL, notes)
+    return Part("melody", instrument.program, instrument.name, MELODY_CHANNEL, notes)
 
 
 def _motif_length(motif: Motif) -> float:

@@ -18,11 +18,12 @@ from lofi_assets.music.theory import Chord, Key, parse_roman
 # Share of chord-tone time that may fall outside the key. Above ~10 % the chromatic
 # colour stops sounding like colour and the track loses its tonal centre.
 CHROMATIC_BUDGET = 0.10
-CYCLE_BARS = 8
 
 
 @dataclass(frozen=True)
 class ChordEvent:
+    """A chord over a span of beats: within a progression cycle, or absolute in a timeline."""
+
     chord: Chord
     start_beats: float
     duration_beats: float
@@ -238,24 +239,11 @@ def compose_progression(
     return Progression(template.name, tuple(events + second_half))
 
 
-@dataclass(frozen=True)
-class TimedChord:
-    """A chord at an absolute position in the track."""
-
-    chord: Chord
-    start_beats: float
-    duration_beats: float
-
-    @property
-    def end_beats(self) -> float:
-        return self.start_beats + self.duration_beats
-
-
 def harmonic_timeline(
     sections: list[Section], progressions: dict[str, Progression], key: Key
-) -> list[TimedChord]:
+) -> list[ChordEvent]:
     """Lay the progressions over the form; the final bar resolves to the tonic."""
-    timeline: list[TimedChord] = []
+    timeline: list[ChordEvent] = []
     for section in sections:
         progression = progressions[section.progression_name]
         cycle = progression.cycle_beats
@@ -267,7 +255,7 @@ def harmonic_timeline(
                 if start >= length:
                     break
                 duration = min(event.duration_beats, length - start)
-                timeline.append(TimedChord(event.chord, section.start_beats + start, duration))
+                timeline.append(ChordEvent(event.chord, section.start_beats + start, duration))
             position += cycle
     last_bar_start = sections[-1].end_beats - BEATS_PER_BAR
     timeline = [chord for chord in timeline if chord.start_beats < last_bar_start]
@@ -275,11 +263,11 @@ def harmonic_timeline(
         replace(chord, duration_beats=min(chord.duration_beats, last_bar_start - chord.start_beats))
         for chord in timeline
     ]
-    timeline.append(TimedChord(tonic_chord(key).with_extension(7), last_bar_start, BEATS_PER_BAR))
+    timeline.append(ChordEvent(tonic_chord(key), last_bar_start, BEATS_PER_BAR))
     return timeline
 
 
-def chord_at(timeline: list[TimedChord], beat: float) -> TimedChord:
+def chord_at(timeline: list[ChordEvent], beat: float) -> ChordEvent:
     """The chord sounding at ``beat`` (timeline is sorted and gap-free)."""
     low, high = 0, len(timeline) - 1
     while low < high:
