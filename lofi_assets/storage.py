@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,3 +46,31 @@ def write_json_atomic(target: Path | str, document: Any) -> Path:
     """Write ``document`` as stable, human-readable JSON (sorted keys, trailing newline)."""
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     return write_bytes_atomic(target, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path | str) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``target``; swap it in whole on success.
+
+    The previous folder is renamed aside, the new one renamed into place, then the old one
+    removed, so readers see the old set of files or the new set, never a mixture. On any
+    exception the temporary folder is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield staging
+        os.chmod(staging, 0o755)
+        retired = None
+        if target.exists():
+            retired = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+            )
+            os.replace(target, retired / "previous")
+        os.replace(staging, target)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 VENV="$ROOT/.venv"
 PYTHON_BIN="${PYTHON:-python3}"
-# Debian packages the project needs at run time (installed when missing and apt is there).
-DEBIAN_PACKAGES=()
+# Debian packages the project needs at run time (installed when missing and apt is there):
+# FluidSynth's library for rendering, the FluidR3 General MIDI SoundFont (MIT), and ffmpeg
+# (ffprobe and the ebur128 loudness meter the tests check masters with).
+DEBIAN_PACKAGES=(libfluidsynth3 fluid-soundfont-gm ffmpeg)
 
 log() { printf '\033[1m[lofi]\033[0m %s\n' "$*" >&2; }
 

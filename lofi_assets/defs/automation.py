@@ -3,6 +3,7 @@
 import dagster as dg
 
 from lofi_assets.defs.assets.compose import midi_sketch
+from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.partitions import track_partition_key, track_partitions
 from lofi_assets.defs.resources import ChannelConfig
 
@@ -11,7 +12,7 @@ SCHEDULE_TIMEZONE = "UTC"
 
 daily_tracks_job = dg.define_asset_job(
     "daily_tracks_job",
-    selection=dg.AssetSelection.assets(midi_sketch),
+    selection=dg.AssetSelection.assets(midi_sketch, stems, mastered_wav),
     partitions_def=track_partitions,
     description="Every track asset for one date × slot partition.",
 )

@@ -5,6 +5,9 @@ from typing import Any
 
 import dagster as dg
 
+from lofi_assets.audio.fingerprint import DUPLICATE_SIMILARITY
+from lofi_assets.audio.qc import MasterQc
+from lofi_assets.audio.tempo import tempo_agrees
 from lofi_assets.errors import CorruptMidiError
 from lofi_assets.music.analysis import MidiSummary, in_key_rate, read_midi
 from lofi_assets.music.arrangement import PART_ORDER
@@ -109,4 +112,153 @@ def sketch_check_results(midi_path: Path, plan: dict[str, Any]) -> list[dg.Asset
         check_tempo_matches_plan(summary, plan),
         check_pitched_notes_in_key(summary, plan),
         check_duration_matches_target(summary, plan),
+    ]
+
+
+# --- audio -------------------------------------------------------------------------------
+
+STEMS_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "stems_complete",
+        asset="stems",
+        blocking=True,
+        description="Every stem exists, is stereo, finite and as long as the others",
+    ),
+]
+
+LOUDNESS_TOLERANCE_LU = 0.5
+MAX_DC_OFFSET_DBFS = -60.0
+MIN_STEREO_CORRELATION = 0.2
+MAX_MONO_LOSS_LU = 3.0
+MAX_LEADING_SILENCE_S, MAX_TRAILING_SILENCE_S, MAX_INSIDE_SILENCE_S = 0.5, 3.0, 2.0
+
+
+def _master_spec(name: str, description: str, blocking: bool) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(name, asset="mastered_wav", blocking=blocking, description=description)
+
+
+MASTER_CHECK_SPECS = [
+    _master_spec("integrated_loudness", f"-14 ± {LOUDNESS_TOLERANCE_LU} LUFS integrated", True),
+    _master_spec("true_peak", "True peak (4× oversampled) at or under -1.5 dBTP", True),
+    _master_spec("no_clipping", "No clipped samples, no NaN or infinite values", True),
+    _master_spec("dc_offset", f"DC offset under {MAX_DC_OFFSET_DBFS:.0f} dBFS", False),
+    _master_spec(
+        "stereo_compatibility",
+        f"L/R correlation ≥ {MIN_STEREO_CORRELATION} and mono fold-down loss ≤ {MAX_MONO_LOSS_LU} dB",
+        False,
+    ),
+    _master_spec("silence", "Leading ≤ 0.5 s, trailing ≤ 3 s, no silence > 2 s inside", True),
+    _master_spec("spectral_balance", "Octave-band levels inside the style's envelope", False),
+    _master_spec(
+        "tempo_agreement", "Beat-tracked tempo within ±3 % of the plan (or ½×, 2×)", False
+    ),
+    _master_spec("not_a_catalog_duplicate", "Chroma fingerprint unlike every other master", True),
+]
+
+
+def check_stems_complete(
+    stem_shapes: dict[str, tuple[int, ...]], non_finite: int, expected: tuple[str, ...]
+) -> dg.AssetCheckResult:
+    missing = [name for name in expected if name not in stem_shapes]
+    shapes = set(stem_shapes.values())
+    stereo = all(shape[0] == 2 for shape in shapes)
+    return dg.AssetCheckResult(
+        check_name="stems_complete",
+        passed=not missing and len(shapes) == 1 and stereo and non_finite == 0,
+        metadata={
+            "missing": dg.MetadataValue.json(missing),
+            "shapes": dg.MetadataValue.json({n: list(s) for n, s in stem_shapes.items()}),
+            "non_finite_samples": non_finite,
+        },
+    )
+
+
+def master_check_results(
+    qc: MasterQc,
+    planned_bpm: float,
+    envelope_db: dict[int, tuple[float, float]],
+    nearest_duplicate: tuple[str | None, float],
+    target_lufs: float,
+    ceiling_dbtp: float,
+) -> list[dg.AssetCheckResult]:
+    """One result per master property, from measurements of the written file."""
+    outside = {
+        band: level
+        for band, level in qc.octave_bands_db.items()
+        if not envelope_db[band][0] <= level <= envelope_db[band][1]
+    }
+    nearest_key, similarity = nearest_duplicate
+    silence = qc.silence
+    return [
+        dg.AssetCheckResult(
+            check_name="integrated_loudness",
+            passed=abs(qc.integrated_lufs - target_lufs) <= LOUDNESS_TOLERANCE_LU,
+            metadata={"integrated_lufs": round(qc.integrated_lufs, 2), "target_lufs": target_lufs},
+        ),
+        dg.AssetCheckResult(
+            check_name="true_peak",
+            passed=qc.true_peak_dbtp <= ceiling_dbtp,
+            metadata={"true_peak_dbtp": round(qc.true_peak_dbtp, 2), "ceiling_dbtp": ceiling_dbtp},
+        ),
+        dg.AssetCheckResult(
+            check_name="no_clipping",
+            passed=qc.clipped_samples == 0 and qc.non_finite_samples == 0,
+            metadata={
+                "clipped_samples": qc.clipped_samples,
+                "non_finite_samples": qc.non_finite_samples,
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name="dc_offset",
+            passed=qc.dc_offset_dbfs < MAX_DC_OFFSET_DBFS,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"dc_offset_dbfs": round(qc.dc_offset_dbfs, 1)},
+        ),
+        dg.AssetCheckResult(
+            check_name="stereo_compatibility",
+            passed=qc.stereo_correlation >= MIN_STEREO_CORRELATION
+            and qc.mono_fold_down_loss_lu <= MAX_MONO_LOSS_LU,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "correlation": round(qc.stereo_correlation, 3),
+                "mono_fold_down_loss_lu": round(qc.mono_fold_down_loss_lu, 2),
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name="silence",
+            passed=silence.leading_s <= MAX_LEADING_SILENCE_S
+            and silence.trailing_s <= MAX_TRAILING_SILENCE_S
+            and silence.longest_inside_s <= MAX_INSIDE_SILENCE_S,
+            metadata={
+                "leading_s": silence.leading_s,
+                "trailing_s": silence.trailing_s,
+                "longest_inside_s": silence.longest_inside_s,
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name="spectral_balance",
+            passed=not outside,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "octave_bands_db": dg.MetadataValue.json(
+                    {str(k): v for k, v in qc.octave_bands_db.items()}
+                ),
+                "outside_envelope": dg.MetadataValue.json({str(k): v for k, v in outside.items()}),
+            },
+        ),
+        dg.AssetCheckResult(
+            check_name="tempo_agreement",
+            passed=tempo_agrees(qc.estimated_bpm, planned_bpm),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"estimated_bpm": round(qc.estimated_bpm, 2), "planned_bpm": planned_bpm},
+        ),
+        dg.AssetCheckResult(
+            check_name="not_a_catalog_duplicate",
+            passed=similarity < DUPLICATE_SIMILARITY,
+            metadata={
+                "most_similar_partition": nearest_key or "none",
+                "similarity": round(similarity, 3),
+                "threshold": DUPLICATE_SIMILARITY,
+            },
+        ),
     ]

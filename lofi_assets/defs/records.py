@@ -23,7 +23,29 @@ class SketchRecord:
     duration_s: float
 
 
-RECORD_TYPES: dict[str, type] = {record.__name__: record for record in (SketchRecord,)}
+@dataclass(frozen=True)
+class StemsRecord:
+    stem_paths: dict[str, str]  # stem name → WAV path
+    sample_rate_hz: int
+    duration_s: float
+    soundfont: str
+
+
+@dataclass(frozen=True)
+class MasterRecord:
+    wav_path: str
+    preview_path: str
+    fingerprint_path: str
+    integrated_lufs: float
+    true_peak_dbtp: float
+    duration_s: float
+    style: str
+    bpm: float
+
+
+RECORD_TYPES: dict[str, type] = {
+    record.__name__: record for record in (SketchRecord, StemsRecord, MasterRecord)
+}
 
 
 def record_to_document(record: Any) -> dict[str, Any]:

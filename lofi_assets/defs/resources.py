@@ -6,10 +6,11 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from lofi_assets.audio.soundfont import SoundFont, resolve_soundfont
 from lofi_assets.channel import DEFAULT_SLOTS, Channel
+from lofi_assets.defs.failures import DATA_DIR_ENV
 from lofi_assets.errors import ConfigError
 
-DATA_DIR_ENV = "LOFI_DATA_DIR"
 DEFAULT_DATA_DIR = "data"
 
 
@@ -74,3 +75,13 @@ class ArtifactStore(dg.ConfigurableResource):
 
     def resolve(self, relative_path: str) -> Path:
         return self.root / relative_path
+
+
+class SoundFontResource(dg.ConfigurableResource):
+    """The SoundFont for rendering: a path, else $LOFI_SOUNDFONT, Debian's FluidR3_GM, then
+    the small GM font bundled with pretty_midi."""
+
+    path: str | None = Field(default=None, description="An .sf2 file; empty for the default chain")
+
+    def resolve(self) -> SoundFont:
+        return resolve_soundfont(self.path)

@@ -7,7 +7,7 @@ field and says which file and field is wrong.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,8 @@ class Style:
     timing_jitter_ms: dict[str, float]
     velocity_sd: float
     ambience: tuple[str, ...]
+    # Overrides of the audio chain's settings (lofi_assets.audio.production), validated there.
+    production: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,7 @@ def parse_style(document: dict[str, Any], source: Path) -> Style:
         timing_jitter_ms=jitter,
         velocity_sd=float(humanize["velocity_sd"]),
         ambience=tuple(_require(document, "ambience", source)),
+        production=dict(document.get("production") or {}),
     )
 
 

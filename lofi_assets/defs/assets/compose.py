@@ -6,10 +6,10 @@ import dagster as dg
 from pydantic import Field
 
 from lofi_assets.defs.checks import SKETCH_CHECK_SPECS, sketch_check_results
+from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import date_and_slot, track_partitions
 from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
-from lofi_assets.errors import ConfigError
 from lofi_assets.music.analysis import pitch_class_entropy
 from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.plan import BPM_LIMITS, DURATION_LIMITS_S, ENGINE_VERSION
@@ -58,7 +58,7 @@ def midi_sketch(
 ) -> dg.MaterializeResult:
     """Multi-track MIDI sketch (keys, bass, melody, drums, pad) and plan, seeded by date × slot."""
     date, slot = date_and_slot(context.partition_key)
-    try:
+    with domain_failures(artifact_store.root):
         request = channel.to_channel().sketch_request(
             date,
             slot,
@@ -69,11 +69,8 @@ def midi_sketch(
             duration_s=config.duration_s,
         )
         sketch = compose_sketch(request)  # validates everything before a byte is written
-    except ConfigError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
-
-    directory = artifact_store.partition_dir("midi_sketch", context.partition_key)
-    files = write_sketch_files(sketch, directory)
+        directory = artifact_store.partition_dir("midi_sketch", context.partition_key)
+        files = write_sketch_files(sketch, directory)
     plan = sketch.plan.to_document()
     context.log.info(
         f"{date} slot {slot}: {plan['style']} in {plan['key']} at {plan['bpm']} BPM, "

@@ -1,0 +1,376 @@
+"""The lo-fi effect chain: pedalboard where it has the effect, numpy where it does not.
+
+Every function takes float32 audio shaped (channels, samples) and returns a new array of the
+same shape. Units are in the names. Random effects take a ``numpy.random.Generator`` so the
+same seed gives the same crackle.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pedalboard
+from scipy import signal
+
+RPM_33_HZ = 100.0 / 3.0 / 60.0  # a 33⅓ rpm record turns 0.556 times a second
+
+
+def db_to_gain(gain_db: float) -> float:
+    return float(10.0 ** (gain_db / 20.0))
+
+
+def _as_float32(audio: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def _run(board: pedalboard.Pedalboard | pedalboard.Plugin, audio: np.ndarray, sample_rate_hz: int):
+    return board(_as_float32(audio), sample_rate_hz, reset=True)
+
+
+# --- vinyl ----------------------------------------------------------------------------
+
+
+def vinyl_crackle(
+    samples: int,
+    sample_rate_hz: int,
+    rng: np.random.Generator,
+    clicks_per_s: float = 8.0,
+    pops_per_s: float = 0.4,
+    click_level_db: float = -34.0,
+) -> np.ndarray:
+    """Clicks and pops at Poisson-distributed times (dust on the groove), stereo."""
+    out = np.zeros((2, samples), dtype=np.float32)
+    duration_s = samples / sample_rate_hz
+    for rate, level_db, length in (
+        (clicks_per_s, click_level_db, 3),
+        (pops_per_s, click_level_db + 10, 40),
+    ):
+        count = rng.poisson(rate * duration_s)
+        positions = rng.integers(0, max(1, samples - length), size=count)
+        amplitudes = db_to_gain(level_db) * rng.uniform(0.3, 1.0, size=count)
+        amplitudes *= rng.choice((-1.0, 1.0), size=count)
+        channels = rng.integers(0, 3, size=count)  # left, right or both (centre of the groove)
+        decay = np.exp(-np.arange(length) / max(1.0, length / 4)).astype(np.float32)
+        for position, amplitude, channel in zip(positions, amplitudes, channels, strict=True):
+            shape = amplitude * decay
+            if channel in (0, 2):
+                out[0, position : position + length] += shape
+            if channel in (1, 2):
+                out[1, position : position + length] += shape
+    return out
+
+
+def vinyl_hiss(
+    samples: int, sample_rate_hz: int, rng: np.random.Generator, level_db: float = -48.0
+) -> np.ndarray:
+    """Surface hiss, brighter than pink noise, breathing once per turn of a 33⅓ record."""
+    noise = rng.standard_normal((2, samples), dtype=np.float32)
+    sos = signal.butter(2, 2_000, "highpass", fs=sample_rate_hz, output="sos").astype(np.float32)
+    hiss = signal.sosfilt(sos, noise, axis=1)
+    hiss *= db_to_gain(level_db) / max(1e-9, float(np.sqrt(np.mean(hiss**2))))
+    time_s = np.arange(samples) / sample_rate_hz
+    rotation = 1.0 + 0.3 * np.sin(2 * np.pi * RPM_33_HZ * time_s)
+    return (hiss * rotation).astype(np.float32)
+
+
+# --- degradation ------------------------------------------------------------------------
+
+
+def bitcrush(audio: np.ndarray, sample_rate_hz: int, bit_depth: float) -> np.ndarray:
+    """Quantise to ``bit_depth`` bits (the crunch of an old sampler)."""
+    return _run(pedalboard.Bitcrush(bit_depth=bit_depth), audio, sample_rate_hz)
+
+
+def reduce_sample_rate(audio: np.ndarray, sample_rate_hz: int, target_rate_hz: float) -> np.ndarray:
+    """Resample down and back with zero-order hold: aliasing like an SP-1200."""
+    plugin = pedalboard.Resample(
+        target_sample_rate=target_rate_hz, quality=pedalboard.Resample.Quality.ZeroOrderHold
+    )
+    return _run(plugin, audio, sample_rate_hz)
+
+
+def delay_amplitude_s(depth_cents: float, rate_hz: float) -> float:
+    """Peak delay swing that bends pitch by ``depth_cents`` at ``rate_hz``.
+
+    A delay d(t) = A·sin(2πft) scales frequency by 1 − d'(t), at most 2πfA.
+    """
+    return (2.0 ** (depth_cents / 1200.0) - 1.0) / (2.0 * math.pi * rate_hz)
+
+
+def wow_flutter(
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    wow_rate_hz: float = 0.8,
+    wow_depth_cents: float = 12.0,
+    flutter_rate_hz: float = 9.0,
+    flutter_depth_cents: float = 3.0,
+    phase_rad: float = 0.0,
+) -> np.ndarray:
+    """Tape speed drift: a slow wow and a fast flutter as a modulated fractional delay."""
+    samples = audio.shape[1]
+    phase_per_sample = 2 * np.pi / sample_rate_hz
+    index = np.arange(samples)
+    wow_s = delay_amplitude_s(wow_depth_cents, wow_rate_hz)
+    flutter_s = delay_amplitude_s(flutter_depth_cents, flutter_rate_hz)
+    delay_samples = sample_rate_hz * (
+        wow_s * (1 + np.sin(phase_per_sample * wow_rate_hz * index + phase_rad))
+        + flutter_s * (1 + np.sin(phase_per_sample * flutter_rate_hz * index))
+    )
+    # Read at n − delay: between sample n − ⌊delay⌋ − 1 and n − ⌊delay⌋ (linear interpolation).
+    whole = np.floor(delay_samples).astype(np.int64)
+    fraction = (delay_samples - whole).astype(np.float32)
+    newer = np.clip(index - whole, 0, samples - 1)
+    older = np.clip(newer - 1, 0, samples - 1)
+    source = _as_float32(audio)
+    return source.take(newer, axis=1) * (1 - fraction) + source.take(older, axis=1) * fraction
+
+
+def tape_saturation(audio: np.ndarray, drive_db: float = 6.0, bias: float = 0.1) -> np.ndarray:
+    """Soft tanh clipping with a little bias: warm odd and even harmonics, level kept."""
+    drive = db_to_gain(drive_db)
+    shaped = np.tanh(drive * audio + bias) - math.tanh(bias)
+    return (shaped / math.tanh(drive)).astype(np.float32)
+
+
+# --- modulation and space ---------------------------------------------------------------
+
+
+def chorus(
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    rate_hz: float = 0.6,
+    depth: float = 0.2,
+    mix: float = 0.35,
+) -> np.ndarray:
+    return _run(pedalboard.Chorus(rate_hz=rate_hz, depth=depth, mix=mix), audio, sample_rate_hz)
+
+
+ReverbKind = Literal["room", "hall", "plate"]
+REVERB_PRESETS: dict[str, dict[str, float]] = {
+    "room": {"room_size": 0.35, "damping": 0.6, "wet_level": 0.18, "dry_level": 0.85, "width": 0.8},
+    "hall": {"room_size": 0.85, "damping": 0.35, "wet_level": 0.28, "dry_level": 0.8, "width": 1.0},
+    "plate": {"room_size": 0.6, "damping": 0.1, "wet_level": 0.24, "dry_level": 0.82, "width": 1.0},
+}
+
+
+def reverb(
+    audio: np.ndarray, sample_rate_hz: int, kind: ReverbKind = "room", wet_scale: float = 1.0
+) -> np.ndarray:
+    preset = dict(REVERB_PRESETS[kind])
+    preset["wet_level"] *= wet_scale
+    return _run(pedalboard.Reverb(**preset), audio, sample_rate_hz)
+
+
+def tape_delay(
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    delay_s: float,
+    feedback: float = 0.35,
+    mix: float = 0.25,
+) -> np.ndarray:
+    """Echoes that darken and saturate as they repeat, like a tape loop."""
+    wet = _run(
+        pedalboard.Pedalboard(
+            [
+                pedalboard.Delay(delay_seconds=delay_s, feedback=feedback, mix=1.0),
+                pedalboard.LowpassFilter(cutoff_frequency_hz=3_000),
+            ]
+        ),
+        audio,
+        sample_rate_hz,
+    )
+    return ((1 - mix) * audio + mix * tape_saturation(wet, drive_db=3.0)).astype(np.float32)
+
+
+def ping_pong_delay(
+    audio: np.ndarray, sample_rate_hz: int, delay_s: float, feedback: float = 0.4, mix: float = 0.25
+) -> np.ndarray:
+    """Echoes bouncing left, right, left … each ``feedback`` times quieter."""
+    mono = audio.mean(axis=0)
+    delay = round(delay_s * sample_rate_hz)
+    wet = np.zeros_like(audio)
+    echo, gain = 1, feedback
+    while gain > 1e-3 and echo * delay < audio.shape[1]:
+        side = (echo - 1) % 2
+        wet[side, echo * delay :] += gain * mono[: audio.shape[1] - echo * delay]
+        echo += 1
+        gain *= feedback
+    return ((1 - mix) * audio + mix * wet).astype(np.float32)
+
+
+def haas_widen(audio: np.ndarray, sample_rate_hz: int, delay_ms: float = 15.0) -> np.ndarray:
+    """Delay the right channel a few milliseconds: the ear hears width, not an echo."""
+    lag = round(delay_ms * sample_rate_hz / 1000.0)
+    widened = audio.copy()
+    widened[1] = np.concatenate(
+        [np.zeros(lag, dtype=audio.dtype), audio[1, : audio.shape[1] - lag]]
+    )
+    return widened
+
+
+def mid_side(audio: np.ndarray, mid_gain_db: float = 0.0, side_gain_db: float = 0.0) -> np.ndarray:
+    """Scale the centre (L+R) and the width (L−R) independently."""
+    mid = (audio[0] + audio[1]) * 0.5 * db_to_gain(mid_gain_db)
+    side = (audio[0] - audio[1]) * 0.5 * db_to_gain(side_gain_db)
+    return np.stack([mid + side, mid - side]).astype(np.float32)
+
+
+def pan(audio: np.ndarray, position: float) -> np.ndarray:
+    """Constant-power pan of the mono sum: −1 hard left, 0 centre, +1 hard right."""
+    angle = (position + 1.0) * math.pi / 4.0
+    mono = audio.mean(axis=0)
+    return np.stack([mono * math.cos(angle), mono * math.sin(angle)]).astype(
+        np.float32
+    ) * math.sqrt(2)
+
+
+def filter_sweep(
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    lfo_rate_hz: float = 0.07,
+    min_cutoff_hz: float = 900.0,
+    max_cutoff_hz: float = 4_500.0,
+    block_samples: int = 1_024,
+) -> np.ndarray:
+    """A low-pass whose cutoff breathes with a slow LFO (the pad 'opening up')."""
+    ladder = pedalboard.LadderFilter(
+        mode=pedalboard.LadderFilter.Mode.LPF12, cutoff_hz=max_cutoff_hz, resonance=0.1
+    )
+    out = np.empty_like(audio, dtype=np.float32)
+    source = _as_float32(audio)
+    for start in range(0, audio.shape[1], block_samples):
+        centre_s = (start + block_samples / 2) / sample_rate_hz
+        phase = 0.5 * (1 - math.cos(2 * math.pi * lfo_rate_hz * centre_s))
+        # Sweep on a log scale: equal musical steps up and down.
+        ladder.cutoff_hz = min_cutoff_hz * (max_cutoff_hz / min_cutoff_hz) ** phase
+        out[:, start : start + block_samples] = ladder(
+            source[:, start : start + block_samples], sample_rate_hz, reset=start == 0
+        )
+    return out
+
+
+# --- dynamics and tone ------------------------------------------------------------------
+
+
+def sidechain_gain(
+    samples: int,
+    sample_rate_hz: int,
+    trigger_times_s: np.ndarray,
+    depth_db: float = 6.0,
+    attack_ms: float = 5.0,
+    release_ms: float = 180.0,
+) -> np.ndarray:
+    """A gain curve that ducks by ``depth_db`` at each kick and recovers over ``release_ms``."""
+    reduction = np.zeros(samples, dtype=np.float32)
+    attack = max(1, int(attack_ms * sample_rate_hz / 1000))
+    release = max(1, int(release_ms * sample_rate_hz / 1000))
+    shape = np.concatenate(
+        [np.linspace(0, 1, attack, endpoint=False), np.exp(-np.arange(release) / (release / 5))]
+    ).astype(np.float32)
+    for time_s in np.asarray(trigger_times_s):
+        start = round(time_s * sample_rate_hz) - attack
+        lo, hi = max(0, start), min(samples, start + len(shape))
+        if hi > lo:
+            np.maximum(reduction[lo:hi], shape[lo - start : hi - start], out=reduction[lo:hi])
+    return (10.0 ** (-depth_db * reduction / 20.0)).astype(np.float32)
+
+
+def sidechain_duck(
+    audio: np.ndarray, sample_rate_hz: int, kick_times_s: np.ndarray, depth_db: float = 6.0
+) -> np.ndarray:
+    """Side-chain compression keyed from the kick's note times (the pumping lo-fi bass)."""
+    return (audio * sidechain_gain(audio.shape[1], sample_rate_hz, kick_times_s, depth_db)).astype(
+        np.float32
+    )
+
+
+def compress(
+    audio: np.ndarray, sample_rate_hz: int, threshold_db: float = -18.0, ratio: float = 3.0,
+    attack_ms: float = 10.0, release_ms: float = 120.0,
+) -> np.ndarray:  # fmt: skip
+    plugin = pedalboard.Compressor(
+        threshold_db=threshold_db, ratio=ratio, attack_ms=attack_ms, release_ms=release_ms
+    )
+    return _run(plugin, audio, sample_rate_hz)
+
+
+def parallel_compression(
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    blend: float = 0.35,
+    threshold_db: float = -30.0,
+    ratio: float = 8.0,
+) -> np.ndarray:
+    """New York compression: a crushed copy blended under the dry signal."""
+    crushed = compress(audio, sample_rate_hz, threshold_db, ratio, attack_ms=2.0, release_ms=80.0)
+    return (audio + blend * crushed).astype(np.float32) / (1.0 + blend)
+
+
+CROSSOVERS_HZ = (200.0, 3_000.0)
+
+
+def split_bands(
+    audio: np.ndarray, sample_rate_hz: int, crossovers_hz=CROSSOVERS_HZ
+) -> list[np.ndarray]:
+    """Split into bands with Linkwitz-Riley low-passes; each upper band is what the low-pass
+    left behind, so the bands sum back to the input exactly."""
+    bands, rest = [], _as_float32(audio)
+    for crossover in crossovers_hz:
+        low = signal.butter(2, crossover, "lowpass", fs=sample_rate_hz, output="sos")
+        linkwitz_riley = np.vstack([low, low]).astype(np.float32)  # LR4 = Butterworth²
+        band = signal.sosfilt(linkwitz_riley, rest, axis=1)
+        bands.append(band)
+        rest = rest - band
+    bands.append(rest)
+    return bands
+
+
+def multiband_compression(
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    thresholds_db: tuple[float, float, float] = (-20.0, -22.0, -24.0),
+    ratios: tuple[float, float, float] = (2.5, 2.0, 2.0),
+) -> np.ndarray:
+    """Compress lows, mids and highs separately so the kick does not pump the hats."""
+    bands = split_bands(audio, sample_rate_hz)
+    compressed = [
+        compress(band, sample_rate_hz, threshold, ratio)
+        for band, threshold, ratio in zip(bands, thresholds_db, ratios, strict=True)
+    ]
+    return np.sum(compressed, axis=0).astype(np.float32)
+
+
+EQ_BANDS_HZ = (60.0, 150.0, 400.0, 1_000.0, 2_500.0, 6_000.0, 12_000.0)
+
+
+@dataclass(frozen=True)
+class SevenBandEq:
+    """Low shelf, five peaks and a high shelf at ``EQ_BANDS_HZ``."""
+
+    gains_db: tuple[float, float, float, float, float, float, float] = (0, 0, 0, 0, 0, 0, 0)
+    q: float = 1.0
+
+    def plugins(self) -> list[pedalboard.Plugin]:
+        low, *peaks, high = zip(EQ_BANDS_HZ, self.gains_db, strict=True)
+        return [
+            pedalboard.LowShelfFilter(cutoff_frequency_hz=low[0], gain_db=low[1]),
+            *[pedalboard.PeakFilter(cutoff_frequency_hz=f, gain_db=g, q=self.q) for f, g in peaks],
+            pedalboard.HighShelfFilter(cutoff_frequency_hz=high[0], gain_db=high[1]),
+        ]
+
+    def __call__(self, audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+        return _run(pedalboard.Pedalboard(self.plugins()), audio, sample_rate_hz)
+
+
+def band_limit(
+    audio: np.ndarray, sample_rate_hz: int, highpass_hz: float | None, lowpass_hz: float | None
+) -> np.ndarray:
+    plugins: list[pedalboard.Plugin] = []
+    if highpass_hz:
+        plugins.append(pedalboard.HighpassFilter(cutoff_frequency_hz=highpass_hz))
+    if lowpass_hz:
+        plugins.append(pedalboard.LowpassFilter(cutoff_frequency_hz=lowpass_hz))
+    return _run(pedalboard.Pedalboard(plugins), audio, sample_rate_hz) if plugins else audio

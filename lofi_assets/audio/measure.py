@@ -1,0 +1,194 @@
+"""Measurements a mastering engineer reads off a meter, and the QC facts the checks use.
+
+Loudness follows ITU-R BS.1770 through pyloudnorm; true peak is the sample peak of a 4×
+oversampled signal; loudness range follows EBU Tech 3342 (short-term loudness, gated).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pyloudnorm
+from scipy import signal
+
+SILENCE_DBFS = -60.0
+SILENCE_FRAME_S = 0.05
+OCTAVE_BANDS_HZ = (63, 125, 250, 500, 1_000, 2_000, 4_000, 8_000, 16_000)
+
+
+def to_db(value: float, floor_db: float = -200.0) -> float:
+    return 20.0 * math.log10(value) if value > 0 else floor_db
+
+
+@functools.cache
+def _k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
+    # pyloudnorm designs the BS.1770 K-weighting (high shelf + high pass) for any rate; we
+    # reuse its coefficients as float32 second-order sections so long tracks filter fast
+    # and every loudness figure here shares one definition with pyloudnorm's meter.
+    meter = pyloudnorm.Meter(sample_rate_hz)
+    stages = [signal.tf2sos(stage.b, stage.a) for stage in meter._filters.values()]
+    return np.vstack(stages).astype(np.float32)
+
+
+def _k_weighted_power(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """Per-channel squared K-weighted signal, float64 for exact sums."""
+    weighted = signal.sosfilt(_k_weighting_sos(sample_rate_hz), audio.astype(np.float32), axis=1)
+    return weighted.astype(np.float64) ** 2
+
+
+def _block_loudness(
+    power: np.ndarray, sample_rate_hz: int, window_s: float, hop_s: float
+) -> np.ndarray:
+    """Loudness (LUFS) of every window: channel mean squares summed with unit weights (L, R)."""
+    window, hop = int(window_s * sample_rate_hz), int(hop_s * sample_rate_hz)
+    if power.shape[1] < window:
+        window = power.shape[1]
+    cumulative = np.concatenate([np.zeros((power.shape[0], 1)), np.cumsum(power, axis=1)], axis=1)
+    starts = np.arange(0, power.shape[1] - window + 1, hop)
+    mean_square = (cumulative[:, starts + window] - cumulative[:, starts]) / window
+    return -0.691 + 10 * np.log10(np.maximum(mean_square.sum(axis=0), 1e-20))
+
+
+def integrated_lufs(audio: np.ndarray, sample_rate_hz: int) -> float:
+    """BS.1770-4 integrated loudness: 400 ms blocks, 75 % overlap, absolute and relative gates."""
+    blocks = _block_loudness(_k_weighted_power(audio, sample_rate_hz), sample_rate_hz, 0.4, 0.1)
+    gated = blocks[blocks > -70.0]
+    if gated.size == 0:
+        return float("-inf")
+    relative_gate = 10 * np.log10(np.mean(10 ** (gated / 10))) - 10.0
+    gated = gated[gated > relative_gate]
+    return float(10 * np.log10(np.mean(10 ** (gated / 10))))
+
+
+def true_peak_dbtp(audio: np.ndarray, oversampling: int = 4, chunk_samples: int = 1 << 20) -> float:
+    """Peak of the signal reconstructed at 4× the rate: the peaks a DAC or codec will make.
+
+    Works in overlapping chunks so a long master never needs a 4× copy in memory.
+    """
+    overlap = 256
+    peak = 0.0
+    source = audio.astype(np.float32)
+    for start in range(0, source.shape[1], chunk_samples):
+        lo, hi = max(0, start - overlap), min(source.shape[1], start + chunk_samples + overlap)
+        upsampled = signal.resample_poly(source[:, lo:hi], oversampling, 1, axis=1)
+        keep = upsampled[
+            :, (start - lo) * oversampling : (min(hi, start + chunk_samples) - lo) * oversampling
+        ]
+        peak = max(peak, float(np.max(np.abs(keep))))
+    return to_db(peak)
+
+
+def short_term_lufs(audio: np.ndarray, sample_rate_hz: int, hop_s: float = 1.0) -> np.ndarray:
+    """Loudness of 3 s windows every ``hop_s`` (EBU short-term loudness)."""
+    return _block_loudness(_k_weighted_power(audio, sample_rate_hz), sample_rate_hz, 3.0, hop_s)
+
+
+def loudness_range_lu(audio: np.ndarray, sample_rate_hz: int) -> float:
+    """EBU Tech 3342 LRA: spread (10th–95th percentile) of gated short-term loudness."""
+    short_term = short_term_lufs(audio, sample_rate_hz, hop_s=0.1)
+    gated = short_term[short_term > -70.0]
+    if gated.size == 0:
+        return 0.0
+    relative_gate = 10 * np.log10(np.mean(10 ** (gated / 10))) - 20.0
+    gated = gated[gated > relative_gate]
+    return float(np.percentile(gated, 95) - np.percentile(gated, 10)) if gated.size else 0.0
+
+
+def stereo_correlation(audio: np.ndarray) -> float:
+    left, right = audio[0].astype(np.float64), audio[1].astype(np.float64)
+    denominator = math.sqrt(float(np.sum(left**2)) * float(np.sum(right**2)))
+    return float(np.sum(left * right) / denominator) if denominator > 0 else 1.0
+
+
+def mono_fold_down_loss_lu(audio: np.ndarray, sample_rate_hz: int) -> float:
+    """How much quieter the track gets on a mono speaker (phase cancellation), in LU."""
+    mono = audio.mean(axis=0)
+    return integrated_lufs(audio, sample_rate_hz) - integrated_lufs(
+        np.stack([mono, mono]), sample_rate_hz
+    )
+
+
+def dc_offset_dbfs(audio: np.ndarray) -> float:
+    return to_db(float(np.max(np.abs(audio.mean(axis=1)))))
+
+
+@dataclass(frozen=True)
+class SilenceReport:
+    leading_s: float
+    trailing_s: float
+    longest_inside_s: float
+
+
+def silence(
+    audio: np.ndarray, sample_rate_hz: int, threshold_dbfs: float = SILENCE_DBFS
+) -> SilenceReport:
+    """Silent stretches: 50 ms frames whose RMS is below ``threshold_dbfs``."""
+    frame = int(SILENCE_FRAME_S * sample_rate_hz)
+    frames = audio.shape[1] // frame
+    if frames == 0:
+        return SilenceReport(0.0, 0.0, 0.0)
+    power = (
+        (audio[:, : frames * frame].astype(np.float64) ** 2)
+        .reshape(2, frames, frame)
+        .mean(axis=(0, 2))
+    )
+    quiet = 10 * np.log10(np.maximum(power, 1e-20)) < threshold_dbfs
+    if quiet.all():
+        length = frames * SILENCE_FRAME_S
+        return SilenceReport(length, length, length)
+    loud = np.flatnonzero(~quiet)
+    leading, trailing = int(loud[0]), int(frames - 1 - loud[-1])
+    longest = run = 0
+    for is_quiet in quiet[loud[0] : loud[-1] + 1]:
+        run = run + 1 if is_quiet else 0
+        longest = max(longest, run)
+    return SilenceReport(
+        leading * SILENCE_FRAME_S, trailing * SILENCE_FRAME_S, longest * SILENCE_FRAME_S
+    )
+
+
+def octave_band_levels_db(audio: np.ndarray, sample_rate_hz: int) -> dict[int, float]:
+    """Energy in each octave band relative to the total, in dB (the track's tonal balance)."""
+    mono = audio.mean(axis=0).astype(np.float64)
+    frequencies, power = signal.welch(mono, fs=sample_rate_hz, nperseg=8_192)
+    total = float(np.sum(power)) or 1e-20
+    levels = {}
+    for centre in OCTAVE_BANDS_HZ:
+        in_band = (frequencies >= centre / math.sqrt(2)) & (frequencies < centre * math.sqrt(2))
+        levels[centre] = round(
+            10 * math.log10(max(float(np.sum(power[in_band])) / total, 1e-20)), 2
+        )
+    return levels
+
+
+def clipped_samples(audio: np.ndarray, full_scale: float = 1.0) -> int:
+    return int(np.count_nonzero(np.abs(audio) >= full_scale))
+
+
+def non_finite_samples(audio: np.ndarray) -> int:
+    return int(np.count_nonzero(~np.isfinite(audio)))
+
+
+@dataclass(frozen=True)
+class LoudnessReport:
+    integrated_lufs: float
+    true_peak_dbtp: float
+    loudness_range_lu: float
+    duration_s: float
+    stereo_correlation: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: round(value, 3) for name, value in asdict(self).items()}
+
+
+def loudness_report(audio: np.ndarray, sample_rate_hz: int) -> LoudnessReport:
+    return LoudnessReport(
+        integrated_lufs=integrated_lufs(audio, sample_rate_hz),
+        true_peak_dbtp=true_peak_dbtp(audio),
+        loudness_range_lu=loudness_range_lu(audio, sample_rate_hz),
+        duration_s=audio.shape[1] / sample_rate_hz,
+        stereo_correlation=stereo_correlation(audio),
+    )

@@ -1,0 +1,383 @@
+"""From a MIDI sketch to processed stems, and from stems to a mastered track.
+
+Stems are rendered per instrument, then each gets its own chain (filters, pan, saturation,
+space, side-chain ducking keyed from the kick's MIDI notes) and is set to its level in the
+mix, so the stems on disk sum to the mix. The bus adds tape colour, a 7-band EQ, multiband
+and parallel compression and mid/side width; mastering hits -14 LUFS under a true-peak ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+import pedalboard
+
+from lofi_assets.audio import SAMPLE_RATE_HZ
+from lofi_assets.audio import effects as fx
+from lofi_assets.audio.ambience import synthesize_ambience
+from lofi_assets.audio.measure import integrated_lufs, true_peak_dbtp
+from lofi_assets.audio.render import NoteSpan, render_part
+from lofi_assets.audio.soundfont import SoundFont
+from lofi_assets.errors import ConfigError, LofiError
+from lofi_assets.music.analysis import MidiSummary
+from lofi_assets.music.drums import KICK
+from lofi_assets.seeding import stable_seed
+
+INSTRUMENT_STEMS = ("drums", "bass", "keys", "melody", "pad")
+STEM_NAMES = (*INSTRUMENT_STEMS, "ambience", "vinyl")
+RENDER_TAIL_S = 2.0  # let releases and reverb tails ring past the last bar
+TARGET_LUFS = -14.0  # streaming platforms normalise to about -14 LUFS
+TRUE_PEAK_CEILING_DBTP = -1.5
+LIMITER_MARGIN_DB = 0.3  # the limiter aims under the ceiling; 24-bit rounding stays inside
+
+
+class ProductionError(LofiError):
+    """The sketch cannot be produced as given."""
+
+
+@dataclass(frozen=True)
+class ProductionSettings:
+    """Every knob of the lo-fi chain; styles override any of them under ``production:``."""
+
+    stem_levels_dbfs: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "drums": -19.0,
+            "bass": -20.0,
+            "keys": -22.0,
+            "melody": -23.0,
+            "pad": -26.0,
+            "ambience": -32.0,
+            "vinyl": -38.0,
+        }
+    )
+    pans: Mapping[str, float] = field(
+        default_factory=lambda: {"bass": 0.0, "keys": -0.25, "melody": 0.3, "pad": 0.0}
+    )
+    drum_bit_depth: float = 12.0
+    drum_sample_rate_hz: float = 26_000.0
+    wow_rate_hz: float = 0.7
+    wow_depth_cents: float = 10.0
+    flutter_rate_hz: float = 9.0
+    flutter_depth_cents: float = 3.0
+    saturation_drive_db: float = 4.0
+    keys_chorus_mix: float = 0.3
+    keys_reverb: str = "room"
+    melody_reverb: str = "plate"
+    pad_reverb: str = "hall"
+    melody_delay: str = "tape"  # tape, ping_pong or none
+    delay_beats: float = 0.75
+    sidechain_depth_db: float = 4.0
+    parallel_blend: float = 0.3
+    haas_delay_ms: float = 14.0
+    side_gain_db: float = 1.0
+    pad_filter_lfo_hz: float = 0.06
+    pad_filter_min_hz: float = 900.0
+    pad_filter_max_hz: float = 4_500.0
+    bus_eq_gains_db: tuple[float, ...] = (1.5, 0.5, -1.0, 0.0, -0.5, -2.0, -5.0)
+    # Octave-band level (dB relative to the whole track) a master must fall inside: the tonal
+    # balance of a lo-fi mix, warm lows and rolled-off highs.
+    spectral_envelope_db: Mapping[int, tuple[float, float]] = field(
+        default_factory=lambda: {
+            63: (-22.0, -2.0),
+            125: (-20.0, -2.0),
+            250: (-18.0, -1.0),
+            500: (-18.0, -2.0),
+            1_000: (-20.0, -3.0),
+            2_000: (-26.0, -5.0),
+            4_000: (-30.0, -6.0),
+            8_000: (-36.0, -8.0),
+            16_000: (-50.0, -12.0),
+        }
+    )
+    crackle_per_s: float = 6.0
+    pops_per_s: float = 0.3
+    hiss_level_db: float = -52.0
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, Any] | None) -> ProductionSettings:
+        settings = cls()
+        if not overrides:
+            return settings
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ConfigError(f"Unknown production settings {unknown}; known: {sorted(known)}")
+        merged = dict(overrides)
+        if "spectral_envelope_db" in merged:
+            merged["spectral_envelope_db"] = {
+                int(band): tuple(limits) for band, limits in merged["spectral_envelope_db"].items()
+            }
+        for name in ("stem_levels_dbfs", "pans", "spectral_envelope_db"):  # partial maps extend
+            if name in merged:
+                merged[name] = {**getattr(settings, name), **merged[name]}
+        if "bus_eq_gains_db" in merged:
+            merged["bus_eq_gains_db"] = tuple(merged["bus_eq_gains_db"])
+        settings = replace(settings, **merged)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        for kind in (self.keys_reverb, self.melody_reverb, self.pad_reverb):
+            if kind not in fx.REVERB_PRESETS:
+                raise ConfigError(f"Unknown reverb {kind!r}: use one of {list(fx.REVERB_PRESETS)}")
+        if self.melody_delay not in ("tape", "ping_pong", "none"):
+            raise ConfigError("melody_delay must be tape, ping_pong or none")
+        if len(self.bus_eq_gains_db) != len(fx.EQ_BANDS_HZ):
+            raise ConfigError(f"bus_eq_gains_db needs {len(fx.EQ_BANDS_HZ)} gains")
+        if not 1 <= self.drum_bit_depth <= 32:
+            raise ConfigError("drum_bit_depth must be between 1 and 32 bits")
+
+
+@dataclass(frozen=True)
+class PartNotes:
+    notes: tuple[NoteSpan, ...]
+    program: int
+    is_drums: bool
+
+
+@dataclass(frozen=True)
+class ProductionInputs:
+    """What production needs from a sketch: the parts as timed notes, plus plan facts."""
+
+    parts: Mapping[str, PartNotes]
+    bpm: float
+    duration_s: float
+    ambience: str
+    seed: int
+
+    @property
+    def kick_times_s(self) -> np.ndarray:
+        drums = self.parts.get("drums")
+        if drums is None:
+            return np.array([])
+        return np.array([note.start_s for note in drums.notes if note.pitch == KICK])
+
+
+def production_inputs(summary: MidiSummary, plan: Mapping[str, Any]) -> ProductionInputs:
+    """Read the parts of a parsed sketch; refuse a sketch that has none to play."""
+    seconds_per_beat = 60.0 / summary.tempo_bpm
+    parts = {}
+    for name in INSTRUMENT_STEMS:
+        notes = summary.tracks.get(name, [])
+        parts[name] = PartNotes(
+            notes=tuple(
+                NoteSpan(
+                    n.start_beats * seconds_per_beat,
+                    n.end_beats * seconds_per_beat,
+                    n.pitch,
+                    n.velocity,
+                )
+                for n in notes
+            ),
+            program=summary.programs.get(name, 0),
+            is_drums=bool(notes) and notes[0].channel == 9,
+        )
+    if not any(part.notes for part in parts.values()):
+        raise ProductionError("The MIDI sketch has no notes in any of its tracks: re-compose it")
+    return ProductionInputs(
+        parts=parts,
+        bpm=float(plan["bpm"]),
+        duration_s=summary.length_s,
+        ambience=str(plan["ambience"]),
+        seed=int(plan["seed"]),
+    )
+
+
+def _level(audio: np.ndarray, level_dbfs: float) -> np.ndarray:
+    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+    if rms < 1e-9:  # a part that is silent (e.g. no melody) stays silent
+        return audio
+    return (audio * (10 ** (level_dbfs / 20) / rms)).astype(np.float32)
+
+
+def _stem_chains(
+    inputs: ProductionInputs, settings: ProductionSettings, rate: int
+) -> dict[str, Callable]:
+    kicks = inputs.kick_times_s
+    delay_s = settings.delay_beats * 60.0 / inputs.bpm
+
+    def drums(audio):
+        audio = fx.band_limit(audio, rate, 30, None)
+        audio = fx.reduce_sample_rate(audio, rate, settings.drum_sample_rate_hz)
+        audio = fx.bitcrush(audio, rate, settings.drum_bit_depth)
+        return fx.tape_saturation(audio, settings.saturation_drive_db)
+
+    def bass(audio):
+        audio = fx.band_limit(audio, rate, 35, 2_500)
+        audio = fx.tape_saturation(audio, settings.saturation_drive_db)
+        audio = fx.pan(audio, settings.pans["bass"])
+        return fx.sidechain_duck(audio, rate, kicks, settings.sidechain_depth_db)
+
+    def keys(audio):
+        audio = fx.band_limit(audio, rate, 120, 9_000)
+        audio = fx.pan(audio, settings.pans["keys"])
+        audio = fx.chorus(audio, rate, mix=settings.keys_chorus_mix)
+        audio = fx.wow_flutter(
+            audio, rate, settings.wow_rate_hz, settings.wow_depth_cents,
+            settings.flutter_rate_hz, settings.flutter_depth_cents,
+        )  # fmt: skip
+        audio = fx.reverb(audio, rate, settings.keys_reverb)
+        return fx.sidechain_duck(audio, rate, kicks, settings.sidechain_depth_db / 2)
+
+    def melody(audio):
+        audio = fx.band_limit(audio, rate, 200, 10_000)
+        audio = fx.pan(audio, settings.pans["melody"])
+        if settings.melody_delay == "tape":
+            audio = fx.tape_delay(audio, rate, delay_s)
+        elif settings.melody_delay == "ping_pong":
+            audio = fx.ping_pong_delay(audio, rate, delay_s)
+        return fx.reverb(audio, rate, settings.melody_reverb)
+
+    def pad(audio):
+        audio = fx.band_limit(audio, rate, 150, None)
+        audio = fx.filter_sweep(
+            audio,
+            rate,
+            settings.pad_filter_lfo_hz,
+            settings.pad_filter_min_hz,
+            settings.pad_filter_max_hz,
+        )
+        audio = fx.haas_widen(fx.pan(audio, settings.pans["pad"]), rate, settings.haas_delay_ms)
+        audio = fx.reverb(audio, rate, settings.pad_reverb)
+        return fx.sidechain_duck(audio, rate, kicks, settings.sidechain_depth_db)
+
+    return {"drums": drums, "bass": bass, "keys": keys, "melody": melody, "pad": pad}
+
+
+# Longest jobs first so two cores stay busy to the end (pad voices are the slowest to render).
+PRODUCTION_ORDER = ("pad", "drums", "keys", "ambience", "melody", "vinyl", "bass")
+
+
+def produce_stems(
+    inputs: ProductionInputs,
+    settings: ProductionSettings,
+    soundfont: SoundFont,
+    on_stem: Callable[[str, np.ndarray], None],
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    workers: int | None = None,
+) -> None:
+    """Produce every stem, processed and at its mix level, handing each to ``on_stem``.
+
+    Stems are not kept: the caller writes each one as it arrives, so memory holds only the
+    stems in flight. The stems sum to the mix.
+    """
+    length_s = inputs.duration_s + RENDER_TAIL_S
+    samples = round(length_s * sample_rate_hz)
+    chains = _stem_chains(inputs, settings, sample_rate_hz)
+
+    def produce(name: str) -> np.ndarray:
+        if name == "ambience":
+            seed = stable_seed(inputs.seed, "ambience")
+            audio = synthesize_ambience(inputs.ambience, seed, samples, sample_rate_hz)
+            audio = fx.band_limit(audio, sample_rate_hz, 80, 12_000)
+        elif name == "vinyl":
+            rng = np.random.default_rng(stable_seed(inputs.seed, "vinyl"))
+            audio = fx.vinyl_crackle(
+                samples, sample_rate_hz, rng, settings.crackle_per_s, settings.pops_per_s
+            )
+            audio += fx.vinyl_hiss(samples, sample_rate_hz, rng, settings.hiss_level_db)
+        else:
+            part = inputs.parts[name]
+            audio = render_part(
+                part.notes, part.program, part.is_drums, soundfont, length_s, sample_rate_hz
+            )
+            audio = chains[name](audio)
+        if audio.shape != (2, samples):
+            raise ProductionError(f"Stem {name} came out {audio.shape}, expected (2, {samples})")
+        return _level(audio, settings.stem_levels_dbfs[name])
+
+    # FluidSynth, pedalboard and most numpy work release the GIL: stems run on every core.
+    workers = workers or max(1, min(len(PRODUCTION_ORDER), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(produce, name): name for name in PRODUCTION_ORDER}
+        for future in as_completed(futures):
+            on_stem(futures[future], future.result())
+
+
+def build_stems(
+    inputs: ProductionInputs,
+    settings: ProductionSettings,
+    soundfont: SoundFont,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+) -> dict[str, np.ndarray]:
+    """Every stem in memory, in ``STEM_NAMES`` order (for tests and one-off renders)."""
+    stems: dict[str, np.ndarray] = {}
+    produce_stems(inputs, settings, soundfont, stems.__setitem__, sample_rate_hz)
+    return {name: stems[name] for name in STEM_NAMES}
+
+
+def sum_stems(stems: Iterable[tuple[str, np.ndarray]]) -> np.ndarray:
+    """Add stems one at a time (only the running sum and one stem are ever in memory)."""
+    mix: np.ndarray | None = None
+    for name, stem in stems:
+        if mix is None:
+            mix = stem.astype(np.float32, copy=True)
+        elif stem.shape != mix.shape:
+            raise ProductionError(
+                f"Stem {name} is {stem.shape}, the others {mix.shape}: re-render the stems together"
+            )
+        else:
+            mix += stem
+    if mix is None:
+        raise ProductionError("No stems to mix")
+    return mix
+
+
+def mix_bus(mix: np.ndarray, settings: ProductionSettings, sample_rate_hz: int) -> np.ndarray:
+    """Give the summed stems the bus's tape colour, tone, glue and width."""
+    mix = fx.tape_saturation(mix, settings.saturation_drive_db / 2)
+    mix = fx.SevenBandEq(tuple(settings.bus_eq_gains_db))(mix, sample_rate_hz)
+    mix = fx.multiband_compression(mix, sample_rate_hz)
+    mix = fx.parallel_compression(mix, sample_rate_hz, settings.parallel_blend)
+    return fx.mid_side(mix, side_gain_db=settings.side_gain_db)
+
+
+def _fades(
+    audio: np.ndarray, sample_rate_hz: int, fade_in_s: float = 0.01, fade_out_s: float = 1.5
+) -> np.ndarray:
+    faded = audio.copy()
+    fade_in, fade_out = int(fade_in_s * sample_rate_hz), int(fade_out_s * sample_rate_hz)
+    faded[:, :fade_in] *= np.linspace(0, 1, fade_in, dtype=np.float32)
+    faded[:, -fade_out:] *= np.linspace(1, 0, fade_out, dtype=np.float32) ** 2
+    return faded
+
+
+def master(
+    mix: np.ndarray,
+    sample_rate_hz: int,
+    target_lufs: float = TARGET_LUFS,
+    ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP,
+) -> np.ndarray:
+    """Gain to the target loudness into a true-peak limiter, iterating until both hold."""
+    if not np.all(np.isfinite(mix)):
+        raise ProductionError("The mix contains NaN or infinite samples: check the effect settings")
+    # A subsonic high-pass first: DC and rumble waste headroom and upset limiters.
+    mix = pedalboard.HighpassFilter(cutoff_frequency_hz=20.0)(mix, sample_rate_hz)
+    mix = _fades(mix, sample_rate_hz)
+    loudness = integrated_lufs(mix, sample_rate_hz)
+    if not math.isfinite(loudness):
+        raise ProductionError("The mix is silent: nothing to master")
+    limiter = pedalboard.BrickwallLimiter(
+        ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB,
+        release_ms=150.0,
+        lookahead_ms=5.0,
+        true_peak=True,
+    )
+    gain_db = target_lufs - loudness
+    mastered = mix
+    for _ in range(5):
+        mastered = limiter(mix * fx.db_to_gain(gain_db), sample_rate_hz, reset=True)
+        error_db = target_lufs - integrated_lufs(mastered, sample_rate_hz)
+        if abs(error_db) <= 0.05:
+            break
+        gain_db += error_db
+    overshoot_db = true_peak_dbtp(mastered) - (ceiling_dbtp - 0.05)
+    if overshoot_db > 0:  # belt and braces: never ship over the ceiling
+        mastered = mastered * fx.db_to_gain(-overshoot_db)
+    return mastered.astype(np.float32)

@@ -1,0 +1,207 @@
+"""Produce group: ``stems`` (rendered, processed instrument and texture layers) and
+``mastered_wav`` (mixed, lo-fi bus, mastered to -14 LUFS under a -1.5 dBTP ceiling)."""
+
+import base64
+import json
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+
+from lofi_assets.audio import SAMPLE_RATE_HZ
+from lofi_assets.audio.fingerprint import chroma_fingerprint, fingerprint_similarity
+from lofi_assets.audio.memory import reuse_freed_memory
+from lofi_assets.audio.preview import render_preview
+from lofi_assets.audio.production import (
+    STEM_NAMES,
+    TARGET_LUFS,
+    TRUE_PEAK_CEILING_DBTP,
+    ProductionSettings,
+    master,
+    mix_bus,
+    produce_stems,
+    production_inputs,
+    sum_stems,
+)
+from lofi_assets.audio.qc import measure_master
+from lofi_assets.audio.wav import read_wav, write_wav
+from lofi_assets.defs.checks import (
+    MASTER_CHECK_SPECS,
+    STEMS_CHECK_SPECS,
+    check_stems_complete,
+    master_check_results,
+)
+from lofi_assets.defs.failures import domain_failures
+from lofi_assets.defs.partitions import track_partitions
+from lofi_assets.defs.pools import RENDER_POOL
+from lofi_assets.defs.records import MasterRecord, SketchRecord, StemsRecord
+from lofi_assets.defs.resources import ArtifactStore, SoundFontResource
+from lofi_assets.music.analysis import read_midi
+from lofi_assets.music.styles import get_style
+from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
+
+AUDIO_VERSION = "1"
+MASTER_FILE, PREVIEW_FILE, FINGERPRINT_FILE = "master.wav", "preview.png", "fingerprint.json"
+RENDER_RETRIES = dg.RetryPolicy(max_retries=1, delay=5)
+
+
+def _plan(store: ArtifactStore, sketch: SketchRecord) -> dict:
+    return json.loads(store.resolve(sketch.plan_path).read_text(encoding="utf-8"))
+
+
+def _settings(plan: dict) -> ProductionSettings:
+    return ProductionSettings.from_overrides(get_style(plan["style"]).production)
+
+
+def _png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")
+
+
+@dg.asset(
+    partitions_def=track_partitions,
+    group_name="produce",
+    kinds={"python", "wav"},
+    code_version=AUDIO_VERSION,
+    io_manager_key="record_io_manager",
+    dagster_type=dg.PythonObjectDagsterType(StemsRecord),
+    check_specs=STEMS_CHECK_SPECS,
+    pool=RENDER_POOL,
+    retry_policy=RENDER_RETRIES,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+)
+def stems(
+    context: dg.AssetExecutionContext,
+    midi_sketch: SketchRecord,
+    artifact_store: ArtifactStore,
+    soundfont: SoundFontResource,
+) -> dg.MaterializeResult:
+    """One processed WAV per layer (drums, bass, keys, melody, pad, ambience, vinyl) at mix level."""
+    reuse_freed_memory()
+    target = artifact_store.partition_dir("stems", context.partition_key)
+    shapes: dict[str, tuple[int, ...]] = {}
+    levels_dbfs: dict[str, float] = {}
+    non_finite = 0
+    with domain_failures(artifact_store.root):
+        plan = _plan(artifact_store, midi_sketch)
+        inputs = production_inputs(read_midi(artifact_store.resolve(midi_sketch.midi_path)), plan)
+        font = soundfont.resolve()
+        context.log.info(f"Rendering with {font.name} ({font.source}): {font.path}")
+        with atomic_directory(target) as staging:
+
+            def keep(name: str, audio: np.ndarray) -> None:
+                nonlocal non_finite
+                write_wav(staging / f"{name}.wav", audio, SAMPLE_RATE_HZ)
+                shapes[name] = audio.shape
+                non_finite += int(np.count_nonzero(~np.isfinite(audio)))
+                levels_dbfs[name] = round(float(10 * np.log10(np.mean(audio**2) + 1e-20)), 1)
+                context.log.info(f"stem {len(shapes)}/{len(STEM_NAMES)}: {name}")
+
+            produce_stems(inputs, _settings(plan), font, keep)
+    duration_s = next(iter(shapes.values()))[1] / SAMPLE_RATE_HZ
+    record = StemsRecord(
+        stem_paths={name: artifact_store.relative(target / f"{name}.wav") for name in STEM_NAMES},
+        sample_rate_hz=SAMPLE_RATE_HZ,
+        duration_s=round(duration_s, 3),
+        soundfont=f"{font.name} ({font.source})",
+    )
+    return dg.MaterializeResult(
+        value=record,
+        metadata={
+            "soundfont": record.soundfont,
+            "duration_s": dg.MetadataValue.float(record.duration_s),
+            "stem_rms_dbfs": dg.MetadataValue.json(levels_dbfs),
+            "path": dg.MetadataValue.path(str(target)),
+        },
+        check_results=[check_stems_complete(shapes, non_finite, STEM_NAMES)],
+    )
+
+
+def _nearest_master(
+    store: ArtifactStore, own_dir: Path, fingerprint: np.ndarray
+) -> tuple[str | None, float]:
+    """The most similar other master in the catalog, by chroma fingerprint."""
+    best_key, best = None, 0.0
+    for path in sorted((store.root / "mastered_wav").glob(f"*/*/{FINGERPRINT_FILE}")):
+        if path.parent == own_dir:
+            continue
+        other = np.asarray(json.loads(path.read_text(encoding="utf-8")), dtype=np.float32)
+        similarity = fingerprint_similarity(fingerprint, other)
+        if similarity > best:
+            best_key, best = f"{path.parent.parent.name}|{path.parent.name}", similarity
+    return best_key, best
+
+
+@dg.asset(
+    partitions_def=track_partitions,
+    group_name="produce",
+    kinds={"python", "wav"},
+    code_version=AUDIO_VERSION,
+    io_manager_key="record_io_manager",
+    dagster_type=dg.PythonObjectDagsterType(MasterRecord),
+    check_specs=MASTER_CHECK_SPECS,
+    pool=RENDER_POOL,
+    retry_policy=RENDER_RETRIES,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+)
+def mastered_wav(
+    context: dg.AssetExecutionContext,
+    midi_sketch: SketchRecord,
+    stems: StemsRecord,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """The mixed, lo-fi processed track mastered to -14 LUFS (≤ -1.5 dBTP), 44.1 kHz 24-bit."""
+    reuse_freed_memory()
+    target = artifact_store.partition_dir("mastered_wav", context.partition_key)
+    with domain_failures(artifact_store.root):
+        plan = _plan(artifact_store, midi_sketch)
+        settings = _settings(plan)
+        mix = sum_stems(
+            (name, read_wav(artifact_store.resolve(path), stems.sample_rate_hz)[0])
+            for name, path in stems.stem_paths.items()
+        )
+        mastered = master(mix_bus(mix, settings, stems.sample_rate_hz), stems.sample_rate_hz)
+        del mix
+        with atomic_directory(target) as staging:
+            write_wav(staging / MASTER_FILE, mastered, stems.sample_rate_hz)
+            qc, audio, sample_rate_hz = measure_master(staging / MASTER_FILE)
+            fingerprint = chroma_fingerprint(audio, sample_rate_hz)
+            write_json_atomic(staging / FINGERPRINT_FILE, np.round(fingerprint, 4).tolist())
+            preview = render_preview(audio, sample_rate_hz)
+            write_bytes_atomic(staging / PREVIEW_FILE, preview)
+    nearest = _nearest_master(artifact_store, target, fingerprint)
+    context.log.info(
+        f"{qc.integrated_lufs:.2f} LUFS, {qc.true_peak_dbtp:.2f} dBTP, LRA {qc.loudness_range_lu:.1f} LU, "
+        f"{qc.duration_s:.1f} s"
+    )
+    record = MasterRecord(
+        wav_path=artifact_store.relative(target / MASTER_FILE),
+        preview_path=artifact_store.relative(target / PREVIEW_FILE),
+        fingerprint_path=artifact_store.relative(target / FINGERPRINT_FILE),
+        integrated_lufs=round(qc.integrated_lufs, 3),
+        true_peak_dbtp=round(qc.true_peak_dbtp, 3),
+        duration_s=round(qc.duration_s, 3),
+        style=plan["style"],
+        bpm=float(plan["bpm"]),
+    )
+    return dg.MaterializeResult(
+        value=record,
+        metadata={
+            "integrated_lufs": dg.MetadataValue.float(round(qc.integrated_lufs, 2)),
+            "true_peak_dbtp": dg.MetadataValue.float(round(qc.true_peak_dbtp, 2)),
+            "loudness_range_lu": dg.MetadataValue.float(round(qc.loudness_range_lu, 2)),
+            "duration_s": dg.MetadataValue.float(round(qc.duration_s, 2)),
+            "stereo_correlation": dg.MetadataValue.float(round(qc.stereo_correlation, 3)),
+            "soundfont": stems.soundfont,
+            "style": plan["style"],
+            "path": dg.MetadataValue.path(str(target / MASTER_FILE)),
+            "preview": _png_markdown(preview, "waveform and spectrogram"),
+        },
+        check_results=master_check_results(
+            qc,
+            float(plan["bpm"]),
+            dict(settings.spectral_envelope_db),
+            nearest,
+            TARGET_LUFS,
+            TRUE_PEAK_CEILING_DBTP,
+        ),
+    )
