@@ -67,6 +67,80 @@ def _sketch(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ProgressBar:
+    """A one-line text progress bar on stderr: ``[#####-----] 3/8 keys``."""
+
+    def __init__(self, total: int, width: int = 24):
+        self.total, self.width, self.done = total, width, 0
+
+    def __call__(self, label: str) -> None:
+        self.done += 1
+        filled = round(self.width * self.done / self.total)
+        bar = "#" * filled + "-" * (self.width - filled)
+        end = "\n" if self.done >= self.total else ""
+        print(
+            f"\r[{bar}] {self.done}/{self.total} {label:<20}", end=end, file=sys.stderr, flush=True
+        )
+
+
+def _render(args: argparse.Namespace) -> int:
+    import json
+
+    from lofi_assets.audio import SAMPLE_RATE_HZ
+    from lofi_assets.audio.measure import loudness_report
+    from lofi_assets.audio.memory import reuse_freed_memory
+    from lofi_assets.audio.production import (
+        STEM_NAMES,
+        ProductionSettings,
+        produce_master,
+        production_inputs,
+    )
+    from lofi_assets.audio.soundfont import resolve_soundfont
+    from lofi_assets.audio.wav import write_wav
+    from lofi_assets.music.analysis import read_midi
+    from lofi_assets.music.sketch_files import write_sketch_files
+    from lofi_assets.music.styles import get_style
+
+    reuse_freed_memory()
+    out = Path(args.out)
+    if args.midi:
+        midi_path = Path(args.midi)
+        plan_path = Path(args.plan) if args.plan else midi_path.with_suffix(".plan.json")
+        if not plan_path.is_file():
+            raise ConfigError(
+                f"No plan at {plan_path}: pass --plan, or make the MIDI with `lofi sketch`"
+            )
+        plan = json.loads(plan_path.read_text(encoding="utf-8"))
+        summary = read_midi(midi_path)
+    elif args.seed is not None:
+        sketch = compose_sketch(
+            SketchRequest(seed=args.seed, style=args.style, duration_s=args.duration)
+        )
+        files = write_sketch_files(sketch, out.parent / f"{out.stem}.sketch")
+        plan, summary = sketch.plan.to_document(), files.summary
+    else:
+        raise ConfigError("Give --midi FILE (with its plan JSON) or --seed N [--style S]")
+    soundfont = resolve_soundfont(args.soundfont)
+    settings = ProductionSettings.from_overrides(get_style(plan["style"]).production)
+    print(
+        f"rendering {plan['style']} {plan['key']} at {plan['bpm']} BPM with {soundfont.name}",
+        file=sys.stderr,
+    )
+    mastered = produce_master(
+        production_inputs(summary, plan),
+        settings,
+        soundfont,
+        progress=_ProgressBar(len(STEM_NAMES) + 1),
+    )
+    write_wav(out, mastered, SAMPLE_RATE_HZ)
+    report = loudness_report(mastered, SAMPLE_RATE_HZ)
+    print(
+        f"wrote {out}: {report.integrated_lufs:.1f} LUFS, {report.true_peak_dbtp:.1f} dBTP, "
+        f"{report.duration_s:.1f} s"
+    )
+    return 0
+
+
 def _styles(_: argparse.Namespace) -> int:
     for style in load_styles().values():
         print(
@@ -163,6 +237,16 @@ def build_parser() -> argparse.ArgumentParser:
     sketch.add_argument("--bpm", type=float, help="tempo (40–200)")
     sketch.add_argument("--duration", type=float, help="target length in seconds")
     sketch.set_defaults(run=_sketch)
+
+    render = commands.add_parser("render", help="render a sketch to a mastered WAV")
+    render.add_argument("--out", required=True, help="WAV file to write (44.1 kHz, 24-bit)")
+    render.add_argument("--midi", help="a sketch MIDI file (its plan JSON beside it or --plan)")
+    render.add_argument("--plan", help="the sketch's plan JSON (default: <midi>.plan.json)")
+    render.add_argument("--seed", type=int, help="compose a new sketch from this seed instead")
+    render.add_argument("--style", help="style preset with --seed")
+    render.add_argument("--duration", type=float, help="target length in seconds with --seed")
+    render.add_argument("--soundfont", help="an .sf2 file (default: $LOFI_SOUNDFONT or FluidR3_GM)")
+    render.set_defaults(run=_render)
 
     commands.add_parser("styles", help="list the style presets").set_defaults(run=_styles)
 

@@ -381,3 +381,28 @@ def master(
     if overshoot_db > 0:  # belt and braces: never ship over the ceiling
         mastered = mastered * fx.db_to_gain(-overshoot_db)
     return mastered.astype(np.float32)
+
+
+def produce_master(
+    inputs: ProductionInputs,
+    settings: ProductionSettings,
+    soundfont: SoundFont,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    progress: Callable[[str], None] | None = None,
+) -> np.ndarray:
+    """Sketch to master in memory (no stem files): for one-off renders and benchmarks."""
+    mix: list[np.ndarray] = []
+
+    def add(name: str, stem: np.ndarray) -> None:
+        if mix:
+            mix[0] += stem
+        else:
+            mix.append(stem.copy())
+        if progress:
+            progress(name)
+
+    produce_stems(inputs, settings, soundfont, add, sample_rate_hz)
+    mastered = master(mix_bus(mix[0], settings, sample_rate_hz), sample_rate_hz)
+    if progress:
+        progress("master")
+    return mastered

@@ -1,6 +1,7 @@
 """Domain errors become Dagster failures with the domain's message (it already says the fix)."""
 
 import contextlib
+import errno
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import dagster as dg
 from lofi_assets.errors import LofiError
 
 DATA_DIR_ENV = "LOFI_DATA_DIR"
+# A data root that cannot take files: no permission, read-only, full, or a file in the way.
+UNWRITABLE_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.ENOTDIR, errno.EEXIST}
+)
 
 
 @contextlib.contextmanager
@@ -18,11 +23,13 @@ def domain_failures(data_root: Path) -> Iterator[None]:
         yield
     except LofiError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from error
-    except PermissionError as error:
+    except OSError as error:
+        if error.errno not in UNWRITABLE_ERRNOS:
+            raise
         raise dg.Failure(
             description=(
                 f"Cannot write under {data_root} ({error.strerror}: {error.filename}): make it "
-                f"writable or set {DATA_DIR_ENV} to a folder you can write to"
+                f"a writable folder or set {DATA_DIR_ENV} to one"
             ),
             allow_retries=False,
         ) from error
