@@ -80,8 +80,13 @@ def vinyl_hiss(
 
 
 def bitcrush(audio: np.ndarray, sample_rate_hz: int, bit_depth: float) -> np.ndarray:
-    """Quantise to ``bit_depth`` bits (the crunch of an old sampler)."""
-    return _run(pedalboard.Bitcrush(bit_depth=bit_depth), audio, sample_rate_hz)
+    """Quantise to ``bit_depth``-bit PCM (2^bits levels across ±1): an old sampler's crunch.
+
+    ``sample_rate_hz`` is unused; it keeps the signature of the other effects.
+    """
+    steps = 2.0 ** (bit_depth - 1)
+    quantized = np.round(_as_float32(audio) * steps) / steps
+    return np.clip(quantized, -1.0, 1.0 - 1.0 / steps).astype(np.float32)
 
 
 def reduce_sample_rate(audio: np.ndarray, sample_rate_hz: int, target_rate_hz: float) -> np.ndarray:
@@ -129,10 +134,11 @@ def wow_flutter(
 
 
 def tape_saturation(audio: np.ndarray, drive_db: float = 6.0, bias: float = 0.1) -> np.ndarray:
-    """Soft tanh clipping with a little bias: warm odd and even harmonics, level kept."""
+    """Soft tanh clipping with a little bias: warm odd and even harmonics, never beyond ±1."""
     drive = db_to_gain(drive_db)
-    shaped = np.tanh(drive * audio + bias) - math.tanh(bias)
-    return (shaped / math.tanh(drive)).astype(np.float32)
+    offset = math.tanh(bias)
+    shaped = (np.tanh(drive * audio + bias) - offset) / (1.0 + offset)
+    return shaped.astype(np.float32)
 
 
 # --- modulation and space ---------------------------------------------------------------

@@ -36,8 +36,8 @@ def _bundled_pretty_midi_font() -> Path | None:
 def _check_readable(path: Path, origin: str) -> None:
     if not path.is_file():
         raise SoundFontNotFoundError(
-            f"SoundFont not found at {path} ({origin}): install fluid-soundfont-gm "
-            f"(apt-get install fluid-soundfont-gm) or set {SOUNDFONT_ENV} to an .sf2 file"
+            f"SoundFont not found at {path} ({origin}): install fluid-soundfont-gm or set "
+            f"{SOUNDFONT_ENV} to an .sf2 file (apt-get install fluid-soundfont-gm)"
         )
     with path.open("rb") as handle:
         header = handle.read(12)
@@ -63,5 +63,5 @@ def resolve_soundfont(override: str | Path | None = None) -> SoundFont:
         return SoundFont(bundled, "TimGM6mb", "pretty_midi")
     raise SoundFontNotFoundError(
         f"SoundFont not found at {DEBIAN_FLUID_R3} and pretty_midi has none: install "
-        f"fluid-soundfont-gm (apt-get install fluid-soundfont-gm) or set {SOUNDFONT_ENV}"
+        f"fluid-soundfont-gm or set {SOUNDFONT_ENV} (apt-get install fluid-soundfont-gm)"
     )
