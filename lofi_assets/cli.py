@@ -179,7 +179,9 @@ def _release(args: argparse.Namespace) -> int:
     instance = _instance()
     channel = defs.resources["channel"].to_channel()
     job = defs.resolve_job_def("daily_tracks_job")
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    quiet: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if args.duration is not None:  # a quick preview release: every track this long
+        quiet["ops"] = {"midi_sketch": {"config": {"duration_s": args.duration}}}
     failures = 0
     for index, slot in enumerate(channel.slots, start=1):
         print(f"[{index}/{len(channel.slots)}] {date} slot {slot}: materializing …", flush=True)
@@ -198,7 +200,7 @@ def _release(args: argparse.Namespace) -> int:
             metadata = materialization.metadata
             summary = ", ".join(
                 f"{name}={metadata[name].value}"
-                for name in ("style", "key", "bpm", "duration_s")
+                for name in ("style", "key", "bpm", "duration_s", "integrated_lufs", "soundfont")
                 if name in metadata
             )
             print(f"      {materialization.asset_key.to_user_string()}: {summary}", flush=True)
@@ -254,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         "release", help="materialize a day's release on the Dagster instance ($DAGSTER_HOME)"
     )
     release.add_argument("--date", help="YYYY-MM-DD (default: today, UTC)")
+    release.add_argument("--duration", type=float, help="track length in seconds (a quick preview)")
     release.set_defaults(run=_release)
 
     commands.add_parser(

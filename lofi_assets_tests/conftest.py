@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from lofi_assets.defs.io import RecordIOManager
-from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
+from lofi_assets.defs.resources import ArtifactStore, ChannelConfig, SoundFontResource
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +29,7 @@ def resources(data_dir: Path) -> dict:
     store = ArtifactStore(data_dir=str(data_dir))
     return {
         "channel": ChannelConfig(),
+        "soundfont": SoundFontResource(),
         "artifact_store": store,
         "record_io_manager": RecordIOManager(store=store),
     }

@@ -12,7 +12,11 @@ import pytest
 
 from lofi_assets.audio import SAMPLE_RATE_HZ
 from lofi_assets.audio.ambience import AMBIENCES, synthesize_ambience
-from lofi_assets.audio.fingerprint import DUPLICATE_SIMILARITY, chroma_fingerprint, fingerprint_similarity
+from lofi_assets.audio.fingerprint import (
+    DUPLICATE_SIMILARITY,
+    chroma_fingerprint,
+    fingerprint_similarity,
+)
 from lofi_assets.audio.measure import integrated_lufs, loudness_range_lu, true_peak_dbtp
 from lofi_assets.audio.production import (
     STEM_NAMES,
@@ -102,7 +106,11 @@ def test_ffprobe_sees_44_1_khz_24_bit_stereo_pcm(track):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     stream = json.loads(probe.stdout)["streams"][0]
-    assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == ("pcm_s24le", "44100", 2)
+    assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == (
+        "pcm_s24le",
+        "44100",
+        2,
+    )
 
 
 def test_rendering_again_gives_identical_audio(tmp_path, track):
@@ -123,10 +131,16 @@ def test_fingerprints_flag_a_duplicate_but_not_a_different_track(track, tmp_path
     audio, rate = read_wav(path)
     fingerprint = chroma_fingerprint(audio, rate)
     assert fingerprint_similarity(fingerprint, fingerprint) >= 0.99
-    assert fingerprint_similarity(fingerprint, chroma_fingerprint(audio * 0.5, rate)) >= DUPLICATE_SIMILARITY
+    assert (
+        fingerprint_similarity(fingerprint, chroma_fingerprint(audio * 0.5, rate))
+        >= DUPLICATE_SIMILARITY
+    )
     _, _, other = _master_of(5, "jazz", tmp_path)
     other_audio, _ = read_wav(other)
-    assert fingerprint_similarity(fingerprint, chroma_fingerprint(other_audio, rate)) < DUPLICATE_SIMILARITY
+    assert (
+        fingerprint_similarity(fingerprint, chroma_fingerprint(other_audio, rate))
+        < DUPLICATE_SIMILARITY
+    )
 
 
 def test_render_is_bit_exact_and_follows_the_notes():
@@ -134,14 +148,18 @@ def test_render_is_bit_exact_and_follows_the_notes():
     soundfont = resolve_soundfont()
     first = render_part(notes, 4, False, soundfont, 3.0)
     assert np.array_equal(first, render_part(notes, 4, False, soundfont, 3.0))
-    assert np.abs(first[:, : int(0.49 * SAMPLE_RATE_HZ)]).max() == 0  # nothing before the first note
+    assert (
+        np.abs(first[:, : int(0.49 * SAMPLE_RATE_HZ)]).max() == 0
+    )  # nothing before the first note
     assert np.abs(first).max() > 0.01
 
 
 def test_soundfont_override_falls_back_and_errors_clearly(tmp_path, monkeypatch):
     bundled = resolve_soundfont()
     monkeypatch.setenv("LOFI_SOUNDFONT", str(tmp_path / "missing.sf2"))
-    with pytest.raises(SoundFontNotFoundError, match="install fluid-soundfont-gm or set LOFI_SOUNDFONT"):
+    with pytest.raises(
+        SoundFontNotFoundError, match="install fluid-soundfont-gm or set LOFI_SOUNDFONT"
+    ):
         resolve_soundfont()
     not_a_font = tmp_path / "fake.sf2"
     not_a_font.write_bytes(b"RIFF0000WAVE")

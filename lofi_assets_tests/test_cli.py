@@ -52,3 +52,28 @@ def test_lofi_release_explains_a_missing_dagster_home(monkeypatch, capsys):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     assert main(["release"]) == 2
     assert "DAGSTER_HOME is not set" in capsys.readouterr().err
+
+
+def test_lofi_render_makes_a_mastered_wav_with_progress(tmp_path, capsys):
+    from lofi_assets.audio.measure import integrated_lufs
+    from lofi_assets.audio.wav import read_wav
+
+    out = tmp_path / "track.wav"
+    assert main(["render", "--style", "study", "--seed", "3", "--duration", "20", "--out", str(out)]) == 0
+    audio, rate = read_wav(out)
+    assert abs(integrated_lufs(audio, rate) + 14.0) <= 0.5
+    captured = capsys.readouterr()
+    assert "8/8 master" in captured.err and "LUFS" in captured.out
+
+
+def test_lofi_render_rejects_a_corrupt_midi_and_a_missing_plan(tmp_path, capsys):
+    corrupt = tmp_path / "bad.mid"
+    corrupt.write_bytes(b"not midi")
+    (tmp_path / "bad.plan.json").write_text("{}")
+    assert main(["render", "--midi", str(corrupt), "--out", str(tmp_path / "x.wav")]) == 2
+    assert "not a readable MIDI file" in capsys.readouterr().err
+    lonely = tmp_path / "lonely.mid"
+    lonely.write_bytes(corrupt.read_bytes())
+    assert main(["render", "--midi", str(lonely), "--out", str(tmp_path / "y.wav")]) == 2
+    assert "No plan at" in capsys.readouterr().err
+    assert not (tmp_path / "x.wav").exists() and not (tmp_path / "y.wav").exists()

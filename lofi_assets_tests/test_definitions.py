@@ -14,7 +14,12 @@ from lofi_assets_tests.conftest import REPO_ROOT
 
 def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
-    assert defs.resolve_assets_def("midi_sketch").partitions_def == track_partitions
+    for name in ("midi_sketch", "stems", "mastered_wav"):
+        assert defs.resolve_assets_def(name).partitions_def == track_partitions
+    job = defs.resolve_job_def("daily_tracks_job")
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} >= {
+        "midi_sketch", "stems", "mastered_wav"
+    }  # fmt: skip
 
 
 def test_track_partitions_are_a_daily_grid_of_three_slots():

@@ -18,7 +18,9 @@ def tone(frequency_hz=1_000.0, seconds=4.0, level=0.5) -> np.ndarray:
 
 
 def noise(seconds=2.0, seed=0) -> np.ndarray:
-    return (np.random.default_rng(seed).standard_normal((2, int(seconds * RATE))) * 0.1).astype(np.float32)
+    return (np.random.default_rng(seed).standard_normal((2, int(seconds * RATE))) * 0.1).astype(
+        np.float32
+    )
 
 
 def rms_db(audio) -> float:
@@ -104,7 +106,9 @@ def test_crackle_clicks_arrive_at_the_poisson_rate():
 def test_hiss_breathes_once_per_turn_of_a_33_rpm_record():
     hiss = fx.vinyl_hiss(30 * RATE, RATE, np.random.default_rng(0))
     frame = RATE // 20
-    envelope = np.sqrt(np.mean(hiss[0, : hiss.shape[1] // frame * frame].reshape(-1, frame) ** 2, axis=1))
+    envelope = np.sqrt(
+        np.mean(hiss[0, : hiss.shape[1] // frame * frame].reshape(-1, frame) ** 2, axis=1)
+    )
     spectrum = np.abs(np.fft.rfft(envelope - envelope.mean()))
     frequencies = np.fft.rfftfreq(envelope.size, 1 / 20)
     assert abs(frequencies[np.argmax(spectrum)] - fx.RPM_33_HZ) < 0.05
@@ -184,12 +188,17 @@ def test_seven_band_eq_boosts_the_band_it_is_told_to():
 def test_hall_reverb_rings_longer_than_a_room():
     impulse = np.zeros((2, 3 * RATE), dtype=np.float32)
     impulse[:, 0] = 1.0
-    tails = {kind: rms_db(fx.reverb(impulse, RATE, kind)[:, RATE : 2 * RATE]) for kind in fx.REVERB_PRESETS}
+    tails = {
+        kind: rms_db(fx.reverb(impulse, RATE, kind)[:, RATE : 2 * RATE])
+        for kind in fx.REVERB_PRESETS
+    }
     assert tails["hall"] > tails["room"] + 6
 
 
 def test_pad_filter_sweep_opens_and_closes():
-    swept = fx.filter_sweep(noise(10.0), RATE, lfo_rate_hz=0.2, min_cutoff_hz=500, max_cutoff_hz=8_000)
+    swept = fx.filter_sweep(
+        noise(10.0), RATE, lfo_rate_hz=0.2, min_cutoff_hz=500, max_cutoff_hz=8_000
+    )
     high = signal.sosfilt(signal.butter(4, 4_000, "highpass", fs=RATE, output="sos"), swept[0])
     frame = RATE // 4
     energy = np.sqrt(np.mean(high[: high.size // frame * frame].reshape(-1, frame) ** 2, axis=1))
@@ -207,6 +216,6 @@ def test_pan_is_constant_power():
     source = noise()
     for position in (-1.0, -0.3, 0.0, 0.6, 1.0):
         panned = fx.pan(source, position)
-        assert rms_db(panned) == pytest.approx(rms_db(source.mean(axis=0)) , abs=0.2)
+        assert rms_db(panned) == pytest.approx(rms_db(source.mean(axis=0)), abs=0.2)
     hard_left = fx.pan(source, -1.0)
     assert np.max(np.abs(hard_left[1])) < 1e-6

@@ -60,14 +60,38 @@ def test_dagster_asset_materialize_writes_a_byte_identical_sketch(environment):
 
 
 @pytest.mark.slow
+def test_dagster_asset_materialize_makes_a_master_from_the_cli(environment):
+    config = json.dumps({"ops": {"midi_sketch": {"config": {"duration_s": 20}}}})
+    command = [
+        BIN / "dagster", "asset", "materialize", "-m", "lofi_assets.definitions",
+        "--select", "midi_sketch,stems,mastered_wav", "--partition", f"{DATE}|2",
+        "--config-json", config,
+    ]  # fmt: skip
+    result = _run(command, environment)
+    assert result.returncode == 0, result.stderr[-3000:]
+    master = Path(environment["LOFI_DATA_DIR"]) / "mastered_wav" / DATE / "2" / "master.wav"
+    assert master.stat().st_size > 20 * 44_100 * 2 * 3
+
+
+@pytest.mark.slow
 def test_lofi_release_materializes_every_slot_into_the_instance(environment, monkeypatch):
-    result = _run([BIN / "lofi", "release", "--date", DATE], environment)
+    result = _run(
+        [BIN / "lofi", "release", "--date", DATE, "--duration", "20"], environment, timeout=400
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"release {DATE}: 3/3 slots materialized" in result.stdout
     monkeypatch.setenv("DAGSTER_HOME", environment["DAGSTER_HOME"])  # dagster.yaml reads it
     with dg.DagsterInstance.from_config(environment["DAGSTER_HOME"]) as instance:
-        partitions = instance.get_materialized_partitions(dg.AssetKey("midi_sketch"))
-    assert {f"{DATE}|{slot}" for slot in "123"} <= set(partitions)
+        partitions = {
+            name: set(instance.get_materialized_partitions(dg.AssetKey(name)))
+            for name in ("midi_sketch", "stems", "mastered_wav")
+        }
+    for name, materialized in partitions.items():
+        assert {f"{DATE}|{slot}" for slot in "123"} <= materialized, name
+    masters = list(
+        (Path(environment["LOFI_DATA_DIR"]) / "mastered_wav" / DATE).glob("*/master.wav")
+    )
+    assert len(masters) == 3
 
 
 def _free_port() -> int:
