@@ -59,7 +59,10 @@ def test_lofi_render_makes_a_mastered_wav_with_progress(tmp_path, capsys):
     from lofi_assets.audio.wav import read_wav
 
     out = tmp_path / "track.wav"
-    assert main(["render", "--style", "study", "--seed", "3", "--duration", "20", "--out", str(out)]) == 0
+    assert (
+        main(["render", "--style", "study", "--seed", "3", "--duration", "20", "--out", str(out)])
+        == 0
+    )
     audio, rate = read_wav(out)
     assert abs(integrated_lufs(audio, rate) + 14.0) <= 0.5
     captured = capsys.readouterr()
