@@ -1,8 +1,9 @@
 """Realtime factors of the audio path on a 3-minute track, with a baseline from the same run.
 
-Phases: render (FluidSynth, every part, one core), chain (stem effects, ambience, vinyl and the
-bus, one core), master (loudness + true-peak limiting), and the whole sketch→master path as
-production runs it (stems in parallel), in a fresh process so its peak memory is its own.
+Phases: render (FluidSynth, every part, one core), chain (stem effects, ambience and vinyl on
+one core, then the bus on two), master (loudness + true-peak limiting), and the whole
+sketch→master path as production runs it (stems in parallel), in a fresh process so its peak
+memory is its own.
 Baseline: writing the finished master as a 24-bit WAV and reading it back (the I/O floor).
 
     .venv/bin/python bench/audio.py [--seconds 180] [--seed 11] [--style jazz]
@@ -118,7 +119,7 @@ def phases(seconds: float, seed: int, style: str) -> None:
     print(f"track: {style} seed {seed}, {audio_s:.1f} s of audio")
     for name, elapsed in (
         ("render (1 core)", render_s),
-        ("chain + bus (1 core)", chain_s),
+        ("chain + bus", chain_s),
         ("master", master_s),
     ):
         print(f"{name:<24} {elapsed:6.2f} s  {audio_s / elapsed:6.1f}x realtime")

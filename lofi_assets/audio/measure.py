@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -34,9 +36,14 @@ def _k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
 
 
 def _k_weighted_power(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
-    """Per-channel squared K-weighted signal, float64 for exact sums."""
-    weighted = signal.sosfilt(_k_weighting_sos(sample_rate_hz), audio.astype(np.float32), axis=1)
-    return weighted.astype(np.float64) ** 2
+    """Per-channel squared K-weighted signal, float64 for exact sums (channels in parallel)."""
+    sos = _k_weighting_sos(sample_rate_hz)
+
+    def channel_power(channel: np.ndarray) -> np.ndarray:
+        return signal.sosfilt(sos, channel.astype(np.float32)).astype(np.float64) ** 2
+
+    with ThreadPoolExecutor(max_workers=audio.shape[0]) as pool:
+        return np.stack(list(pool.map(channel_power, audio)))
 
 
 def _block_loudness(
@@ -69,15 +76,19 @@ def true_peak_dbtp(audio: np.ndarray, oversampling: int = 4, chunk_samples: int 
     Works in overlapping chunks so a long master never needs a 4× copy in memory.
     """
     overlap = 256
-    peak = 0.0
     source = audio.astype(np.float32)
-    for start in range(0, source.shape[1], chunk_samples):
+
+    def chunk_peak(start: int) -> float:
         lo, hi = max(0, start - overlap), min(source.shape[1], start + chunk_samples + overlap)
         upsampled = signal.resample_poly(source[:, lo:hi], oversampling, 1, axis=1)
         keep = upsampled[
             :, (start - lo) * oversampling : (min(hi, start + chunk_samples) - lo) * oversampling
         ]
-        peak = max(peak, float(np.max(np.abs(keep))))
+        return float(np.max(np.abs(keep)))
+
+    # scipy's polyphase filter releases the GIL: chunks run on every core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        peak = max(pool.map(chunk_peak, range(0, source.shape[1], chunk_samples)), default=0.0)
     return to_db(peak)
 
 
