@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pedalboard
+from scipy import signal
 
 from lofi_assets.audio import SAMPLE_RATE_HZ
 from lofi_assets.audio import effects as fx
@@ -250,6 +251,10 @@ def _stem_chains(
     return {"drums": drums, "bass": bass, "keys": keys, "melody": melody, "pad": pad}
 
 
+# Parts whose chains low-pass them far below 11 kHz are synthesized at half the rate and
+# upsampled: nothing audible is lost and FluidSynth's costliest voices (sustained pads) halve.
+RENDER_RATE_DIVISORS = {"pad": 2, "bass": 2}
+
 # Longest jobs first so two cores stay busy to the end (pad voices are the slowest to render).
 PRODUCTION_ORDER = ("pad", "drums", "keys", "ambience", "melody", "vinyl", "bass")
 
@@ -284,9 +289,20 @@ def produce_stems(
             audio += fx.vinyl_hiss(samples, sample_rate_hz, rng, settings.hiss_level_db)
         else:
             part = inputs.parts[name]
+            divisor = RENDER_RATE_DIVISORS.get(name, 1)
             audio = render_part(
-                part.notes, part.program, part.is_drums, soundfont, length_s, sample_rate_hz
+                part.notes,
+                part.program,
+                part.is_drums,
+                soundfont,
+                length_s,
+                sample_rate_hz // divisor,
             )
+            if divisor > 1:
+                upsampled = signal.resample_poly(audio, divisor, 1, axis=1).astype(np.float32)
+                audio = np.zeros((2, samples), dtype=np.float32)
+                kept = min(samples, upsampled.shape[1])
+                audio[:, :kept] = upsampled[:, :kept]
             audio = chains[name](audio)
         if audio.shape != (2, samples):
             raise ProductionError(f"Stem {name} came out {audio.shape}, expected (2, {samples})")
