@@ -204,6 +204,16 @@ def _release(args: argparse.Namespace) -> int:
                 if name in metadata
             )
             print(f"      {materialization.asset_key.to_user_string()}: {summary}", flush=True)
+        evaluations = result.get_asset_check_evaluations()
+        failed = [
+            f"{e.asset_key.to_user_string()}.{e.check_name}" for e in evaluations if not e.passed
+        ]
+        passed = len(evaluations) - len(failed)
+        print(
+            f"      checks: {passed}/{len(evaluations)} passed"
+            + (f"; failed: {', '.join(failed)}" if failed else ""),
+            flush=True,
+        )
     done = len(channel.slots) - failures
     print(
         f"release {date}: {done}/{len(channel.slots)} slots materialized "
