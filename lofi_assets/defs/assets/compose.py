@@ -1,13 +1,12 @@
 """Compose group: ``midi_sketch``, one multi-track MIDI sketch per date and slot."""
 
-import base64
-
 import dagster as dg
 from pydantic import Field
 
+from lofi_assets.defs.assets.common import png_markdown, track_asset_options
 from lofi_assets.defs.checks import SKETCH_CHECK_SPECS, sketch_check_results
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.partitions import date_and_slot, track_partitions
+from lofi_assets.defs.partitions import date_and_slot
 from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
 from lofi_assets.music.analysis import pitch_class_entropy
@@ -33,22 +32,12 @@ class SketchConfig(dg.Config):
     )
 
 
-def _png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
-    encoded = base64.b64encode(png).decode("ascii")
-    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{encoded})")
-
-
 @dg.asset(
-    partitions_def=track_partitions,
     group_name="compose",
     kinds={"python", "midi"},
     code_version=ENGINE_VERSION,
-    io_manager_key="record_io_manager",
-    # The value rides inside MaterializeResult (with the check results), so the output's
-    # type is declared here rather than read from the return annotation.
-    dagster_type=dg.PythonObjectDagsterType(SketchRecord),
     check_specs=SKETCH_CHECK_SPECS,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    **track_asset_options(SketchRecord),
 )
 def midi_sketch(
     context: dg.AssetExecutionContext,
@@ -105,7 +94,7 @@ def midi_sketch(
             ),
             "notes": dg.MetadataValue.int(len(files.summary.all_notes())),
             "midi_path": dg.MetadataValue.path(str(files.midi_path)),
-            "piano_roll": _png_markdown(files.piano_roll_path.read_bytes(), "piano roll"),
+            "piano_roll": png_markdown(files.piano_roll_path.read_bytes(), "piano roll"),
         },
         check_results=sketch_check_results(files.midi_path, plan),
     )

@@ -1,7 +1,6 @@
 """Produce group: ``stems`` (rendered, processed instrument and texture layers) and
 ``mastered_wav`` (mixed, lo-fi bus, mastered to -14 LUFS under a -1.5 dBTP ceiling)."""
 
-import base64
 import json
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from lofi_assets.audio.production import (
 )
 from lofi_assets.audio.qc import measure_master
 from lofi_assets.audio.wav import read_wav, write_wav
+from lofi_assets.defs.assets.common import png_markdown, track_asset_options
 from lofi_assets.defs.checks import (
     MASTER_CHECK_SPECS,
     STEMS_CHECK_SPECS,
@@ -32,7 +32,6 @@ from lofi_assets.defs.checks import (
     master_check_results,
 )
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.partitions import track_partitions
 from lofi_assets.defs.pools import RENDER_POOL
 from lofi_assets.defs.records import MasterRecord, SketchRecord, StemsRecord
 from lofi_assets.defs.resources import ArtifactStore, SoundFontResource
@@ -53,21 +52,14 @@ def _settings(plan: dict) -> ProductionSettings:
     return ProductionSettings.from_overrides(get_style(plan["style"]).production)
 
 
-def _png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
-    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode()})")
-
-
 @dg.asset(
-    partitions_def=track_partitions,
     group_name="produce",
     kinds={"python", "wav"},
     code_version=AUDIO_VERSION,
-    io_manager_key="record_io_manager",
-    dagster_type=dg.PythonObjectDagsterType(StemsRecord),
     check_specs=STEMS_CHECK_SPECS,
     pool=RENDER_POOL,
     retry_policy=RENDER_RETRIES,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    **track_asset_options(StemsRecord),
 )
 def stems(
     context: dg.AssetExecutionContext,
@@ -132,16 +124,13 @@ def _nearest_master(
 
 
 @dg.asset(
-    partitions_def=track_partitions,
     group_name="produce",
     kinds={"python", "wav"},
     code_version=AUDIO_VERSION,
-    io_manager_key="record_io_manager",
-    dagster_type=dg.PythonObjectDagsterType(MasterRecord),
     check_specs=MASTER_CHECK_SPECS,
     pool=RENDER_POOL,
     retry_policy=RENDER_RETRIES,
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    **track_asset_options(MasterRecord),
 )
 def mastered_wav(
     context: dg.AssetExecutionContext,
@@ -194,7 +183,7 @@ def mastered_wav(
             "soundfont": stems.soundfont,
             "style": plan["style"],
             "path": dg.MetadataValue.path(str(target / MASTER_FILE)),
-            "preview": _png_markdown(preview, "waveform and spectrogram"),
+            "preview": png_markdown(preview, "waveform and spectrogram"),
         },
         check_results=master_check_results(
             qc,

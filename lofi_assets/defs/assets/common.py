@@ -1,0 +1,27 @@
+"""What every track asset shares: its partitions, how its record travels, UI previews."""
+
+import base64
+from typing import Any
+
+import dagster as dg
+
+from lofi_assets.defs.partitions import track_partitions
+
+
+def track_asset_options(record_type: type) -> dict[str, Any]:
+    """Decorator options of a date × slot asset that hands ``record_type`` downstream."""
+    return {
+        "partitions_def": track_partitions,
+        "io_manager_key": "record_io_manager",
+        # The value rides inside MaterializeResult (with the check results), so the output's
+        # type is declared here rather than read from the return annotation.
+        "dagster_type": dg.PythonObjectDagsterType(record_type),
+        # One partition per run: every step works on one track's files.
+        "backfill_policy": dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    }
+
+
+def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
+    """A PNG inline in the UI's metadata panel."""
+    encoded = base64.b64encode(png).decode("ascii")
+    return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{encoded})")
