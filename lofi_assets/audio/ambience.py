@@ -11,14 +11,15 @@ from collections.abc import Callable
 import numpy as np
 from scipy import signal
 
+from lofi_assets.audio.effects import rms
 from lofi_assets.errors import ConfigError
 
 AMBIENCE_LEVEL_DB = -30.0  # bed RMS before the mix sets its level
 
 
 def _normalize(audio: np.ndarray, level_db: float = AMBIENCE_LEVEL_DB) -> np.ndarray:
-    rms = float(np.sqrt(np.mean(audio**2)))
-    return (audio * (10 ** (level_db / 20) / max(rms, 1e-12))).astype(np.float32)
+    scale = 10 ** (level_db / 20) / max(rms(audio), 1e-12)
+    return (audio * np.float32(scale)).astype(np.float32, copy=False)
 
 
 def _filtered_noise(rng, samples, sample_rate_hz, low_hz, high_hz, order=2) -> np.ndarray:

@@ -23,6 +23,20 @@ def db_to_gain(gain_db: float) -> float:
     return float(10.0 ** (gain_db / 20.0))
 
 
+def mean_square(audio: np.ndarray, chunk_samples: int = 1 << 18) -> float:
+    """Mean of the squared samples, summed in float64 over small chunks (no big temporaries)."""
+    flat = audio.reshape(-1)
+    total = 0.0
+    for start in range(0, flat.size, chunk_samples):
+        chunk = flat[start : start + chunk_samples].astype(np.float64)
+        total += float(np.sum(np.square(chunk)))  # not np.dot: BLAS threads fight the workers
+    return total / max(1, flat.size)
+
+
+def rms(audio: np.ndarray) -> float:
+    return math.sqrt(mean_square(audio))
+
+
 def _as_float32(audio: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(audio, dtype=np.float32)
 
@@ -71,7 +85,7 @@ def vinyl_hiss(
     noise = rng.standard_normal((2, samples), dtype=np.float32)
     sos = signal.butter(2, 2_000, "highpass", fs=sample_rate_hz, output="sos").astype(np.float32)
     hiss = signal.sosfilt(sos, noise, axis=1)
-    hiss *= db_to_gain(level_db) / max(1e-9, float(np.sqrt(np.mean(hiss**2))))
+    hiss *= db_to_gain(level_db) / max(1e-9, rms(hiss))
     time_s = np.arange(samples) / sample_rate_hz
     rotation = 1.0 + 0.3 * np.sin(2 * np.pi * RPM_33_HZ * time_s)
     return (hiss * rotation).astype(np.float32)
@@ -142,10 +156,14 @@ def wow_flutter(
 
 def tape_saturation(audio: np.ndarray, drive_db: float = 6.0, bias: float = 0.1) -> np.ndarray:
     """Soft tanh clipping with a little bias: warm odd and even harmonics, never beyond ±1."""
-    drive = db_to_gain(drive_db)
     offset = math.tanh(bias)
-    shaped = (np.tanh(drive * audio + bias) - offset) / (1.0 + offset)
-    return shaped.astype(np.float32)
+    # One working array, updated in place: tracks are long and fresh memory is slow.
+    shaped = _as_float32(audio) * np.float32(db_to_gain(drive_db))
+    shaped += np.float32(bias)
+    np.tanh(shaped, out=shaped)
+    shaped -= np.float32(offset)
+    shaped *= np.float32(1.0 / (1.0 + offset))
+    return shaped
 
 
 # --- modulation and space ---------------------------------------------------------------
@@ -226,18 +244,23 @@ def haas_widen(audio: np.ndarray, sample_rate_hz: int, delay_ms: float = 15.0) -
 
 def mid_side(audio: np.ndarray, mid_gain_db: float = 0.0, side_gain_db: float = 0.0) -> np.ndarray:
     """Scale the centre (L+R) and the width (L−R) independently."""
-    mid = (audio[0] + audio[1]) * 0.5 * db_to_gain(mid_gain_db)
-    side = (audio[0] - audio[1]) * 0.5 * db_to_gain(side_gain_db)
-    return np.stack([mid + side, mid - side]).astype(np.float32)
+    mid = (audio[0] + audio[1]) * np.float32(0.5 * db_to_gain(mid_gain_db))
+    side = (audio[0] - audio[1]) * np.float32(0.5 * db_to_gain(side_gain_db))
+    out = np.empty((2, audio.shape[1]), dtype=np.float32)
+    np.add(mid, side, out=out[0])
+    np.subtract(mid, side, out=out[1])
+    return out
 
 
 def pan(audio: np.ndarray, position: float) -> np.ndarray:
     """Constant-power pan of the mono sum: −1 hard left, 0 centre, +1 hard right."""
     angle = (position + 1.0) * math.pi / 4.0
-    mono = audio.mean(axis=0)
-    return np.stack([mono * math.cos(angle), mono * math.sin(angle)]).astype(
-        np.float32
-    ) * math.sqrt(2)
+    # (L+R)/2 × √2 keeps the power of a centred source equal at every position.
+    mono = (audio[0] + audio[1]) * np.float32(math.sqrt(2) / 2)
+    out = np.empty((2, audio.shape[1]), dtype=np.float32)
+    np.multiply(mono, np.float32(math.cos(angle)), out=out[0])
+    np.multiply(mono, np.float32(math.sin(angle)), out=out[1])
+    return out
 
 
 def filter_sweep(
@@ -295,8 +318,8 @@ def sidechain_duck(
     audio: np.ndarray, sample_rate_hz: int, kick_times_s: np.ndarray, depth_db: float = 6.0
 ) -> np.ndarray:
     """Side-chain compression keyed from the kick's note times (the pumping lo-fi bass)."""
-    return (audio * sidechain_gain(audio.shape[1], sample_rate_hz, kick_times_s, depth_db)).astype(
-        np.float32
+    return _as_float32(audio) * sidechain_gain(
+        audio.shape[1], sample_rate_hz, kick_times_s, depth_db
     )
 
 

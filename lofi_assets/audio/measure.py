@@ -16,6 +16,9 @@ import numpy as np
 import pyloudnorm
 from scipy import signal
 
+from lofi_assets.audio.effects import mean_square
+
+CHUNK = 1 << 18  # samples per chunk when summing in float64
 SILENCE_DBFS = -60.0
 SILENCE_FRAME_S = 0.05
 OCTAVE_BANDS_HZ = (63, 125, 250, 500, 1_000, 2_000, 4_000, 8_000, 16_000)
@@ -35,39 +38,65 @@ def _k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
     return np.vstack(stages).astype(np.float32)
 
 
-def _k_weighted_power(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
-    """Per-channel squared K-weighted signal, float64 for exact sums (channels in parallel)."""
-    sos = _k_weighting_sos(sample_rate_hz)
+def _hop_energies(audio: np.ndarray, sample_rate_hz: int, hop_s: float) -> np.ndarray:
+    """(channels, hops): summed squares of the K-weighted signal over consecutive hops.
 
-    def channel_power(channel: np.ndarray) -> np.ndarray:
-        return signal.sosfilt(sos, channel.astype(np.float32)).astype(np.float64) ** 2
+    Channels are filtered in parallel; squares are summed in float64 a few rows at a time so
+    no full-length float64 copy is ever made.
+    """
+    sos = _k_weighting_sos(sample_rate_hz)
+    hop = round(hop_s * sample_rate_hz)
+
+    def channel_hops(channel: np.ndarray) -> np.ndarray:
+        weighted = signal.sosfilt(sos, channel.astype(np.float32))
+        hops = weighted.size // hop
+        rows = weighted[: hops * hop].reshape(hops, hop)
+        return np.concatenate(
+            [np.square(rows[i : i + 64].astype(np.float64)).sum(axis=1) for i in range(0, hops, 64)]
+            or [np.zeros(0)]
+        )
 
     with ThreadPoolExecutor(max_workers=audio.shape[0]) as pool:
-        return np.stack(list(pool.map(channel_power, audio)))
+        return np.stack(list(pool.map(channel_hops, audio)))
 
 
 def _block_loudness(
-    power: np.ndarray, sample_rate_hz: int, window_s: float, hop_s: float
+    audio: np.ndarray, sample_rate_hz: int, window_s: float, hop_s: float
 ) -> np.ndarray:
-    """Loudness (LUFS) of every window: channel mean squares summed with unit weights (L, R)."""
-    window, hop = int(window_s * sample_rate_hz), int(hop_s * sample_rate_hz)
-    if power.shape[1] < window:
-        window = power.shape[1]
-    cumulative = np.concatenate([np.zeros((power.shape[0], 1)), np.cumsum(power, axis=1)], axis=1)
-    starts = np.arange(0, power.shape[1] - window + 1, hop)
-    mean_square = (cumulative[:, starts + window] - cumulative[:, starts]) / window
+    """Loudness (LUFS) of windows every ``hop_s``: channel mean squares summed (L, R weight 1)."""
+    energies = _hop_energies(audio, sample_rate_hz, hop_s)
+    hops_per_window = round(window_s / hop_s)
+    hop = round(hop_s * sample_rate_hz)
+    if energies.shape[1] < hops_per_window:  # shorter than one window: one block of it all
+        mean_square = energies.sum(axis=1, keepdims=True) / max(1, energies.shape[1] * hop)
+    else:
+        cumulative = np.concatenate(
+            [np.zeros((energies.shape[0], 1)), np.cumsum(energies, axis=1)], axis=1
+        )
+        sums = cumulative[:, hops_per_window:] - cumulative[:, :-hops_per_window]
+        mean_square = sums / (hops_per_window * hop)
     return -0.691 + 10 * np.log10(np.maximum(mean_square.sum(axis=0), 1e-20))
 
 
 def integrated_lufs(audio: np.ndarray, sample_rate_hz: int) -> float:
     """BS.1770-4 integrated loudness: 400 ms blocks, 75 % overlap, absolute and relative gates."""
-    blocks = _block_loudness(_k_weighted_power(audio, sample_rate_hz), sample_rate_hz, 0.4, 0.1)
+    blocks = _block_loudness(audio, sample_rate_hz, 0.4, 0.1)
     gated = blocks[blocks > -70.0]
     if gated.size == 0:
         return float("-inf")
     relative_gate = 10 * np.log10(np.mean(10 ** (gated / 10))) - 10.0
     gated = gated[gated > relative_gate]
     return float(10 * np.log10(np.mean(10 ** (gated / 10))))
+
+
+TRUE_PEAK_TAPS = 48  # BS.1770-4 Annex 2 suggests a 48-tap, 4-phase interpolator
+
+
+@functools.cache
+def _true_peak_filter(oversampling: int) -> np.ndarray:
+    # A windowed-sinc low-pass at the original Nyquist, gain = oversampling (zero-stuffing
+    # divides the level by it).
+    return (signal.firwin(TRUE_PEAK_TAPS, 1.0 / oversampling) * oversampling).astype(np.float32)
 
 
 def true_peak_dbtp(audio: np.ndarray, oversampling: int = 4, chunk_samples: int = 1 << 20) -> float:
@@ -80,7 +109,10 @@ def true_peak_dbtp(audio: np.ndarray, oversampling: int = 4, chunk_samples: int 
 
     def chunk_peak(start: int) -> float:
         lo, hi = max(0, start - overlap), min(source.shape[1], start + chunk_samples + overlap)
-        upsampled = signal.resample_poly(source[:, lo:hi], oversampling, 1, axis=1)
+        upsampled = signal.upfirdn(
+            _true_peak_filter(oversampling), source[:, lo:hi], oversampling, axis=1
+        )
+        upsampled = upsampled[:, TRUE_PEAK_TAPS // 2 :]  # the filter's group delay
         keep = upsampled[
             :, (start - lo) * oversampling : (min(hi, start + chunk_samples) - lo) * oversampling
         ]
@@ -94,7 +126,7 @@ def true_peak_dbtp(audio: np.ndarray, oversampling: int = 4, chunk_samples: int 
 
 def short_term_lufs(audio: np.ndarray, sample_rate_hz: int, hop_s: float = 1.0) -> np.ndarray:
     """Loudness of 3 s windows every ``hop_s`` (EBU short-term loudness)."""
-    return _block_loudness(_k_weighted_power(audio, sample_rate_hz), sample_rate_hz, 3.0, hop_s)
+    return _block_loudness(audio, sample_rate_hz, 3.0, hop_s)
 
 
 def loudness_range_lu(audio: np.ndarray, sample_rate_hz: int) -> float:
@@ -109,9 +141,13 @@ def loudness_range_lu(audio: np.ndarray, sample_rate_hz: int) -> float:
 
 
 def stereo_correlation(audio: np.ndarray) -> float:
-    left, right = audio[0].astype(np.float64), audio[1].astype(np.float64)
-    denominator = math.sqrt(float(np.sum(left**2)) * float(np.sum(right**2)))
-    return float(np.sum(left * right) / denominator) if denominator > 0 else 1.0
+    left, right = audio[0], audio[1]
+    cross = sum(
+        float(np.sum(left[i : i + CHUNK].astype(np.float64) * right[i : i + CHUNK]))
+        for i in range(0, left.size, CHUNK)
+    )
+    denominator = math.sqrt(mean_square(left) * mean_square(right)) * left.size
+    return cross / denominator if denominator > 0 else 1.0
 
 
 def mono_fold_down_loss_lu(audio: np.ndarray, sample_rate_hz: int) -> float:

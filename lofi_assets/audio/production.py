@@ -191,10 +191,11 @@ def production_inputs(summary: MidiSummary, plan: Mapping[str, Any]) -> Producti
 
 
 def _level(audio: np.ndarray, level_dbfs: float) -> np.ndarray:
-    rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
-    if rms < 1e-9:  # a part that is silent (e.g. no melody) stays silent
+    level = fx.rms(audio)
+    if level < 1e-9:  # a part that is silent (e.g. no melody) stays silent
         return audio
-    return (audio * (10 ** (level_dbfs / 20) / rms)).astype(np.float32)
+    audio *= np.float32(10 ** (level_dbfs / 20) / level)  # in place: stems are large
+    return audio
 
 
 def _stem_chains(

@@ -8,6 +8,7 @@ import dagster as dg
 import numpy as np
 
 from lofi_assets.audio import SAMPLE_RATE_HZ
+from lofi_assets.audio.effects import mean_square
 from lofi_assets.audio.fingerprint import chroma_fingerprint, fingerprint_similarity
 from lofi_assets.audio.memory import reuse_freed_memory
 from lofi_assets.audio.preview import render_preview
@@ -85,7 +86,7 @@ def stems(
                 write_wav(staging / f"{name}.wav", audio, SAMPLE_RATE_HZ)
                 shapes[name] = audio.shape
                 non_finite += int(np.count_nonzero(~np.isfinite(audio)))
-                levels_dbfs[name] = round(float(10 * np.log10(np.mean(audio**2) + 1e-20)), 1)
+                levels_dbfs[name] = round(float(10 * np.log10(mean_square(audio) + 1e-20)), 1)
                 context.log.info(f"stem {len(shapes)}/{len(STEM_NAMES)}: {name}")
 
             produce_stems(inputs, _settings(plan), font, keep)
