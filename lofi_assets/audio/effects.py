@@ -86,9 +86,11 @@ def vinyl_hiss(
     sos = signal.butter(2, 2_000, "highpass", fs=sample_rate_hz, output="sos").astype(np.float32)
     hiss = signal.sosfilt(sos, noise, axis=1)
     hiss *= db_to_gain(level_db) / max(1e-9, rms(hiss))
-    time_s = np.arange(samples) / sample_rate_hz
-    rotation = 1.0 + 0.3 * np.sin(2 * np.pi * RPM_33_HZ * time_s)
-    return (hiss * rotation).astype(np.float32)
+    phase = np.arange(samples, dtype=np.float32) * np.float32(
+        2 * np.pi * RPM_33_HZ / sample_rate_hz
+    )
+    hiss *= np.float32(1.0) + np.float32(0.3) * np.sin(phase)
+    return hiss
 
 
 # --- degradation ------------------------------------------------------------------------
@@ -269,7 +271,7 @@ def filter_sweep(
     lfo_rate_hz: float = 0.07,
     min_cutoff_hz: float = 900.0,
     max_cutoff_hz: float = 4_500.0,
-    block_samples: int = 1_024,
+    block_samples: int = 2_048,  # the cutoff moves every 46 ms: smooth at LFO rates below 1 Hz
 ) -> np.ndarray:
     """A low-pass whose cutoff breathes with a slow LFO (the pad 'opening up')."""
     ladder = pedalboard.LadderFilter(
