@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from memory import peak_rss_mb
 
 TARGET_REALTIME = 20.0
 MEMORY_BUDGET_MB = 1_536
@@ -48,7 +50,7 @@ def whole_path(seconds: float, seed: int, style: str) -> dict:
     return {
         "elapsed_s": elapsed,
         "audio_s": mastered.shape[1] / 44_100,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 

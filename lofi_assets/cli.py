@@ -178,17 +178,25 @@ def _release(args: argparse.Namespace) -> int:
     )
     instance = _instance()
     channel = defs.resources["channel"].to_channel()
-    job = defs.resolve_job_def("daily_tracks_job")
     quiet: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if args.duration is not None:  # a quick preview release: every track this long
         quiet["ops"] = {"midi_sketch": {"config": {"duration_s": args.duration}}}
     failures = 0
-    for index, slot in enumerate(channel.slots, start=1):
-        print(f"[{index}/{len(channel.slots)}] {date} slot {slot}: materializing …", flush=True)
-        result = job.execute_in_process(
-            partition_key=track_partition_key(date, slot),
+    runs = [
+        (f"slot {slot}", "daily_tracks_job", track_partition_key(date, slot))
+        for slot in channel.slots
+    ]
+    runs.append(("release", "daily_release_job", date))
+    for index, (label, job_name, partition_key) in enumerate(runs, start=1):
+        if failures and job_name == "daily_release_job":
+            print("      release skipped: a track failed", flush=True)
+            break
+        print(f"[{index}/{len(runs)}] {date} {label}: materializing …", flush=True)
+        config = quiet if job_name == "daily_tracks_job" else {"loggers": quiet["loggers"]}
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            partition_key=partition_key,
             instance=instance,
-            run_config=quiet,
+            run_config=config,
             raise_on_error=False,
         )
         if not result.success:
@@ -200,7 +208,16 @@ def _release(args: argparse.Namespace) -> int:
             metadata = materialization.metadata
             summary = ", ".join(
                 f"{name}={metadata[name].value}"
-                for name in ("style", "key", "bpm", "duration_s", "integrated_lufs", "soundfont")
+                for name in (
+                    "style",
+                    "key",
+                    "bpm",
+                    "duration_s",
+                    "integrated_lufs",
+                    "soundfont",
+                    "duration",
+                    "tracks",
+                )
                 if name in metadata
             )
             print(f"      {materialization.asset_key.to_user_string()}: {summary}", flush=True)
@@ -214,12 +231,9 @@ def _release(args: argparse.Namespace) -> int:
             + (f"; failed: {', '.join(failed)}" if failed else ""),
             flush=True,
         )
-    done = len(channel.slots) - failures
-    print(
-        f"release {date}: {done}/{len(channel.slots)} slots materialized "
-        f"into {instance.root_directory}"
-    )
-    return 1 if failures else 0
+    succeeded = len(runs) - failures if not failures else len(channel.slots) - failures
+    print(f"release {date}: {succeeded}/{len(runs)} runs succeeded into {instance.root_directory}")
+    return 1 if succeeded < len(runs) else 0
 
 
 def _pools(_: argparse.Namespace) -> int:

@@ -4,7 +4,12 @@ import dagster as dg
 
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
-from lofi_assets.defs.automation import daily_release_schedule, daily_tracks_job
+from lofi_assets.defs.assets.release import release_mix
+from lofi_assets.defs.automation import (
+    daily_release_job,
+    daily_release_schedule,
+    daily_tracks_job,
+)
 from lofi_assets.defs.io import RecordIOManager
 from lofi_assets.defs.resources import (
     ArtifactStore,
@@ -16,8 +21,8 @@ from lofi_assets.defs.resources import (
 artifact_store = ArtifactStore(data_dir=default_data_dir())
 
 defs = dg.Definitions(
-    assets=[midi_sketch, stems, mastered_wav],
-    jobs=[daily_tracks_job],
+    assets=[midi_sketch, stems, mastered_wav, release_mix],
+    jobs=[daily_tracks_job, daily_release_job],
     schedules=[daily_release_schedule],
     resources={
         "channel": ChannelConfig(),

@@ -64,7 +64,14 @@ def _block_loudness(
     audio: np.ndarray, sample_rate_hz: int, window_s: float, hop_s: float
 ) -> np.ndarray:
     """Loudness (LUFS) of windows every ``hop_s``: channel mean squares summed (L, R weight 1)."""
-    energies = _hop_energies(audio, sample_rate_hz, hop_s)
+    return _windows_from_hops(
+        _hop_energies(audio, sample_rate_hz, hop_s), sample_rate_hz, window_s, hop_s
+    )
+
+
+def _windows_from_hops(
+    energies: np.ndarray, sample_rate_hz: int, window_s: float, hop_s: float
+) -> np.ndarray:
     hops_per_window = round(window_s / hop_s)
     hop = round(hop_s * sample_rate_hz)
     if energies.shape[1] < hops_per_window:  # shorter than one window: one block of it all
@@ -80,7 +87,36 @@ def _block_loudness(
 
 def integrated_lufs(audio: np.ndarray, sample_rate_hz: int) -> float:
     """BS.1770-4 integrated loudness: 400 ms blocks, 75 % overlap, absolute and relative gates."""
-    blocks = _block_loudness(audio, sample_rate_hz, 0.4, 0.1)
+    return _gated_loudness(_block_loudness(audio, sample_rate_hz, 0.4, 0.1))
+
+
+def integrated_lufs_of_file(path, block_frames: int = 1 << 18) -> float:
+    """Integrated loudness of a WAV of any length, streamed: memory does not grow with it."""
+    import soundfile
+
+    with soundfile.SoundFile(str(path)) as handle:
+        rate = handle.samplerate
+        sos = _k_weighting_sos(rate)
+        hop = round(0.1 * rate)
+        state = np.zeros((handle.channels, sos.shape[0], 2), dtype=np.float32)
+        carry = np.zeros((handle.channels, 0), dtype=np.float32)
+        energies: list[np.ndarray] = []
+        for block in handle.blocks(blocksize=block_frames, dtype="float32", always_2d=True):
+            weighted = np.empty((handle.channels, block.shape[0]), dtype=np.float32)
+            for channel in range(handle.channels):
+                weighted[channel], state[channel] = signal.sosfilt(
+                    sos, block[:, channel], zi=state[channel]
+                )
+            pending = np.concatenate([carry, weighted], axis=1)
+            hops = pending.shape[1] // hop
+            rows = pending[:, : hops * hop].reshape(handle.channels, hops, hop)
+            energies.append(np.square(rows.astype(np.float64)).sum(axis=2))
+            carry = pending[:, hops * hop :]
+    blocks = _windows_from_hops(np.concatenate(energies, axis=1), rate, 0.4, 0.1)
+    return _gated_loudness(blocks)
+
+
+def _gated_loudness(blocks: np.ndarray) -> float:
     gated = blocks[blocks > -70.0]
     if gated.size == 0:
         return float("-inf")

@@ -96,6 +96,7 @@ class ProductionSettings:
             16_000: (-50.0, -12.0),
         }
     )
+    crossfade_s: float = 6.0  # into this style's tracks in a release mix (4–8 s)
     crackle_per_s: float = 6.0
     pops_per_s: float = 0.3
     hiss_level_db: float = -52.0
@@ -131,6 +132,8 @@ class ProductionSettings:
             raise ConfigError("melody_delay must be tape, ping_pong or none")
         if len(self.bus_eq_gains_db) != len(fx.EQ_BANDS_HZ):
             raise ConfigError(f"bus_eq_gains_db needs {len(fx.EQ_BANDS_HZ)} gains")
+        if not 4.0 <= self.crossfade_s <= 8.0:
+            raise ConfigError("crossfade_s must be 4–8 seconds")
         if not 1 <= self.drum_bit_depth <= 32:
             raise ConfigError("drum_bit_depth must be between 1 and 32 bits")
 

@@ -4,7 +4,8 @@ import dagster as dg
 
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
-from lofi_assets.defs.partitions import track_partition_key, track_partitions
+from lofi_assets.defs.assets.release import release_mix
+from lofi_assets.defs.partitions import release_dates, track_partition_key, track_partitions
 from lofi_assets.defs.resources import ChannelConfig
 
 DAILY_RELEASE_CRON = "0 6 * * *"  # early enough that a day's release is ready by noon
@@ -15,6 +16,15 @@ daily_tracks_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(midi_sketch, stems, mastered_wav),
     partitions_def=track_partitions,
     description="Every track asset for one date × slot partition.",
+)
+
+# The release assets of one date. They also materialize on their own once every slot of the
+# day is mastered (AutomationCondition.eager on release_mix, evaluated by the daemon).
+daily_release_job = dg.define_asset_job(
+    "daily_release_job",
+    selection=dg.AssetSelection.assets(release_mix),
+    partitions_def=release_dates,
+    description="Every release asset for one date, from that day's tracks.",
 )
 
 

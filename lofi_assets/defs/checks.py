@@ -262,3 +262,68 @@ def master_check_results(
             },
         ),
     ]
+
+
+# --- release -------------------------------------------------------------------------
+
+MAX_GAP_S = 1.0
+MAX_CROSSFADE_STEP_LU = 3.0
+MIX_LOUDNESS_TOLERANCE_LU = 1.0
+MIN_CHAPTER_S = 10.0
+
+RELEASE_MIX_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "mix_loudness", asset="release_mix", blocking=True,
+        description=f"Integrated loudness -14 ± {MIX_LOUDNESS_TOLERANCE_LU} LUFS",
+    ),
+    dg.AssetCheckSpec(
+        "no_gaps", asset="release_mix", blocking=True,
+        description=f"No stretch over {MAX_GAP_S} s below -50 dBFS",
+    ),
+    dg.AssetCheckSpec(
+        "smooth_crossfades", asset="release_mix",
+        description=f"Short-term loudness steps ≤ {MAX_CROSSFADE_STEP_LU} LU around each crossfade",
+    ),
+    dg.AssetCheckSpec(
+        "chapters_valid", asset="release_mix", blocking=True,
+        description=f"One chapter per track, first at 0:00, ascending, each ≥ {MIN_CHAPTER_S:.0f} s",
+    ),
+]  # fmt: skip
+
+
+def release_mix_check_results(
+    integrated: float,
+    longest_gap: float,
+    crossfade_steps: list[float],
+    chapter_starts_s: list[float],
+    duration_s: float,
+    tracks: int,
+) -> list[dg.AssetCheckResult]:
+    ends = [*chapter_starts_s[1:], duration_s]
+    lengths = [end - start for start, end in zip(chapter_starts_s, ends, strict=True)]
+    return [
+        dg.AssetCheckResult(
+            check_name="mix_loudness",
+            passed=abs(integrated + 14.0) <= MIX_LOUDNESS_TOLERANCE_LU,
+            metadata={"integrated_lufs": round(integrated, 2)},
+        ),
+        dg.AssetCheckResult(
+            check_name="no_gaps",
+            passed=longest_gap <= MAX_GAP_S,
+            metadata={"longest_gap_s": longest_gap},
+        ),
+        dg.AssetCheckResult(
+            check_name="smooth_crossfades",
+            passed=all(step <= MAX_CROSSFADE_STEP_LU for step in crossfade_steps),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"steps_lu": dg.MetadataValue.json([round(s, 2) for s in crossfade_steps])},
+        ),
+        dg.AssetCheckResult(
+            check_name="chapters_valid",
+            passed=len(chapter_starts_s) == tracks
+            and bool(chapter_starts_s)
+            and chapter_starts_s[0] == 0.0
+            and all(length >= MIN_CHAPTER_S for length in lengths),
+            metadata={"chapter_lengths_s": dg.MetadataValue.json([round(x, 1) for x in lengths])},
+        ),
+    ]

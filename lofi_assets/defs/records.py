@@ -43,8 +43,18 @@ class MasterRecord:
     bpm: float
 
 
+@dataclass(frozen=True)
+class ReleaseMixRecord:
+    wav_path: str
+    chapters_path: str
+    duration_s: float
+    chapters: list[dict]  # {"start_s": float, "title": str}, in order
+    slots: list[str]
+
+
 RECORD_TYPES: dict[str, type] = {
-    record.__name__: record for record in (SketchRecord, StemsRecord, MasterRecord)
+    record.__name__: record
+    for record in (SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord)
 }
 
 

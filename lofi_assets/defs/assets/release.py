@@ -1,0 +1,117 @@
+"""Release group: the day's tracks as one release (``release_mix`` so far)."""
+
+import json
+
+import dagster as dg
+
+from lofi_assets.audio.measure import integrated_lufs_of_file
+from lofi_assets.audio.memory import reuse_freed_memory
+from lofi_assets.audio.production import ProductionSettings
+from lofi_assets.audio.release_mix import (
+    MixTrack,
+    crossfade_loudness_steps_lu,
+    join_tracks,
+    longest_gap_s,
+)
+from lofi_assets.defs.checks import RELEASE_MIX_CHECK_SPECS, release_mix_check_results
+from lofi_assets.defs.failures import domain_failures
+from lofi_assets.defs.partitions import DATE_DIMENSION, date_and_slot, release_dates
+from lofi_assets.defs.pools import RENDER_POOL
+from lofi_assets.defs.records import MasterRecord, ReleaseMixRecord, SketchRecord
+from lofi_assets.defs.resources import ArtifactStore
+from lofi_assets.music.styles import get_style
+from lofi_assets.storage import write_json_atomic
+
+RELEASE_VERSION = "1"
+MIX_FILE, CHAPTERS_FILE = "mix.wav", "chapters.json"
+# A release reads every slot of its date.
+ALL_SLOTS_OF_THE_DAY = dg.MultiToSingleDimensionPartitionMapping(
+    partition_dimension_name=DATE_DIMENSION
+)
+
+
+def _track_title(plan: dict) -> str:
+    """A working title until release_metadata names the tracks: style, key and tempo."""
+    return f"{plan['style_display_name']} in {plan['key']}, {plan['bpm']} BPM"
+
+
+def _format_timestamp(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@dg.asset(
+    partitions_def=release_dates,
+    group_name="release",
+    kinds={"python", "wav"},
+    code_version=RELEASE_VERSION,
+    io_manager_key="record_io_manager",
+    dagster_type=dg.PythonObjectDagsterType(ReleaseMixRecord),
+    check_specs=RELEASE_MIX_CHECK_SPECS,
+    pool=RENDER_POOL,
+    ins={
+        "mastered_wav": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY),
+        "midi_sketch": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY),
+    },
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def release_mix(
+    context: dg.AssetExecutionContext,
+    mastered_wav: dict[str, MasterRecord],
+    midi_sketch: dict[str, SketchRecord],
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """The day's masters joined with equal-power crossfades, with a chapter per track."""
+    reuse_freed_memory()
+    by_slot = sorted(mastered_wav, key=lambda key: int(date_and_slot(key)[1]))
+    target = artifact_store.partition_dir("release_mix", context.partition_key)
+    with domain_failures(artifact_store.root):
+        tracks = []
+        for key in by_slot:
+            plan = json.loads(artifact_store.resolve(midi_sketch[key].plan_path).read_text("utf-8"))
+            settings = ProductionSettings.from_overrides(get_style(plan["style"]).production)
+            tracks.append(
+                MixTrack(
+                    artifact_store.resolve(mastered_wav[key].wav_path),
+                    _track_title(plan),
+                    settings.crossfade_s,
+                )
+            )
+        mix = join_tracks(tracks, target / MIX_FILE)
+        chapters = [{"start_s": c.start_s, "title": c.title} for c in mix.chapters]
+        write_json_atomic(target / CHAPTERS_FILE, chapters)
+        integrated = integrated_lufs_of_file(mix.path)
+        longest_gap = longest_gap_s(mix.path)
+        steps = [
+            crossfade_loudness_steps_lu(mix.path, [start], track.crossfade_in_s)[0]
+            for start, track in zip(mix.crossfade_starts_s, tracks[1:], strict=True)
+        ]
+    chapter_lines = "\n".join(f"{_format_timestamp(c['start_s'])} {c['title']}" for c in chapters)
+    context.log.info(f"{len(tracks)} tracks, {mix.duration_s / 60:.1f} min, {integrated:.2f} LUFS")
+    record = ReleaseMixRecord(
+        wav_path=artifact_store.relative(mix.path),
+        chapters_path=artifact_store.relative(target / CHAPTERS_FILE),
+        duration_s=round(mix.duration_s, 3),
+        chapters=chapters,
+        slots=[date_and_slot(key)[1] for key in by_slot],
+    )
+    return dg.MaterializeResult(
+        value=record,
+        metadata={
+            "duration_s": dg.MetadataValue.float(round(mix.duration_s, 2)),
+            "duration": _format_timestamp(mix.duration_s),
+            "tracks": dg.MetadataValue.int(len(tracks)),
+            "integrated_lufs": dg.MetadataValue.float(round(integrated, 2)),
+            "chapters": dg.MetadataValue.md(f"```\n{chapter_lines}\n```"),
+            "path": dg.MetadataValue.path(str(mix.path)),
+        },
+        check_results=release_mix_check_results(
+            integrated,
+            longest_gap,
+            steps,
+            [c["start_s"] for c in chapters],
+            mix.duration_s,
+            len(tracks),
+        ),
+    )
