@@ -327,3 +327,21 @@ def release_mix_check_results(
             metadata={"chapter_lengths_s": dg.MetadataValue.json([round(x, 1) for x in lengths])},
         ),
     ]
+
+
+METADATA_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "metadata_valid",
+        asset="release_metadata",
+        blocking=True,
+        description="Title ≤ 100 chars without < >, description ≤ 5000, tags ≤ 500, valid chapters",
+    ),
+]
+
+
+def check_metadata_valid(found_problems: list[str]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name="metadata_valid",
+        passed=not found_problems,
+        metadata={"problems": dg.MetadataValue.json(found_problems)},
+    )

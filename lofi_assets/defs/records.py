@@ -52,9 +52,16 @@ class ReleaseMixRecord:
     slots: list[str]
 
 
+@dataclass(frozen=True)
+class MetadataRecord:
+    metadata_path: str
+    title: str
+    publish_at_utc: str
+
+
 RECORD_TYPES: dict[str, type] = {
     record.__name__: record
-    for record in (SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord)
+    for record in (SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord)
 }
 
 

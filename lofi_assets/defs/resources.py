@@ -33,6 +33,10 @@ class ChannelConfig(dg.ConfigurableResource):
     )
     track_length_min_s: float = Field(default=165.0, description="Shortest default track")
     track_length_max_s: float = Field(default=210.0, description="Longest default track")
+    publish_windows: list[str] = Field(
+        default=["14-16", "20-22"],
+        description="Best hours to publish, as start-end hours in the channel's timezone",
+    )
 
     def to_channel(self) -> Channel:
         unknown_slots = sorted(set(self.slots) - set(DEFAULT_SLOTS))

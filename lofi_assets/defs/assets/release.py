@@ -1,4 +1,4 @@
-"""Release group: the day's tracks as one release (``release_mix`` so far)."""
+"""Release group: the day's tracks as one release (``release_mix``, ``release_metadata``)."""
 
 import json
 
@@ -13,13 +13,19 @@ from lofi_assets.audio.release_mix import (
     join_tracks,
     longest_gap_s,
 )
-from lofi_assets.defs.checks import RELEASE_MIX_CHECK_SPECS, release_mix_check_results
+from lofi_assets.defs.checks import (
+    METADATA_CHECK_SPECS,
+    RELEASE_MIX_CHECK_SPECS,
+    check_metadata_valid,
+    release_mix_check_results,
+)
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import DATE_DIMENSION, date_and_slot, release_dates
 from lofi_assets.defs.pools import RENDER_POOL
-from lofi_assets.defs.records import MasterRecord, ReleaseMixRecord, SketchRecord
-from lofi_assets.defs.resources import ArtifactStore
+from lofi_assets.defs.records import MasterRecord, MetadataRecord, ReleaseMixRecord, SketchRecord
+from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
 from lofi_assets.music.styles import get_style
+from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems
 from lofi_assets.storage import write_json_atomic
 
 RELEASE_VERSION = "1"
@@ -114,4 +120,77 @@ def release_mix(
             mix.duration_s,
             len(tracks),
         ),
+    )
+
+
+METADATA_FILE = "metadata.json"
+
+
+@dg.asset(
+    partitions_def=release_dates,
+    group_name="release",
+    kinds={"python", "json"},
+    code_version=RELEASE_VERSION,
+    io_manager_key="record_io_manager",
+    dagster_type=dg.PythonObjectDagsterType(MetadataRecord),
+    check_specs=METADATA_CHECK_SPECS,
+    ins={"midi_sketch": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY)},
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def release_metadata(
+    context: dg.AssetExecutionContext,
+    release_mix: ReleaseMixRecord,
+    midi_sketch: dict[str, SketchRecord],
+    channel: ChannelConfig,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """Title, description with chapters, tags, playlists and publish time of the day's release."""
+    target = artifact_store.partition_dir("release_metadata", context.partition_key)
+    with domain_failures(artifact_store.root):
+        settings = channel.to_channel()
+        date = str(context.partition_key)
+        tracks = []
+        for slot in release_mix.slots:
+            key = next(k for k in midi_sketch if date_and_slot(k)[1] == slot)
+            plan = json.loads(artifact_store.resolve(midi_sketch[key].plan_path).read_text("utf-8"))
+            tracks.append(
+                TrackFacts(
+                    style=plan["style"],
+                    style_display_name=plan["style_display_name"],
+                    key=plan["key"],
+                    bpm=float(plan["bpm"]),
+                    ambience=plan["ambience"],
+                    melody_program=int(plan["instruments"]["melody"]["program"]),
+                    seed=int(plan["seed"]),
+                )
+            )
+        metadata = build_metadata(
+            channel_name=settings.name,
+            artist=settings.artist,
+            timezone=settings.timezone,
+            date=date,
+            tracks=tracks,
+            chapter_starts_s=[chapter["start_s"] for chapter in release_mix.chapters],
+            duration_s=release_mix.duration_s,
+            publish_windows=channel.publish_windows,
+        )
+        document = metadata.to_document()
+        path = write_json_atomic(target / METADATA_FILE, document)
+    found = problems(document)
+    context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")
+    return dg.MaterializeResult(
+        value=MetadataRecord(
+            metadata_path=artifact_store.relative(path),
+            title=metadata.title,
+            publish_at_utc=metadata.publish_at_utc,
+        ),
+        metadata={
+            "title": metadata.title,
+            "publish_at": metadata.publish_at_local,
+            "tags": dg.MetadataValue.json(metadata.tags),
+            "playlists": dg.MetadataValue.json(metadata.playlists),
+            "description": dg.MetadataValue.md(f"```\n{metadata.description}\n```"),
+            "path": dg.MetadataValue.path(str(path)),
+        },
+        check_results=[check_metadata_valid(found)],
     )

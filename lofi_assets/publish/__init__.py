@@ -1,0 +1,1 @@
+"""Publishing: release metadata, YouTube, distribution, analytics (no dagster)."""
