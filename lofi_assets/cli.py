@@ -217,6 +217,8 @@ def _release(args: argparse.Namespace) -> int:
                     "soundfont",
                     "duration",
                     "tracks",
+                    "title",
+                    "headline",
                 )
                 if name in metadata
             )

@@ -12,8 +12,9 @@ VENV="$ROOT/.venv"
 PYTHON_BIN="${PYTHON:-python3}"
 # Debian packages the project needs at run time (installed when missing and apt is there):
 # FluidSynth's library for rendering, the FluidR3 General MIDI SoundFont (MIT), and ffmpeg
-# (ffprobe and the ebur128 loudness meter the tests check masters with).
-DEBIAN_PACKAGES=(libfluidsynth3 fluid-soundfont-gm ffmpeg)
+# (ffprobe and the ebur128 loudness meter the tests check masters with), and League Spartan
+# (OFL) for thumbnail headlines.
+DEBIAN_PACKAGES=(libfluidsynth3 fluid-soundfont-gm ffmpeg fonts-league-spartan)
 
 log() { printf '\033[1m[lofi]\033[0m %s\n' "$*" >&2; }
 

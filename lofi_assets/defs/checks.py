@@ -345,3 +345,58 @@ def check_metadata_valid(found_problems: list[str]) -> dg.AssetCheckResult:
         passed=not found_problems,
         metadata={"problems": dg.MetadataValue.json(found_problems)},
     )
+
+
+THUMBNAIL_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "artwork_format",
+        asset="thumbnail",
+        blocking=True,
+        description="Thumbnails are 1280×720 RGB JPEGs ≤ 1 MB; the cover a 3000×3000 RGB JPEG",
+    ),
+    dg.AssetCheckSpec(
+        "headline_legible",
+        asset="thumbnail",
+        blocking=True,
+        description="Headline ≥ 58 px tall, contrast ≥ 4.5:1, duration-badge corner clear",
+    ),
+]
+
+
+def check_artwork_format(facts: dict[str, dict]) -> dg.AssetCheckResult:
+    """``facts``: file name → {"format", "mode", "size", "bytes"} read back from disk."""
+    wrong = {}
+    for name, fact in facts.items():
+        expected = (3000, 3000) if name == "cover" else (1280, 720)
+        too_big = name != "cover" and fact["bytes"] > 1_000_000
+        if (
+            fact["format"] != "JPEG"
+            or fact["mode"] != "RGB"
+            or tuple(fact["size"]) != expected
+            or too_big
+        ):
+            wrong[name] = fact
+    return dg.AssetCheckResult(
+        check_name="artwork_format",
+        passed=not wrong,
+        metadata={"files": dg.MetadataValue.json(facts), "wrong": dg.MetadataValue.json(wrong)},
+    )
+
+
+def check_headline_legible(variants: dict[str, dict]) -> dg.AssetCheckResult:
+    """``variants``: variant → {"text_height_px", "contrast", "badge_corner_clear"}."""
+    failing = {
+        name: facts
+        for name, facts in variants.items()
+        if facts["text_height_px"] < 58
+        or facts["contrast"] < 4.5
+        or not facts["badge_corner_clear"]
+    }
+    return dg.AssetCheckResult(
+        check_name="headline_legible",
+        passed=not failing,
+        metadata={
+            "variants": dg.MetadataValue.json(variants),
+            "failing": dg.MetadataValue.json(failing),
+        },
+    )

@@ -59,10 +59,19 @@ class MetadataRecord:
     publish_at_utc: str
 
 
+@dataclass(frozen=True)
+class ThumbnailRecord:
+    variant_paths: dict[str, str]  # "A", "B", "C" → 1280×720 JPEG
+    cover_path: str  # 3000×3000 JPEG for streaming stores
+    headline: str
+
+
 RECORD_TYPES: dict[str, type] = {
     record.__name__: record
-    for record in (SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord)
-}
+    for record in (
+        SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord, ThumbnailRecord
+    )
+}  # fmt: skip
 
 
 def record_to_document(record: Any) -> dict[str, Any]:

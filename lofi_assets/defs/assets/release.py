@@ -1,8 +1,10 @@
-"""Release group: the day's tracks as one release (``release_mix``, ``release_metadata``)."""
+"""Release group: the day's tracks as one release: mix, metadata, thumbnails and cover."""
 
+import base64
 import json
 
 import dagster as dg
+from PIL import Image
 
 from lofi_assets.audio.measure import integrated_lufs_of_file
 from lofi_assets.audio.memory import reuse_freed_memory
@@ -16,17 +18,36 @@ from lofi_assets.audio.release_mix import (
 from lofi_assets.defs.checks import (
     METADATA_CHECK_SPECS,
     RELEASE_MIX_CHECK_SPECS,
+    THUMBNAIL_CHECK_SPECS,
+    check_artwork_format,
+    check_headline_legible,
     check_metadata_valid,
     release_mix_check_results,
 )
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import DATE_DIMENSION, date_and_slot, release_dates
 from lofi_assets.defs.pools import RENDER_POOL
-from lofi_assets.defs.records import MasterRecord, MetadataRecord, ReleaseMixRecord, SketchRecord
+from lofi_assets.defs.records import (
+    MasterRecord,
+    MetadataRecord,
+    ReleaseMixRecord,
+    SketchRecord,
+    ThumbnailRecord,
+)
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
 from lofi_assets.music.styles import get_style
 from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems
-from lofi_assets.storage import write_json_atomic
+from lofi_assets.seeding import stable_seed
+from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
+from lofi_assets.visual.thumbnail import (
+    COVER_SIZE,
+    THUMBNAIL_SIZE,
+    VARIANTS,
+    badge_corner_clear,
+    draw_artwork,
+    fitted_jpeg,
+    jpeg_bytes,
+)
 
 RELEASE_VERSION = "1"
 MIX_FILE, CHAPTERS_FILE = "mix.wav", "chapters.json"
@@ -193,4 +214,75 @@ def release_metadata(
             "path": dg.MetadataValue.path(str(path)),
         },
         check_results=[check_metadata_valid(found)],
+    )
+
+
+def _jpeg_markdown(image: Image.Image, alt: str, width_px: int = 320) -> str:
+    preview = image.resize((width_px, round(width_px * image.height / image.width)))
+    return f"![{alt}](data:image/jpeg;base64,{base64.b64encode(jpeg_bytes(preview, 80)).decode()})"
+
+
+@dg.asset(
+    partitions_def=release_dates,
+    group_name="release",
+    kinds={"python", "jpeg"},
+    code_version=RELEASE_VERSION,
+    io_manager_key="record_io_manager",
+    dagster_type=dg.PythonObjectDagsterType(ThumbnailRecord),
+    check_specs=THUMBNAIL_CHECK_SPECS,
+    ins={"midi_sketch": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY)},
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def thumbnail(
+    context: dg.AssetExecutionContext,
+    midi_sketch: dict[str, SketchRecord],
+    channel: ChannelConfig,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """Three 1280×720 thumbnail variants (A/B/C) and a 3000×3000 cover, drawn for the day."""
+    date = str(context.partition_key)
+    target = artifact_store.partition_dir("thumbnail", context.partition_key)
+    with domain_failures(artifact_store.root):
+        lead = min(midi_sketch, key=lambda key: int(date_and_slot(key)[1]))
+        plan = json.loads(artifact_store.resolve(midi_sketch[lead].plan_path).read_text("utf-8"))
+        seed = stable_seed("thumbnail", channel.to_channel().name, date)
+        legibility, previews, paths = {}, [], {}
+        with atomic_directory(target) as staging:
+            for variant in VARIANTS:
+                artwork = draw_artwork(THUMBNAIL_SIZE, plan["style"], seed, variant)
+                write_bytes_atomic(staging / f"thumbnail_{variant}.jpg", fitted_jpeg(artwork.image))
+                legibility[variant] = {
+                    "text_height_px": artwork.text_height_px,
+                    "contrast": round(artwork.contrast, 2),
+                    "badge_corner_clear": badge_corner_clear(artwork),
+                    "scene": artwork.scene,
+                    "palette": artwork.palette,
+                }
+                previews.append(_jpeg_markdown(artwork.image, f"variant {variant}"))
+            cover = draw_artwork(COVER_SIZE, plan["style"], seed, "A")
+            write_bytes_atomic(staging / "cover.jpg", jpeg_bytes(cover.image, 90))
+        facts = {}
+        for path in sorted(target.glob("*.jpg")):
+            with Image.open(path) as image:
+                facts[path.stem] = {
+                    "format": image.format, "mode": image.mode,
+                    "size": list(image.size), "bytes": path.stat().st_size,
+                }  # fmt: skip
+            name = path.stem.removeprefix("thumbnail_")
+            if name in VARIANTS:
+                paths[name] = artifact_store.relative(path)
+    context.log.info(f"Headline {artwork.headline!r}, {len(VARIANTS)} variants and a cover")
+    return dg.MaterializeResult(
+        value=ThumbnailRecord(
+            variant_paths=paths,
+            cover_path=artifact_store.relative(target / "cover.jpg"),
+            headline=artwork.headline,
+        ),
+        metadata={
+            "headline": artwork.headline,
+            "variants": dg.MetadataValue.md("\n\n".join(previews)),
+            "legibility": dg.MetadataValue.json(legibility),
+            "path": dg.MetadataValue.path(str(target)),
+        },
+        check_results=[check_artwork_format(facts), check_headline_legible(legibility)],
     )

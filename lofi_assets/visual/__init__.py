@@ -1,0 +1,1 @@
+"""Artwork: procedural thumbnails and covers (Pillow), and later video (no dagster)."""

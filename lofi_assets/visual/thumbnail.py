@@ -1,0 +1,302 @@
+"""Procedural thumbnails and covers: a scene per style, a palette, grain, and a headline.
+
+Scenes are drawn in relative coordinates so one drawing serves the 1280×720 thumbnail and the
+3000×3000 cover. The headline is checked for what makes a thumbnail work on a phone: tall
+enough letters, WCAG contrast against what is actually behind them, and the bottom-right
+corner left free for YouTube's duration badge.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from lofi_assets.errors import ConfigError
+from lofi_assets.music.styles import assets_library_dir
+from lofi_assets.seeding import stable_seed
+
+THUMBNAIL_SIZE = (1280, 720)
+COVER_SIZE = (3000, 3000)
+MAX_THUMBNAIL_BYTES = 1_000_000  # YouTube allows 2 MB; we keep half of that
+MIN_TEXT_HEIGHT_PX = 58  # at 1280 wide: still readable when the thumbnail is 240 px wide
+MIN_CONTRAST = 4.5  # WCAG AA for text
+BADGE_BOX = (0.80, 0.82)  # right 20 % × bottom 18 %: where YouTube prints the duration
+FONT_PATH = Path("/usr/share/fonts/opentype/league-spartan/LeagueSpartan-Bold.otf")
+SCENES = ("window_rain", "city_dusk", "desk_room", "nature")
+STYLE_SCENES = {
+    "japanese": ("window_rain", "nature"),
+    "jazz": ("city_dusk", "window_rain"),
+    "boom_bap": ("city_dusk",),
+    "ambient": ("nature",),
+    "study": ("desk_room", "window_rain"),
+    "rainy_day": ("window_rain",),
+    "cafe": ("desk_room", "city_dusk"),
+}
+VARIANTS = ("A", "B", "C")
+
+
+@dataclass(frozen=True)
+class Artwork:
+    image: Image.Image
+    headline: str
+    palette: str
+    scene: str
+    text_box: tuple[int, int, int, int]  # left, top, right, bottom of the headline
+    text_height_px: int
+    contrast: float
+
+
+@cache
+def palettes() -> dict[str, dict[str, str]]:
+    path = assets_library_dir() / "palettes.yaml"
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if len(document) < 8:
+        raise ConfigError(f"{path}: at least 8 palettes are needed")
+    return document
+
+
+@cache
+def _headlines() -> dict[str, list[str]]:
+    return yaml.safe_load((assets_library_dir() / "titles.yaml").read_text(encoding="utf-8"))[
+        "headlines"
+    ]
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    value = hex_colour.lstrip("#")
+    return tuple(int(value[i : i + 2], 16) for i in (0, 2, 4))
+
+
+def relative_luminance(rgb) -> float:
+    def channel(value: float) -> float:
+        value /= 255.0
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(float(v)) for v in rgb[:3])
+    return float(0.2126 * red + 0.7152 * green + 0.0722 * blue)
+
+
+def contrast_ratio(first, second) -> float:
+    """WCAG 2 contrast ratio between two colours (1 to 21)."""
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return float((lighter + 0.05) / (darker + 0.05))
+
+
+def _font(size_px: int) -> ImageFont.FreeTypeFont:
+    if FONT_PATH.is_file():
+        return ImageFont.truetype(str(FONT_PATH), size_px)
+    return ImageFont.load_default(size=size_px)
+
+
+def _gradient(size, top, bottom) -> Image.Image:
+    width, height = size
+    ramp = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    colours = (1 - ramp) * np.array(_rgb(top), np.float32) + ramp * np.array(
+        _rgb(bottom), np.float32
+    )
+    return Image.fromarray(np.repeat(colours, width, axis=1).astype(np.uint8), "RGB")
+
+
+def _scene(image: Image.Image, scene: str, colours: dict[str, str], rng: random.Random) -> None:
+    draw = ImageDraw.Draw(image, "RGBA")
+    width, height = image.size
+    shadow, light = _rgb(colours["shadow"]), _rgb(colours["light"])
+
+    def box(x0, y0, x1, y1, fill):
+        draw.rectangle([x0 * width, y0 * height, x1 * width, y1 * height], fill=fill)
+
+    if scene == "city_dusk":
+        sun = (0.72 * width, 0.42 * height, 0.12 * min(width, height))
+        draw.ellipse(
+            [sun[0] - sun[2], sun[1] - sun[2], sun[0] + sun[2], sun[1] + sun[2]],
+            fill=(*light, 200),
+        )
+        x = 0.0
+        while x < 1.0:
+            building = rng.uniform(0.04, 0.09)
+            top = rng.uniform(0.38, 0.72)
+            box(x, top, x + building, 1.0, (*shadow, 255))
+            for wy in np.arange(top + 0.03, 0.96, 0.05):
+                for wx in np.arange(x + 0.01, x + building - 0.012, 0.018):
+                    if rng.random() < 0.3:
+                        box(wx, wy, wx + 0.008, wy + 0.018, (*light, 220))
+            x += building + rng.uniform(0.0, 0.01)
+    elif scene == "nature":
+        moon = (0.78 * width, 0.25 * height, 0.07 * min(width, height))
+        draw.ellipse(
+            [moon[0] - moon[2], moon[1] - moon[2], moon[0] + moon[2], moon[1] + moon[2]],
+            fill=(*light, 230),
+        )
+        for layer, (base, alpha) in enumerate(((0.62, 150), (0.72, 210), (0.84, 255))):
+            phase = rng.uniform(0, 2 * math.pi)
+            points = [
+                (x * width / 60, (base + 0.05 * math.sin(x / 9 + phase + layer)) * height)
+                for x in range(61)
+            ]
+            draw.polygon([(0, height), *points, (width, height)], fill=(*shadow, alpha))
+        for _ in range(14):
+            tx, ty, size = rng.uniform(0, 1), rng.uniform(0.78, 0.9), rng.uniform(0.03, 0.07)
+            draw.polygon(
+                [(tx * width, (ty - size * 2) * height), ((tx - size / 2) * width, ty * height),
+                 ((tx + size / 2) * width, ty * height)],
+                fill=(*shadow, 255),
+            )  # fmt: skip
+    elif scene == "desk_room":
+        box(0.55, 0.12, 0.92, 0.55, (*light, 60))  # a window in the back wall
+        box(0.0, 0.7, 1.0, 1.0, (*shadow, 255))  # the desk
+        box(0.58, 0.5, 0.86, 0.7, (*shadow, 235))  # a laptop
+        box(0.6, 0.52, 0.84, 0.66, (*light, 90))
+        lamp = (0.18 * width, 0.38 * height)
+        draw.polygon(
+            [
+                (lamp[0] - 0.06 * width, lamp[1]),
+                (lamp[0] + 0.06 * width, lamp[1]),
+                (lamp[0], lamp[1] - 0.1 * height),
+            ],
+            fill=(*shadow, 255),
+        )
+        glow = 0.25 * min(width, height)
+        draw.ellipse(
+            [lamp[0] - glow, lamp[1] - glow / 3, lamp[0] + glow, lamp[1] + glow], fill=(*light, 45)
+        )
+        box(0.3, 0.62, 0.36, 0.7, (*light, 200))  # a mug catching the light
+    else:  # window_rain
+        for pane_x in (0.08, 0.52):
+            box(pane_x, 0.08, pane_x + 0.4, 0.78, (*light, 35))
+        box(0.0, 0.78, 1.0, 1.0, (*shadow, 255))
+        box(0.47, 0.06, 0.53, 0.8, (*shadow, 255))
+        for _ in range(int(300 * width / 1280)):
+            x, y = rng.uniform(0.05, 0.95) * width, rng.uniform(0.05, 0.75) * height
+            length = rng.uniform(0.02, 0.06) * height
+            draw.line(
+                [(x, y), (x - length * 0.15, y + length)],
+                fill=(255, 255, 255, 70),
+                width=max(1, width // 800),
+            )
+        box(0.8, 0.66, 0.86, 0.78, (*shadow, 255))  # a plant pot on the sill
+        draw.ellipse(
+            [0.78 * width, 0.56 * height, 0.88 * width, 0.68 * height], fill=(*shadow, 255)
+        )
+
+
+def _grain(image: Image.Image, seed: int, strength: float = 10.0) -> Image.Image:
+    noise = np.random.default_rng(seed).normal(0.0, strength, (image.size[1], image.size[0], 1))
+    pixels = np.asarray(image, dtype=np.float32) + noise
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+
+
+def _place_headline(
+    image: Image.Image, headline: str, colours: dict[str, str], variant: str
+) -> tuple:
+    width, height = image.size
+    scale = width / THUMBNAIL_SIZE[0]
+    font = _font(round(104 * scale))
+    stroke = max(2, round(7 * scale))
+    draw = ImageDraw.Draw(image, "RGBA")
+    lines = headline.upper().split(" ")
+    text = (
+        "\n".join([" ".join(lines[:2]), " ".join(lines[2:])])
+        if len(lines) > 2
+        else headline.upper()
+    )
+    spacing = int(8 * scale)
+    left, top, right, bottom = draw.multiline_textbbox(
+        (0, 0), text, font=font, stroke_width=stroke, spacing=spacing
+    )
+    margin = int(0.06 * width)
+    origin_x = margin
+    origin_y = {
+        "A": int(0.1 * height),
+        "B": int(0.5 * height - (bottom - top) / 2),
+        "C": int(0.1 * height),
+    }[variant]
+    if variant == "C":
+        origin_x = int(0.06 * width)
+    box = (origin_x + left, origin_y + top, origin_x + right, origin_y + bottom)
+    ink, stroke_colour = _rgb(colours["ink"]), _rgb(colours["stroke"])
+    behind = np.asarray(image.crop(box), dtype=np.float32).reshape(-1, 3).mean(axis=0)
+    contrast = contrast_ratio(ink, behind)
+    if contrast < MIN_CONTRAST:  # darken what is behind the words until they read
+        pad = int(0.02 * width)
+        draw.rounded_rectangle(
+            [box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad],
+            radius=pad,
+            fill=(*stroke_colour, 170),
+        )
+        behind = np.asarray(image.crop(box), dtype=np.float32).reshape(-1, 3).mean(axis=0)
+        contrast = contrast_ratio(ink, behind)
+    draw.multiline_text(
+        (origin_x, origin_y),
+        text,
+        font=font,
+        fill=ink,
+        stroke_width=stroke,
+        stroke_fill=stroke_colour,
+        spacing=spacing,
+    )
+    glyph_box = draw.textbbox((0, 0), "H", font=font)
+    return box, glyph_box[3] - glyph_box[1], contrast
+
+
+def headline_for(style: str, seed: int) -> str:
+    choices = _headlines().get(style) or ["lofi beats"]
+    headline = random.Random(stable_seed(seed, "headline")).choice(choices)
+    if len(headline.split()) > 4:
+        raise ConfigError(f"Headline {headline!r} has more than four words")
+    return headline
+
+
+def draw_artwork(size: tuple[int, int], style: str, seed: int, variant: str = "A") -> Artwork:
+    """One thumbnail or cover: same seed, style and variant → the same pixels."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"Unknown variant {variant!r}: use one of {VARIANTS}")
+    rng = random.Random(stable_seed(seed, "artwork", variant))
+    palette_name = rng.choice(sorted(palettes()))
+    colours = palettes()[palette_name]
+    # Variants walk through the style's scenes from a start the day's seed picks.
+    scenes = STYLE_SCENES.get(style, SCENES)
+    first = random.Random(stable_seed(seed, "first scene")).randrange(len(scenes))
+    scene = scenes[(first + VARIANTS.index(variant)) % len(scenes)]
+    image = _gradient(size, colours["sky_top"], colours["sky_bottom"])
+    _scene(image, scene, colours, random.Random(stable_seed(seed, "scene", variant)))
+    image = image.filter(
+        ImageFilter.GaussianBlur(radius=max(1, size[0] // 900))
+    )  # soft, painterly edges
+    image = _grain(image, stable_seed(seed, "grain", variant))
+    headline = headline_for(style, seed)
+    box, text_height, contrast = _place_headline(image, headline, colours, variant)
+    return Artwork(image, headline, palette_name, scene, box, text_height, contrast)
+
+
+def badge_corner_clear(artwork: Artwork) -> bool:
+    """True when the headline stays out of the bottom-right corner YouTube covers."""
+    width, height = artwork.image.size
+    left, top, _, _ = artwork.text_box
+    right, bottom = artwork.text_box[2], artwork.text_box[3]
+    corner_left, corner_top = BADGE_BOX[0] * width, BADGE_BOX[1] * height
+    return right <= corner_left or bottom <= corner_top or left >= width or top >= height
+
+
+def jpeg_bytes(image: Image.Image, quality: int = 88) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(
+        buffer, format="JPEG", quality=quality, optimize=True, progressive=True
+    )
+    return buffer.getvalue()
+
+
+def fitted_jpeg(image: Image.Image, max_bytes: int = MAX_THUMBNAIL_BYTES) -> bytes:
+    """The best JPEG quality that stays under ``max_bytes``."""
+    for quality in (90, 85, 80, 75, 70, 60):
+        payload = jpeg_bytes(image, quality)
+        if len(payload) <= max_bytes:
+            return payload
+    raise ConfigError(f"The thumbnail cannot be made smaller than {max_bytes} bytes")
