@@ -94,7 +94,14 @@ def test_lofi_release_materializes_every_slot_into_the_instance(environment, mon
     )
     assert len(masters) == 3
     assert DATE in released
-    assert (Path(environment["LOFI_DATA_DIR"]) / "release_mix" / DATE / "mix.wav").is_file()
+    data = Path(environment["LOFI_DATA_DIR"])
+    assert (data / "release_mix" / DATE / "mix.wav").is_file()
+    for artifact in (
+        "release_metadata/{}/metadata.json",
+        "thumbnail/{}/cover.jpg",
+        "video/{}/video.mp4",
+    ):
+        assert (data / artifact.format(DATE)).is_file(), artifact
 
 
 def _free_port() -> int:

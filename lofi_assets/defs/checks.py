@@ -400,3 +400,54 @@ def check_headline_legible(variants: dict[str, dict]) -> dg.AssetCheckResult:
             "failing": dg.MetadataValue.json(failing),
         },
     )
+
+
+MAX_AV_DRIFT_S = 0.1
+MID_ROLL_MIN_S = 480.0  # YouTube allows mid-roll ads from 8 minutes
+
+VIDEO_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "video_streams", asset="video", blocking=True,
+        description="H.264 High yuv420p at the configured size, AAC-LC 48 kHz stereo, +faststart",
+    ),
+    dg.AssetCheckSpec(
+        "durations_match", asset="video", blocking=True,
+        description=f"Video, audio and the mix agree within {MAX_AV_DRIFT_S} s",
+    ),
+    dg.AssetCheckSpec(
+        "mid_roll_eligible", asset="video",
+        description="At least 8 minutes long when the day has three or more tracks",
+    ),
+]  # fmt: skip
+
+
+def video_check_results(
+    facts, size: tuple[int, int], mix_duration_s: float, tracks: int
+) -> list[dg.AssetCheckResult]:
+    streams_ok = (
+        facts.video_codec == "h264" and facts.video_profile == "High" and facts.pixel_format == "yuv420p"
+        and (facts.width, facts.height) == size and facts.audio_codec == "aac"
+        and facts.audio_profile == "LC" and facts.audio_rate_hz == 48_000
+        and facts.audio_channels == 2 and facts.faststart
+    )  # fmt: skip
+    drift = max(
+        abs(facts.video_duration_s - facts.audio_duration_s),
+        abs(facts.video_duration_s - mix_duration_s),
+    )
+    facts_json = dg.MetadataValue.json({k: v for k, v in vars(facts).items()})
+    return [
+        dg.AssetCheckResult(
+            check_name="video_streams", passed=streams_ok, metadata={"ffprobe": facts_json}
+        ),
+        dg.AssetCheckResult(
+            check_name="durations_match",
+            passed=drift <= MAX_AV_DRIFT_S,
+            metadata={"drift_s": round(drift, 3)},
+        ),
+        dg.AssetCheckResult(
+            check_name="mid_roll_eligible",
+            passed=tracks < 3 or facts.video_duration_s >= MID_ROLL_MIN_S,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"duration_s": round(facts.video_duration_s, 2), "tracks": tracks},
+        ),
+    ]

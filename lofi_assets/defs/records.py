@@ -66,10 +66,19 @@ class ThumbnailRecord:
     headline: str
 
 
+@dataclass(frozen=True)
+class VideoRecord:
+    video_path: str
+    duration_s: float
+    width: int
+    height: int
+
+
 RECORD_TYPES: dict[str, type] = {
     record.__name__: record
     for record in (
-        SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord, ThumbnailRecord
+        SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord,
+        ThumbnailRecord, VideoRecord,
     )
 }  # fmt: skip
 

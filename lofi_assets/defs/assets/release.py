@@ -19,10 +19,12 @@ from lofi_assets.defs.checks import (
     METADATA_CHECK_SPECS,
     RELEASE_MIX_CHECK_SPECS,
     THUMBNAIL_CHECK_SPECS,
+    VIDEO_CHECK_SPECS,
     check_artwork_format,
     check_headline_legible,
     check_metadata_valid,
     release_mix_check_results,
+    video_check_results,
 )
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import DATE_DIMENSION, date_and_slot, release_dates
@@ -33,6 +35,7 @@ from lofi_assets.defs.records import (
     ReleaseMixRecord,
     SketchRecord,
     ThumbnailRecord,
+    VideoRecord,
 )
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
 from lofi_assets.music.styles import get_style
@@ -48,9 +51,10 @@ from lofi_assets.visual.thumbnail import (
     fitted_jpeg,
     jpeg_bytes,
 )
+from lofi_assets.visual.video import SIZES, encode_static, probe
 
 RELEASE_VERSION = "1"
-MIX_FILE, CHAPTERS_FILE = "mix.wav", "chapters.json"
+MIX_FILE, CHAPTERS_FILE, VIDEO_FILE = "mix.wav", "chapters.json", "video.mp4"
 # A release reads every slot of its date.
 ALL_SLOTS_OF_THE_DAY = dg.MultiToSingleDimensionPartitionMapping(
     partition_dimension_name=DATE_DIMENSION
@@ -285,4 +289,60 @@ def thumbnail(
             "path": dg.MetadataValue.path(str(target)),
         },
         check_results=[check_artwork_format(facts), check_headline_legible(legibility)],
+    )
+
+
+class VideoConfig(dg.Config):
+    """How the day's video is made (the animated moviepy mode is still to come)."""
+
+    resolution: str = "720p"  # or 1080p
+
+
+@dg.asset(
+    partitions_def=release_dates,
+    group_name="release",
+    kinds={"python", "mp4"},
+    code_version=RELEASE_VERSION,
+    io_manager_key="record_io_manager",
+    dagster_type=dg.PythonObjectDagsterType(VideoRecord),
+    check_specs=VIDEO_CHECK_SPECS,
+    pool=RENDER_POOL,
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def video(
+    context: dg.AssetExecutionContext,
+    config: VideoConfig,
+    release_mix: ReleaseMixRecord,
+    thumbnail: ThumbnailRecord,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """MP4 (H.264 High + AAC-LC 48 kHz) of the day's mix over its artwork, ready for YouTube."""
+    target = artifact_store.partition_dir("video", context.partition_key) / VIDEO_FILE
+    with domain_failures(artifact_store.root):
+        encode_static(
+            artifact_store.resolve(thumbnail.variant_paths["A"]),
+            artifact_store.resolve(release_mix.wav_path),
+            target,
+            release_mix.duration_s,
+            config.resolution,
+        )
+        facts = probe(target)
+    size = SIZES[config.resolution]
+    context.log.info(f"{facts.video_duration_s:.2f} s of {facts.width}×{facts.height} video")
+    return dg.MaterializeResult(
+        value=VideoRecord(
+            video_path=artifact_store.relative(target),
+            duration_s=round(facts.video_duration_s, 3),
+            width=facts.width,
+            height=facts.height,
+        ),
+        metadata={
+            "duration_s": dg.MetadataValue.float(round(facts.video_duration_s, 2)),
+            "resolution": f"{facts.width}×{facts.height}",
+            "size_mb": dg.MetadataValue.float(round(target.stat().st_size / 1e6, 1)),
+            "path": dg.MetadataValue.path(str(target)),
+        },
+        check_results=video_check_results(
+            facts, size, release_mix.duration_s, len(release_mix.slots)
+        ),
     )

@@ -1,0 +1,118 @@
+"""The release video: the day's artwork over the mix, encoded for YouTube with ffmpeg.
+
+Static mode drives ffmpeg directly: one picture looped by the ``loop`` filter, x264 tuned for
+still images, a closed GOP, AAC-LC at 48 kHz, ``+faststart``, and an exact ``-t`` (``-shortest``
+overshoots by up to a GOP). ``probe()`` reads the result back with ffprobe for the checks.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from lofi_assets.errors import LofiError
+from lofi_assets.storage import atomic_path
+
+STATIC_FPS = 12  # frame times every 83 ms: the video ends within 0.1 s of the audio
+AUDIO_RATE_HZ = 48_000
+AUDIO_BITRATE = "192k"
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+
+
+class VideoError(LofiError):
+    """ffmpeg is missing or could not encode the video."""
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise VideoError(f"{name} not found: install ffmpeg (apt-get install ffmpeg)")
+    return path
+
+
+def static_command(
+    image: Path, audio: Path, out: Path, duration_s: float, resolution: str
+) -> list[str]:
+    width, height = SIZES[resolution]
+    return [
+        _tool("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-framerate", str(STATIC_FPS), "-i", str(image), "-i", str(audio),
+        "-filter_complex",
+        f"[0:v]loop=loop=-1:size=1:start=0,scale={width}:{height}:flags=lanczos,"
+        f"setsar=1,fps={STATIC_FPS},format=yuv420p[v]",
+        "-map", "[v]", "-map", "1:a",
+        "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-profile:v", "high",
+        "-pix_fmt", "yuv420p", "-g", str(STATIC_FPS * 2), "-flags", "+cgop",
+        "-c:a", "aac", "-profile:a", "aac_low", "-b:a", AUDIO_BITRATE,
+        "-ar", str(AUDIO_RATE_HZ), "-ac", "2",
+        "-t", f"{duration_s:.3f}", "-movflags", "+faststart", "-f", "mp4", str(out),
+    ]  # fmt: skip
+
+
+def encode_static(
+    image: Path, audio: Path, out: Path, duration_s: float, resolution: str = "720p"
+) -> Path:
+    """Write the MP4 atomically; raise VideoError with ffmpeg's own message on failure."""
+    if resolution not in SIZES:
+        raise VideoError(f"Unknown resolution {resolution!r}: use one of {', '.join(SIZES)}")
+    with atomic_path(out) as temporary:
+        result = subprocess.run(
+            static_command(image, audio, temporary, duration_s, resolution),
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise VideoError(f"ffmpeg could not encode {out.name}: {result.stderr.strip()[-500:]}")
+    return out
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    video_codec: str
+    video_profile: str
+    pixel_format: str
+    width: int
+    height: int
+    video_duration_s: float
+    audio_codec: str
+    audio_profile: str
+    audio_rate_hz: int
+    audio_channels: int
+    audio_duration_s: float
+    faststart: bool  # the moov atom comes before the media data
+
+
+def _moov_first(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(1 << 20)
+    moov, mdat = head.find(b"moov"), head.find(b"mdat")
+    return moov != -1 and (mdat == -1 or moov < mdat)
+
+
+def probe(path: Path) -> VideoFacts:
+    result = subprocess.run(
+        [_tool("ffprobe"), "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise VideoError(f"ffprobe could not read {path}: {result.stderr.strip()}")
+    streams = json.loads(result.stdout)["streams"]
+    video = next(s for s in streams if s["codec_type"] == "video")
+    audio = next(s for s in streams if s["codec_type"] == "audio")
+    return VideoFacts(
+        video_codec=video["codec_name"],
+        video_profile=video.get("profile", ""),
+        pixel_format=video.get("pix_fmt", ""),
+        width=int(video["width"]),
+        height=int(video["height"]),
+        video_duration_s=float(video["duration"]),
+        audio_codec=audio["codec_name"],
+        audio_profile=audio.get("profile", ""),
+        audio_rate_hz=int(audio["sample_rate"]),
+        audio_channels=int(audio["channels"]),
+        audio_duration_s=float(audio["duration"]),
+        faststart=_moov_first(path),
+    )
