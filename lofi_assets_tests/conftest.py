@@ -33,3 +33,20 @@ def resources(data_dir: Path) -> dict:
         "artifact_store": store,
         "record_io_manager": RecordIOManager(store=store),
     }
+
+
+SAME_AUDIO_FLOOR_DBFS = -90.0
+
+
+def assert_same_audio(first: Path, second: Path, floor_dbfs: float = SAME_AUDIO_FLOOR_DBFS) -> None:
+    """Two renders are the same audio: equal length and no sample apart by more than -90 dBFS.
+
+    Renders are bit-identical in practice; numpy's SIMD loops may round the last bit
+    differently with memory alignment, so the promise is "identical to -90 dBFS".
+    """
+    from lofi_assets.audio.wav import read_wav
+
+    a, _ = read_wav(first)
+    b, _ = read_wav(second)
+    assert a.shape == b.shape
+    assert float(abs(a - b).max()) <= 10 ** (floor_dbfs / 20)

@@ -1,6 +1,5 @@
 """Rendering, ambience and mastering on short tracks, checked by independent tools."""
 
-import hashlib
 import json
 import re
 import shutil
@@ -37,6 +36,7 @@ from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.plan import SketchRequest
 from lofi_assets.music.sketch_files import write_sketch_files
 from lofi_assets.music.styles import load_styles
+from lofi_assets_tests.conftest import assert_same_audio
 
 FFMPEG = shutil.which("ffmpeg")
 needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg is installed by scripts/dev.sh")
@@ -116,8 +116,7 @@ def test_ffprobe_sees_44_1_khz_24_bit_stereo_pcm(track):
 def test_rendering_again_gives_identical_audio(tmp_path, track):
     _, _, first = track
     _, _, second = _master_of(4, "jazz", tmp_path)
-    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
-    assert digest(first) == digest(second)
+    assert_same_audio(first, second)
 
 
 def test_beat_tracking_agrees_with_the_planned_tempo(track):
