@@ -5,7 +5,18 @@ from typing import Any
 
 import dagster as dg
 
-from lofi_assets.defs.partitions import track_partitions
+from lofi_assets.defs.partitions import release_dates, track_partitions
+
+
+def release_asset_options(record_type: type) -> dict[str, Any]:
+    """Decorator options of a date asset: made by the release job, or by itself once the day's
+    inputs exist (AutomationCondition.eager, evaluated by the daemon)."""
+    return {
+        "partitions_def": release_dates,
+        "io_manager_key": "record_io_manager",
+        "dagster_type": dg.PythonObjectDagsterType(record_type),
+        "automation_condition": dg.AutomationCondition.eager(),
+    }
 
 
 def track_asset_options(record_type: type) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from lofi_assets.audio.release_mix import (
     join_tracks,
     longest_gap_s,
 )
+from lofi_assets.defs.assets.common import release_asset_options
 from lofi_assets.defs.checks import (
     METADATA_CHECK_SPECS,
     RELEASE_MIX_CHECK_SPECS,
@@ -27,7 +28,7 @@ from lofi_assets.defs.checks import (
     video_check_results,
 )
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.partitions import DATE_DIMENSION, date_and_slot, release_dates
+from lofi_assets.defs.partitions import DATE_DIMENSION, date_and_slot
 from lofi_assets.defs.pools import RENDER_POOL
 from lofi_assets.defs.records import (
     MasterRecord,
@@ -39,7 +40,7 @@ from lofi_assets.defs.records import (
 )
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
 from lofi_assets.music.styles import get_style
-from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems
+from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems, timestamp
 from lofi_assets.seeding import stable_seed
 from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
 from lofi_assets.visual.thumbnail import (
@@ -66,26 +67,17 @@ def _track_title(plan: dict) -> str:
     return f"{plan['style_display_name']} in {plan['key']}, {plan['bpm']} BPM"
 
 
-def _format_timestamp(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 @dg.asset(
-    partitions_def=release_dates,
     group_name="release",
     kinds={"python", "wav"},
     code_version=RELEASE_VERSION,
-    io_manager_key="record_io_manager",
-    dagster_type=dg.PythonObjectDagsterType(ReleaseMixRecord),
     check_specs=RELEASE_MIX_CHECK_SPECS,
     pool=RENDER_POOL,
     ins={
         "mastered_wav": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY),
         "midi_sketch": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY),
     },
-    automation_condition=dg.AutomationCondition.eager(),
+    **release_asset_options(ReleaseMixRecord),
 )
 def release_mix(
     context: dg.AssetExecutionContext,
@@ -118,7 +110,7 @@ def release_mix(
             crossfade_loudness_steps_lu(mix.path, [start], track.crossfade_in_s)[0]
             for start, track in zip(mix.crossfade_starts_s, tracks[1:], strict=True)
         ]
-    chapter_lines = "\n".join(f"{_format_timestamp(c['start_s'])} {c['title']}" for c in chapters)
+    chapter_lines = "\n".join(f"{timestamp(c['start_s'])} {c['title']}" for c in chapters)
     context.log.info(f"{len(tracks)} tracks, {mix.duration_s / 60:.1f} min, {integrated:.2f} LUFS")
     record = ReleaseMixRecord(
         wav_path=artifact_store.relative(mix.path),
@@ -131,7 +123,7 @@ def release_mix(
         value=record,
         metadata={
             "duration_s": dg.MetadataValue.float(round(mix.duration_s, 2)),
-            "duration": _format_timestamp(mix.duration_s),
+            "duration": timestamp(mix.duration_s),
             "tracks": dg.MetadataValue.int(len(tracks)),
             "integrated_lufs": dg.MetadataValue.float(round(integrated, 2)),
             "chapters": dg.MetadataValue.md(f"```\n{chapter_lines}\n```"),
@@ -152,15 +144,12 @@ METADATA_FILE = "metadata.json"
 
 
 @dg.asset(
-    partitions_def=release_dates,
     group_name="release",
     kinds={"python", "json"},
     code_version=RELEASE_VERSION,
-    io_manager_key="record_io_manager",
-    dagster_type=dg.PythonObjectDagsterType(MetadataRecord),
     check_specs=METADATA_CHECK_SPECS,
     ins={"midi_sketch": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY)},
-    automation_condition=dg.AutomationCondition.eager(),
+    **release_asset_options(MetadataRecord),
 )
 def release_metadata(
     context: dg.AssetExecutionContext,
@@ -227,15 +216,12 @@ def _jpeg_markdown(image: Image.Image, alt: str, width_px: int = 320) -> str:
 
 
 @dg.asset(
-    partitions_def=release_dates,
     group_name="release",
     kinds={"python", "jpeg"},
     code_version=RELEASE_VERSION,
-    io_manager_key="record_io_manager",
-    dagster_type=dg.PythonObjectDagsterType(ThumbnailRecord),
     check_specs=THUMBNAIL_CHECK_SPECS,
     ins={"midi_sketch": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY)},
-    automation_condition=dg.AutomationCondition.eager(),
+    **release_asset_options(ThumbnailRecord),
 )
 def thumbnail(
     context: dg.AssetExecutionContext,
@@ -299,15 +285,12 @@ class VideoConfig(dg.Config):
 
 
 @dg.asset(
-    partitions_def=release_dates,
     group_name="release",
     kinds={"python", "mp4"},
     code_version=RELEASE_VERSION,
-    io_manager_key="record_io_manager",
-    dagster_type=dg.PythonObjectDagsterType(VideoRecord),
     check_specs=VIDEO_CHECK_SPECS,
     pool=RENDER_POOL,
-    automation_condition=dg.AutomationCondition.eager(),
+    **release_asset_options(VideoRecord),
 )
 def video(
     context: dg.AssetExecutionContext,
