@@ -8,6 +8,8 @@ samples. Its own reverb and chorus are off — the lo-fi chain does that, per st
 from __future__ import annotations
 
 import ctypes
+import functools
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -33,7 +35,11 @@ class NoteSpan:
     velocity: int
 
 
-def _fluidsynth():
+_FLUIDSYNTH_INIT_LOCK = threading.Lock()
+
+
+@functools.cache
+def _initialized_fluidsynth():
     try:
         import fluidsynth
     except (ImportError, OSError) as error:  # OSError: libfluidsynth missing
@@ -41,7 +47,16 @@ def _fluidsynth():
             f"FluidSynth is not available ({error}): install libfluidsynth3 "
             "(apt-get install libfluidsynth3) and the pyfluidsynth package"
         ) from error
+    # FluidSynth fills its global lookup tables when the first synth is created, without a
+    # lock: two threads creating the first synths together can render from half-built tables
+    # (seen here as a stem that differed between two identical renders). Build them once here.
+    fluidsynth.Synth().delete()
     return fluidsynth
+
+
+def _fluidsynth():
+    with _FLUIDSYNTH_INIT_LOCK:
+        return _initialized_fluidsynth()
 
 
 def _float_writer(fluidsynth) -> Callable:
