@@ -181,7 +181,7 @@ def _release(args: argparse.Namespace) -> int:
     quiet: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if args.duration is not None:  # a quick preview release: every track this long
         quiet["ops"] = {"midi_sketch": {"config": {"duration_s": args.duration}}}
-    failures = 0
+    failures = succeeded = 0
     runs = [
         (f"slot {slot}", "daily_tracks_job", track_partition_key(date, slot))
         for slot in channel.slots
@@ -203,6 +203,7 @@ def _release(args: argparse.Namespace) -> int:
             failures += 1
             print(f"      failed (run {result.run_id}); see the run in the Dagster UI", flush=True)
             continue
+        succeeded += 1
         for event in result.get_asset_materialization_events():
             materialization = event.step_materialization_data.materialization
             metadata = materialization.metadata
@@ -233,7 +234,6 @@ def _release(args: argparse.Namespace) -> int:
             + (f"; failed: {', '.join(failed)}" if failed else ""),
             flush=True,
         )
-    succeeded = len(runs) - failures if not failures else len(channel.slots) - failures
     print(f"release {date}: {succeeded}/{len(runs)} runs succeeded into {instance.root_directory}")
     return 1 if succeeded < len(runs) else 0
 

@@ -56,7 +56,7 @@ def _part_track(part: Part, bpm: float, end_tick: int) -> mido.MidiTrack:
         previous = latest_by_pitch.get(span[2])
         if previous is not None and previous[1] > span[0]:
             previous[1] = max(previous[0] + 1, span[0])
-            if previous[1] > span[0]:  # both start on the same tick: keep the louder
+            if previous[1] > span[0]:  # both start on the same tick: drop the later one
                 span[0] = span[1]
         latest_by_pitch[span[2]] = span
     events: list[tuple[int, int, int, int]] = []  # (tick, order, pitch, velocity)

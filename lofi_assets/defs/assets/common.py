@@ -1,11 +1,14 @@
 """What every track asset shares: its partitions, how its record travels, UI previews."""
 
 import base64
+import json
 from typing import Any
 
 import dagster as dg
 
 from lofi_assets.defs.partitions import release_dates, track_partitions
+from lofi_assets.defs.records import SketchRecord
+from lofi_assets.defs.resources import ArtifactStore
 
 
 def release_asset_options(record_type: type) -> dict[str, Any]:
@@ -36,3 +39,8 @@ def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
     """A PNG inline in the UI's metadata panel."""
     encoded = base64.b64encode(png).decode("ascii")
     return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{encoded})")
+
+
+def read_plan(store: ArtifactStore, sketch: SketchRecord) -> dict[str, Any]:
+    """The sketch's plan.json: style, key, BPM, ambience … of one track."""
+    return json.loads(store.resolve(sketch.plan_path).read_text(encoding="utf-8"))

@@ -25,7 +25,7 @@ from lofi_assets.audio.production import (
 )
 from lofi_assets.audio.qc import measure_master
 from lofi_assets.audio.wav import read_wav, write_wav
-from lofi_assets.defs.assets.common import png_markdown, track_asset_options
+from lofi_assets.defs.assets.common import png_markdown, read_plan, track_asset_options
 from lofi_assets.defs.checks import (
     MASTER_CHECK_SPECS,
     STEMS_CHECK_SPECS,
@@ -43,10 +43,6 @@ from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json
 AUDIO_VERSION = "1"
 MASTER_FILE, PREVIEW_FILE, FINGERPRINT_FILE = "master.wav", "preview.png", "fingerprint.json"
 RENDER_RETRIES = dg.RetryPolicy(max_retries=1, delay=5)
-
-
-def _plan(store: ArtifactStore, sketch: SketchRecord) -> dict:
-    return json.loads(store.resolve(sketch.plan_path).read_text(encoding="utf-8"))
 
 
 def _settings(plan: dict) -> ProductionSettings:
@@ -75,7 +71,7 @@ def stems(
     levels_dbfs: dict[str, float] = {}
     non_finite = 0
     with domain_failures(artifact_store.root):
-        plan = _plan(artifact_store, midi_sketch)
+        plan = read_plan(artifact_store, midi_sketch)
         inputs = production_inputs(read_midi(artifact_store.resolve(midi_sketch.midi_path)), plan)
         font = soundfont.resolve()
         context.log.info(f"Rendering with {font.name} ({font.source}): {font.path}")
@@ -143,7 +139,7 @@ def mastered_wav(
     reuse_freed_memory()
     target = artifact_store.partition_dir("mastered_wav", context.partition_key)
     with domain_failures(artifact_store.root):
-        plan = _plan(artifact_store, midi_sketch)
+        plan = read_plan(artifact_store, midi_sketch)
         settings = _settings(plan)
         mix = sum_stems(
             (name, read_wav(artifact_store.resolve(path), stems.sample_rate_hz)[0])

@@ -1,7 +1,6 @@
 """Release group: the day's tracks as one release: mix, metadata, thumbnails and cover."""
 
 import base64
-import json
 
 import dagster as dg
 from PIL import Image
@@ -15,7 +14,7 @@ from lofi_assets.audio.release_mix import (
     join_tracks,
     longest_gap_s,
 )
-from lofi_assets.defs.assets.common import release_asset_options
+from lofi_assets.defs.assets.common import read_plan, release_asset_options
 from lofi_assets.defs.checks import (
     METADATA_CHECK_SPECS,
     RELEASE_MIX_CHECK_SPECS,
@@ -92,7 +91,7 @@ def release_mix(
     with domain_failures(artifact_store.root):
         tracks = []
         for key in by_slot:
-            plan = json.loads(artifact_store.resolve(midi_sketch[key].plan_path).read_text("utf-8"))
+            plan = read_plan(artifact_store, midi_sketch[key])
             settings = ProductionSettings.from_overrides(get_style(plan["style"]).production)
             tracks.append(
                 MixTrack(
@@ -166,7 +165,7 @@ def release_metadata(
         tracks = []
         for slot in release_mix.slots:
             key = next(k for k in midi_sketch if date_and_slot(k)[1] == slot)
-            plan = json.loads(artifact_store.resolve(midi_sketch[key].plan_path).read_text("utf-8"))
+            plan = read_plan(artifact_store, midi_sketch[key])
             tracks.append(
                 TrackFacts(
                     style=plan["style"],
@@ -234,7 +233,7 @@ def thumbnail(
     target = artifact_store.partition_dir("thumbnail", context.partition_key)
     with domain_failures(artifact_store.root):
         lead = min(midi_sketch, key=lambda key: int(date_and_slot(key)[1]))
-        plan = json.loads(artifact_store.resolve(midi_sketch[lead].plan_path).read_text("utf-8"))
+        plan = read_plan(artifact_store, midi_sketch[lead])
         seed = stable_seed("thumbnail", channel.to_channel().name, date)
         legibility, previews, paths = {}, [], {}
         with atomic_directory(target) as staging:
