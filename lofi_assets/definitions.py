@@ -4,7 +4,13 @@ import dagster as dg
 
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
-from lofi_assets.defs.assets.release import release_metadata, release_mix, thumbnail, video
+from lofi_assets.defs.assets.release import (
+    release_metadata,
+    release_mix,
+    shorts_teaser,
+    thumbnail,
+    video,
+)
 from lofi_assets.defs.automation import (
     daily_release_job,
     daily_release_schedule,
@@ -21,7 +27,16 @@ from lofi_assets.defs.resources import (
 artifact_store = ArtifactStore(data_dir=default_data_dir())
 
 defs = dg.Definitions(
-    assets=[midi_sketch, stems, mastered_wav, release_mix, release_metadata, thumbnail, video],
+    assets=[
+        midi_sketch,
+        stems,
+        mastered_wav,
+        release_mix,
+        release_metadata,
+        thumbnail,
+        video,
+        shorts_teaser,
+    ],
     jobs=[daily_tracks_job, daily_release_job],
     schedules=[daily_release_schedule],
     resources={

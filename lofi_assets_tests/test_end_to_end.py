@@ -100,6 +100,7 @@ def test_lofi_release_materializes_every_slot_into_the_instance(environment, mon
         "release_metadata/{}/metadata.json",
         "thumbnail/{}/cover.jpg",
         "video/{}/video.mp4",
+        "shorts_teaser/{}/teaser.mp4",
     ):
         assert (data / artifact.format(DATE)).is_file(), artifact
 

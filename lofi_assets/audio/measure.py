@@ -90,14 +90,14 @@ def integrated_lufs(audio: np.ndarray, sample_rate_hz: int) -> float:
     return _gated_loudness(_block_loudness(audio, sample_rate_hz, 0.4, 0.1))
 
 
-def integrated_lufs_of_file(path, block_frames: int = 1 << 18) -> float:
-    """Integrated loudness of a WAV of any length, streamed: memory does not grow with it."""
+def _hop_energies_of_file(path, hop_s: float, block_frames: int) -> tuple[np.ndarray, int]:
+    """``_hop_energies`` of a WAV streamed block by block, the filter state carried across."""
     import soundfile
 
     with soundfile.SoundFile(str(path)) as handle:
         rate = handle.samplerate
         sos = _k_weighting_sos(rate)
-        hop = round(0.1 * rate)
+        hop = round(hop_s * rate)
         state = np.zeros((handle.channels, sos.shape[0], 2), dtype=np.float32)
         carry = np.zeros((handle.channels, 0), dtype=np.float32)
         energies: list[np.ndarray] = []
@@ -112,8 +112,26 @@ def integrated_lufs_of_file(path, block_frames: int = 1 << 18) -> float:
             rows = pending[:, : hops * hop].reshape(handle.channels, hops, hop)
             energies.append(np.square(rows.astype(np.float64)).sum(axis=2))
             carry = pending[:, hops * hop :]
-    blocks = _windows_from_hops(np.concatenate(energies, axis=1), rate, 0.4, 0.1)
-    return _gated_loudness(blocks)
+    return np.concatenate(energies, axis=1), rate
+
+
+def integrated_lufs_of_file(path, block_frames: int = 1 << 18) -> float:
+    """Integrated loudness of a WAV of any length, streamed: memory does not grow with it."""
+    energies, rate = _hop_energies_of_file(path, 0.1, block_frames)
+    return _gated_loudness(_windows_from_hops(energies, rate, 0.4, 0.1))
+
+
+def loudest_window_of_file(
+    path, window_s: float, hop_s: float = 0.5, block_frames: int = 1 << 18
+) -> tuple[float, float]:
+    """(start in seconds, loudness in LUFS) of the loudest ``window_s`` of a WAV, streamed.
+
+    The whole file when it is shorter than one window (start 0).
+    """
+    energies, rate = _hop_energies_of_file(path, hop_s, block_frames)
+    windows = _windows_from_hops(energies, rate, window_s, hop_s)
+    best = int(np.argmax(windows))
+    return best * hop_s, float(windows[best])
 
 
 def _gated_loudness(blocks: np.ndarray) -> float:

@@ -33,7 +33,7 @@ def render_preview(
     )
     levels = 10 * np.log10(np.maximum(power, 1e-12))
     levels = np.clip((levels - (levels.max() - 80)) / 80, 0, 1)
-    spectrum = Image.fromarray((levels[::-1] * 255).astype(np.uint8), mode="L")
+    spectrum = Image.fromarray((levels[::-1] * 255).astype(np.uint8))
     spectrum = spectrum.resize((width_px, height_px - wave_height - 4))
     coloured = Image.merge(
         "RGB",

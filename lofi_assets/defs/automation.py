@@ -4,7 +4,6 @@ import dagster as dg
 
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
-from lofi_assets.defs.assets.release import release_metadata, release_mix, thumbnail, video
 from lofi_assets.defs.partitions import release_dates, track_partition_key, track_partitions
 from lofi_assets.defs.resources import ChannelConfig
 
@@ -22,7 +21,7 @@ daily_tracks_job = dg.define_asset_job(
 # day is mastered (AutomationCondition.eager on release_mix, evaluated by the daemon).
 daily_release_job = dg.define_asset_job(
     "daily_release_job",
-    selection=dg.AssetSelection.assets(release_mix, release_metadata, thumbnail, video),
+    selection=dg.AssetSelection.groups("release"),
     partitions_def=release_dates,
     description="Every release asset for one date, from that day's tracks.",
 )

@@ -13,6 +13,7 @@ from lofi_assets.music.analysis import MidiSummary, in_key_rate, read_midi
 from lofi_assets.music.arrangement import PART_ORDER
 from lofi_assets.music.form import bar_duration_s
 from lofi_assets.music.theory import Key
+from lofi_assets.visual.teaser import MAX_SHORTS_S
 
 MIN_IN_KEY_RATE = 0.85
 TEMPO_TOLERANCE_BPM = 0.01
@@ -421,9 +422,10 @@ VIDEO_CHECK_SPECS = [
 ]  # fmt: skip
 
 
-def video_check_results(
-    facts, size: tuple[int, int], mix_duration_s: float, tracks: int
+def _streams_and_drift(
+    facts, size: tuple[int, int], audio_duration_s: float
 ) -> list[dg.AssetCheckResult]:
+    """video_streams and durations_match, for any asset whose file YouTube takes."""
     streams_ok = (
         facts.video_codec == "h264" and facts.video_profile == "High" and facts.pixel_format == "yuv420p"
         and (facts.width, facts.height) == size and facts.audio_codec == "aac"
@@ -432,7 +434,7 @@ def video_check_results(
     )  # fmt: skip
     drift = max(
         abs(facts.video_duration_s - facts.audio_duration_s),
-        abs(facts.video_duration_s - mix_duration_s),
+        abs(facts.video_duration_s - audio_duration_s),
     )
     facts_json = dg.MetadataValue.json({k: v for k, v in vars(facts).items()})
     return [
@@ -444,10 +446,47 @@ def video_check_results(
             passed=drift <= MAX_AV_DRIFT_S,
             metadata={"drift_s": round(drift, 3)},
         ),
+    ]
+
+
+def video_check_results(
+    facts, size: tuple[int, int], mix_duration_s: float, tracks: int
+) -> list[dg.AssetCheckResult]:
+    return [
+        *_streams_and_drift(facts, size, mix_duration_s),
         dg.AssetCheckResult(
             check_name="mid_roll_eligible",
             passed=tracks < 3 or facts.video_duration_s >= MID_ROLL_MIN_S,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"duration_s": round(facts.video_duration_s, 2), "tracks": tracks},
+        ),
+    ]
+
+
+TEASER_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "video_streams", asset="shorts_teaser", blocking=True,
+        description="H.264 High yuv420p 1080×1920, AAC-LC 48 kHz stereo, +faststart",
+    ),
+    dg.AssetCheckSpec(
+        "durations_match", asset="shorts_teaser", blocking=True,
+        description=f"Video, audio and the excerpt agree within {MAX_AV_DRIFT_S} s",
+    ),
+    dg.AssetCheckSpec(
+        "shorts_length", asset="shorts_teaser", blocking=True,
+        description=f"At most {MAX_SHORTS_S:.0f} s: longer uploads are not Shorts",
+    ),
+]  # fmt: skip
+
+
+def teaser_check_results(
+    facts, size: tuple[int, int], excerpt_duration_s: float
+) -> list[dg.AssetCheckResult]:
+    return [
+        *_streams_and_drift(facts, size, excerpt_duration_s),
+        dg.AssetCheckResult(
+            check_name="shorts_length",
+            passed=facts.video_duration_s <= MAX_SHORTS_S,
+            metadata={"duration_s": round(facts.video_duration_s, 2)},
         ),
     ]

@@ -64,6 +64,7 @@ class ThumbnailRecord:
     variant_paths: dict[str, str]  # "A", "B", "C" → 1280×720 JPEG
     cover_path: str  # 3000×3000 JPEG for streaming stores
     headline: str
+    scene: str = ""  # variant A's scene: the video's overlay follows it (rain at a window)
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,19 @@ class VideoRecord:
     height: int
 
 
+@dataclass(frozen=True)
+class TeaserRecord:
+    teaser_path: str  # 1080×1920 MP4
+    start_s: float  # where the excerpt begins in the day's mix
+    duration_s: float
+    loudness_lufs: float  # of the chosen window
+
+
 RECORD_TYPES: dict[str, type] = {
     record.__name__: record
     for record in (
         SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord,
-        ThumbnailRecord, VideoRecord,
+        ThumbnailRecord, VideoRecord, TeaserRecord,
     )
 }  # fmt: skip
 

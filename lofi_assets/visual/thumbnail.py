@@ -90,7 +90,7 @@ def contrast_ratio(first, second) -> float:
     return float((lighter + 0.05) / (darker + 0.05))
 
 
-def _font(size_px: int) -> ImageFont.FreeTypeFont:
+def font(size_px: int) -> ImageFont.FreeTypeFont:
     if FONT_PATH.is_file():
         return ImageFont.truetype(str(FONT_PATH), size_px)
     return ImageFont.load_default(size=size_px)
@@ -102,7 +102,7 @@ def _gradient(size, top, bottom) -> Image.Image:
     colours = (1 - ramp) * np.array(_rgb(top), np.float32) + ramp * np.array(
         _rgb(bottom), np.float32
     )
-    return Image.fromarray(np.repeat(colours, width, axis=1).astype(np.uint8), "RGB")
+    return Image.fromarray(np.repeat(colours, width, axis=1).astype(np.uint8))
 
 
 def _scene(image: Image.Image, scene: str, colours: dict[str, str], rng: random.Random) -> None:
@@ -190,7 +190,7 @@ def _scene(image: Image.Image, scene: str, colours: dict[str, str], rng: random.
 def _grain(image: Image.Image, seed: int, strength: float = 10.0) -> Image.Image:
     noise = np.random.default_rng(seed).normal(0.0, strength, (image.size[1], image.size[0], 1))
     pixels = np.asarray(image, dtype=np.float32) + noise
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
 def _place_headline(
@@ -198,7 +198,7 @@ def _place_headline(
 ) -> tuple:
     width, height = image.size
     scale = width / THUMBNAIL_SIZE[0]
-    font = _font(round(104 * scale))
+    headline_font = font(round(104 * scale))
     stroke = max(2, round(7 * scale))
     draw = ImageDraw.Draw(image, "RGBA")
     lines = headline.upper().split(" ")
@@ -209,7 +209,7 @@ def _place_headline(
     )
     spacing = int(8 * scale)
     left, top, right, bottom = draw.multiline_textbbox(
-        (0, 0), text, font=font, stroke_width=stroke, spacing=spacing
+        (0, 0), text, font=headline_font, stroke_width=stroke, spacing=spacing
     )
     margin = int(0.06 * width)
     origin_x = margin
@@ -236,13 +236,13 @@ def _place_headline(
     draw.multiline_text(
         (origin_x, origin_y),
         text,
-        font=font,
+        font=headline_font,
         fill=ink,
         stroke_width=stroke,
         stroke_fill=stroke_colour,
         spacing=spacing,
     )
-    glyph_box = draw.textbbox((0, 0), "H", font=font)
+    glyph_box = draw.textbbox((0, 0), "H", font=headline_font)
     return box, glyph_box[3] - glyph_box[1], contrast
 
 

@@ -16,57 +16,63 @@ from pathlib import Path
 from lofi_assets.errors import LofiError
 from lofi_assets.storage import atomic_path
 
-STATIC_FPS = 12  # frame times every 83 ms: the video ends within 0.1 s of the audio
+FPS = 12  # frame times every 83 ms: the video ends within 0.1 s of the audio
 AUDIO_RATE_HZ = 48_000
 AUDIO_BITRATE = "192k"
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+SHORTS_SIZE = (1080, 1920)  # vertical, for YouTube Shorts, Reels and TikTok
 
 
 class VideoError(LofiError):
     """ffmpeg is missing or could not encode the video."""
 
 
-def _tool(name: str) -> str:
+def tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise VideoError(f"{name} not found: install ffmpeg (apt-get install ffmpeg)")
     return path
 
 
+def size_of(resolution: str) -> tuple[int, int]:
+    if resolution not in SIZES:
+        raise VideoError(f"Unknown resolution {resolution!r}: use one of {', '.join(SIZES)}")
+    return SIZES[resolution]
+
+
 def static_command(
-    image: Path, audio: Path, out: Path, duration_s: float, resolution: str
+    image: Path, audio: Path, out: Path, duration_s: float, size: tuple[int, int]
 ) -> list[str]:
-    width, height = SIZES[resolution]
+    width, height = size
     return [
-        _tool("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-        "-framerate", str(STATIC_FPS), "-i", str(image), "-i", str(audio),
+        tool("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
+        "-framerate", str(FPS), "-i", str(image), "-i", str(audio),
         "-filter_complex",
         f"[0:v]loop=loop=-1:size=1:start=0,scale={width}:{height}:flags=lanczos,"
-        f"setsar=1,fps={STATIC_FPS},format=yuv420p[v]",
+        f"setsar=1,fps={FPS},format=yuv420p[v]",
         "-map", "[v]", "-map", "1:a",
         "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-profile:v", "high",
-        "-pix_fmt", "yuv420p", "-g", str(STATIC_FPS * 2), "-flags", "+cgop",
+        "-pix_fmt", "yuv420p", "-g", str(FPS * 2), "-flags", "+cgop",
         "-c:a", "aac", "-profile:a", "aac_low", "-b:a", AUDIO_BITRATE,
         "-ar", str(AUDIO_RATE_HZ), "-ac", "2",
         "-t", f"{duration_s:.3f}", "-movflags", "+faststart", "-f", "mp4", str(out),
     ]  # fmt: skip
 
 
-def encode_static(
-    image: Path, audio: Path, out: Path, duration_s: float, resolution: str = "720p"
-) -> Path:
-    """Write the MP4 atomically; raise VideoError with ffmpeg's own message on failure."""
-    if resolution not in SIZES:
-        raise VideoError(f"Unknown resolution {resolution!r}: use one of {', '.join(SIZES)}")
+def run_ffmpeg(command: list[str], out: Path) -> Path:
+    """Run an ffmpeg command line whose last argument is the output path, atomically."""
     with atomic_path(out) as temporary:
-        result = subprocess.run(
-            static_command(image, audio, temporary, duration_s, resolution),
-            capture_output=True,
-            text=True,
-        )
+        result = subprocess.run([*command[:-1], str(temporary)], capture_output=True, text=True)
         if result.returncode != 0:
             raise VideoError(f"ffmpeg could not encode {out.name}: {result.stderr.strip()[-500:]}")
     return out
+
+
+def encode_static(
+    image: Path, audio: Path, out: Path, duration_s: float, size: tuple[int, int] = SIZES["720p"]
+) -> Path:
+    """Write the MP4 atomically; raise VideoError with ffmpeg's own message on failure."""
+    return run_ffmpeg(static_command(image, audio, out, duration_s, size), out)
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ def _moov_first(path: Path) -> bool:
 
 def probe(path: Path) -> VideoFacts:
     result = subprocess.run(
-        [_tool("ffprobe"), "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+        [tool("ffprobe"), "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
         capture_output=True, text=True,
     )  # fmt: skip
     if result.returncode != 0:

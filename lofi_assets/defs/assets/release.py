@@ -1,4 +1,4 @@
-"""Release group: the day's tracks as one release: mix, metadata, thumbnails and cover."""
+"""Release group: the day's tracks as one release: mix, metadata, artwork, video and teaser."""
 
 import base64
 
@@ -18,12 +18,14 @@ from lofi_assets.defs.assets.common import read_plan, release_asset_options
 from lofi_assets.defs.checks import (
     METADATA_CHECK_SPECS,
     RELEASE_MIX_CHECK_SPECS,
+    TEASER_CHECK_SPECS,
     THUMBNAIL_CHECK_SPECS,
     VIDEO_CHECK_SPECS,
     check_artwork_format,
     check_headline_legible,
     check_metadata_valid,
     release_mix_check_results,
+    teaser_check_results,
     video_check_results,
 )
 from lofi_assets.defs.failures import domain_failures
@@ -34,14 +36,18 @@ from lofi_assets.defs.records import (
     MetadataRecord,
     ReleaseMixRecord,
     SketchRecord,
+    TeaserRecord,
     ThumbnailRecord,
     VideoRecord,
 )
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
+from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import get_style
 from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems, timestamp
 from lofi_assets.seeding import stable_seed
 from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
+from lofi_assets.visual.motion import OVERLAYS, encode_animated
+from lofi_assets.visual.teaser import make_teaser
 from lofi_assets.visual.thumbnail import (
     COVER_SIZE,
     THUMBNAIL_SIZE,
@@ -51,10 +57,12 @@ from lofi_assets.visual.thumbnail import (
     fitted_jpeg,
     jpeg_bytes,
 )
-from lofi_assets.visual.video import SIZES, encode_static, probe
+from lofi_assets.visual.video import SHORTS_SIZE, encode_static, probe, size_of
 
 RELEASE_VERSION = "1"
 MIX_FILE, CHAPTERS_FILE, VIDEO_FILE = "mix.wav", "chapters.json", "video.mp4"
+TEASER_FILE = "teaser.mp4"
+RAINY_SCENES = ("window_rain", "city_dusk")  # the video rains where the artwork does
 # A release reads every slot of its date.
 ALL_SLOTS_OF_THE_DAY = dg.MultiToSingleDimensionPartitionMapping(
     partition_dimension_name=DATE_DIMENSION
@@ -266,6 +274,7 @@ def thumbnail(
             variant_paths=paths,
             cover_path=artifact_store.relative(target / "cover.jpg"),
             headline=artwork.headline,
+            scene=legibility["A"]["scene"],
         ),
         metadata={
             "headline": artwork.headline,
@@ -277,9 +286,23 @@ def thumbnail(
     )
 
 
-class VideoConfig(dg.Config):
-    """How the day's video is made (the animated moviepy mode is still to come)."""
+class MotionConfig(dg.Config):
+    """How the day's artwork moves in its videos."""
 
+    motion: str = "animated"  # slow zoom/pan with a rain or dust overlay; "static": one still
+    overlay: str = "auto"  # "rain", "dust", or "auto": rain when the artwork's scene is rainy
+
+    def overlay_for(self, scene: str) -> str:
+        if self.motion not in ("animated", "static"):
+            raise ConfigError(f"Unknown motion {self.motion!r}: use 'animated' or 'static'")
+        if self.overlay == "auto":
+            return "rain" if scene in RAINY_SCENES else "dust"
+        if self.overlay not in OVERLAYS:
+            raise ConfigError(f"Unknown overlay {self.overlay!r}: use auto, {', '.join(OVERLAYS)}")
+        return self.overlay
+
+
+class VideoConfig(MotionConfig):
     resolution: str = "720p"  # or 1080p
 
 
@@ -296,21 +319,25 @@ def video(
     config: VideoConfig,
     release_mix: ReleaseMixRecord,
     thumbnail: ThumbnailRecord,
+    channel: ChannelConfig,
     artifact_store: ArtifactStore,
 ) -> dg.MaterializeResult:
     """MP4 (H.264 High + AAC-LC 48 kHz) of the day's mix over its artwork, ready for YouTube."""
     target = artifact_store.partition_dir("video", context.partition_key) / VIDEO_FILE
     with domain_failures(artifact_store.root):
-        encode_static(
-            artifact_store.resolve(thumbnail.variant_paths["A"]),
-            artifact_store.resolve(release_mix.wav_path),
-            target,
-            release_mix.duration_s,
-            config.resolution,
-        )
+        size = size_of(config.resolution)
+        overlay = config.overlay_for(thumbnail.scene)
+        image = artifact_store.resolve(thumbnail.variant_paths["A"])
+        mix = artifact_store.resolve(release_mix.wav_path)
+        if config.motion == "static":
+            encode_static(image, mix, target, release_mix.duration_s, size)
+        else:
+            seed = stable_seed("video", channel.to_channel().name, str(context.partition_key))
+            encode_animated(image, mix, target, release_mix.duration_s, size, overlay, seed)
         facts = probe(target)
-    size = SIZES[config.resolution]
-    context.log.info(f"{facts.video_duration_s:.2f} s of {facts.width}×{facts.height} video")
+    context.log.info(
+        f"{facts.video_duration_s:.2f} s of {facts.width}×{facts.height} video ({config.motion})"
+    )
     return dg.MaterializeResult(
         value=VideoRecord(
             video_path=artifact_store.relative(target),
@@ -321,10 +348,66 @@ def video(
         metadata={
             "duration_s": dg.MetadataValue.float(round(facts.video_duration_s, 2)),
             "resolution": f"{facts.width}×{facts.height}",
+            "motion": config.motion if config.motion == "static" else f"animated, {overlay}",
             "size_mb": dg.MetadataValue.float(round(target.stat().st_size / 1e6, 1)),
             "path": dg.MetadataValue.path(str(target)),
         },
         check_results=video_check_results(
             facts, size, release_mix.duration_s, len(release_mix.slots)
         ),
+    )
+
+
+@dg.asset(
+    group_name="release",
+    kinds={"python", "mp4"},
+    code_version=RELEASE_VERSION,
+    check_specs=TEASER_CHECK_SPECS,
+    pool=RENDER_POOL,
+    **release_asset_options(TeaserRecord),
+)
+def shorts_teaser(
+    context: dg.AssetExecutionContext,
+    config: MotionConfig,
+    release_mix: ReleaseMixRecord,
+    release_metadata: MetadataRecord,
+    thumbnail: ThumbnailRecord,
+    channel: ChannelConfig,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """A 1080×1920 teaser of the day's loudest 30 s for Shorts, Reels and TikTok."""
+    target = artifact_store.partition_dir("shorts_teaser", context.partition_key) / TEASER_FILE
+    with domain_failures(artifact_store.root):
+        overlay = config.overlay_for(thumbnail.scene)
+        name = channel.to_channel().name
+        teaser = make_teaser(
+            mix=artifact_store.resolve(release_mix.wav_path),
+            cover=artifact_store.resolve(thumbnail.cover_path),
+            out=target,
+            title=release_metadata.title,
+            caption=f"Full mix on {name}",
+            seed=stable_seed("shorts_teaser", name, str(context.partition_key)),
+            motion=config.motion,
+            overlay=overlay,
+        )
+        facts = probe(target)
+    context.log.info(
+        f"Teaser from {timestamp(teaser.start_s)} ({teaser.loudness_lufs:.1f} LUFS), "
+        f"{facts.video_duration_s:.1f} s"
+    )
+    return dg.MaterializeResult(
+        value=TeaserRecord(
+            teaser_path=artifact_store.relative(target),
+            start_s=teaser.start_s,
+            duration_s=round(facts.video_duration_s, 3),
+            loudness_lufs=round(teaser.loudness_lufs, 2),
+        ),
+        metadata={
+            "excerpt": f"{timestamp(teaser.start_s)} + {teaser.duration_s:.0f} s",
+            "loudness_lufs": dg.MetadataValue.float(round(teaser.loudness_lufs, 2)),
+            "title_contrast": dg.MetadataValue.float(round(teaser.text_contrast, 2)),
+            "size_mb": dg.MetadataValue.float(round(target.stat().st_size / 1e6, 1)),
+            "path": dg.MetadataValue.path(str(target)),
+        },
+        check_results=teaser_check_results(facts, SHORTS_SIZE, teaser.duration_s),
     )
