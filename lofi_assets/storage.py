@@ -17,10 +17,12 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path | str) -> Iterator[Path]:
+def atomic_path(target: Path | str, mode: int = 0o644) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
 
-    On any exception the temporary file is removed and ``target`` is left untouched.
+    The file is created private (mkstemp's 0600) and given ``mode`` only when complete, so a
+    secret written with ``mode=0o600`` is never readable by others, even for a moment. On any
+    exception the temporary file is removed and ``target`` is left untouched.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -29,15 +31,15 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     tmp_path = Path(tmp_name)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o644)
+        os.chmod(tmp_path, mode)
         os.replace(tmp_path, target)
     finally:
         tmp_path.unlink(missing_ok=True)
 
 
-def write_bytes_atomic(target: Path | str, payload: bytes) -> Path:
+def write_bytes_atomic(target: Path | str, payload: bytes, mode: int = 0o644) -> Path:
     """Write ``payload`` to ``target`` atomically and return the target path."""
-    with atomic_path(target) as tmp_path:
+    with atomic_path(target, mode) as tmp_path:
         tmp_path.write_bytes(payload)
     return Path(target)
 

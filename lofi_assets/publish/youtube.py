@@ -1,0 +1,190 @@
+"""YouTube clients: google-api-python-client from the discovery documents it ships.
+
+``build_clients`` never touches the network to make a client (static discovery). Without
+credentials the clients still build every request, which is how dry-run works: the request's
+method, URL and body are written to a manifest and nothing is sent.
+
+``YOUTUBE_API_ENDPOINT`` points both clients at another server (a local one in the tests).
+The library swaps only the host of media upload URLs when the endpoint changes, so the upload
+URL would keep ``https``; our request class gives every request the endpoint's scheme and host.
+httplib2 treats 308 as a redirect unless told otherwise, and 308 is how the resumable upload
+protocol says "resume incomplete", so the transport comes from ``build_http`` (which drops it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httplib2
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+from googleapiclient.http import HttpRequest, build_http
+
+from lofi_assets.errors import LofiError
+from lofi_assets.storage import write_bytes_atomic
+
+SCOPES = (
+    "https://www.googleapis.com/auth/youtube.upload",
+    "https://www.googleapis.com/auth/youtube",  # thumbnails, playlists, scheduling
+    "https://www.googleapis.com/auth/yt-analytics.readonly",
+)
+TOKEN_FILE_ENV = "YOUTUBE_TOKEN_FILE"
+CLIENT_SECRETS_ENV = "YOUTUBE_CLIENT_SECRETS"
+ENDPOINT_ENV = "YOUTUBE_API_ENDPOINT"
+# Errors that no retry can fix: the day's quota is spent, or the channel's upload cap is hit.
+NEVER_RETRY_REASONS = frozenset({"quotaExceeded", "uploadLimitExceeded", "dailyLimitExceeded"})
+RETRIABLE_STATUSES = frozenset({500, 502, 503, 504})
+# Transport failures worth another try: resets, timeouts, refused or half-closed connections.
+TRANSIENT_ERRORS = (httplib2.HttpLib2Error, ConnectionError, TimeoutError, OSError)
+
+
+class PublishError(LofiError):
+    """YouTube refused a request in a way that retrying will not fix."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class QuotaExceededError(PublishError):
+    """The API quota or the channel's upload limit is exhausted: wait for the reset."""
+
+
+class CredentialsError(PublishError):
+    """The OAuth token file is missing, unreadable or revoked."""
+
+
+def error_reason(error: HttpError) -> str:
+    """The first ``errors[].reason`` of a Google API error body ('' when there is none)."""
+    try:
+        document = json.loads(error.content.decode("utf-8") if error.content else "{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return ""
+    details = document.get("error", {}) if isinstance(document, dict) else {}
+    for item in details.get("errors", []) if isinstance(details, dict) else []:
+        if item.get("reason"):
+            return str(item["reason"])
+    return ""
+
+
+def refusal(error: HttpError, action: str) -> PublishError:
+    """The PublishError for an HttpError that must not be retried."""
+    reason = error_reason(error)
+    status = error.resp.status
+    if reason in NEVER_RETRY_REASONS:
+        return QuotaExceededError(
+            f"YouTube refused to {action}: {reason} (HTTP {status}). The quota resets at "
+            "midnight Pacific time; re-run the partition then, nothing will be repeated",
+            reason,
+        )
+    if status in (401, 403) and reason in ("authError", "forbidden", "insufficientPermissions", ""):
+        return CredentialsError(
+            f"YouTube refused to {action} (HTTP {status} {reason}): run `lofi auth youtube` "
+            f"again and point {TOKEN_FILE_ENV} at the new token file",
+            reason or str(status),
+        )
+    return PublishError(f"YouTube refused to {action}: HTTP {status} {reason}", reason)
+
+
+def _endpoint_request_class(endpoint: str) -> type[HttpRequest]:
+    parsed = urllib.parse.urlparse(endpoint)
+
+    class EndpointRequest(HttpRequest):
+        def __init__(self, http, postproc, uri, *args, **kwargs):
+            target = urllib.parse.urlparse(uri)._replace(scheme=parsed.scheme, netloc=parsed.netloc)
+            super().__init__(http, postproc, urllib.parse.urlunparse(target), *args, **kwargs)
+
+    return EndpointRequest
+
+
+@dataclass
+class YouTubeClients:
+    youtube: Any  # youtube v3 resource
+    analytics: Any  # youtubeAnalytics v2 resource
+    live: bool  # False: built without credentials, for dry-run manifests only
+
+
+def build_clients(credentials: Any | None = None, endpoint: str | None = None) -> YouTubeClients:
+    """Both API clients, from the discovery documents shipped with the library (no network)."""
+    # httplib2 quietly sends a request a second time when its connection drops; for an upload
+    # chunk that second send reads an already exhausted stream. Our retry loops own retrying.
+    httplib2.RETRIES = 1
+    http = build_http()
+    if credentials is not None:
+        import google_auth_httplib2
+
+        http = google_auth_httplib2.AuthorizedHttp(credentials, http=http)
+    options: dict[str, Any] = {"static_discovery": True, "cache_discovery": False, "http": http}
+    if endpoint:
+        options["client_options"] = {"api_endpoint": endpoint}
+        options["requestBuilder"] = _endpoint_request_class(endpoint)
+    return YouTubeClients(
+        youtube=build("youtube", "v3", **options),
+        analytics=build("youtubeAnalytics", "v2", **options),
+        live=credentials is not None,
+    )
+
+
+def write_token(path: Path, credentials: Any) -> Path:
+    """Save OAuth credentials (with the refresh token) readable by the owner only."""
+    return write_bytes_atomic(path, credentials.to_json().encode("utf-8"), mode=0o600)
+
+
+def load_credentials(token_file: str | Path) -> Any:
+    """Credentials from a token file, refreshed (and written back, 0600) when expired."""
+    from google.auth.exceptions import RefreshError
+    from google.auth.transport.requests import Request
+    from google.oauth2.credentials import Credentials
+
+    path = Path(token_file)
+    if not path.is_file():
+        raise CredentialsError(
+            f"{TOKEN_FILE_ENV} names {path}, which does not exist: run `lofi auth youtube`"
+        )
+    try:
+        credentials = Credentials.from_authorized_user_file(str(path), list(SCOPES))
+    except (ValueError, json.JSONDecodeError) as error:
+        raise CredentialsError(
+            f"{path} is not an OAuth token file ({type(error).__name__}): run `lofi auth youtube`"
+        ) from error
+    if not credentials.valid:
+        if not credentials.refresh_token:
+            raise CredentialsError(f"{path} has no refresh token: run `lofi auth youtube`")
+        try:
+            credentials.refresh(Request())
+        except RefreshError as error:
+            raise CredentialsError(
+                "The refresh token was refused (revoked, or expired after 7 days because the "
+                "OAuth consent screen is in testing mode): run `lofi auth youtube`"
+            ) from error
+        write_token(path, credentials)
+    return credentials
+
+
+def clients_from_environment() -> YouTubeClients:
+    """Live clients when ``YOUTUBE_TOKEN_FILE`` is set, dry-run clients otherwise."""
+    token_file = os.environ.get(TOKEN_FILE_ENV)
+    credentials = load_credentials(token_file) if token_file else None
+    return build_clients(credentials, os.environ.get(ENDPOINT_ENV) or None)
+
+
+def run_installed_app_flow(client_secrets: Path, token_file: Path, port: int = 0) -> Path:
+    """`lofi auth youtube`: consent in the browser, then the token file (0600)."""
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    if not client_secrets.is_file():
+        raise CredentialsError(
+            f"No OAuth client file at {client_secrets}: download it from Google Cloud Console "
+            f"(APIs & Services → Credentials → OAuth client ID → Desktop app) and set "
+            f"{CLIENT_SECRETS_ENV}"
+        )
+    flow = InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=list(SCOPES))
+    credentials = flow.run_local_server(
+        host="127.0.0.1", port=port, open_browser=True, access_type="offline", prompt="consent"
+    )
+    return write_token(token_file, credentials)

@@ -1,0 +1,148 @@
+"""Publishing against a local server that speaks YouTube's protocols, with faults injected."""
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from lofi_assets.publish.upload import Publisher, ReleaseUpload, UploadLedger
+from lofi_assets.publish.warehouse import Warehouse
+from lofi_assets.publish.youtube import PublishError, QuotaExceededError, build_clients
+from lofi_assets_tests.youtube_server import QUOTA_ERROR, UPLOAD_LIMIT_ERROR, LocalYouTube
+
+CHUNK = 256 * 1024
+NOW = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
+SESSION_START = "POST /upload/youtube/v3/videos"
+THUMBNAIL_SET = "POST /upload/youtube/v3/thumbnails/set"
+PLAYLIST_ADD = "POST /youtube/v3/playlistItems"
+
+
+@pytest.fixture
+def server():
+    with LocalYouTube() as local:
+        yield local
+
+
+@pytest.fixture
+def release(tmp_path):
+    video = tmp_path / "video.mp4"
+    video.write_bytes(os.urandom(4 * CHUNK + 1000))  # five chunks, the last one short
+    thumbnail = tmp_path / "thumbnail.jpg"
+    thumbnail.write_bytes(b"\xff\xd8" + os.urandom(5000))
+    return ReleaseUpload(
+        release_date="2026-11-27", video_path=video, thumbnail_path=thumbnail,
+        title="Rainy jazz to study to", description="A quiet hour.\n\n0:00 One\n3:00 Two\n6:00 Three",
+        tags=["lofi", "jazz"], playlists=["Lofi for studying"],
+        publish_at_utc="2026-11-27T15:00:00Z",
+    )  # fmt: skip
+
+
+def _publisher(server, tmp_path, **options):
+    ledger = UploadLedger(Warehouse(str(tmp_path / "warehouse.duckdb")))
+    clients = build_clients(credentials=None, endpoint=server.endpoint)
+    return Publisher(
+        clients, ledger, chunk_bytes=CHUNK, sleep=lambda s: None, now=lambda: NOW, **options
+    )
+
+
+def test_five_chunks_survive_a_503_and_a_reset_in_one_session(server, tmp_path, release):
+    server.fake.chunk_faults = {2: "503", 4: "reset"}
+    outcome = _publisher(server, tmp_path).publish(release)
+    assert server.count(SESSION_START) == 1
+    assert outcome.retries == 2
+    assert server.uploaded_bytes(outcome.video_id) == release.video_path.read_bytes()
+    assert outcome.state == "scheduled"
+    video = server.fake.videos[outcome.video_id]
+    assert video["snippet"]["categoryId"] == "10"
+    assert video["status"] | {"uploadStatus": "uploaded"} == video["status"]
+    assert video["status"]["publishAt"] == "2026-11-27T15:00:00Z"
+    assert video["status"]["privacyStatus"] == "private"
+    assert video["status"]["selfDeclaredMadeForKids"] is False
+    assert video["status"]["containsSyntheticMedia"] is True
+    assert server.fake.thumbnails[outcome.video_id] == release.thumbnail_path.read_bytes()
+
+
+def test_three_reruns_publish_exactly_once(server, tmp_path, release):
+    first = _publisher(server, tmp_path).publish(release)
+    assert first.steps_done == ["uploaded", "thumbnail", "playlisted", "scheduled"]
+    for _ in range(3):
+        again = _publisher(server, tmp_path).publish(release)
+        assert (again.video_id, again.steps_done) == (first.video_id, [])
+    assert server.count(SESSION_START) == 1
+    assert server.count(THUMBNAIL_SET) == 1
+    assert server.count(PLAYLIST_ADD) == 1
+    assert len(server.fake.videos) == 1 and len(server.fake.playlists) == 1
+
+
+@pytest.mark.parametrize("error", [QUOTA_ERROR, UPLOAD_LIMIT_ERROR], ids=lambda e: e[1])
+def test_quota_refusals_are_never_retried(server, tmp_path, release, error):
+    server.fake.route_errors[SESSION_START] = error
+    with pytest.raises(QuotaExceededError, match=error[1]) as raised:
+        _publisher(server, tmp_path).publish(release)
+    assert raised.value.reason == error[1]
+    assert sum(server.fake.requests.values()) == 1
+
+
+def test_quota_during_playlisting_resumes_where_it_stopped(server, tmp_path, release):
+    server.fake.route_errors[THUMBNAIL_SET] = QUOTA_ERROR
+    with pytest.raises(QuotaExceededError):
+        _publisher(server, tmp_path).publish(release)
+    assert server.count(THUMBNAIL_SET) == 1
+    ledger_state = UploadLedger(Warehouse(str(tmp_path / "warehouse.duckdb"))).load("2026-11-27")
+    assert ledger_state.state == "uploaded"
+    server.fake.route_errors.clear()
+    outcome = _publisher(server, tmp_path).publish(release)
+    assert outcome.steps_done == ["thumbnail", "playlisted", "scheduled"]
+    assert server.count(SESSION_START) == 1
+
+
+def test_an_expired_session_starts_a_new_upload(server, tmp_path, release):
+    server.fake.chunk_faults = {2: "503"}
+    publisher = _publisher(server, tmp_path, max_attempts=1)
+    with pytest.raises(TimeoutError):
+        publisher.publish(release)
+    server.fake.sessions.clear()  # the saved session is gone on the server
+    outcome = _publisher(server, tmp_path).publish(release)
+    assert server.count(SESSION_START) == 2
+    assert server.uploaded_bytes(outcome.video_id) == release.video_path.read_bytes()
+
+
+def test_bad_requests_fail_with_the_reason(server, tmp_path, release):
+    server.fake.route_errors[SESSION_START] = (400, "invalidTitle", "The title is invalid")
+    with pytest.raises(PublishError, match="invalidTitle"):
+        _publisher(server, tmp_path).publish(release)
+    assert sum(server.fake.requests.values()) == 1
+
+
+def test_a_killed_upload_resumes_its_session(server, tmp_path, release):
+    """Kill -9 the uploading process during chunk 2; the next run continues the same session."""
+    server.fake.chunk_faults = {2: "hang"}
+    fields = {k: str(v) if k.endswith("_path") else v for k, v in release.__dict__.items()}
+    script = textwrap.dedent(f"""
+        import datetime as dt, json
+        from pathlib import Path
+        from lofi_assets.publish.upload import Publisher, ReleaseUpload, UploadLedger
+        from lofi_assets.publish.warehouse import Warehouse
+        from lofi_assets.publish.youtube import build_clients
+        fields = json.loads({json.dumps(fields)!r})
+        release = ReleaseUpload(**{{k: Path(v) if k.endswith("_path") else v for k, v in fields.items()}})
+        ledger = UploadLedger(Warehouse({str(tmp_path / "warehouse.duckdb")!r}))
+        now = lambda: dt.datetime(2026, 11, 27, 8, tzinfo=dt.UTC)
+        Publisher(build_clients(None, {server.endpoint!r}), ledger, chunk_bytes={CHUNK}, now=now).publish(release)
+    """)  # fmt: skip
+    child = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        assert server.fake.hang_started.wait(30), "the child never reached chunk 2"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    server.fake.release_hang.set()
+    outcome = _publisher(server, tmp_path).publish(release)
+    assert server.count(SESSION_START) == 1
+    assert server.uploaded_bytes(outcome.video_id) == release.video_path.read_bytes()
+    assert len(server.fake.videos) == 1

@@ -1,0 +1,293 @@
+"""A local server that speaks the parts of the YouTube Data and Analytics APIs we use.
+
+The real google-api-python-client talks to it over HTTP on 127.0.0.1 (``YOUTUBE_API_ENDPOINT``).
+It implements the resumable upload protocol (POST → 200 + Location; PUT chunks with
+Content-Range → 308 + Range, or 200/201 with the video when complete; ``bytes */N`` status
+queries; 404 for an unknown session), thumbnails.set, playlists, playlistItems, videos.list and
+videos.update, and youtubeAnalytics reports.query. Faults are injected per data chunk (a 503,
+a connection reset halfway through the chunk, a hang) and per route (403 quotaExceeded, 400
+uploadLimitExceeded, any error body). Every request is counted by route.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import re
+import socket
+import threading
+import urllib.parse
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+QUOTA_ERROR = (403, "quotaExceeded", "The request cannot be completed because you have exceeded your quota.")  # fmt: skip
+UPLOAD_LIMIT_ERROR = (400, "uploadLimitExceeded", "The user has exceeded the number of videos they may upload.")  # fmt: skip
+
+
+class FakeYouTube:
+    """State of the fake channel; the handler reads and changes it under ``lock``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: Counter[str] = Counter()
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.videos: dict[str, dict[str, Any]] = {}
+        self.playlists: dict[str, dict[str, Any]] = {}
+        self.playlist_items: list[dict[str, Any]] = []
+        self.thumbnails: dict[str, bytes] = {}
+        self.chunk_faults: dict[int, str] = {}  # data-PUT number (1-based) → 503 | reset | hang
+        # "POST /youtube/v3/playlistItems" (or "*" for every call) → (status, reason, message)
+        self.route_errors: dict[str, tuple[int, str, str]] = {}
+        self.daily_views: dict[str, int] = {}  # video id → views per day in reports
+        self.data_puts = 0
+        self.hang_started = threading.Event()
+        self.release_hang = threading.Event()
+        self._ids = itertools.count(1)
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):04d}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    # -- plumbing -------------------------------------------------------------------------
+    @property
+    def fake(self) -> FakeYouTube:
+        return self.server.fake
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _reply(self, status: int, document: Any = None, headers: dict[str, str] | None = None):
+        payload = b"" if document is None else json.dumps(document).encode("utf-8")
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if document is not None:
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _error(self, status: int, reason: str, message: str) -> None:
+        self._reply(
+            status,
+            {"error": {"code": status, "message": message,
+                       "errors": [{"reason": reason, "domain": "youtube", "message": message}]}},
+        )  # fmt: skip
+
+    def _route(self, method: str) -> None:
+        parsed = urllib.parse.urlparse(self.path)
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
+        route = f"{method} {parsed.path}"
+        with self.fake.lock:
+            self.fake.requests[route] += 1
+        if parsed.path == "/upload/youtube/v3/videos" and "upload_id" in query:
+            return self._upload_chunk(query["upload_id"])
+        error = self.fake.route_errors.get(route) or self.fake.route_errors.get("*")
+        if error is not None:
+            self._body()
+            return self._error(*error)
+        handler = {
+            "POST /upload/youtube/v3/videos": self._start_session,
+            "POST /upload/youtube/v3/thumbnails/set": self._set_thumbnail,
+            "GET /youtube/v3/playlists": self._list_playlists,
+            "POST /youtube/v3/playlists": self._insert_playlist,
+            "POST /youtube/v3/playlistItems": self._insert_playlist_item,
+            "GET /youtube/v3/videos": self._list_videos,
+            "PUT /youtube/v3/videos": self._update_video,
+            "GET /v2/reports": self._report,
+        }.get(route)
+        if handler is None:
+            self._body()
+            return self._error(404, "notFound", f"No route {route}")
+        return handler(query)
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def do_PUT(self) -> None:
+        self._route("PUT")
+
+    # -- resumable upload -----------------------------------------------------------------
+    def _start_session(self, query: dict[str, str]) -> None:
+        metadata = json.loads(self._body() or b"{}")
+        if query.get("uploadType") != "resumable":
+            return self._error(400, "badRequest", "only resumable uploads are supported")
+        upload_id = self.fake.next_id("session-")
+        with self.fake.lock:
+            self.fake.sessions[upload_id] = {
+                "metadata": metadata,
+                "size": int(self.headers.get("X-Upload-Content-Length") or -1),
+                "data": bytearray(),
+                "video_id": None,
+            }
+        host = self.headers.get("Host")
+        location = (
+            f"http://{host}/upload/youtube/v3/videos?uploadType=resumable&upload_id={upload_id}"
+        )
+        self._reply(200, None, {"Location": location})
+
+    def _upload_chunk(self, upload_id: str) -> None:
+        session = self.fake.sessions.get(upload_id)
+        content_range = self.headers.get("Content-Range", "")
+        if session is None:
+            self._body()
+            return self._error(404, "notFound", "upload session not found or expired")
+        status_query = re.fullmatch(r"bytes \*/(\d+|\*)", content_range)
+        if status_query:
+            self._body()
+            return self._upload_status(session)
+        match = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", content_range)
+        if not match:
+            self._body()
+            return self._error(400, "badContent", f"bad Content-Range {content_range!r}")
+        with self.fake.lock:
+            self.fake.data_puts += 1
+            fault = self.fake.chunk_faults.pop(self.fake.data_puts, None)
+        length = int(self.headers["Content-Length"])
+        if fault == "reset":  # read half the chunk, then drop the connection
+            self.rfile.read(length // 2)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return None
+        if fault == "hang":
+            self.fake.hang_started.set()
+            self.fake.release_hang.wait(60)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return None
+        data = self.rfile.read(length)
+        if fault == "503":
+            return self._error(503, "backendError", "Service unavailable")
+        first, last = int(match.group(1)), int(match.group(2))
+        if first != len(session["data"]):
+            return self._error(400, "badContent", f"expected offset {len(session['data'])}")
+        session["data"].extend(data[: last - first + 1])
+        return self._upload_status(session)
+
+    def _upload_status(self, session: dict[str, Any]) -> None:
+        received = len(session["data"])
+        if received == session["size"]:
+            if session["video_id"] is None:
+                video_id = self.fake.next_id("video-")
+                with self.fake.lock:
+                    session["video_id"] = video_id
+                    self.fake.videos[video_id] = {
+                        "kind": "youtube#video",
+                        "id": video_id,
+                        "snippet": session["metadata"].get("snippet", {}),
+                        "status": {
+                            "uploadStatus": "uploaded",
+                            **session["metadata"].get("status", {}),
+                        },
+                        "statistics": {"viewCount": "0", "likeCount": "0", "commentCount": "0"},
+                        "contentDetails": {"duration": "PT9M0S"},
+                        "_bytes": bytes(session["data"]),
+                    }
+            return self._reply(200, self._public(self.fake.videos[session["video_id"]]))
+        headers = {"Range": f"bytes=0-{received - 1}"} if received else {}
+        return self._reply(308, None, headers)
+
+    @staticmethod
+    def _public(video: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in video.items() if not k.startswith("_")}
+
+    # -- the rest of the Data API ---------------------------------------------------------
+    def _set_thumbnail(self, query: dict[str, str]) -> None:
+        data = self._body()
+        if query.get("videoId") not in self.fake.videos:
+            return self._error(404, "videoNotFound", "no such video")
+        self.fake.thumbnails[query["videoId"]] = data
+        self._reply(200, {"kind": "youtube#thumbnailSetResponse", "items": [{"default": {}}]})
+
+    def _list_playlists(self, query: dict[str, str]) -> None:
+        self._reply(200, {"kind": "youtube#playlistListResponse",
+                          "items": list(self.fake.playlists.values())})  # fmt: skip
+
+    def _insert_playlist(self, query: dict[str, str]) -> None:
+        body = json.loads(self._body())
+        playlist_id = self.fake.next_id("playlist-")
+        self.fake.playlists[playlist_id] = {"id": playlist_id, **body}
+        self._reply(200, self.fake.playlists[playlist_id])
+
+    def _insert_playlist_item(self, query: dict[str, str]) -> None:
+        body = json.loads(self._body())
+        snippet = body["snippet"]
+        if snippet["playlistId"] not in self.fake.playlists:
+            return self._error(404, "playlistNotFound", "no such playlist")
+        item = {"id": self.fake.next_id("item-"), **body}
+        self.fake.playlist_items.append(item)
+        return self._reply(200, item)
+
+    def _list_videos(self, query: dict[str, str]) -> None:
+        wanted = query.get("id", "").split(",")
+        items = [self._public(self.fake.videos[v]) for v in wanted if v in self.fake.videos]
+        self._reply(200, {"kind": "youtube#videoListResponse", "items": items})
+
+    def _update_video(self, query: dict[str, str]) -> None:
+        body = json.loads(self._body())
+        video = self.fake.videos.get(body.get("id"))
+        if video is None:
+            return self._error(404, "videoNotFound", "no such video")
+        video["status"].update(body.get("status", {}))
+        return self._reply(200, self._public(video))
+
+    # -- Analytics API --------------------------------------------------------------------
+    def _report(self, query: dict[str, str]) -> None:
+        video_id = query.get("filters", "").removeprefix("video==")
+        start = dt.date.fromisoformat(query["startDate"])
+        end = dt.date.fromisoformat(query["endDate"])
+        views = self.fake.daily_views.get(video_id, 0)
+        rows = []
+        day = start
+        while day <= end:
+            rows.append([day.isoformat(), views, views * 3.5, 210.0, views // 20, views // 100])
+            day += dt.timedelta(days=1)
+        metrics = query["metrics"].split(",")
+        headers = [{"name": "day", "columnType": "DIMENSION", "dataType": "STRING"}]
+        headers += [{"name": m, "columnType": "METRIC", "dataType": "INTEGER"} for m in metrics]
+        self._reply(200, {"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers,
+                          "rows": rows})  # fmt: skip
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeYouTube
+
+
+class LocalYouTube:
+    """``with LocalYouTube() as server:`` → server.endpoint, server.fake."""
+
+    def __init__(self) -> None:
+        self.fake = FakeYouTube()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self.fake
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LocalYouTube:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.fake.release_hang.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def uploaded_bytes(self, video_id: str) -> bytes:
+        return self.fake.videos[video_id]["_bytes"]
+
+    def count(self, route: str) -> int:
+        return self.fake.requests[route]
