@@ -104,6 +104,7 @@ def make_teaser(
     start_s, loudness = loudest_window_of_file(mix, seconds)
     with Image.open(cover) as square:
         picture, contrast = teaser_artwork(square, title, caption)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".teaser.") as scratch:
         folder = Path(scratch)
         excerpt = write_faded_excerpt(mix, folder / "excerpt.wav", start_s, seconds)
