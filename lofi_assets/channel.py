@@ -65,7 +65,9 @@ class Channel:
         mode: str | None = None,
         bpm: float | None = None,
         duration_s: float | None = None,
+        style_weights: Mapping[str, float] | None = None,
     ) -> SketchRequest:
+        """``style_weights`` replaces the channel's own (e.g. with feedback boosts applied)."""
         return SketchRequest(
             seed=self.track_seed(date, slot),
             style=style,
@@ -73,6 +75,6 @@ class Channel:
             mode=mode,
             bpm=bpm,
             duration_s=duration_s,
-            style_weights=self.effective_style_weights,
+            style_weights=dict(style_weights or self.effective_style_weights),
             duration_range_s=self.track_length_range_s,
         )

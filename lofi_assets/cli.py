@@ -187,9 +187,10 @@ def _release(args: argparse.Namespace) -> int:
         for slot in channel.slots
     ]
     runs.append(("release", "daily_release_job", date))
+    runs.append(("publish", "publish_job", date))
     for index, (label, job_name, partition_key) in enumerate(runs, start=1):
-        if failures and job_name == "daily_release_job":
-            print("      release skipped: a track failed", flush=True)
+        if failures and job_name != "daily_tracks_job":
+            print(f"      {label} skipped: an earlier run failed", flush=True)
             break
         print(f"[{index}/{len(runs)}] {date} {label}: materializing …", flush=True)
         config = quiet if job_name == "daily_tracks_job" else {"loggers": quiet["loggers"]}
@@ -220,6 +221,7 @@ def _release(args: argparse.Namespace) -> int:
                     "tracks",
                     "title",
                     "headline",
+                    "mode",
                 )
                 if name in metadata
             )
@@ -245,6 +247,25 @@ def _pools(_: argparse.Namespace) -> int:
     for pool, limit in POOL_LIMITS.items():
         instance.event_log_storage.set_concurrency_slots(pool, limit)
         print(f"pool {pool}: {limit}")
+    return 0
+
+
+def _auth_youtube(args: argparse.Namespace) -> int:
+    from lofi_assets.publish.youtube import (
+        CLIENT_SECRETS_ENV,
+        TOKEN_FILE_ENV,
+        run_installed_app_flow,
+    )
+
+    secrets = args.client_secrets or os.environ.get(CLIENT_SECRETS_ENV)
+    token = args.token_file or os.environ.get(TOKEN_FILE_ENV)
+    if not secrets or not token:
+        raise ConfigError(
+            f"Name the OAuth client file (--client-secrets or {CLIENT_SECRETS_ENV}) and where "
+            f"to write the token (--token-file or {TOKEN_FILE_ENV})"
+        )
+    path = run_installed_app_flow(Path(secrets), Path(token), port=args.port)
+    print(f"token written to {path} (mode 0600); export {TOKEN_FILE_ENV}={path} to publish live")
     return 0
 
 
@@ -288,6 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "pools", help="set the concurrency pool limits on the Dagster instance"
     ).set_defaults(run=_pools)
+
+    auth = commands.add_parser("auth", help="authorize a service for publishing")
+    auth.add_argument("service", choices=["youtube"])
+    auth.add_argument("--client-secrets", help="OAuth desktop client JSON from Google Cloud")
+    auth.add_argument("--token-file", help="where to write the token (mode 0600)")
+    auth.add_argument("--port", type=int, default=0, help="local redirect port (0: any free one)")
+    auth.set_defaults(run=_auth_youtube)
     return parser
 
 

@@ -1,9 +1,14 @@
 """The one Definitions object of the lofi-empire code location."""
 
+import os
+from pathlib import Path
+
 import dagster as dg
 
 from lofi_assets.defs.assets.compose import midi_sketch
+from lofi_assets.defs.assets.feedback import breakout_feedback
 from lofi_assets.defs.assets.produce import mastered_wav, stems
+from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
 from lofi_assets.defs.assets.release import (
     release_metadata,
     release_mix,
@@ -12,17 +17,33 @@ from lofi_assets.defs.assets.release import (
     video,
 )
 from lofi_assets.defs.automation import (
+    analytics_job,
+    analytics_schedule,
+    analytics_threshold_sensor,
+    breakout_feedback_job,
     daily_release_job,
     daily_release_schedule,
     daily_tracks_job,
+    publish_job,
 )
 from lofi_assets.defs.io import RecordIOManager
 from lofi_assets.defs.resources import (
+    WAREHOUSE_FILE,
+    WAREHOUSE_URL_ENV,
     ArtifactStore,
     ChannelConfig,
     SoundFontResource,
+    WarehouseResource,
+    YouTubeResource,
     default_data_dir,
 )
+from lofi_assets.publish.youtube import ENDPOINT_ENV, TOKEN_FILE_ENV
+
+
+def _from_environment(name: str, default: str | None = None) -> str | dg.EnvVar | None:
+    """dg.EnvVar when the variable is set (read at run time, never logged), else ``default``."""
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
 
 artifact_store = ArtifactStore(data_dir=default_data_dir())
 
@@ -36,13 +57,24 @@ defs = dg.Definitions(
         thumbnail,
         video,
         shorts_teaser,
+        youtube_upload,
+        analytics_snapshot,
+        breakout_feedback,
     ],
-    jobs=[daily_tracks_job, daily_release_job],
-    schedules=[daily_release_schedule],
+    jobs=[daily_tracks_job, daily_release_job, publish_job, analytics_job, breakout_feedback_job],
+    schedules=[daily_release_schedule, analytics_schedule],
+    sensors=[analytics_threshold_sensor],
     resources={
         "channel": ChannelConfig(),
         "soundfont": SoundFontResource(),
         "artifact_store": artifact_store,
         "record_io_manager": RecordIOManager(store=artifact_store),
+        "youtube": YouTubeResource(
+            token_file=_from_environment(TOKEN_FILE_ENV),
+            endpoint=_from_environment(ENDPOINT_ENV),
+        ),
+        "warehouse": WarehouseResource(
+            url=_from_environment(WAREHOUSE_URL_ENV, str(Path(default_data_dir()) / WAREHOUSE_FILE))
+        ),
     },
 )

@@ -6,7 +6,13 @@ import dagster as dg
 import pytest
 
 from lofi_assets.defs.io import RecordIOManager
-from lofi_assets.defs.resources import ArtifactStore, ChannelConfig, SoundFontResource
+from lofi_assets.defs.resources import (
+    ArtifactStore,
+    ChannelConfig,
+    SoundFontResource,
+    WarehouseResource,
+    YouTubeResource,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,6 +38,8 @@ def resources(data_dir: Path) -> dict:
         "soundfont": SoundFontResource(),
         "artifact_store": store,
         "record_io_manager": RecordIOManager(store=store),
+        "youtube": YouTubeResource(),  # dry-run: no credentials
+        "warehouse": WarehouseResource(url=str(data_dir / "warehouse.duckdb")),
     }
 
 

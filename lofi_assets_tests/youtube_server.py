@@ -42,6 +42,7 @@ class FakeYouTube:
         self.route_errors: dict[str, tuple[int, str, str]] = {}
         self.daily_views: dict[str, int] = {}  # video id → views per day in reports
         self.data_puts = 0
+        self.refreshes = 0
         self.hang_started = threading.Event()
         self.release_hang = threading.Event()
         self._ids = itertools.count(1)
@@ -105,6 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
             "GET /youtube/v3/videos": self._list_videos,
             "PUT /youtube/v3/videos": self._update_video,
             "GET /v2/reports": self._report,
+            "POST /token": self._token,
         }.get(route)
         if handler is None:
             self._body()
@@ -244,6 +246,14 @@ class _Handler(BaseHTTPRequestHandler):
         video["status"].update(body.get("status", {}))
         return self._reply(200, self._public(video))
 
+    def _token(self, query: dict[str, str]) -> None:
+        form = urllib.parse.parse_qs(self._body().decode("utf-8"))
+        if form.get("grant_type") != ["refresh_token"] or not form.get("refresh_token"):
+            return self._error(400, "invalid_grant", "a refresh token is required")
+        self.fake.refreshes += 1
+        return self._reply(200, {"access_token": f"fresh-{self.fake.refreshes}",
+                                 "expires_in": 3600, "token_type": "Bearer"})  # fmt: skip
+
     # -- Analytics API --------------------------------------------------------------------
     def _report(self, query: dict[str, str]) -> None:
         video_id = query.get("filters", "").removeprefix("video==")
@@ -291,3 +301,21 @@ class LocalYouTube:
 
     def count(self, route: str) -> int:
         return self.fake.requests[route]
+
+
+def write_token_file(path, endpoint: str, expired: bool = False):
+    """An authorized-user token file whose refresh goes to the local server's /token."""
+    expiry = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(hours=-1 if expired else 1)
+    path.write_text(
+        json.dumps(
+            {
+                "token": "local-access-token",
+                "refresh_token": "local-refresh-token",
+                "token_uri": f"{endpoint}token",
+                "client_id": "local-client",
+                "client_secret": "local-secret",
+                "expiry": expiry.isoformat() + "Z",
+            }
+        )
+    )
+    return path

@@ -86,7 +86,7 @@ case "$command" in
     setup
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
-    exec "$VENV/bin/python" -m pytest -n 2 "$@"
+    exec "$VENV/bin/python" -m pytest -n 2 --dist loadgroup "$@"
     ;;
   ui)
     setup

@@ -1,19 +1,30 @@
-"""Jobs and schedules: today's tracks every morning, any date range on demand."""
+"""Jobs, schedules and sensors: today's tracks every morning, analytics every day, and a
+run that makes more of whatever breaks out."""
+
+import datetime as dt
+import json
+import os
 
 import dagster as dg
 
 from lofi_assets.defs.assets.compose import midi_sketch
+from lofi_assets.defs.assets.feedback import breakout_feedback
 from lofi_assets.defs.assets.produce import mastered_wav, stems
-from lofi_assets.defs.partitions import release_dates, track_partition_key, track_partitions
-from lofi_assets.defs.resources import ChannelConfig
+from lofi_assets.defs.assets.publish import analytics_snapshot
+from lofi_assets.defs.partitions import track_partition_key
+from lofi_assets.defs.resources import ChannelConfig, WarehouseResource
+from lofi_assets.errors import ConfigError
+from lofi_assets.publish.analytics import early_performance
+from lofi_assets.publish.feedback import breakouts
 
-DAILY_RELEASE_CRON = "0 6 * * *"  # early enough that a day's release is ready by noon
-SCHEDULE_TIMEZONE = "UTC"
+# 06:00 in the channel's timezone unless told otherwise: early enough that the day's release
+# is ready for the afternoon publish window.
+RELEASE_HOUR_ENV, RELEASE_TIMEZONE_ENV = "LOFI_RELEASE_HOUR", "LOFI_RELEASE_TIMEZONE"
+ANALYTICS_CRON = "0 9 * * *"  # UTC: after YouTube Analytics has yesterday's numbers
 
 daily_tracks_job = dg.define_asset_job(
     "daily_tracks_job",
     selection=dg.AssetSelection.assets(midi_sketch, stems, mastered_wav),
-    partitions_def=track_partitions,
     description="Every track asset for one date × slot partition.",
 )
 
@@ -22,23 +33,102 @@ daily_tracks_job = dg.define_asset_job(
 daily_release_job = dg.define_asset_job(
     "daily_release_job",
     selection=dg.AssetSelection.groups("release"),
-    partitions_def=release_dates,
     description="Every release asset for one date, from that day's tracks.",
 )
 
 
+publish_job = dg.define_asset_job(
+    "publish_job",
+    selection=dg.AssetSelection.groups("publish") - dg.AssetSelection.assets(analytics_snapshot),
+    description="The day's release on YouTube (dry-run without credentials).",
+)
+
+analytics_job = dg.define_asset_job(
+    "analytics_job",
+    selection=dg.AssetSelection.assets(analytics_snapshot),
+    description="Fetch and upsert YouTube analytics up to one day.",
+)
+
+breakout_feedback_job = dg.define_asset_job(
+    "breakout_feedback_job",
+    selection=dg.AssetSelection.assets(breakout_feedback),
+    description="Variations of a breakout's recipe and a boost for its style.",
+)
+
+
+def build_daily_release_schedule(hour: int, timezone: str) -> dg.ScheduleDefinition:
+    """Today's tracks at ``hour`` in ``timezone``; release and publish assets follow on their
+    own (AutomationCondition.eager) once every slot of the day is mastered."""
+    if not 0 <= hour <= 23:
+        raise ConfigError(f"{RELEASE_HOUR_ENV}={hour}: use an hour from 0 to 23")
+
+    @dg.schedule(
+        name="daily_release_schedule",
+        job=daily_tracks_job,
+        cron_schedule=f"0 {hour} * * *",
+        execution_timezone=timezone,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+    def daily_release_schedule(
+        context: dg.ScheduleEvaluationContext, channel: ChannelConfig
+    ) -> list[dg.RunRequest]:
+        """Today's release: one run per track slot of the scheduled date."""
+        date = context.scheduled_execution_time.strftime("%Y-%m-%d")
+        return [
+            dg.RunRequest(run_key=f"{date}|{slot}", partition_key=track_partition_key(date, slot))
+            for slot in channel.to_channel().slots
+        ]
+
+    return daily_release_schedule
+
+
+daily_release_schedule = build_daily_release_schedule(
+    int(os.environ.get(RELEASE_HOUR_ENV, "6")), os.environ.get(RELEASE_TIMEZONE_ENV, "UTC")
+)
+
+
 @dg.schedule(
-    job=daily_tracks_job,
-    cron_schedule=DAILY_RELEASE_CRON,
-    execution_timezone=SCHEDULE_TIMEZONE,
+    job=analytics_job,
+    cron_schedule=ANALYTICS_CRON,
+    execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
-def daily_release_schedule(
-    context: dg.ScheduleEvaluationContext, channel: ChannelConfig
-) -> list[dg.RunRequest]:
-    """Today's release: one run per track slot of the scheduled date."""
-    date = context.scheduled_execution_time.strftime("%Y-%m-%d")
-    return [
-        dg.RunRequest(run_key=f"{date}|{slot}", partition_key=track_partition_key(date, slot))
-        for slot in channel.to_channel().slots
-    ]
+def analytics_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Yesterday's snapshot (YouTube Analytics lags about a day), re-fetching the 3 before."""
+    day = (context.scheduled_execution_time - dt.timedelta(days=1)).strftime("%Y-%m-%d")
+    return dg.RunRequest(run_key=f"analytics-{day}", partition_key=day)
+
+
+@dg.sensor(
+    job=breakout_feedback_job,
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def analytics_threshold_sensor(
+    context: dg.SensorEvaluationContext, channel: ChannelConfig, warehouse: WarehouseResource
+) -> dg.RunRequest | dg.SkipReason:
+    """One run per breakout release: more of what worked. The cursor remembers which
+    breakouts were acted on; the run key makes a repeated request a no-op."""
+    acted = set(json.loads(context.cursor or "[]"))
+    crossing, reason = breakouts(early_performance(warehouse.warehouse()), channel.thresholds())
+    fresh = [p for p in crossing if p.video_id not in acted]
+    if not fresh:
+        return dg.SkipReason(reason or f"every breakout ({len(acted)}) has been acted on")
+    breakout = fresh[0]
+    context.update_cursor(json.dumps(sorted(acted | {breakout.video_id})))
+    return dg.RunRequest(
+        run_key=f"breakout-{breakout.video_id}",
+        run_config={
+            "ops": {
+                "breakout_feedback": {
+                    "config": {
+                        "video_id": breakout.video_id,
+                        "release_date": breakout.release_date,
+                        "views_48h": breakout.views_48h,
+                        "average_view_percentage": breakout.average_view_percentage,
+                    }
+                }
+            }
+        },
+        tags={"lofi/breakout": breakout.video_id},
+    )

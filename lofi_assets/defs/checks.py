@@ -490,3 +490,36 @@ def teaser_check_results(
             metadata={"duration_s": round(facts.video_duration_s, 2)},
         ),
     ]
+
+
+UPLOAD_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "upload_body_valid", asset="youtube_upload", blocking=True,
+        description="Title, description, tags within YouTube's limits; category Music; not made "
+        "for kids; synthetic media declared; scheduled videos private",
+    ),
+]  # fmt: skip
+
+
+def check_upload_body(found_problems: list[str]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name="upload_body_valid",
+        passed=not found_problems,
+        metadata={"problems": dg.MetadataValue.json(found_problems)},
+    )
+
+
+SNAPSHOT_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "one_row_per_day_and_video", asset="analytics_snapshot",
+        description="Re-fetched days replaced their rows instead of adding to them",
+    ),
+]  # fmt: skip
+
+
+def check_one_row_per_day_and_video(duplicates: int) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name="one_row_per_day_and_video",
+        passed=duplicates == 0,
+        metadata={"duplicate_rows": dg.MetadataValue.int(duplicates)},
+    )

@@ -22,7 +22,12 @@ def domain_failures(data_root: Path) -> Iterator[None]:
     try:
         yield
     except LofiError as error:
-        raise dg.Failure(description=str(error), allow_retries=False) from error
+        reason = getattr(error, "reason", "")  # e.g. YouTube's quotaExceeded
+        raise dg.Failure(
+            description=str(error),
+            metadata={"reason": reason} if reason else None,
+            allow_retries=False,
+        ) from error
     except OSError as error:
         if error.errno not in UNWRITABLE_ERRNOS:
             raise

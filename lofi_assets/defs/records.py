@@ -76,6 +76,24 @@ class VideoRecord:
 
 
 @dataclass(frozen=True)
+class UploadRecord:
+    mode: str  # dry_run | live
+    manifest_path: str | None  # dry-run: the requests that would have been sent
+    video_id: str | None
+    state: str  # the ledger's state after this run (dry_run: "planned")
+    publish_at_utc: str
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    snapshot_date: str
+    mode: str
+    videos: int
+    rows_upserted: int
+    reason: str = ""  # why the snapshot is empty, when it is
+
+
+@dataclass(frozen=True)
 class TeaserRecord:
     teaser_path: str  # 1080×1920 MP4
     start_s: float  # where the excerpt begins in the day's mix
@@ -87,7 +105,7 @@ RECORD_TYPES: dict[str, type] = {
     record.__name__: record
     for record in (
         SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord,
-        ThumbnailRecord, VideoRecord, TeaserRecord,
+        ThumbnailRecord, VideoRecord, TeaserRecord, UploadRecord, SnapshotRecord,
     )
 }  # fmt: skip
 

@@ -10,8 +10,20 @@ from lofi_assets.audio.soundfont import SoundFont, resolve_soundfont
 from lofi_assets.channel import DEFAULT_SLOTS, Channel
 from lofi_assets.defs.failures import DATA_DIR_ENV
 from lofi_assets.errors import ConfigError
+from lofi_assets.publish.feedback import Thresholds
+from lofi_assets.publish.warehouse import Warehouse
+from lofi_assets.publish.youtube import (
+    TOKEN_FILE_ENV,
+    CredentialsError,
+    YouTubeClients,
+    build_clients,
+    load_credentials,
+    token_uri_for,
+)
 
 DEFAULT_DATA_DIR = "data"
+WAREHOUSE_URL_ENV = "LOFI_WAREHOUSE_URL"
+WAREHOUSE_FILE = "warehouse.duckdb"
 
 
 def default_data_dir() -> str:
@@ -37,6 +49,16 @@ class ChannelConfig(dg.ConfigurableResource):
         default=["14-16", "20-22"],
         description="Best hours to publish, as start-end hours in the channel's timezone",
     )
+
+    breakout_views_48h: int = Field(
+        default=1_000, description="Views in a release's first 48 h that make it a breakout"
+    )
+    breakout_view_percentage: float = Field(
+        default=40.0, description="Average percentage viewed that a breakout also needs"
+    )
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.breakout_views_48h, self.breakout_view_percentage)
 
     def to_channel(self) -> Channel:
         unknown_slots = sorted(set(self.slots) - set(DEFAULT_SLOTS))
@@ -89,3 +111,50 @@ class SoundFontResource(dg.ConfigurableResource):
 
     def resolve(self) -> SoundFont:
         return resolve_soundfont(self.path)
+
+
+class YouTubeResource(dg.ConfigurableResource):
+    """YouTube Data and Analytics API clients (google-api-python-client, static discovery).
+
+    ``auto`` (the default) publishes live only when a token file is configured; otherwise it
+    is dry-run: every request is built and written to a manifest, and no socket is opened.
+    """
+
+    mode: str = Field(default="auto", description="auto, dry_run or live")
+    token_file: str | None = Field(
+        default=None, description=f"OAuth token file from `lofi auth youtube` (${TOKEN_FILE_ENV})"
+    )
+    endpoint: str | None = Field(
+        default=None, description="Another API server, e.g. a local one ($YOUTUBE_API_ENDPOINT)"
+    )
+    chunk_mb: int = Field(default=8, ge=1, description="Upload chunk size in MiB")
+
+    @property
+    def live(self) -> bool:
+        if self.mode not in ("auto", "dry_run", "live"):
+            raise ConfigError(f"YouTube mode {self.mode!r}: use auto, dry_run or live")
+        if self.mode == "live" and not self.token_file:
+            raise CredentialsError(
+                f"YouTube mode is live but no token file is set: run `lofi auth youtube` and "
+                f"set {TOKEN_FILE_ENV}"
+            )
+        return self.mode == "live" or (self.mode == "auto" and bool(self.token_file))
+
+    def clients(self) -> YouTubeClients:
+        endpoint = self.endpoint or None
+        credentials = (
+            load_credentials(self.token_file, token_uri_for(endpoint)) if self.live else None
+        )
+        return build_clients(credentials, endpoint)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Where the upload ledger and analytics live: a DuckDB file, or PostgreSQL in production."""
+
+    url: str = Field(
+        default=str(Path(DEFAULT_DATA_DIR) / WAREHOUSE_FILE),
+        description=f"A .duckdb path or a postgresql:// URL (${WAREHOUSE_URL_ENV})",
+    )
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.url)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,8 +30,10 @@ from googleapiclient.http import MediaFileUpload
 from lofi_assets.publish.metadata import problems
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.publish.youtube import (
+    MAX_ATTEMPTS,
     RETRIABLE_STATUSES,
     TRANSIENT_ERRORS,
+    Retrier,
     YouTubeClients,
     refusal,
 )
@@ -41,8 +42,6 @@ from lofi_assets.storage import write_json_atomic
 STATES = ("planned", "session", "uploaded", "thumbnail", "playlisted", "scheduled")
 MUSIC_CATEGORY_ID = "10"
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024  # a multiple of 256 KiB, as the protocol requires
-MAX_ATTEMPTS = 8
-MAX_BACKOFF_S = 64.0
 
 
 @dataclass(frozen=True)
@@ -185,34 +184,9 @@ class Publisher:
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.clients, self.ledger, self.log = clients, ledger, log
-        self.chunk_bytes, self.sleep, self.max_attempts, self.now = (
-            chunk_bytes, sleep, max_attempts, now,
-        )  # fmt: skip
-        self.retries = 0
-
-    # -- retrying -------------------------------------------------------------------------
-    def _backoff(self, attempt: int, action: str, why: str) -> None:
-        if attempt >= self.max_attempts:
-            raise TimeoutError(f"Gave up trying to {action} after {attempt} attempts: {why}")
-        delay = min(MAX_BACKOFF_S, 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-        self.retries += 1
-        self.log(f"{action}: {why}; retrying in {delay:.1f} s (attempt {attempt + 1})")
-        self.sleep(delay)
-
-    def _execute(self, request: Any, action: str) -> Any:
-        """One API call with backoff on 5xx and dropped connections; refusals are not retried."""
-        attempt = 0
-        while True:
-            try:
-                return request.execute(num_retries=0)
-            except HttpError as error:
-                if error.resp.status not in RETRIABLE_STATUSES:
-                    raise refusal(error, action) from error
-                attempt += 1
-                self._backoff(attempt, action, f"HTTP {error.resp.status}")
-            except TRANSIENT_ERRORS as error:
-                attempt += 1
-                self._backoff(attempt, action, f"{type(error).__name__}: {error}")
+        self.chunk_bytes, self.now = chunk_bytes, now
+        self.retrier = Retrier(log, sleep, max_attempts)
+        self._execute = self.retrier.execute
 
     # -- the steps ------------------------------------------------------------------------
     def publish(self, release: ReleaseUpload) -> PublishOutcome:
@@ -250,7 +224,7 @@ class Publisher:
             row.state = "scheduled"
             self.ledger.save(row)
             done.append("scheduled")
-        return PublishOutcome(row.video_id or "", row.state, done, self.retries, private)
+        return PublishOutcome(row.video_id or "", row.state, done, self.retrier.retries, private)
 
     def _upload_video(self, release: ReleaseUpload, body: dict, row: LedgerRow) -> None:
         media = MediaFileUpload(
@@ -286,11 +260,13 @@ class Publisher:
                 if code not in RETRIABLE_STATUSES:
                     raise refusal(error, "upload the video") from error
                 attempt += 1
-                self._backoff(attempt, "upload the video", f"HTTP {code}")
+                self.retrier.backoff(attempt, "upload the video", f"HTTP {code}")
                 continue
             except TRANSIENT_ERRORS as error:
                 attempt += 1
-                self._backoff(attempt, "upload the video", f"{type(error).__name__}: {error}")
+                self.retrier.backoff(
+                    attempt, "upload the video", f"{type(error).__name__}: {error}"
+                )
                 continue
             attempt = 0
             if request.resumable_uri and request.resumable_uri != row.session_uri:

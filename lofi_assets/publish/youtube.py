@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,8 @@ NEVER_RETRY_REASONS = frozenset({"quotaExceeded", "uploadLimitExceeded", "dailyL
 RETRIABLE_STATUSES = frozenset({500, 502, 503, 504})
 # Transport failures worth another try: resets, timeouts, refused or half-closed connections.
 TRANSIENT_ERRORS = (httplib2.HttpLib2Error, ConnectionError, TimeoutError, OSError)
+MAX_ATTEMPTS = 8
+MAX_BACKOFF_S = 64.0
 
 
 class PublishError(LofiError):
@@ -91,6 +96,43 @@ def refusal(error: HttpError, action: str) -> PublishError:
     return PublishError(f"YouTube refused to {action}: HTTP {status} {reason}", reason)
 
 
+class Retrier:
+    """Exponential backoff with jitter for 5xx answers and dropped connections, nothing else."""
+
+    def __init__(
+        self,
+        log: Callable[[str], None] = lambda message: None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.log, self.sleep, self.max_attempts = log, sleep, max_attempts
+        self.retries = 0
+
+    def backoff(self, attempt: int, action: str, why: str) -> None:
+        """Wait before attempt ``attempt + 1``; give up once ``max_attempts`` have failed."""
+        if attempt >= self.max_attempts:
+            raise TimeoutError(f"Gave up trying to {action} after {attempt} attempts: {why}")
+        delay = min(MAX_BACKOFF_S, 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+        self.retries += 1
+        self.log(f"{action}: {why}; retrying in {delay:.1f} s (attempt {attempt + 1})")
+        self.sleep(delay)
+
+    def execute(self, request: Any, action: str) -> Any:
+        """One API call; refusals (4xx, quota) raise PublishError at once."""
+        attempt = 0
+        while True:
+            try:
+                return request.execute(num_retries=0)
+            except HttpError as error:
+                if error.resp.status not in RETRIABLE_STATUSES:
+                    raise refusal(error, action) from error
+                attempt += 1
+                self.backoff(attempt, action, f"HTTP {error.resp.status}")
+            except TRANSIENT_ERRORS as error:
+                attempt += 1
+                self.backoff(attempt, action, f"{type(error).__name__}: {error}")
+
+
 def _endpoint_request_class(endpoint: str) -> type[HttpRequest]:
     parsed = urllib.parse.urlparse(endpoint)
 
@@ -135,7 +177,13 @@ def write_token(path: Path, credentials: Any) -> Path:
     return write_bytes_atomic(path, credentials.to_json().encode("utf-8"), mode=0o600)
 
 
-def load_credentials(token_file: str | Path) -> Any:
+def token_uri_for(endpoint: str | None) -> str | None:
+    """Where tokens are refreshed: Google's own server, or ``<endpoint>/token`` with an
+    endpoint override (google-auth ignores a token_uri stored in the token file)."""
+    return f"{endpoint.rstrip('/')}/token" if endpoint else None
+
+
+def load_credentials(token_file: str | Path, token_uri: str | None = None) -> Any:
     """Credentials from a token file, refreshed (and written back, 0600) when expired."""
     from google.auth.exceptions import RefreshError
     from google.auth.transport.requests import Request
@@ -152,6 +200,10 @@ def load_credentials(token_file: str | Path) -> Any:
         raise CredentialsError(
             f"{path} is not an OAuth token file ({type(error).__name__}): run `lofi auth youtube`"
         ) from error
+    if token_uri:
+        expiry = credentials.expiry
+        credentials = credentials.with_token_uri(token_uri)
+        credentials.expiry = expiry  # the copy forgets it, and would look valid forever
     if not credentials.valid:
         if not credentials.refresh_token:
             raise CredentialsError(f"{path} has no refresh token: run `lofi auth youtube`")
@@ -169,8 +221,9 @@ def load_credentials(token_file: str | Path) -> Any:
 def clients_from_environment() -> YouTubeClients:
     """Live clients when ``YOUTUBE_TOKEN_FILE`` is set, dry-run clients otherwise."""
     token_file = os.environ.get(TOKEN_FILE_ENV)
-    credentials = load_credentials(token_file) if token_file else None
-    return build_clients(credentials, os.environ.get(ENDPOINT_ENV) or None)
+    endpoint = os.environ.get(ENDPOINT_ENV) or None
+    credentials = load_credentials(token_file, token_uri_for(endpoint)) if token_file else None
+    return build_clients(credentials, endpoint)
 
 
 def run_installed_app_flow(client_secrets: Path, token_file: Path, port: int = 0) -> Path:

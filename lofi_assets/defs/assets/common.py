@@ -11,14 +11,14 @@ from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ArtifactStore
 
 
-def release_asset_options(record_type: type) -> dict[str, Any]:
-    """Decorator options of a date asset: made by the release job, or by itself once the day's
-    inputs exist (AutomationCondition.eager, evaluated by the daemon)."""
+def release_asset_options(record_type: type, eager: bool = True) -> dict[str, Any]:
+    """Decorator options of a date asset: made by its job, or (``eager``) by itself once the
+    day's inputs exist (AutomationCondition.eager, evaluated by the daemon)."""
     return {
         "partitions_def": release_dates,
         "io_manager_key": "record_io_manager",
         "dagster_type": dg.PythonObjectDagsterType(record_type),
-        "automation_condition": dg.AutomationCondition.eager(),
+        "automation_condition": dg.AutomationCondition.eager() if eager else None,
     }
 
 

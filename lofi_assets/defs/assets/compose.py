@@ -13,6 +13,7 @@ from lofi_assets.music.analysis import pitch_class_entropy
 from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.plan import BPM_LIMITS, DURATION_LIMITS_S, ENGINE_VERSION
 from lofi_assets.music.sketch_files import write_sketch_files
+from lofi_assets.publish.feedback import BOOSTS_FILE, boosted_weights, read_boosts
 
 
 class SketchConfig(dg.Config):
@@ -48,7 +49,10 @@ def midi_sketch(
     """Multi-track MIDI sketch (keys, bass, melody, drums, pad) and plan, seeded by date × slot."""
     date, slot = date_and_slot(context.partition_key)
     with domain_failures(artifact_store.root):
-        request = channel.to_channel().sketch_request(
+        settings = channel.to_channel()
+        boosts = read_boosts(artifact_store.root / BOOSTS_FILE)
+        weights = boosted_weights(settings.effective_style_weights, boosts, date)
+        request = settings.sketch_request(
             date,
             slot,
             style=config.style,
@@ -56,6 +60,7 @@ def midi_sketch(
             mode=config.mode,
             bpm=config.bpm,
             duration_s=config.duration_s,
+            style_weights=weights,
         )
         sketch = compose_sketch(request)  # validates everything before a byte is written
         directory = artifact_store.partition_dir("midi_sketch", context.partition_key)
@@ -89,6 +94,9 @@ def midi_sketch(
             "progression_B": " – ".join(plan["chords"]["B"]),
             "roman_numerals": dg.MetadataValue.json(plan["progression"]),
             "seed": dg.MetadataValue.int(plan["seed"]),
+            "style_boosts": dg.MetadataValue.json(
+                [b.style for b in boosts if b.effective_from <= date]
+            ),
             "pitch_class_entropy_bits": dg.MetadataValue.float(
                 round(pitch_class_entropy(files.summary.pitched_notes()), 3)
             ),

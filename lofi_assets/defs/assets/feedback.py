@@ -1,0 +1,95 @@
+"""Feedback group: what a breakout release teaches the channel."""
+
+import datetime as dt
+import json
+
+import dagster as dg
+from pydantic import Field
+
+from lofi_assets.defs.failures import domain_failures
+from lofi_assets.defs.io import RECORD_FILE
+from lofi_assets.defs.partitions import track_partition_key
+from lofi_assets.defs.records import record_from_document
+from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
+from lofi_assets.errors import ConfigError
+from lofi_assets.music.arrangement import compose_sketch
+from lofi_assets.music.sketch_files import write_sketch_files
+from lofi_assets.publish.feedback import (
+    BOOST_FACTOR,
+    BOOSTS_FILE,
+    StyleBoost,
+    add_boost,
+    variation_requests,
+)
+
+
+class BreakoutConfig(dg.Config):
+    """Filled in by analytics_threshold_sensor; set by hand to replay a breakout."""
+
+    video_id: str = Field(description="The breakout video")
+    release_date: str = Field(description="Its release date (YYYY-MM-DD)")
+    views_48h: int = Field(default=0, description="What it did in its first 48 h")
+    average_view_percentage: float = Field(default=0.0)
+    variations: int = Field(default=3, ge=1, le=5, description="New sketches on its recipe")
+    effective_from: str | None = Field(
+        default=None, description="First date whose plans use the style boost (default: tomorrow)"
+    )
+
+
+@dg.asset(group_name="feedback", kinds={"python", "midi"}, code_version="1")
+def breakout_feedback(
+    context: dg.AssetExecutionContext,
+    config: BreakoutConfig,
+    channel: ChannelConfig,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """More of what worked: variations of the breakout's lead track and a boost for its style."""
+    with domain_failures(artifact_store.root):
+        slot = channel.to_channel().slots[0]
+        record_path = (
+            artifact_store.partition_dir(
+                "midi_sketch", track_partition_key(config.release_date, slot)
+            )
+            / RECORD_FILE
+        )
+        if not record_path.is_file():
+            raise ConfigError(
+                f"No midi_sketch for {config.release_date} slot {slot}: the breakout's recipe "
+                "is read from its plan"
+            )
+        sketch_record = record_from_document(json.loads(record_path.read_text(encoding="utf-8")))
+        plan = json.loads(artifact_store.resolve(sketch_record.plan_path).read_text("utf-8"))
+        folder = artifact_store.root / "breakout_feedback" / config.video_id
+        made = []
+        for index, request in enumerate(
+            variation_requests(plan, config.video_id, config.variations), start=1
+        ):
+            files = write_sketch_files(compose_sketch(request), folder / f"variation_{index}")
+            made.append(artifact_store.relative(files.midi_path))
+        tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+        effective_from = config.effective_from or tomorrow
+        dt.date.fromisoformat(effective_from)  # a bad date fails here, before anything is written
+        boost = StyleBoost(
+            style=plan["style"],
+            factor=BOOST_FACTOR,
+            effective_from=effective_from,
+            video_id=config.video_id,
+            reason=(
+                f"{config.views_48h} views in 48 h, {config.average_view_percentage:.1f} % viewed"
+            ),
+        )
+        added = add_boost(artifact_store.root / BOOSTS_FILE, boost)
+    context.log.info(
+        f"Breakout {config.video_id}: {len(made)} variations of {plan['style']} in "
+        f"{plan['key']}; style boost {'added' if added else 'already recorded'}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "video_id": config.video_id,
+            "recipe": f"{plan['style']} in {plan['key']} at {plan['bpm']} BPM",
+            "variations": dg.MetadataValue.json(made),
+            "style_boost": f"{plan['style']} ×{BOOST_FACTOR} from {boost.effective_from}"
+            if added
+            else "already recorded",
+        }
+    )

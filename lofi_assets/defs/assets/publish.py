@@ -1,0 +1,191 @@
+"""Publish group: the day's release on YouTube, and what the channel's videos did since."""
+
+import datetime as dt
+import json
+
+import dagster as dg
+
+from lofi_assets.defs.assets.common import png_markdown, release_asset_options
+from lofi_assets.defs.checks import (
+    SNAPSHOT_CHECK_SPECS,
+    UPLOAD_CHECK_SPECS,
+    check_one_row_per_day_and_video,
+    check_upload_body,
+)
+from lofi_assets.defs.failures import domain_failures
+from lofi_assets.defs.pools import YOUTUBE_API_POOL
+from lofi_assets.defs.records import (
+    MetadataRecord,
+    SnapshotRecord,
+    ThumbnailRecord,
+    UploadRecord,
+    VideoRecord,
+)
+from lofi_assets.defs.resources import ArtifactStore, WarehouseResource, YouTubeResource
+from lofi_assets.errors import ConfigError
+from lofi_assets.publish.analytics import (
+    fetch_snapshot,
+    top_releases,
+    upsert_snapshot,
+    views_plot_png,
+)
+from lofi_assets.publish.upload import (
+    Publisher,
+    ReleaseUpload,
+    UploadLedger,
+    body_problems,
+    dry_run_manifest,
+)
+from lofi_assets.publish.youtube import Retrier
+
+PUBLISH_VERSION = "1"
+MANIFEST_FILE = "manifest.json"
+
+
+class UploadConfig(dg.Config):
+    thumbnail_variant: str = "A"  # which of the A/B/C thumbnails YouTube shows
+
+
+@dg.asset(
+    group_name="publish",
+    kinds={"python", "youtube"},
+    code_version=PUBLISH_VERSION,
+    check_specs=UPLOAD_CHECK_SPECS,
+    pool=YOUTUBE_API_POOL,
+    **release_asset_options(UploadRecord),
+)
+def youtube_upload(
+    context: dg.AssetExecutionContext,
+    config: UploadConfig,
+    video: VideoRecord,
+    thumbnail: ThumbnailRecord,
+    release_metadata: MetadataRecord,
+    youtube: YouTubeResource,
+    warehouse: WarehouseResource,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """The day's video on YouTube: uploaded, thumbnailed, playlisted, scheduled (once)."""
+    date = str(context.partition_key)
+    target = artifact_store.partition_dir("youtube_upload", date)
+    with domain_failures(artifact_store.root):
+        if config.thumbnail_variant not in thumbnail.variant_paths:
+            raise ConfigError(
+                f"No thumbnail variant {config.thumbnail_variant!r}: use one of "
+                f"{sorted(thumbnail.variant_paths)}"
+            )
+        document = json.loads(
+            artifact_store.resolve(release_metadata.metadata_path).read_text(encoding="utf-8")
+        )
+        release = ReleaseUpload(
+            release_date=date,
+            video_path=artifact_store.resolve(video.video_path),
+            thumbnail_path=artifact_store.resolve(
+                thumbnail.variant_paths[config.thumbnail_variant]
+            ),
+            title=document["title"],
+            description=document["description"],
+            tags=document["tags"],
+            playlists=document["playlists"],
+            publish_at_utc=document["publish_at_utc"],
+        )
+        now = dt.datetime.now(dt.UTC)
+        found = body_problems(release.video_body(now))
+        if not youtube.live:
+            manifest_path = target / MANIFEST_FILE
+            manifest = dry_run_manifest(youtube.clients(), release, now, manifest_path)
+            context.log.info(
+                f"Dry run: {len(manifest['requests'])} requests written to {manifest_path}, "
+                "none sent (set YOUTUBE_TOKEN_FILE to publish)"
+            )
+            record = UploadRecord(
+                "dry_run", artifact_store.relative(manifest_path), None, "planned",
+                release.publish_at_utc,
+            )  # fmt: skip
+            metadata = {
+                "mode": "dry_run",
+                "requests": dg.MetadataValue.json([r["call"] for r in manifest["requests"]]),
+                "manifest": dg.MetadataValue.path(str(manifest_path)),
+            }
+        else:
+            publisher = Publisher(
+                youtube.clients(),
+                UploadLedger(warehouse.warehouse()),
+                log=context.log.info,
+                chunk_bytes=youtube.chunk_mb * 1024 * 1024,
+            )
+            outcome = publisher.publish(release)
+            record = UploadRecord(
+                "live", None, outcome.video_id, outcome.state, release.publish_at_utc
+            )
+            metadata = {
+                "mode": "live",
+                "video_id": outcome.video_id,
+                "url": dg.MetadataValue.url(f"https://www.youtube.com/watch?v={outcome.video_id}"),
+                "steps_done": dg.MetadataValue.json(outcome.steps_done),
+                "retries": dg.MetadataValue.int(outcome.retries),
+                "scheduled": "left private: the publish time had passed"
+                if outcome.private_until_published_by_hand
+                else release.publish_at_utc,
+            }
+    return dg.MaterializeResult(
+        value=record,
+        metadata={**metadata, "title": release.title},
+        check_results=[check_upload_body(found)],
+    )
+
+
+@dg.asset(
+    group_name="publish",
+    kinds={"python", "youtube", "duckdb"},
+    code_version=PUBLISH_VERSION,
+    check_specs=SNAPSHOT_CHECK_SPECS,
+    pool=YOUTUBE_API_POOL,
+    deps=[youtube_upload],
+    **release_asset_options(SnapshotRecord, eager=False),
+)
+def analytics_snapshot(
+    context: dg.AssetExecutionContext,
+    youtube: YouTubeResource,
+    warehouse: WarehouseResource,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """Every uploaded video's totals and daily figures up to this day, upserted (the last 3
+    days are fetched again: YouTube revises them)."""
+    date = str(context.partition_key)
+    with domain_failures(artifact_store.root):
+        store = warehouse.warehouse()
+        if not youtube.live:
+            reason = "dry run: no YouTube credentials (set YOUTUBE_TOKEN_FILE), nothing was fetched"
+            context.log.info(f"Empty snapshot for {date}: {reason}")
+            videos, written = 0, 0
+        else:
+            uploads = UploadLedger(store).uploaded_videos()
+            retrier = Retrier(context.log.info)
+            snapshot = fetch_snapshot(youtube.clients(), retrier, uploads, date)
+            written = upsert_snapshot(store, snapshot)
+            videos, reason = len(snapshot.total_rows), "" if uploads else "no uploads yet"
+            context.log.info(f"{written} rows for {videos} videos up to {date}")
+        duplicates = store.query(
+            "SELECT count(*) AS n FROM (SELECT day, video_id FROM video_daily "
+            "GROUP BY day, video_id HAVING count(*) > 1) AS repeated"
+        )[0]["n"]
+        top = top_releases(store)
+        plot = views_plot_png(store)
+    table = "\n".join(
+        ["| release | title | views | likes |", "|---|---|---:|---:|"]
+        + [
+            f"| {row['release_date']} | {row['title']} | {row['view_count']:,} | {row['like_count']:,} |"
+            for row in top
+        ]
+    )
+    return dg.MaterializeResult(
+        value=SnapshotRecord(date, "live" if youtube.live else "dry_run", videos, written, reason),
+        metadata={
+            "videos": dg.MetadataValue.int(videos),
+            "rows_upserted": dg.MetadataValue.int(written),
+            "reason": reason or "fetched",
+            "top_releases": dg.MetadataValue.md(table if top else "no analytics yet"),
+            "views_over_time": png_markdown(plot, "daily views"),
+        },
+        check_results=[check_one_row_per_day_and_video(int(duplicates))],
+    )

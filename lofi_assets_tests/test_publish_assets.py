@@ -1,0 +1,237 @@
+"""The publish and feedback assets on a real Dagster instance, against a local YouTube server."""
+
+import datetime as dt
+import json
+import socket
+import stat
+
+import dagster as dg
+import pytest
+
+from lofi_assets.defs.assets.compose import midi_sketch
+from lofi_assets.defs.assets.feedback import breakout_feedback
+from lofi_assets.defs.assets.produce import mastered_wav, stems
+from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
+from lofi_assets.defs.assets.release import (
+    release_metadata,
+    release_mix,
+    shorts_teaser,
+    thumbnail,
+    video,
+)
+from lofi_assets.defs.automation import (
+    analytics_schedule,
+    analytics_threshold_sensor,
+    build_daily_release_schedule,
+)
+from lofi_assets.defs.io import RecordIOManager
+from lofi_assets.defs.partitions import track_partition_key
+from lofi_assets.defs.resources import (
+    ArtifactStore,
+    ChannelConfig,
+    SoundFontResource,
+    WarehouseResource,
+    YouTubeResource,
+)
+from lofi_assets.publish.feedback import BOOSTS_FILE, read_boosts
+from lofi_assets.publish.upload import body_problems
+from lofi_assets.publish.youtube import load_credentials, token_uri_for
+from lofi_assets_tests.youtube_server import QUOTA_ERROR, LocalYouTube, write_token_file
+
+DATE = "2026-11-25"
+NEXT_DAY = "2026-11-26"
+RELEASE_ASSETS = [release_mix, release_metadata, thumbnail, video, shorts_teaser]
+# The tests below share one day's release and follow one another (publish → analytics →
+# sensor → feedback), so they run in order on one xdist worker.
+pytestmark = pytest.mark.xdist_group("publish_day")
+ALL_ASSETS = [midi_sketch, stems, mastered_wav, *RELEASE_ASSETS, youtube_upload, analytics_snapshot]
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    """One real day's release (20-second tracks, static video) in its own data root."""
+    root = tmp_path_factory.mktemp("publish")
+    data = root / "data"
+    store = ArtifactStore(data_dir=str(data))
+    resources = {
+        "channel": ChannelConfig(),
+        "soundfont": SoundFontResource(),
+        "artifact_store": store,
+        "record_io_manager": RecordIOManager(store=store),
+        "youtube": YouTubeResource(),
+        "warehouse": WarehouseResource(url=str(data / "warehouse.duckdb")),
+    }
+    with dg.instance_for_test() as instance:
+        for slot in ("1", "2", "3"):
+            assert dg.materialize(
+                [midi_sketch, stems, mastered_wav], partition_key=track_partition_key(DATE, slot),
+                resources=resources, instance=instance,
+                run_config={"ops": {"midi_sketch": {"config": {"duration_s": 20.0}}}},
+            ).success  # fmt: skip
+        assert dg.materialize(
+            ALL_ASSETS, selection=RELEASE_ASSETS, partition_key=DATE, resources=resources,
+            instance=instance,
+            run_config={"ops": {"video": {"config": {"motion": "static"}},
+                                "shorts_teaser": {"config": {"motion": "static"}}}},
+        ).success  # fmt: skip
+        yield {"root": root, "data": data, "resources": resources, "instance": instance}
+
+
+def _materialize(day, selection, partition_key=DATE, **resource_overrides):
+    return dg.materialize(
+        ALL_ASSETS, selection=selection, partition_key=partition_key, instance=day["instance"],
+        resources={**day["resources"], **resource_overrides}, raise_on_error=False,
+    )  # fmt: skip
+
+
+def test_dry_run_opens_no_socket_and_writes_a_valid_manifest(day, monkeypatch):
+    attempts = []
+    original = socket.socket.connect
+
+    def connect(sock, address):
+        attempts.append(address)
+        return original(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: attempts.append(a))
+    result = _materialize(day, [youtube_upload])
+    assert result.success
+    assert attempts == []
+    manifest = json.loads((day["data"] / "youtube_upload" / DATE / "manifest.json").read_text())
+    calls = [request["call"] for request in manifest["requests"]]
+    assert calls[:2] == ["videos.insert", "thumbnails.set"] and "playlistItems.insert" in calls
+    insert = manifest["requests"][0]
+    assert insert["uri"].startswith("https://youtube.googleapis.com/upload/youtube/v3/videos")
+    assert body_problems(insert["body"]) == []
+    assert manifest["problems"] == []
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+
+def _live(server, day, name="token.json"):
+    token = write_token_file(day["root"] / name, server.endpoint)
+    return YouTubeResource(token_file=str(token), endpoint=server.endpoint, chunk_mb=1)
+
+
+def test_live_publishing_happens_once_however_often_it_runs(day):
+    with LocalYouTube() as server:
+        youtube = _live(server, day)
+        for _ in range(3):
+            result = _materialize(day, [youtube_upload], youtube=youtube)
+            assert result.success
+        assert server.count("POST /upload/youtube/v3/videos") == 1
+        assert server.count("POST /upload/youtube/v3/thumbnails/set") == 1
+        metadata = json.loads(
+            (day["data"] / "release_metadata" / DATE / "metadata.json").read_text()
+        )
+        assert server.count("POST /youtube/v3/playlistItems") == len(metadata["playlists"])
+        (video_id,) = server.fake.videos
+        video_file = day["data"] / "video" / DATE / "video.mp4"
+        assert server.uploaded_bytes(video_id) == video_file.read_bytes()
+        events = result.get_asset_materialization_events()
+        assert events[0].materialization.metadata["steps_done"].value == []
+
+        # analytics: two days of figures, fetched twice, stored once
+        server.fake.daily_views[video_id] = 900
+        server.fake.videos[video_id]["statistics"]["viewCount"] = "1800"
+        for partition in (DATE, NEXT_DAY, NEXT_DAY):
+            snapshot = _materialize(day, [analytics_snapshot], partition, youtube=youtube)
+            assert snapshot.success
+            assert all(e.passed for e in snapshot.get_asset_check_evaluations())
+        warehouse = day["resources"]["warehouse"].warehouse()
+        rows = warehouse.query("SELECT day, views FROM video_daily ORDER BY day")
+        assert rows == [{"day": DATE, "views": 900}, {"day": NEXT_DAY, "views": 900}]
+        metadata = snapshot.get_asset_materialization_events()[0].materialization.metadata
+        assert "| 1,800 |" in metadata["top_releases"].value
+        assert metadata["views_over_time"].value.startswith("![daily views](data:image/png")
+
+
+def test_quota_exhaustion_fails_the_run_after_one_request(day):
+    with LocalYouTube() as server:
+        server.fake.route_errors["*"] = QUOTA_ERROR
+        fresh_ledger = WarehouseResource(url=str(day["root"] / "quota.duckdb"))
+        result = _materialize(
+            day, [youtube_upload], youtube=_live(server, day), warehouse=fresh_ledger
+        )
+        assert not result.success
+        assert sum(server.fake.requests.values()) == 1
+        failure = next(e for e in result.all_events if e.is_step_failure)
+        error = failure.step_failure_data
+        assert error.user_failure_data.metadata["reason"].value == "quotaExceeded"
+        assert "quota resets" in error.user_failure_data.description
+
+
+def test_an_expired_token_is_refreshed_and_saved_privately(day):
+    with LocalYouTube() as server:
+        token = write_token_file(day["root"] / "expired.json", server.endpoint, expired=True)
+        credentials = load_credentials(token, token_uri_for(server.endpoint))
+        assert credentials.token == "fresh-1"
+        assert stat.S_IMODE(token.stat().st_mode) == 0o600
+        assert json.loads(token.read_text())["token"] == "fresh-1"
+
+
+def test_dry_run_snapshot_is_empty_and_says_why(day):
+    result = _materialize(day, [analytics_snapshot])
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["rows_upserted"].value == 0
+    assert "dry run" in metadata["reason"].value
+
+
+def _sensor(day, cursor=None, **thresholds):
+    context = dg.build_sensor_context(
+        instance=day["instance"],
+        cursor=cursor,
+        resources={
+            "channel": ChannelConfig(**thresholds),
+            "warehouse": day["resources"]["warehouse"],
+        },
+    )
+    return context, analytics_threshold_sensor(context)
+
+
+def test_breakout_sensor_requests_one_run_then_waits(day):
+    warehouse = day["resources"]["warehouse"].warehouse()
+    assert warehouse.query("SELECT * FROM video_daily"), "the live test's analytics come first"
+    context, result = _sensor(day, breakout_views_48h=1_000, breakout_view_percentage=30.0)
+    assert isinstance(result, dg.RunRequest)
+    assert result.run_key.startswith("breakout-video-")
+    config = result.run_config["ops"]["breakout_feedback"]["config"]
+    assert (config["release_date"], config["views_48h"]) == (DATE, 1_800)
+    _, again = _sensor(day, context.cursor, breakout_views_48h=1_000, breakout_view_percentage=30.0)
+    assert isinstance(again, dg.SkipReason)
+    _, below = _sensor(day, None, breakout_views_48h=5_000)
+    assert isinstance(below, dg.SkipReason)
+    assert "below thresholds" in below.skip_message and "1800 views" in below.skip_message
+
+    run_config = result.run_config
+    run_config["ops"]["breakout_feedback"]["config"]["effective_from"] = NEXT_DAY
+    feedback = dg.materialize(
+        [breakout_feedback], instance=day["instance"], resources=day["resources"],
+        run_config=run_config,
+    )  # fmt: skip
+    assert feedback.success
+    folder = day["data"] / "breakout_feedback" / config["video_id"]
+    assert len(list(folder.glob("variation_*/*.mid"))) == 3
+    (boost,) = read_boosts(day["data"] / BOOSTS_FILE)
+    plan = json.loads(
+        next((day["data"] / "midi_sketch" / DATE / "1").glob("*plan*.json")).read_text()
+    )
+    assert boost.style == plan["style"]
+    for date, boosted in (("2026-11-24", []), (NEXT_DAY, [plan["style"]])):
+        sketch = dg.materialize(
+            [midi_sketch], partition_key=track_partition_key(date, "2"), instance=day["instance"],
+            resources=day["resources"],
+        )  # fmt: skip
+        metadata = sketch.get_asset_materialization_events()[0].materialization.metadata
+        assert metadata["style_boosts"].value == boosted
+
+
+def test_schedules_follow_their_hour_timezone_and_day(day):
+    schedule = build_daily_release_schedule(20, "Asia/Tokyo")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 20 * * *", "Asia/Tokyo")
+    context = dg.build_schedule_context(
+        instance=day["instance"],
+        scheduled_execution_time=dt.datetime(2026, 11, 26, 9, tzinfo=dt.UTC),
+    )
+    request = analytics_schedule(context)
+    assert (request.partition_key, request.run_key) == (DATE, f"analytics-{DATE}")
