@@ -101,6 +101,7 @@ def test_lofi_release_materializes_every_slot_into_the_instance(environment, mon
         "thumbnail/{}/cover.jpg",
         "video/{}/video.mp4",
         "shorts_teaser/{}/teaser.mp4",
+        "youtube_upload/{}/manifest.json",
     ):
         assert (data / artifact.format(DATE)).is_file(), artifact
 
