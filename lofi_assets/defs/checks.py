@@ -340,9 +340,10 @@ METADATA_CHECK_SPECS = [
 ]
 
 
-def check_metadata_valid(found_problems: list[str]) -> dg.AssetCheckResult:
+def check_no_problems(check_name: str, found_problems: list[str]) -> dg.AssetCheckResult:
+    """A validator's verdict: passed when it found nothing, the problems listed otherwise."""
     return dg.AssetCheckResult(
-        check_name="metadata_valid",
+        check_name=check_name,
         passed=not found_problems,
         metadata={"problems": dg.MetadataValue.json(found_problems)},
     )
@@ -406,15 +407,23 @@ def check_headline_legible(variants: dict[str, dict]) -> dg.AssetCheckResult:
 MAX_AV_DRIFT_S = 0.1
 MID_ROLL_MIN_S = 480.0  # YouTube allows mid-roll ads from 8 minutes
 
+
+def _stream_check_specs(asset: str, size: str, source: str) -> list[dg.AssetCheckSpec]:
+    """video_streams and durations_match (both blocking) of an MP4 that YouTube takes."""
+    return [
+        dg.AssetCheckSpec(
+            "video_streams", asset=asset, blocking=True,
+            description=f"H.264 High yuv420p {size}, AAC-LC 48 kHz stereo, +faststart",
+        ),
+        dg.AssetCheckSpec(
+            "durations_match", asset=asset, blocking=True,
+            description=f"Video, audio and {source} agree within {MAX_AV_DRIFT_S} s",
+        ),
+    ]  # fmt: skip
+
+
 VIDEO_CHECK_SPECS = [
-    dg.AssetCheckSpec(
-        "video_streams", asset="video", blocking=True,
-        description="H.264 High yuv420p at the configured size, AAC-LC 48 kHz stereo, +faststart",
-    ),
-    dg.AssetCheckSpec(
-        "durations_match", asset="video", blocking=True,
-        description=f"Video, audio and the mix agree within {MAX_AV_DRIFT_S} s",
-    ),
+    *_stream_check_specs("video", "at the configured size", "the mix"),
     dg.AssetCheckSpec(
         "mid_roll_eligible", asset="video",
         description="At least 8 minutes long when the day has three or more tracks",
@@ -464,14 +473,7 @@ def video_check_results(
 
 
 TEASER_CHECK_SPECS = [
-    dg.AssetCheckSpec(
-        "video_streams", asset="shorts_teaser", blocking=True,
-        description="H.264 High yuv420p 1080×1920, AAC-LC 48 kHz stereo, +faststart",
-    ),
-    dg.AssetCheckSpec(
-        "durations_match", asset="shorts_teaser", blocking=True,
-        description=f"Video, audio and the excerpt agree within {MAX_AV_DRIFT_S} s",
-    ),
+    *_stream_check_specs("shorts_teaser", "1080×1920", "the excerpt"),
     dg.AssetCheckSpec(
         "shorts_length", asset="shorts_teaser", blocking=True,
         description=f"At most {MAX_SHORTS_S:.0f} s: longer uploads are not Shorts",
@@ -499,14 +501,6 @@ UPLOAD_CHECK_SPECS = [
         "for kids; synthetic media declared; scheduled videos private",
     ),
 ]  # fmt: skip
-
-
-def check_upload_body(found_problems: list[str]) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name="upload_body_valid",
-        passed=not found_problems,
-        metadata={"problems": dg.MetadataValue.json(found_problems)},
-    )
 
 
 SNAPSHOT_CHECK_SPECS = [

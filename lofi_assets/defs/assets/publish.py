@@ -9,8 +9,8 @@ from lofi_assets.defs.assets.common import png_markdown, release_asset_options
 from lofi_assets.defs.checks import (
     SNAPSHOT_CHECK_SPECS,
     UPLOAD_CHECK_SPECS,
+    check_no_problems,
     check_one_row_per_day_and_video,
-    check_upload_body,
 )
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.pools import YOUTUBE_API_POOL
@@ -130,7 +130,7 @@ def youtube_upload(
     return dg.MaterializeResult(
         value=record,
         metadata={**metadata, "title": release.title},
-        check_results=[check_upload_body(found)],
+        check_results=[check_no_problems("upload_body_valid", found)],
     )
 
 

@@ -23,7 +23,7 @@ from lofi_assets.defs.checks import (
     VIDEO_CHECK_SPECS,
     check_artwork_format,
     check_headline_legible,
-    check_metadata_valid,
+    check_no_problems,
     release_mix_check_results,
     teaser_check_results,
     video_check_results,
@@ -213,7 +213,7 @@ def release_metadata(
             "description": dg.MetadataValue.md(f"```\n{metadata.description}\n```"),
             "path": dg.MetadataValue.path(str(path)),
         },
-        check_results=[check_metadata_valid(found)],
+        check_results=[check_no_problems("metadata_valid", found)],
     )
 
 
