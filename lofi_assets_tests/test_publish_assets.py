@@ -41,8 +41,8 @@ from lofi_assets_tests.youtube_server import QUOTA_ERROR, LocalYouTube, write_to
 DATE = "2026-11-25"
 NEXT_DAY = "2026-11-26"
 RELEASE_ASSETS = [release_mix, release_metadata, thumbnail, video, shorts_teaser]
-# The tests below share one day's release and follow one another (publish → analytics →
-# sensor → feedback), so they run in order on one xdist worker.
+# The tests below share one day's release (a module fixture): keep them on one xdist worker
+# so it is made once.
 pytestmark = pytest.mark.xdist_group("publish_day")
 ALL_ASSETS = [midi_sketch, stems, mastered_wav, *RELEASE_ASSETS, youtube_upload, analytics_snapshot]
 
@@ -112,37 +112,46 @@ def _live(server, day, name="token.json"):
     return YouTubeResource(token_file=str(token), endpoint=server.endpoint, chunk_mb=1)
 
 
-def test_live_publishing_happens_once_however_often_it_runs(day):
+@pytest.fixture(scope="module")
+def published(day):
+    """The day published live three times, then two days of analytics fetched (one twice)."""
     with LocalYouTube() as server:
         youtube = _live(server, day)
-        for _ in range(3):
-            result = _materialize(day, [youtube_upload], youtube=youtube)
-            assert result.success
-        assert server.count("POST /upload/youtube/v3/videos") == 1
-        assert server.count("POST /upload/youtube/v3/thumbnails/set") == 1
-        metadata = json.loads(
-            (day["data"] / "release_metadata" / DATE / "metadata.json").read_text()
-        )
-        assert server.count("POST /youtube/v3/playlistItems") == len(metadata["playlists"])
-        (video_id,) = server.fake.videos
-        video_file = day["data"] / "video" / DATE / "video.mp4"
-        assert server.uploaded_bytes(video_id) == video_file.read_bytes()
-        events = result.get_asset_materialization_events()
-        assert events[0].materialization.metadata["steps_done"].value == []
-
-        # analytics: two days of figures, fetched twice, stored once
+        uploads = [_materialize(day, [youtube_upload], youtube=youtube) for _ in range(3)]
+        (video_id,) = server.fake.videos or [None]
         server.fake.daily_views[video_id] = 900
         server.fake.videos[video_id]["statistics"]["viewCount"] = "1800"
-        for partition in (DATE, NEXT_DAY, NEXT_DAY):
-            snapshot = _materialize(day, [analytics_snapshot], partition, youtube=youtube)
-            assert snapshot.success
-            assert all(e.passed for e in snapshot.get_asset_check_evaluations())
-        warehouse = day["resources"]["warehouse"].warehouse()
-        rows = warehouse.query("SELECT day, views FROM video_daily ORDER BY day")
-        assert rows == [{"day": DATE, "views": 900}, {"day": NEXT_DAY, "views": 900}]
-        metadata = snapshot.get_asset_materialization_events()[0].materialization.metadata
-        assert "| 1,800 |" in metadata["top_releases"].value
-        assert metadata["views_over_time"].value.startswith("![daily views](data:image/png")
+        snapshots = [
+            _materialize(day, [analytics_snapshot], partition, youtube=youtube)
+            for partition in (DATE, NEXT_DAY, NEXT_DAY)
+        ]
+        yield {"server": server, "video_id": video_id, "uploads": uploads, "snapshots": snapshots}
+
+
+def test_live_publishing_happens_once_however_often_it_runs(day, published):
+    server, video_id = published["server"], published["video_id"]
+    assert all(result.success for result in published["uploads"])
+    assert server.count("POST /upload/youtube/v3/videos") == 1
+    assert server.count("POST /upload/youtube/v3/thumbnails/set") == 1
+    metadata = json.loads((day["data"] / "release_metadata" / DATE / "metadata.json").read_text())
+    assert server.count("POST /youtube/v3/playlistItems") == len(metadata["playlists"])
+    video_file = day["data"] / "video" / DATE / "video.mp4"
+    assert server.uploaded_bytes(video_id) == video_file.read_bytes()
+    events = published["uploads"][-1].get_asset_materialization_events()
+    assert events[0].materialization.metadata["steps_done"].value == []
+
+
+def test_analytics_refetch_replaces_rows_instead_of_adding_them(day, published):
+    for snapshot in published["snapshots"]:
+        assert snapshot.success
+        assert all(e.passed for e in snapshot.get_asset_check_evaluations())
+    warehouse = day["resources"]["warehouse"].warehouse()
+    rows = warehouse.query("SELECT day, views FROM video_daily ORDER BY day")
+    assert rows == [{"day": DATE, "views": 900}, {"day": NEXT_DAY, "views": 900}]
+    metadata = published["snapshots"][-1].get_asset_materialization_events()[0]
+    metadata = metadata.materialization.metadata
+    assert "| 1,800 |" in metadata["top_releases"].value
+    assert metadata["views_over_time"].value.startswith("![daily views](data:image/png")
 
 
 def test_quota_exhaustion_fails_the_run_after_one_request(day):
@@ -189,9 +198,7 @@ def _sensor(day, cursor=None, **thresholds):
     return context, analytics_threshold_sensor(context)
 
 
-def test_breakout_sensor_requests_one_run_then_waits(day):
-    warehouse = day["resources"]["warehouse"].warehouse()
-    assert warehouse.query("SELECT * FROM video_daily"), "the live test's analytics come first"
+def test_breakout_sensor_requests_one_run_then_waits(day, published):
     context, result = _sensor(day, breakout_views_48h=1_000, breakout_view_percentage=30.0)
     assert isinstance(result, dg.RunRequest)
     assert result.run_key.startswith("breakout-video-")
