@@ -80,3 +80,15 @@ def test_lofi_render_rejects_a_corrupt_midi_and_a_missing_plan(tmp_path, capsys)
     assert main(["render", "--midi", str(lonely), "--out", str(tmp_path / "y.wav")]) == 2
     assert "No plan at" in capsys.readouterr().err
     assert not (tmp_path / "x.wav").exists() and not (tmp_path / "y.wav").exists()
+
+
+def test_lofi_auth_youtube_explains_what_it_needs(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("YOUTUBE_CLIENT_SECRETS", raising=False)
+    monkeypatch.delenv("YOUTUBE_TOKEN_FILE", raising=False)
+    assert main(["auth", "youtube"]) == 2
+    assert "YOUTUBE_CLIENT_SECRETS" in capsys.readouterr().err
+    token = tmp_path / "token.json"
+    missing = ["auth", "youtube", "--client-secrets", str(tmp_path / "nope.json"), "--token-file", str(token)]  # fmt: skip
+    assert main(missing) == 2
+    assert "Desktop app" in capsys.readouterr().err
+    assert not token.exists()
