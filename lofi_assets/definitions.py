@@ -16,6 +16,7 @@ from lofi_assets.defs.assets.release import (
     thumbnail,
     video,
 )
+from lofi_assets.defs.assets.streaming import streaming_release
 from lofi_assets.defs.automation import (
     analytics_job,
     analytics_schedule,
@@ -32,12 +33,15 @@ from lofi_assets.defs.resources import (
     WAREHOUSE_URL_ENV,
     ArtifactStore,
     ChannelConfig,
+    DistributorResource,
     SoundFontResource,
     WarehouseResource,
     YouTubeResource,
     default_data_dir,
 )
 from lofi_assets.publish.youtube import ENDPOINT_ENV, TOKEN_FILE_ENV
+
+SFTP_PASSWORD_ENV = "LOFI_SFTP_PASSWORD"
 
 
 def _from_environment(name: str, default: str | None = None) -> str | dg.EnvVar | None:
@@ -58,6 +62,7 @@ defs = dg.Definitions(
         video,
         shorts_teaser,
         youtube_upload,
+        streaming_release,
         analytics_snapshot,
         breakout_feedback,
     ],
@@ -72,6 +77,10 @@ defs = dg.Definitions(
         "youtube": YouTubeResource(
             token_file=_from_environment(TOKEN_FILE_ENV),
             endpoint=_from_environment(ENDPOINT_ENV),
+        ),
+        "distributor": DistributorResource(
+            drop_folder=str(Path(default_data_dir()) / "distributor_dropbox"),
+            sftp_password=_from_environment(SFTP_PASSWORD_ENV),
         ),
         "warehouse": WarehouseResource(
             url=_from_environment(WAREHOUSE_URL_ENV, str(Path(default_data_dir()) / WAREHOUSE_FILE))

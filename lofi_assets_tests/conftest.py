@@ -9,6 +9,7 @@ from lofi_assets.defs.io import RecordIOManager
 from lofi_assets.defs.resources import (
     ArtifactStore,
     ChannelConfig,
+    DistributorResource,
     SoundFontResource,
     WarehouseResource,
     YouTubeResource,
@@ -40,6 +41,7 @@ def resources(data_dir: Path) -> dict:
         "record_io_manager": RecordIOManager(store=store),
         "youtube": YouTubeResource(),  # dry-run: no credentials
         "warehouse": WarehouseResource(url=str(data_dir / "warehouse.duckdb")),
+        "distributor": DistributorResource(drop_folder=str(data_dir / "dropbox")),
     }
 
 

@@ -517,3 +517,50 @@ def check_one_row_per_day_and_video(duplicates: int) -> dg.AssetCheckResult:
         passed=duplicates == 0,
         metadata={"duplicate_rows": dg.MetadataValue.int(duplicates)},
     )
+
+
+STREAMING_CHECK_SPECS = [
+    dg.AssetCheckSpec(name, asset="streaming_release", blocking=True, description=description)
+    for name, description in (
+        ("audio_format", "16-bit PCM, 44.1 kHz, stereo, true peak ≤ -1 dBTP, ISRC in the tags"),
+        ("artwork_valid", "3000×3000 RGB JPEG cover"),
+        ("isrc_valid", "Every ISRC is CC-XXX-YY-NNNNN and issued to one track only"),
+        (
+            "metadata_complete",
+            "Title, UPC (valid EAN-13), artist, label, genre, dates, ℗/© present",
+        ),
+        ("manifest_matches_files", "Every file in the bundle matches the manifest's SHA-256"),
+    )
+]
+
+
+def streaming_check_results(
+    audio_facts: list[dict],
+    artwork_problems: list[str],
+    isrcs: list[str],
+    registry_duplicates: int,
+    missing_metadata: list[str],
+    bundle_problems: list[str],
+) -> list[dg.AssetCheckResult]:
+    from lofi_assets.publish.identifiers import valid_isrc
+
+    audio_ok = all(
+        f["subtype"] == "PCM_16" and f["sample_rate_hz"] == 44_100 and f["channels"] == 2
+        and f["true_peak_dbtp"] <= -1.0 and f["isrc_tag"]
+        for f in audio_facts
+    )  # fmt: skip
+    isrc_ok = all(map(valid_isrc, isrcs)) and len(set(isrcs)) == len(isrcs)
+    return [
+        dg.AssetCheckResult(
+            check_name="audio_format", passed=audio_ok,
+            metadata={"files": dg.MetadataValue.json(audio_facts)},
+        ),
+        check_no_problems("artwork_valid", artwork_problems),
+        dg.AssetCheckResult(
+            check_name="isrc_valid", passed=isrc_ok and registry_duplicates == 0,
+            metadata={"isrcs": dg.MetadataValue.json(isrcs),
+                      "registry_duplicates": dg.MetadataValue.int(registry_duplicates)},
+        ),
+        check_no_problems("metadata_complete", missing_metadata),
+        check_no_problems("manifest_matches_files", bundle_problems),
+    ]  # fmt: skip

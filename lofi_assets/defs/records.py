@@ -94,6 +94,17 @@ class SnapshotRecord:
 
 
 @dataclass(frozen=True)
+class StreamingReleaseRecord:
+    bundle_path: str
+    manifest_sha256: str
+    upc: str
+    isrcs: list[str]
+    release_date: str  # in stores (partition date + lead time)
+    delivery: str  # delivered | updated | unchanged
+    status: str  # awaiting_manual: a person submits it where the distributor has no API
+
+
+@dataclass(frozen=True)
 class TeaserRecord:
     teaser_path: str  # 1080×1920 MP4
     start_s: float  # where the excerpt begins in the day's mix
@@ -106,6 +117,7 @@ RECORD_TYPES: dict[str, type] = {
     for record in (
         SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord,
         ThumbnailRecord, VideoRecord, TeaserRecord, UploadRecord, SnapshotRecord,
+        StreamingReleaseRecord,
     )
 }  # fmt: skip
 

@@ -1,7 +1,9 @@
 """Resources: the channel's settings and where artifacts live."""
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -10,6 +12,9 @@ from lofi_assets.audio.soundfont import SoundFont, resolve_soundfont
 from lofi_assets.channel import DEFAULT_SLOTS, Channel
 from lofi_assets.defs.failures import DATA_DIR_ENV
 from lofi_assets.errors import ConfigError
+from lofi_assets.music.styles import assets_library_dir
+from lofi_assets.publish.delivery import DropFolder, SftpTarget
+from lofi_assets.publish.distribution import ReleaseSettings
 from lofi_assets.publish.feedback import Thresholds
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.publish.youtube import (
@@ -102,6 +107,9 @@ class ArtifactStore(dg.ConfigurableResource):
     def resolve(self, relative_path: str) -> Path:
         return self.root / relative_path
 
+    def read_json(self, relative_path: str) -> Any:
+        return json.loads(self.resolve(relative_path).read_text(encoding="utf-8"))
+
 
 class SoundFontResource(dg.ConfigurableResource):
     """The SoundFont for rendering: a path, else $LOFI_SOUNDFONT, Debian's FluidR3_GM, then
@@ -158,3 +166,69 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def warehouse(self) -> Warehouse:
         return Warehouse(self.url)
+
+
+class DistributorResource(dg.ConfigurableResource):
+    """How streaming releases are labelled, identified and delivered.
+
+    Delivery goes to a local drop folder by default, or to a distributor's SFTP server. The
+    SFTP password comes from the environment (``dg.EnvVar``), never from a file in the repo.
+    """
+
+    delivery: str = Field(default="drop_folder", description="drop_folder or sftp")
+    drop_folder: str = Field(
+        default=str(Path(DEFAULT_DATA_DIR) / "distributor_dropbox"),
+        description="Where bundles are dropped for pick-up",
+    )
+    sftp_host: str | None = Field(default=None, description="The distributor's SFTP host")
+    sftp_port: int = Field(default=22)
+    sftp_username: str | None = Field(default=None)
+    sftp_password: str | None = Field(default=None, description="($LOFI_SFTP_PASSWORD)")
+    sftp_private_key_file: str | None = Field(default=None)
+    sftp_known_hosts: str | None = Field(
+        default=None, description="known_hosts file with the server's key (default ~/.ssh)"
+    )
+    sftp_remote_dir: str = Field(default="incoming")
+    label: str = Field(default="Lofi Empire Records", description="Label on ℗/© lines")
+    genre: str = Field(default="Hip-Hop/Rap")
+    subgenre: str = Field(default="Lo-Fi")
+    lead_days: int = Field(default=14, description="Days between a track's date and its store date")
+    isrc_registrant: str = Field(
+        default="QZ-LFE", description="Country and registrant code from your ISRC agency"
+    )
+    upc_pool_file: str | None = Field(
+        default=None,
+        description="EAN-13 codes, one a line; empty: assets_library/upc_pool_dev.txt, "
+        "restricted-circulation codes for development only",
+    )
+    ddex_party_id: str = Field(default="PADPIDA0000000001X", description="Our DDEX party id")
+
+    def target(self) -> DropFolder | SftpTarget:
+        if self.delivery == "drop_folder":
+            return DropFolder(Path(self.drop_folder).resolve())
+        if self.delivery != "sftp":
+            raise ConfigError(f"Delivery {self.delivery!r}: use drop_folder or sftp")
+        if not self.sftp_host or not self.sftp_username:
+            raise ConfigError("SFTP delivery needs sftp_host and sftp_username")
+        if not self.sftp_password and not self.sftp_private_key_file:
+            raise ConfigError(
+                "SFTP delivery needs a password ($LOFI_SFTP_PASSWORD) or sftp_private_key_file"
+            )
+        return SftpTarget(
+            host=self.sftp_host, port=self.sftp_port, username=self.sftp_username,
+            remote_dir=self.sftp_remote_dir, password=self.sftp_password,
+            private_key_file=self.sftp_private_key_file, known_hosts=self.sftp_known_hosts,
+        )  # fmt: skip
+
+    def settings(self, artist: str) -> ReleaseSettings:
+        return ReleaseSettings(
+            artist=artist, label=self.label, genre=self.genre, subgenre=self.subgenre,
+            lead_days=self.lead_days,
+        )  # fmt: skip
+
+    def upc_codes(self) -> list[str]:
+        path = Path(self.upc_pool_file or assets_library_dir() / "upc_pool_dev.txt")
+        if not path.is_file():
+            raise ConfigError(f"No UPC pool at {path}: give a file with one EAN-13 code a line")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [line.strip() for line in lines if line.strip() and not line.startswith("#")]

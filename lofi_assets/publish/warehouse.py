@@ -47,6 +47,18 @@ SCHEMA = (
         fetched_on VARCHAR NOT NULL,
         PRIMARY KEY (day, video_id)
     )""",
+    """CREATE TABLE IF NOT EXISTS isrc_registry (
+        isrc VARCHAR PRIMARY KEY,
+        track_key VARCHAR NOT NULL UNIQUE,
+        year VARCHAR NOT NULL,
+        designation BIGINT NOT NULL,
+        issued_at VARCHAR NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS upc_assignments (
+        upc VARCHAR PRIMARY KEY,
+        release_key VARCHAR NOT NULL UNIQUE,
+        assigned_at VARCHAR NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS video_totals (
         video_id VARCHAR PRIMARY KEY,
         release_date VARCHAR NOT NULL,
@@ -143,10 +155,42 @@ class Warehouse:
             names = [column[0] for column in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One transaction for read-then-write work (e.g. issuing the next code)."""
+        self._ensure_schema()
+        with self._connection() as cursor:
+            yield Transaction(self, cursor)
+
+    def conflict_errors(self) -> tuple[type[BaseException], ...]:
+        """What a transaction raises when a concurrent one took the same key first."""
+        if self.engine == "postgresql":
+            import psycopg2
+
+            return (psycopg2.IntegrityError, psycopg2.errors.SerializationFailure)
+        import duckdb
+
+        return (duckdb.ConstraintException, duckdb.TransactionException)
+
     def _ensure_schema(self) -> None:
         if self._ready:
             return
         self._ready = True
         with self._connection() as cursor:
+            if self.engine == "postgresql":  # concurrent CREATE TABLEs can collide in pg_type
+                cursor.execute("SELECT pg_advisory_xact_lock(2026112701)")
             for statement in SCHEMA:
                 cursor.execute(statement)
+
+
+class Transaction:
+    def __init__(self, warehouse: Warehouse, cursor: Any) -> None:
+        self._warehouse, self._cursor = warehouse, cursor
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        self._cursor.execute(self._warehouse._sql(sql), list(parameters))
+
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        self.execute(sql, parameters)
+        names = [column[0] for column in self._cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in self._cursor.fetchall()]

@@ -1,7 +1,6 @@
 """What every track asset shares: its partitions, how its record travels, UI previews."""
 
 import base64
-import json
 from typing import Any
 
 import dagster as dg
@@ -43,4 +42,4 @@ def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
 
 def read_plan(store: ArtifactStore, sketch: SketchRecord) -> dict[str, Any]:
     """The sketch's plan.json: style, key, BPM, ambience … of one track."""
-    return json.loads(store.resolve(sketch.plan_path).read_text(encoding="utf-8"))
+    return store.read_json(sketch.plan_path)

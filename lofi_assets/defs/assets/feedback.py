@@ -58,7 +58,7 @@ def breakout_feedback(
                 "is read from its plan"
             )
         sketch_record = record_from_document(json.loads(record_path.read_text(encoding="utf-8")))
-        plan = json.loads(artifact_store.resolve(sketch_record.plan_path).read_text("utf-8"))
+        plan = artifact_store.read_json(sketch_record.plan_path)
         folder = artifact_store.root / "breakout_feedback" / config.video_id
         made = []
         for index, request in enumerate(

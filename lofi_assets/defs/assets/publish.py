@@ -1,7 +1,6 @@
 """Publish group: the day's release on YouTube, and what the channel's videos did since."""
 
 import datetime as dt
-import json
 
 import dagster as dg
 
@@ -73,9 +72,7 @@ def youtube_upload(
                 f"No thumbnail variant {config.thumbnail_variant!r}: use one of "
                 f"{sorted(thumbnail.variant_paths)}"
             )
-        document = json.loads(
-            artifact_store.resolve(release_metadata.metadata_path).read_text(encoding="utf-8")
-        )
+        document = artifact_store.read_json(release_metadata.metadata_path)
         release = ReleaseUpload(
             release_date=date,
             video_path=artifact_store.resolve(video.video_path),

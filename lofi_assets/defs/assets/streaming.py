@@ -1,0 +1,130 @@
+"""Streaming release: the day's tracks as a distributor bundle, identified and delivered."""
+
+import dagster as dg
+
+from lofi_assets.defs.assets.common import release_asset_options
+from lofi_assets.defs.assets.release import ALL_SLOTS_OF_THE_DAY
+from lofi_assets.defs.checks import STREAMING_CHECK_SPECS, streaming_check_results
+from lofi_assets.defs.failures import domain_failures
+from lofi_assets.defs.partitions import date_and_slot
+from lofi_assets.defs.records import (
+    MasterRecord,
+    MetadataRecord,
+    StreamingReleaseRecord,
+    ThumbnailRecord,
+)
+from lofi_assets.defs.resources import (
+    ArtifactStore,
+    ChannelConfig,
+    DistributorResource,
+    WarehouseResource,
+)
+from lofi_assets.publish.distribution import (
+    MANIFEST_FILE,
+    artwork_problems,
+    build_bundle,
+    bundle_problems,
+    plan_release,
+    store_wav_facts,
+)
+from lofi_assets.publish.identifiers import IsrcRegistry, UpcPool, valid_ean13
+from lofi_assets.storage import atomic_directory, write_json_atomic
+
+BUNDLE_DIR, RECEIPT_FILE = "bundle", "receipt.json"
+REQUIRED_FIELDS = ("title", "upc", "artist", "label", "genre", "release_date", "p_line", "c_line")
+
+
+@dg.asset(
+    group_name="publish",
+    kinds={"python", "wav", "xml"},
+    code_version="1",
+    check_specs=STREAMING_CHECK_SPECS,
+    ins={"mastered_wav": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY)},
+    **release_asset_options(StreamingReleaseRecord),
+)
+def streaming_release(
+    context: dg.AssetExecutionContext,
+    mastered_wav: dict[str, MasterRecord],
+    release_metadata: MetadataRecord,
+    thumbnail: ThumbnailRecord,
+    channel: ChannelConfig,
+    distributor: DistributorResource,
+    warehouse: WarehouseResource,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """The day's tracks for Spotify, Apple Music …: 16-bit WAVs with ISRCs, the cover, a
+    manifest, a bulk CSV, a DDEX ERN message and a checklist, delivered with a receipt."""
+    date = str(context.partition_key)
+    folder = artifact_store.partition_dir("streaming_release", date)
+    with domain_failures(artifact_store.root):
+        settings = channel.to_channel()
+        store = warehouse.warehouse()
+        masters = sorted(mastered_wav.items(), key=lambda item: int(date_and_slot(item[0])[1]))
+        track_titles = artifact_store.read_json(release_metadata.metadata_path)["track_titles"]
+        registry = IsrcRegistry(store, distributor.isrc_registrant)
+        tracks = [
+            (
+                title,
+                registry.issue(f"{settings.name}|{key}", year=int(date[:4])),
+                record.duration_s,
+            )
+            for (key, record), title in zip(masters, track_titles, strict=True)
+        ]
+        upc = UpcPool(store, distributor.upc_codes()).assign(f"{settings.name}|{date}")
+        plan = plan_release(
+            date, thumbnail.headline.title(), upc, distributor.settings(settings.artist), tracks
+        )
+        cover = artifact_store.resolve(thumbnail.cover_path)
+        with atomic_directory(folder / BUNDLE_DIR) as staging:
+            bundle = build_bundle(
+                staging,
+                plan,
+                [artifact_store.resolve(record.wav_path) for _, record in masters],
+                cover,
+                distributor.ddex_party_id,
+            )
+        bundle_folder = folder / BUNDLE_DIR
+        target = distributor.target()
+        receipt = target.deliver(bundle_folder, f"{date}_{upc}")
+        write_json_atomic(folder / RECEIPT_FILE, receipt.to_document())
+        audio_facts = [store_wav_facts(bundle_folder / t.audio_file) for t in bundle.plan.tracks]
+        isrcs = [t.isrc for t in bundle.plan.tracks]
+        duplicates = store.query(
+            "SELECT count(*) AS n FROM (SELECT isrc FROM isrc_registry GROUP BY isrc "
+            "HAVING count(*) > 1) AS repeated"
+        )[0]["n"]
+        fields = vars(bundle.plan)
+        missing = [name for name in REQUIRED_FIELDS if not str(fields[name]).strip()]
+        if not valid_ean13(plan.upc):
+            missing.append(f"upc {plan.upc} is not a valid EAN-13")
+        problems = bundle_problems(bundle_folder)
+        art_problems = artwork_problems(bundle_folder / plan.artwork_file)
+    context.log.info(
+        f"{plan.release_type} {plan.title!r} (UPC {upc}) for {plan.release_date}: "
+        f"{len(isrcs)} tracks, {receipt.outcome} to {receipt.target}"
+    )
+    return dg.MaterializeResult(
+        value=StreamingReleaseRecord(
+            bundle_path=artifact_store.relative(bundle_folder),
+            manifest_sha256=bundle.manifest_sha256,
+            upc=upc,
+            isrcs=isrcs,
+            release_date=plan.release_date,
+            delivery=receipt.outcome,
+            status="awaiting_manual",
+        ),
+        metadata={
+            "title": plan.title,
+            "release_type": plan.release_type,
+            "store_date": plan.release_date,
+            "upc": upc,
+            "isrcs": dg.MetadataValue.json(isrcs),
+            "manifest_sha256": bundle.manifest_sha256,
+            "delivery": f"{receipt.outcome} → {receipt.target}",
+            "status": "awaiting_manual (see CHECKLIST.txt)",
+            "manifest": dg.MetadataValue.path(str(bundle_folder / MANIFEST_FILE)),
+        },
+        check_results=streaming_check_results(
+            audio_facts, art_problems, isrcs, int(duplicates), missing, problems
+        ),
+    )
