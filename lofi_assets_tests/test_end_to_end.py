@@ -102,6 +102,8 @@ def test_lofi_release_materializes_every_slot_into_the_instance(environment, mon
         "video/{}/video.mp4",
         "shorts_teaser/{}/teaser.mp4",
         "youtube_upload/{}/manifest.json",
+        "streaming_release/{}/receipt.json",
+        "streaming_release/{}/bundle/ern.xml",
     ):
         assert (data / artifact.format(DATE)).is_file(), artifact
 

@@ -19,6 +19,7 @@ from lofi_assets.defs.assets.release import (
     thumbnail,
     video,
 )
+from lofi_assets.defs.assets.streaming import streaming_release
 from lofi_assets.defs.automation import (
     analytics_schedule,
     analytics_threshold_sensor,
@@ -29,6 +30,7 @@ from lofi_assets.defs.partitions import track_partition_key
 from lofi_assets.defs.resources import (
     ArtifactStore,
     ChannelConfig,
+    DistributorResource,
     SoundFontResource,
     WarehouseResource,
     YouTubeResource,
@@ -44,7 +46,10 @@ RELEASE_ASSETS = [release_mix, release_metadata, thumbnail, video, shorts_teaser
 # The tests below share one day's release (a module fixture): keep them on one xdist worker
 # so it is made once.
 pytestmark = pytest.mark.xdist_group("publish_day")
-ALL_ASSETS = [midi_sketch, stems, mastered_wav, *RELEASE_ASSETS, youtube_upload, analytics_snapshot]
+ALL_ASSETS = [
+    midi_sketch, stems, mastered_wav, *RELEASE_ASSETS, youtube_upload, analytics_snapshot,
+    streaming_release,
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +65,7 @@ def day(tmp_path_factory):
         "record_io_manager": RecordIOManager(store=store),
         "youtube": YouTubeResource(),
         "warehouse": WarehouseResource(url=str(data / "warehouse.duckdb")),
+        "distributor": DistributorResource(drop_folder=str(root / "dropbox")),
     }
     with dg.instance_for_test() as instance:
         for slot in ("1", "2", "3"):
@@ -242,3 +248,26 @@ def test_schedules_follow_their_hour_timezone_and_day(day):
     )
     request = analytics_schedule(context)
     assert (request.partition_key, request.run_key) == (DATE, f"analytics-{DATE}")
+
+
+def test_streaming_release_is_reproducible_and_delivered_once(day):
+    runs = [_materialize(day, [streaming_release]) for _ in range(2)]
+    assert all(run.success for run in runs)
+    records = [json.loads((day["data"] / "streaming_release" / DATE / "record.json").read_text())]
+    for run in runs:
+        assert {e.check_name: e.passed for e in run.get_asset_check_evaluations()} == {
+            "audio_format": True, "artwork_valid": True, "isrc_valid": True,
+            "metadata_complete": True, "manifest_matches_files": True,
+        }  # fmt: skip
+    first, second = (
+        run.get_asset_materialization_events()[0].materialization.metadata for run in runs
+    )
+    assert first["manifest_sha256"].value == second["manifest_sha256"].value
+    assert first["isrcs"].value == second["isrcs"].value
+    assert len(first["isrcs"].value) == 3
+    assert second["delivery"].value.startswith("unchanged")
+    fields = records[0]["fields"]
+    (delivered,) = (day["root"] / "dropbox").iterdir()
+    assert delivered.name == f"{DATE}_{fields['upc']}"
+    receipt = json.loads((day["data"] / "streaming_release" / DATE / "receipt.json").read_text())
+    assert receipt["manifest_sha256"] == fields["manifest_sha256"]
