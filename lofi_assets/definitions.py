@@ -7,6 +7,7 @@ import dagster as dg
 
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.feedback import breakout_feedback
+from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_tokenizer
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
 from lofi_assets.defs.assets.release import (
@@ -26,6 +27,7 @@ from lofi_assets.defs.automation import (
     daily_release_schedule,
     daily_tracks_job,
     publish_job,
+    train_melody_model_job,
 )
 from lofi_assets.defs.io import RecordIOManager
 from lofi_assets.defs.resources import (
@@ -65,8 +67,18 @@ defs = dg.Definitions(
         streaming_release,
         analytics_snapshot,
         breakout_feedback,
+        melody_corpus,
+        midi_tokenizer,
+        melody_model,
     ],
-    jobs=[daily_tracks_job, daily_release_job, publish_job, analytics_job, breakout_feedback_job],
+    jobs=[
+        daily_tracks_job,
+        daily_release_job,
+        publish_job,
+        analytics_job,
+        breakout_feedback_job,
+        train_melody_model_job,
+    ],
     schedules=[daily_release_schedule, analytics_schedule],
     sensors=[analytics_threshold_sensor],
     resources={

@@ -55,6 +55,12 @@ breakout_feedback_job = dg.define_asset_job(
     description="Variations of a breakout's recipe and a boost for its style.",
 )
 
+train_melody_model_job = dg.define_asset_job(
+    "train_melody_model_job",
+    selection=dg.AssetSelection.groups("model"),
+    description="Corpus, tokenizer and melody model (run config: preset smoke/default/gpu).",
+)
+
 
 def build_daily_release_schedule(hour: int, timezone: str) -> dg.ScheduleDefinition:
     """Today's tracks at ``hour`` in ``timezone``; release and publish assets follow on their

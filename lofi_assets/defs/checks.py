@@ -12,6 +12,7 @@ from lofi_assets.errors import CorruptMidiError
 from lofi_assets.music.analysis import MidiSummary, in_key_rate, read_midi
 from lofi_assets.music.arrangement import PART_ORDER
 from lofi_assets.music.form import bar_duration_s
+from lofi_assets.music.model.metrics import originality_rate
 from lofi_assets.music.theory import Key
 from lofi_assets.visual.teaser import MAX_SHORTS_S
 
@@ -40,6 +41,13 @@ SKETCH_CHECK_SPECS = [
         "duration_matches_target",
         asset="midi_sketch",
         description="The track is within one bar of its target duration",
+    ),
+    dg.AssetCheckSpec(
+        "melody_original",
+        asset="midi_sketch",
+        blocking=True,
+        description="A model-written melody repeats no 8-note run (interval, duration) of the "
+        "training corpus",
     ),
 ]
 
@@ -102,7 +110,31 @@ def check_duration_matches_target(
     )
 
 
-def sketch_check_results(midi_path: Path, plan: dict[str, Any]) -> list[dg.AssetCheckResult]:
+def check_melody_original(
+    summary: MidiSummary, plan: dict[str, Any], corpus_ngrams: Any | None
+) -> dg.AssetCheckResult:
+    source = plan.get("melody_source", {})
+    if source.get("generator") != "model" or corpus_ngrams is None:
+        return dg.AssetCheckResult(
+            check_name="melody_original",
+            passed=True,
+            metadata={"generator": source.get("generator", "engine")},
+        )
+    notes = [
+        (n.pitch, n.start_beats, n.end_beats - n.start_beats)
+        for n in summary.tracks.get("melody", [])
+    ]
+    rate = originality_rate(notes, corpus_ngrams)
+    return dg.AssetCheckResult(
+        check_name="melody_original",
+        passed=rate == 1.0,
+        metadata={"generator": "model", "original_runs": dg.MetadataValue.float(rate)},
+    )
+
+
+def sketch_check_results(
+    midi_path: Path, plan: dict[str, Any], corpus_ngrams: Any | None = None
+) -> list[dg.AssetCheckResult]:
     """Every sketch check, read from the file on disk (not from the composer's memory)."""
     try:
         summary = read_midi(midi_path)
@@ -113,6 +145,7 @@ def sketch_check_results(midi_path: Path, plan: dict[str, Any]) -> list[dg.Asset
         check_tempo_matches_plan(summary, plan),
         check_pitched_notes_in_key(summary, plan),
         check_duration_matches_target(summary, plan),
+        check_melody_original(summary, plan, corpus_ngrams),
     ]
 
 

@@ -105,6 +105,28 @@ class StreamingReleaseRecord:
 
 
 @dataclass(frozen=True)
+class CorpusRecord:
+    folder: str  # train/*.mid, validation/*.mid, melodies.json, corpus_ngrams.npy
+    preset: str
+    pieces: int
+    notes: int
+
+
+@dataclass(frozen=True)
+class TokenizerRecord:
+    path: str  # tokenizer.json
+    vocab_size: int
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    folder: str  # model/, tokenizer.json, corpus_ngrams.npy, report.json, loss.png
+    preset: str
+    parameters: int
+    validation_perplexity: float
+
+
+@dataclass(frozen=True)
 class TeaserRecord:
     teaser_path: str  # 1080×1920 MP4
     start_s: float  # where the excerpt begins in the day's mix
@@ -117,7 +139,7 @@ RECORD_TYPES: dict[str, type] = {
     for record in (
         SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord,
         ThumbnailRecord, VideoRecord, TeaserRecord, UploadRecord, SnapshotRecord,
-        StreamingReleaseRecord,
+        StreamingReleaseRecord, CorpusRecord, TokenizerRecord, ModelRecord,
     )
 }  # fmt: skip
 

@@ -25,7 +25,8 @@ class SketchFiles:
 def write_sketch_files(sketch: Sketch, directory: Path) -> SketchFiles:
     """Write every file atomically (the previous version stays whole until replaced)."""
     midi_path = write_sketch_midi(sketch, directory / MIDI_NAME)
-    plan_path = write_json_atomic(directory / PLAN_NAME, sketch.plan.to_document())
+    document = {**sketch.plan.to_document(), "melody_source": dict(sketch.melody_source)}
+    plan_path = write_json_atomic(directory / PLAN_NAME, document)
     summary = read_midi(midi_path)
     piano_roll_path = write_bytes_atomic(directory / PIANO_ROLL_NAME, render_piano_roll(summary))
     return SketchFiles(midi_path, plan_path, piano_roll_path, summary)

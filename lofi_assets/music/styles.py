@@ -79,6 +79,8 @@ class Style:
     ambience: tuple[str, ...]
     # Overrides of the audio chain's settings (lofi_assets.audio.production), validated there.
     production: dict[str, Any] = field(default_factory=dict)
+    # "model": the trained melody model writes the melody when one is materialized.
+    melody_generator: str = "engine"
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,14 @@ def parse_style(document: dict[str, Any], source: Path) -> Style:
         velocity_sd=float(humanize["velocity_sd"]),
         ambience=tuple(_require(document, "ambience", source)),
         production=dict(document.get("production") or {}),
+        melody_generator=_melody_generator(melody.get("generator", "engine"), source),
     )
+
+
+def _melody_generator(value: Any, source: Path) -> str:
+    if value not in ("engine", "model"):
+        raise ConfigError(f"{source}: melody.generator must be engine or model, not {value!r}")
+    return str(value)
 
 
 @cache

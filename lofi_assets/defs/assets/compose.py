@@ -1,17 +1,21 @@
 """Compose group: ``midi_sketch``, one multi-track MIDI sketch per date and slot."""
 
+import json
+
 import dagster as dg
 from pydantic import Field
 
 from lofi_assets.defs.assets.common import png_markdown, track_asset_options
+from lofi_assets.defs.assets.model import current_model
 from lofi_assets.defs.checks import SKETCH_CHECK_SPECS, sketch_check_results
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import date_and_slot
 from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
 from lofi_assets.music.analysis import pitch_class_entropy
-from lofi_assets.music.arrangement import compose_sketch
-from lofi_assets.music.plan import BPM_LIMITS, DURATION_LIMITS_S, ENGINE_VERSION
+from lofi_assets.music.arrangement import arrange
+from lofi_assets.music.model.generate import ModelMelodyWriter
+from lofi_assets.music.plan import BPM_LIMITS, DURATION_LIMITS_S, ENGINE_VERSION, resolve_plan
 from lofi_assets.music.sketch_files import write_sketch_files
 from lofi_assets.publish.feedback import BOOSTS_FILE, boosted_weights, read_boosts
 
@@ -62,10 +66,13 @@ def midi_sketch(
             duration_s=config.duration_s,
             style_weights=weights,
         )
-        sketch = compose_sketch(request)  # validates everything before a byte is written
+        planned = resolve_plan(request)  # validates everything before a byte is written
+        wants_model = planned.style.melody_generator == "model"
+        model = current_model(artifact_store) if wants_model else None
+        sketch = arrange(planned, ModelMelodyWriter(model) if model is not None else None)
         directory = artifact_store.partition_dir("midi_sketch", context.partition_key)
         files = write_sketch_files(sketch, directory)
-    plan = sketch.plan.to_document()
+    plan = {**sketch.plan.to_document(), "melody_source": dict(sketch.melody_source)}
     context.log.info(
         f"{date} slot {slot}: {plan['style']} in {plan['key']} at {plan['bpm']} BPM, "
         f"{plan['bars']} bars ({plan['duration_s']:.1f} s)"
@@ -94,6 +101,7 @@ def midi_sketch(
             "progression_B": " – ".join(plan["chords"]["B"]),
             "roman_numerals": dg.MetadataValue.json(plan["progression"]),
             "seed": dg.MetadataValue.int(plan["seed"]),
+            "melody_generator": json.dumps(plan["melody_source"], sort_keys=True),
             "style_boosts": dg.MetadataValue.json(
                 [b.style for b in boosts if b.effective_from <= date]
             ),
@@ -104,5 +112,7 @@ def midi_sketch(
             "midi_path": dg.MetadataValue.path(str(files.midi_path)),
             "piano_roll": png_markdown(files.piano_roll_path.read_bytes(), "piano roll"),
         },
-        check_results=sketch_check_results(files.midi_path, plan),
+        check_results=sketch_check_results(
+            files.midi_path, plan, model.corpus_ngrams if model is not None else None
+        ),
     )
