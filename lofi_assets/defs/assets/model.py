@@ -1,7 +1,6 @@
 """Model group: the melody corpus, its tokenizer and the GPT-2 that writes melodies."""
 
 import functools
-import json
 from pathlib import Path
 
 import dagster as dg
@@ -161,8 +160,3 @@ def current_model(artifact_store: ArtifactStore) -> MelodyModel | None:
     if folder is None:
         return None
     return _load(str(folder), (folder / "report.json").stat().st_mtime)
-
-
-def report_of(artifact_store: ArtifactStore) -> dict:
-    folder = model_folder(artifact_store)
-    return json.loads((folder / "report.json").read_text()) if folder else {}
