@@ -31,8 +31,8 @@ def instance():
         yield test_instance
 
 
-@pytest.fixture
-def resources(data_dir: Path) -> dict:
+def make_resources(data_dir: Path) -> dict:
+    """Every resource the assets ask for, over one data root; publishing in dry-run."""
     store = ArtifactStore(data_dir=str(data_dir))
     return {
         "channel": ChannelConfig(),
@@ -43,6 +43,11 @@ def resources(data_dir: Path) -> dict:
         "warehouse": WarehouseResource(url=str(data_dir / "warehouse.duckdb")),
         "distributor": DistributorResource(drop_folder=str(data_dir / "dropbox")),
     }
+
+
+@pytest.fixture
+def resources(data_dir: Path) -> dict:
+    return make_resources(data_dir)
 
 
 SAME_AUDIO_FLOOR_DBFS = -90.0

@@ -20,6 +20,7 @@ from lofi_assets.music.model.metrics import (
 )
 from lofi_assets.music.plan import SketchRequest, resolve_plan
 from lofi_assets.music.progressions import harmonic_timeline
+from lofi_assets_tests.conftest import make_resources
 
 SMOKE = {"config": {"preset": "smoke"}}
 RUN_CONFIG = {"ops": {name: SMOKE for name in ("melody_corpus", "midi_tokenizer", "melody_model")}}
@@ -31,15 +32,8 @@ pytestmark = pytest.mark.xdist_group("melody_model")
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The three model assets materialized with the smoke preset into one data root."""
-    from lofi_assets.defs.io import RecordIOManager
-    from lofi_assets.defs.resources import ArtifactStore, ChannelConfig, SoundFontResource
-
     data = tmp_path_factory.mktemp("model") / "data"
-    store = ArtifactStore(data_dir=str(data))
-    resources = {
-        "artifact_store": store, "record_io_manager": RecordIOManager(store=store),
-        "channel": ChannelConfig(), "soundfont": SoundFontResource(),
-    }  # fmt: skip
+    resources = make_resources(data)
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             MODEL_ASSETS, resources=resources, instance=instance, run_config=RUN_CONFIG
@@ -82,7 +76,7 @@ def test_corpus_split_is_by_piece_and_melodies_are_normalized(trained):
     melody = normalized("t", "test", [(62 + i % 5, i * 0.5, 0.5) for i in range(16)], 2, False)
     pitches = [p for p, _, _ in melody.notes]
     assert {p % 12 for p in pitches} == {0, 1, 2, 3, 4}  # D..F# moved down to C..E
-    assert 60 <= min(pitches) and max(pitches) <= 84
+    assert min(pitches) >= 60 and max(pitches) <= 84
 
 
 def test_sampled_melodies_decode_and_fit_the_key(trained):

@@ -25,19 +25,16 @@ from lofi_assets.defs.automation import (
     analytics_threshold_sensor,
     build_daily_release_schedule,
 )
-from lofi_assets.defs.io import RecordIOManager
 from lofi_assets.defs.partitions import track_partition_key
 from lofi_assets.defs.resources import (
-    ArtifactStore,
     ChannelConfig,
-    DistributorResource,
-    SoundFontResource,
     WarehouseResource,
     YouTubeResource,
 )
 from lofi_assets.publish.feedback import BOOSTS_FILE, read_boosts
 from lofi_assets.publish.upload import body_problems
 from lofi_assets.publish.youtube import load_credentials, token_uri_for
+from lofi_assets_tests.conftest import make_resources
 from lofi_assets_tests.youtube_server import QUOTA_ERROR, LocalYouTube, write_token_file
 
 DATE = "2026-11-25"
@@ -57,16 +54,7 @@ def day(tmp_path_factory):
     """One real day's release (20-second tracks, static video) in its own data root."""
     root = tmp_path_factory.mktemp("publish")
     data = root / "data"
-    store = ArtifactStore(data_dir=str(data))
-    resources = {
-        "channel": ChannelConfig(),
-        "soundfont": SoundFontResource(),
-        "artifact_store": store,
-        "record_io_manager": RecordIOManager(store=store),
-        "youtube": YouTubeResource(),
-        "warehouse": WarehouseResource(url=str(data / "warehouse.duckdb")),
-        "distributor": DistributorResource(drop_folder=str(root / "dropbox")),
-    }
+    resources = make_resources(data)
     with dg.instance_for_test() as instance:
         for slot in ("1", "2", "3"):
             assert dg.materialize(
@@ -267,7 +255,7 @@ def test_streaming_release_is_reproducible_and_delivered_once(day):
     assert len(first["isrcs"].value) == 3
     assert second["delivery"].value.startswith("unchanged")
     fields = records[0]["fields"]
-    (delivered,) = (day["root"] / "dropbox").iterdir()
+    (delivered,) = (day["data"] / "dropbox").iterdir()
     assert delivered.name == f"{DATE}_{fields['upc']}"
     receipt = json.loads((day["data"] / "streaming_release" / DATE / "receipt.json").read_text())
     assert receipt["manifest_sha256"] == fields["manifest_sha256"]

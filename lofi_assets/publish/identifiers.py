@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lofi_assets.errors import ConfigError, LofiError
-from lofi_assets.publish.warehouse import Warehouse
+from lofi_assets.publish.warehouse import Transaction, Warehouse
 
 ISRC_PATTERN = re.compile(r"^([A-Z]{2})-([A-Z0-9]{3})-(\d{2})-(\d{5})$")
 MAX_DESIGNATION = 99_999
@@ -52,6 +52,22 @@ def parse_registrant(prefix: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _retrying_conflicts(warehouse: Warehouse, work: Callable[[Transaction], str], what: str) -> str:
+    """Run ``work`` in a transaction, again when a concurrent run took the same key first."""
+    conflicts = warehouse.conflict_errors()
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            with warehouse.transaction() as transaction:
+                return work(transaction)
+        except conflicts:
+            time.sleep(0.01 * (attempt + 1))
+    raise IdentifierError(f"Could not issue {what}: too many concurrent conflicts")
+
+
 class IsrcRegistry:
     def __init__(self, warehouse: Warehouse, registrant_prefix: str) -> None:
         self.warehouse = warehouse
@@ -61,35 +77,31 @@ class IsrcRegistry:
         """The ISRC of ``track_key``: the one issued before, else the next free designation."""
         year_text = f"{(year or dt.datetime.now(dt.UTC).year) % 100:02d}"
         stem = f"{self.country}-{self.registrant}-{year_text}-"
-        conflicts = self.warehouse.conflict_errors()
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                with self.warehouse.transaction() as transaction:
-                    existing = transaction.query(
-                        "SELECT isrc FROM isrc_registry WHERE track_key = ?", [track_key]
-                    )
-                    if existing:
-                        return existing[0]["isrc"]
-                    last = transaction.query(
-                        "SELECT max(designation) AS last FROM isrc_registry WHERE isrc LIKE ?",
-                        [stem + "%"],
-                    )[0]["last"]
-                    designation = int(last or 0) + 1
-                    if designation > MAX_DESIGNATION:
-                        raise IdentifierError(
-                            f"Every designation of {stem}NNNNN is used: ask your ISRC agency "
-                            "for another registrant code"
-                        )
-                    isrc = f"{stem}{designation:05d}"
-                    transaction.execute(
-                        "INSERT INTO isrc_registry VALUES (?, ?, ?, ?, ?)",
-                        [isrc, track_key, year_text, designation,
-                         dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
-                    )  # fmt: skip
-                    return isrc
-            except conflicts:  # a concurrent run took that designation (or this track) first
-                time.sleep(0.01 * (attempt + 1))
-        raise IdentifierError(f"Could not issue an ISRC for {track_key}: too many conflicts")
+
+        def issue_once(transaction: Transaction) -> str:
+            existing = transaction.query(
+                "SELECT isrc FROM isrc_registry WHERE track_key = ?", [track_key]
+            )
+            if existing:
+                return existing[0]["isrc"]
+            last = transaction.query(
+                "SELECT max(designation) AS last FROM isrc_registry WHERE isrc LIKE ?",
+                [stem + "%"],
+            )[0]["last"]
+            designation = int(last or 0) + 1
+            if designation > MAX_DESIGNATION:
+                raise IdentifierError(
+                    f"Every designation of {stem}NNNNN is used: ask your ISRC agency "
+                    "for another registrant code"
+                )
+            isrc = f"{stem}{designation:05d}"
+            transaction.execute(
+                "INSERT INTO isrc_registry VALUES (?, ?, ?, ?, ?)",
+                [isrc, track_key, year_text, designation, _now()],
+            )
+            return isrc
+
+        return _retrying_conflicts(self.warehouse, issue_once, f"an ISRC for {track_key}")
 
     def issued(self) -> dict[str, str]:
         rows = self.warehouse.query("SELECT track_key, isrc FROM isrc_registry")
@@ -104,27 +116,22 @@ class UpcPool:
         self.warehouse, self.pool = warehouse, list(pool)
 
     def assign(self, release_key: str) -> str:
-        conflicts = self.warehouse.conflict_errors()
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                with self.warehouse.transaction() as transaction:
-                    existing = transaction.query(
-                        "SELECT upc FROM upc_assignments WHERE release_key = ?", [release_key]
-                    )
-                    if existing:
-                        return existing[0]["upc"]
-                    used = {r["upc"] for r in transaction.query("SELECT upc FROM upc_assignments")}
-                    free = next((code for code in self.pool if code not in used), None)
-                    if free is None:
-                        raise IdentifierError(
-                            f"The UPC pool is exhausted ({len(self.pool)} codes, all assigned): "
-                            "add codes from your distributor to the pool"
-                        )
-                    transaction.execute(
-                        "INSERT INTO upc_assignments VALUES (?, ?, ?)",
-                        [free, release_key, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
-                    )
-                    return free
-            except conflicts:
-                time.sleep(0.01 * (attempt + 1))
-        raise IdentifierError(f"Could not assign a UPC to {release_key}: too many conflicts")
+        def assign_once(transaction: Transaction) -> str:
+            existing = transaction.query(
+                "SELECT upc FROM upc_assignments WHERE release_key = ?", [release_key]
+            )
+            if existing:
+                return existing[0]["upc"]
+            used = {r["upc"] for r in transaction.query("SELECT upc FROM upc_assignments")}
+            free = next((code for code in self.pool if code not in used), None)
+            if free is None:
+                raise IdentifierError(
+                    f"The UPC pool is exhausted ({len(self.pool)} codes, all assigned): "
+                    "add codes from your distributor to the pool"
+                )
+            transaction.execute(
+                "INSERT INTO upc_assignments VALUES (?, ?, ?)", [free, release_key, _now()]
+            )
+            return free
+
+        return _retrying_conflicts(self.warehouse, assign_once, f"a UPC for {release_key}")
