@@ -41,6 +41,7 @@ from lofi_assets.defs.resources import (
     YouTubeResource,
     default_data_dir,
 )
+from lofi_assets.defs.scale_out import celery_tracks_job
 from lofi_assets.publish.youtube import ENDPOINT_ENV, TOKEN_FILE_ENV
 
 SFTP_PASSWORD_ENV = "LOFI_SFTP_PASSWORD"
@@ -78,6 +79,7 @@ defs = dg.Definitions(
         analytics_job,
         breakout_feedback_job,
         train_melody_model_job,
+        celery_tracks_job,
     ],
     schedules=[daily_release_schedule, analytics_schedule],
     sensors=[analytics_threshold_sensor],

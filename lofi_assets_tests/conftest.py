@@ -1,5 +1,8 @@
 """Fixtures that build what a test needs: temporary data roots and real Dagster instances."""
 
+import os
+import subprocess
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -23,6 +26,15 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def environment(tmp_path: Path) -> dict:
+    """A subprocess environment: its own DAGSTER_HOME (the repo's dagster.yaml) and data root."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
+    return {**os.environ, "DAGSTER_HOME": str(home), "LOFI_DATA_DIR": str(tmp_path / "data")}
 
 
 @pytest.fixture
@@ -65,3 +77,43 @@ def assert_same_audio(first: Path, second: Path, floor_dbfs: float = SAME_AUDIO_
     b, _ = read_wav(second)
     assert a.shape == b.shape
     assert float(abs(a - b).max()) <= 10 ** (floor_dbfs / 20)
+
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LOFI_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _postgres_admin():
+    """A connection to the local PostgreSQL, starting the cluster once if it is down."""
+    import psycopg2
+
+    try:
+        return psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=5)
+    except psycopg2.OperationalError:
+        subprocess.run(
+            "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+            shell=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        try:
+            return psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=5)
+        except psycopg2.OperationalError as error:
+            if os.environ.get("CI"):
+                raise
+            pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {error}")
+
+
+@pytest.fixture
+def postgres_url():
+    """A uniquely named database on the local PostgreSQL, dropped afterwards."""
+    admin = _postgres_admin()
+    admin.autocommit = True
+    name = f"lofi_test_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

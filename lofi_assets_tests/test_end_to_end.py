@@ -1,33 +1,18 @@
 """The commands a user types, run as subprocesses against a temporary instance and data root."""
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from lofi_assets_tests.conftest import REPO_ROOT
+from lofi_assets_tests.webserver import running_webserver
 
 BIN = Path(sys.executable).parent
 DATE = "2026-11-27"
-
-
-@pytest.fixture
-def environment(tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
-    return {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "LOFI_DATA_DIR": str(tmp_path / "data"),
-    }
 
 
 def _run(command, environment, timeout=180):
@@ -108,43 +93,14 @@ def test_lofi_release_materializes_every_slot_into_the_instance(environment, mon
         assert (data / artifact.format(DATE)).is_file(), artifact
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_webserver_shows_midi_sketch_as_a_daily_grid_of_three_slots(environment):
-    port = _free_port()
-    server = subprocess.Popen(
-        [BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        env=environment, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
     query = (
         "{ assetNodes { assetKey { path } groupName "
         "partitionKeysByDimension { name partitionKeys } } }"
     )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/graphql",
-                    data=json.dumps({"query": query}).encode(),
-                    headers={"Content-Type": "application/json"},
-                )
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    payload = json.load(response)
-                if payload.get("data", {}).get("assetNodes"):
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "dagster-webserver did not come up"
-            time.sleep(1)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with running_webserver(environment) as webserver:
+        payload = webserver.graphql(query)
     node = next(
         n for n in payload["data"]["assetNodes"] if n["assetKey"]["path"] == ["midi_sketch"]
     )

@@ -3,12 +3,10 @@
 import csv
 import io
 import multiprocessing
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import uuid
 
 import numpy as np
 import pyloudnorm
@@ -103,26 +101,6 @@ def _issue_in_parallel(url):
 def test_two_parallel_runs_issue_no_duplicate_isrc(tmp_path):
     issued = _issue_in_parallel(str(tmp_path / "parallel.duckdb"))
     assert len(issued) == 30 and len(set(issued)) == 30
-
-
-@pytest.fixture
-def postgres_url():
-    """A uniquely named database on the local PostgreSQL, dropped afterwards."""
-    psycopg2 = pytest.importorskip("psycopg2")
-    admin_url = os.environ.get(
-        "LOFI_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    name = f"lofi_test_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(admin_url)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
 
 
 def test_parallel_isrcs_on_postgresql_are_unique(postgres_url):

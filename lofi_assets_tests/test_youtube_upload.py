@@ -42,17 +42,25 @@ def release(tmp_path):
     )  # fmt: skip
 
 
-def _publisher(server, tmp_path, **options):
-    ledger = UploadLedger(Warehouse(str(tmp_path / "warehouse.duckdb")))
+@pytest.fixture(params=["duckdb", "postgresql"])
+def ledger_url(request, tmp_path):
+    """The upload ledger's warehouse: the same tests on DuckDB and on a real PostgreSQL."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return str(tmp_path / "warehouse.duckdb")
+
+
+def _publisher(server, ledger_url, **options):
+    ledger = UploadLedger(Warehouse(ledger_url))
     clients = build_clients(credentials=None, endpoint=server.endpoint)
     return Publisher(
         clients, ledger, chunk_bytes=CHUNK, sleep=lambda s: None, now=lambda: NOW, **options
     )
 
 
-def test_five_chunks_survive_a_503_and_a_reset_in_one_session(server, tmp_path, release):
+def test_five_chunks_survive_a_503_and_a_reset_in_one_session(server, ledger_url, release):
     server.fake.chunk_faults = {2: "503", 4: "reset"}
-    outcome = _publisher(server, tmp_path).publish(release)
+    outcome = _publisher(server, ledger_url).publish(release)
     assert server.count(SESSION_START) == 1
     assert outcome.retries == 2
     assert server.uploaded_bytes(outcome.video_id) == release.video_path.read_bytes()
@@ -67,11 +75,11 @@ def test_five_chunks_survive_a_503_and_a_reset_in_one_session(server, tmp_path, 
     assert server.fake.thumbnails[outcome.video_id] == release.thumbnail_path.read_bytes()
 
 
-def test_three_reruns_publish_exactly_once(server, tmp_path, release):
-    first = _publisher(server, tmp_path).publish(release)
+def test_three_reruns_publish_exactly_once(server, ledger_url, release):
+    first = _publisher(server, ledger_url).publish(release)
     assert first.steps_done == ["uploaded", "thumbnail", "playlisted", "scheduled"]
     for _ in range(3):
-        again = _publisher(server, tmp_path).publish(release)
+        again = _publisher(server, ledger_url).publish(release)
         assert (again.video_id, again.steps_done) == (first.video_id, [])
     assert server.count(SESSION_START) == 1
     assert server.count(THUMBNAIL_SET) == 1
@@ -80,46 +88,46 @@ def test_three_reruns_publish_exactly_once(server, tmp_path, release):
 
 
 @pytest.mark.parametrize("error", [QUOTA_ERROR, UPLOAD_LIMIT_ERROR], ids=lambda e: e[1])
-def test_quota_refusals_are_never_retried(server, tmp_path, release, error):
+def test_quota_refusals_are_never_retried(server, ledger_url, release, error):
     server.fake.route_errors[SESSION_START] = error
     with pytest.raises(QuotaExceededError, match=error[1]) as raised:
-        _publisher(server, tmp_path).publish(release)
+        _publisher(server, ledger_url).publish(release)
     assert raised.value.reason == error[1]
     assert sum(server.fake.requests.values()) == 1
 
 
-def test_quota_during_playlisting_resumes_where_it_stopped(server, tmp_path, release):
+def test_quota_during_playlisting_resumes_where_it_stopped(server, ledger_url, release):
     server.fake.route_errors[THUMBNAIL_SET] = QUOTA_ERROR
     with pytest.raises(QuotaExceededError):
-        _publisher(server, tmp_path).publish(release)
+        _publisher(server, ledger_url).publish(release)
     assert server.count(THUMBNAIL_SET) == 1
-    ledger_state = UploadLedger(Warehouse(str(tmp_path / "warehouse.duckdb"))).load("2026-11-27")
+    ledger_state = UploadLedger(Warehouse(ledger_url)).load("2026-11-27")
     assert ledger_state.state == "uploaded"
     server.fake.route_errors.clear()
-    outcome = _publisher(server, tmp_path).publish(release)
+    outcome = _publisher(server, ledger_url).publish(release)
     assert outcome.steps_done == ["thumbnail", "playlisted", "scheduled"]
     assert server.count(SESSION_START) == 1
 
 
-def test_an_expired_session_starts_a_new_upload(server, tmp_path, release):
+def test_an_expired_session_starts_a_new_upload(server, ledger_url, release):
     server.fake.chunk_faults = {2: "503"}
-    publisher = _publisher(server, tmp_path, max_attempts=1)
+    publisher = _publisher(server, ledger_url, max_attempts=1)
     with pytest.raises(TimeoutError):
         publisher.publish(release)
     server.fake.sessions.clear()  # the saved session is gone on the server
-    outcome = _publisher(server, tmp_path).publish(release)
+    outcome = _publisher(server, ledger_url).publish(release)
     assert server.count(SESSION_START) == 2
     assert server.uploaded_bytes(outcome.video_id) == release.video_path.read_bytes()
 
 
-def test_bad_requests_fail_with_the_reason(server, tmp_path, release):
+def test_bad_requests_fail_with_the_reason(server, ledger_url, release):
     server.fake.route_errors[SESSION_START] = (400, "invalidTitle", "The title is invalid")
     with pytest.raises(PublishError, match="invalidTitle"):
-        _publisher(server, tmp_path).publish(release)
+        _publisher(server, ledger_url).publish(release)
     assert sum(server.fake.requests.values()) == 1
 
 
-def test_a_killed_upload_resumes_its_session(server, tmp_path, release):
+def test_a_killed_upload_resumes_its_session(server, ledger_url, release):
     """Kill -9 the uploading process during chunk 2; the next run continues the same session."""
     server.fake.chunk_faults = {2: "hang"}
     fields = {k: str(v) if k.endswith("_path") else v for k, v in release.__dict__.items()}
@@ -131,7 +139,7 @@ def test_a_killed_upload_resumes_its_session(server, tmp_path, release):
         from lofi_assets.publish.youtube import build_clients
         fields = json.loads({json.dumps(fields)!r})
         release = ReleaseUpload(**{{k: Path(v) if k.endswith("_path") else v for k, v in fields.items()}})
-        ledger = UploadLedger(Warehouse({str(tmp_path / "warehouse.duckdb")!r}))
+        ledger = UploadLedger(Warehouse({ledger_url!r}))
         now = lambda: dt.datetime(2026, 11, 27, 8, tzinfo=dt.UTC)
         Publisher(build_clients(None, {server.endpoint!r}), ledger, chunk_bytes={CHUNK}, now=now).publish(release)
     """)  # fmt: skip
@@ -142,7 +150,7 @@ def test_a_killed_upload_resumes_its_session(server, tmp_path, release):
         child.send_signal(signal.SIGKILL)
         child.wait()
     server.fake.release_hang.set()
-    outcome = _publisher(server, tmp_path).publish(release)
+    outcome = _publisher(server, ledger_url).publish(release)
     assert server.count(SESSION_START) == 1
     assert server.uploaded_bytes(outcome.video_id) == release.video_path.read_bytes()
     assert len(server.fake.videos) == 1

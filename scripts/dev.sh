@@ -15,12 +15,14 @@ PYTHON_BIN="${PYTHON:-python3}"
 # (ffprobe and the ebur128 loudness meter the tests check masters with), and League Spartan
 # (OFL) for thumbnail headlines.
 DEBIAN_PACKAGES=(libfluidsynth3 fluid-soundfont-gm ffmpeg fonts-league-spartan)
+# And for the tests: Chromium for the UI test (Playwright drives it; it cannot download one).
+TEST_DEBIAN_PACKAGES=(chromium)
 
 log() { printf '\033[1m[lofi]\033[0m %s\n' "$*" >&2; }
 
 install_debian_packages() {
   local missing=()
-  for package in "${DEBIAN_PACKAGES[@]}"; do
+  for package in "$@"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
       || missing+=("$package")
   done
@@ -63,7 +65,7 @@ setup_instance() {
 }
 
 setup() {
-  install_debian_packages
+  install_debian_packages "${DEBIAN_PACKAGES[@]}"
   setup_python
   setup_instance
 }
@@ -84,6 +86,7 @@ case "$command" in
     ;;
   test)
     setup
+    install_debian_packages "${TEST_DEBIAN_PACKAGES[@]}"
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
     exec "$VENV/bin/python" -m pytest -n 2 --dist loadgroup "$@"

@@ -5,7 +5,7 @@ import json
 import dagster as dg
 from pydantic import Field
 
-from lofi_assets.defs.assets.common import png_markdown, track_asset_options
+from lofi_assets.defs.assets.common import compute_timer, png_markdown, track_asset_options
 from lofi_assets.defs.assets.model import current_model
 from lofi_assets.defs.checks import SKETCH_CHECK_SPECS, sketch_check_results
 from lofi_assets.defs.failures import domain_failures
@@ -52,7 +52,7 @@ def midi_sketch(
 ) -> dg.MaterializeResult:
     """Multi-track MIDI sketch (keys, bass, melody, drums, pad) and plan, seeded by date × slot."""
     date, slot = date_and_slot(context.partition_key)
-    with domain_failures(artifact_store.root):
+    with compute_timer() as timing, domain_failures(artifact_store.root):
         settings = channel.to_channel()
         boosts = read_boosts(artifact_store.root / BOOSTS_FILE)
         weights = boosted_weights(settings.effective_style_weights, boosts, date)
@@ -91,6 +91,7 @@ def midi_sketch(
     return dg.MaterializeResult(
         value=record,
         metadata={
+            "compute_s": dg.MetadataValue.float(timing["compute_s"]),
             "style": plan["style_display_name"],
             "key": plan["key"],
             "bpm": dg.MetadataValue.float(float(plan["bpm"])),

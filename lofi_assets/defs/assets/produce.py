@@ -25,7 +25,12 @@ from lofi_assets.audio.production import (
 )
 from lofi_assets.audio.qc import measure_master
 from lofi_assets.audio.wav import read_wav, write_wav
-from lofi_assets.defs.assets.common import png_markdown, read_plan, track_asset_options
+from lofi_assets.defs.assets.common import (
+    compute_timer,
+    png_markdown,
+    read_plan,
+    track_asset_options,
+)
 from lofi_assets.defs.checks import (
     MASTER_CHECK_SPECS,
     STEMS_CHECK_SPECS,
@@ -70,7 +75,7 @@ def stems(
     shapes: dict[str, tuple[int, ...]] = {}
     levels_dbfs: dict[str, float] = {}
     non_finite = 0
-    with domain_failures(artifact_store.root):
+    with compute_timer() as timing, domain_failures(artifact_store.root):
         plan = read_plan(artifact_store, midi_sketch)
         inputs = production_inputs(read_midi(artifact_store.resolve(midi_sketch.midi_path)), plan)
         font = soundfont.resolve()
@@ -96,6 +101,7 @@ def stems(
     return dg.MaterializeResult(
         value=record,
         metadata={
+            "compute_s": dg.MetadataValue.float(timing["compute_s"]),
             "soundfont": record.soundfont,
             "duration_s": dg.MetadataValue.float(record.duration_s),
             "stem_rms_dbfs": dg.MetadataValue.json(levels_dbfs),
@@ -138,7 +144,7 @@ def mastered_wav(
     """The mixed, lo-fi processed track mastered to -14 LUFS (≤ -1.5 dBTP), 44.1 kHz 24-bit."""
     reuse_freed_memory()
     target = artifact_store.partition_dir("mastered_wav", context.partition_key)
-    with domain_failures(artifact_store.root):
+    with compute_timer() as timing, domain_failures(artifact_store.root):
         plan = read_plan(artifact_store, midi_sketch)
         settings = _settings(plan)
         mix = sum_stems(
@@ -172,6 +178,7 @@ def mastered_wav(
     return dg.MaterializeResult(
         value=record,
         metadata={
+            "compute_s": dg.MetadataValue.float(timing["compute_s"]),
             "integrated_lufs": dg.MetadataValue.float(round(qc.integrated_lufs, 2)),
             "true_peak_dbtp": dg.MetadataValue.float(round(qc.true_peak_dbtp, 2)),
             "loudness_range_lu": dg.MetadataValue.float(round(qc.loudness_range_lu, 2)),

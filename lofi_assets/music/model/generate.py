@@ -29,6 +29,8 @@ from lofi_assets.seeding import stable_seed
 
 MODEL_DIR, NGRAMS_FILE = "model", "corpus_ngrams.npy"
 ATTEMPTS = 4
+PHRASE_BARS = 4  # sampled one phrase at a time: the default model sees 128 tokens
+PHRASE_TOKENS = (40, 110)  # at least / at most new tokens per phrase
 MIN_NOTES_PER_BAR = 1.5
 
 
@@ -67,6 +69,7 @@ class MelodyModel:
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in weights)).hexdigest()
         self.version = digest[:12]
         self._prompts: dict[str, list[int]] = {}
+        self.tokens_sampled = 0  # for sampling-speed figures
 
     def _prompt(self, minor: bool) -> list[int]:
         """BOS and a first tonic note (A4 for minor, C5 for major): the key context."""
@@ -82,7 +85,9 @@ class MelodyModel:
             self._prompts[mode] = [self.tokenizer["BOS_None"], *ids]
         return self._prompts[mode]
 
-    def sample_tokens(self, minor: bool, seed: int, max_new_tokens: int) -> list[int]:
+    def sample_tokens(
+        self, minor: bool, seed: int, max_new_tokens: int, min_new_tokens: int = 0
+    ) -> list[int]:
         torch = self.torch
         prompt = self._prompt(minor)
         limit = self.model.config.n_positions - len(prompt)
@@ -95,11 +100,13 @@ class MelodyModel:
                 top_k=self.settings.top_k,
                 top_p=self.settings.top_p,
                 max_new_tokens=min(max_new_tokens, limit),
+                min_new_tokens=min(min_new_tokens, limit),
                 eos_token_id=self.tokenizer["EOS_None"],
                 pad_token_id=self.tokenizer.pad_token_id,
                 use_cache=True,
             )
-        ids = output[0, 1:].tolist()  # without BOS
+        ids = output[0, len(prompt) :].tolist()  # the new tokens only
+        self.tokens_sampled += len(ids)
         eos = self.tokenizer["EOS_None"]
         return ids[: ids.index(eos)] if eos in ids else ids
 
@@ -114,12 +121,23 @@ class MelodyModel:
         ]
         return sorted(notes, key=lambda n: (n[1], -n[0]))
 
-    def sample_melody(self, bars: int, minor: bool, seed: int) -> list[tuple[int, float, float]]:
-        """About ``bars`` bars of melody in C major / A minor."""
-        ids = self.sample_tokens(minor, seed, max_new_tokens=bars * 28)
-        notes = self.decode(self._prompt(minor)[1:] + ids)  # it opens on the prompt's tonic
-        length = bars * BEATS_PER_BAR
+    def sample_phrase(self, minor: bool, seed: int) -> list[tuple[int, float, float]]:
+        """One phrase of PHRASE_BARS bars in C major / A minor, opening on the tonic."""
+        low, high = PHRASE_TOKENS
+        ids = self.sample_tokens(minor, seed, max_new_tokens=high, min_new_tokens=low)
+        notes = self.decode(self._prompt(minor)[1:] + ids)
+        length = PHRASE_BARS * BEATS_PER_BAR
         return [(p, s, min(d, length - s)) for p, s, d in notes if s < length]
+
+    def sample_melody(self, bars: int, minor: bool, seed: int) -> list[tuple[int, float, float]]:
+        """``bars`` bars of melody in C major / A minor, phrase after phrase."""
+        notes = []
+        for index, start in enumerate(range(0, bars, PHRASE_BARS)):
+            phrase = self.sample_phrase(minor, stable_seed(seed, "phrase", index))
+            room = min(PHRASE_BARS, bars - start) * BEATS_PER_BAR
+            offset = start * BEATS_PER_BAR
+            notes += [(p, offset + s, min(d, room - s)) for p, s, d in phrase if s < room]
+        return notes
 
     def is_original(self, notes: list[tuple[int, float, float]]) -> bool:
         hashes = ngram_hashes(notes)

@@ -81,9 +81,21 @@ def empty_beat_rate(notes: Sequence[Note]) -> float:
     return sum(beat not in sounding for beat in beats) / max(1, len(beats))
 
 
+WINDOW_BEATS = 32.0  # metrics compare melodies over their first 8 bars: entropy grows with length
+
+
+def window(notes: Sequence[Note], beats: float = WINDOW_BEATS) -> list[Note]:
+    if not notes:
+        return []
+    first = min(s for _, s, _ in notes)
+    return [(p, s - first, d) for p, s, d in notes if s - first < beats]
+
+
 def melody_metrics(
     notes: Sequence[Note], corpus_hashes: np.ndarray, scale_pcs: frozenset[int] = C_MAJOR
 ) -> dict[str, float]:
+    """Every measurement over the melody's first WINDOW_BEATS, so lengths compare fairly."""
+    notes = window(notes)
     pitches = [p for p, _, _ in notes]
     return {
         "pitch_class_entropy": pitch_class_entropy(notes),

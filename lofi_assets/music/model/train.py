@@ -39,7 +39,7 @@ PRESETS = {
     "smoke": ModelPreset(300, 32, 1, 2, 64, 8, 30, 3e-3, 15),
     # The CPU default: 3.7 M parameters; corpus, tokenizer and training inside 20 minutes on
     # two cores (windows of 128 tokens: a 16-bar tune is about that long).
-    "default": ModelPreset(2000, 256, 4, 4, 128, 16, 900, 1e-3, 150),
+    "default": ModelPreset(2000, 256, 4, 4, 128, 16, 600, 1e-3, 150),
     # For a GPU machine: about 26 M parameters.
     "gpu": ModelPreset(4000, 512, 8, 8, 512, 32, 6000, 6e-4, 500),
 }

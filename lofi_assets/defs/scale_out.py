@@ -1,0 +1,43 @@
+"""Scale-out across machines: the track assets run step by step on Celery workers.
+
+Steps go to Redis (``LOFI_CELERY_BROKER``, default redis://127.0.0.1:6379/0); any number of
+workers on any machines take them, provided they share the Dagster instance (PostgreSQL in
+production) and ``LOFI_DATA_DIR`` (local disk, NFS or an object-store mount). Start a worker
+with the same settings (docker/celery_worker.yaml):
+
+    dagster-celery worker start -A dagster_celery.app -y docker/celery_worker.yaml
+
+Launch ``celery_tracks_job`` (or a backfill of it) and its steps fan out over the workers.
+"""
+
+import os
+
+import dagster as dg
+from dagster_celery import celery_executor
+
+from lofi_assets.defs.assets.compose import midi_sketch
+from lofi_assets.defs.assets.produce import mastered_wav, stems
+
+BROKER_ENV, BACKEND_ENV = "LOFI_CELERY_BROKER", "LOFI_CELERY_BACKEND"
+QUEUE_TAG = "dagster-celery/queue"  # route a run's steps to the workers listening on a queue
+
+celery_tracks_job = dg.define_asset_job(
+    "celery_tracks_job",
+    selection=dg.AssetSelection.assets(midi_sketch, stems, mastered_wav),
+    executor_def=celery_executor.configured(
+        {
+            "broker": os.environ.get(BROKER_ENV, "redis://127.0.0.1:6379/0"),
+            "backend": os.environ.get(BACKEND_ENV, "redis://127.0.0.1:6379/1"),
+            # One task at a time per worker process: each step is CPU-bound.
+            "config_source": {"worker_prefetch_multiplier": 1, "task_acks_late": True},
+        }
+    ),
+    description="The track assets, each step on a Celery worker (scale-out over machines).",
+)
+
+
+def celery_tracks_job_definition() -> dg.JobDefinition:
+    """The resolved job, for ``dg.reconstructable`` (workers rebuild it by this name)."""
+    from lofi_assets.definitions import defs
+
+    return defs.resolve_job_def("celery_tracks_job")

@@ -1,0 +1,166 @@
+"""The production shape: docker/ is consistent, and the instance and warehouse run on a real
+PostgreSQL (a fresh database per test, dropped afterwards)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+from lofi_assets.defs.assets.compose import midi_sketch
+from lofi_assets.defs.partitions import track_partition_key
+from lofi_assets.publish.analytics import Snapshot, early_performance, upsert_snapshot
+from lofi_assets.publish.warehouse import Warehouse
+from lofi_assets_tests.conftest import REPO_ROOT
+
+DOCKER = REPO_ROOT / "docker"
+BIN = Path(sys.executable).parent
+DAGSTER_SERVICES = ("user_code", "webserver", "daemon")
+
+
+def _compose() -> dict:
+    return yaml.safe_load((DOCKER / "docker-compose.yml").read_text())
+
+
+def test_compose_file_describes_the_dagster_deploy_shape():
+    compose = _compose()
+    services = compose["services"]
+    assert set(services) == {"postgres", *DAGSTER_SERVICES}
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    env = dict(re.findall(r"^\s+(DAGSTER_HOME|LOFI_DATA_DIR)=(\S+?)\s*\\?$", dockerfile, re.M))
+    for name in DAGSTER_SERVICES:
+        service = services[name]
+        assert service["build"] == {"context": "..", "dockerfile": "docker/Dockerfile"}
+        assert service["image"] == "lofi-empire:latest"
+        assert service["env_file"] == ".env"
+        mounts = {v.split(":")[1] for v in service["volumes"]}
+        assert {env["DAGSTER_HOME"], env["LOFI_DATA_DIR"]} <= mounts
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        for volume in service["volumes"]:
+            source = volume.split(":")[0]
+            assert source in compose["volumes"] or (DOCKER / source).is_file(), volume
+    assert all(p.startswith("127.0.0.1:") for p in services["webserver"]["ports"])
+    grpc = yaml.safe_load((DOCKER / "workspace.yaml").read_text())["load_from"][0]["grpc_server"]
+    user_code = services["user_code"]["command"]
+    assert grpc["host"] == "user_code" and str(grpc["port"]) == user_code[user_code.index("-p") + 1]
+    assert "lofi_assets.definitions" in user_code
+
+
+def test_secrets_live_in_an_uncommitted_env_file_that_names_every_variable():
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "docker/.env"], cwd=REPO_ROOT, check=False
+    )
+    assert ignored.returncode == 0, "docker/.env must be ignored by git"
+    example = (DOCKER / ".env.example").read_text()
+    defined = set(re.findall(r"^([A-Z_]+)=", example, re.M))
+    wanted = set(re.findall(r"env: (\w+)", (DOCKER / "dagster.yaml").read_text())) - {
+        "DAGSTER_HOME"
+    }
+    # ${NAME} is read from .env; $${NAME} is the container's own variable at run time.
+    wanted |= set(re.findall(r"(?<!\$)\$\{(\w+)\}", (DOCKER / "docker-compose.yml").read_text()))
+    assert wanted <= defined, wanted - defined
+
+
+def _production_instance(postgres_url, tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(DOCKER / "dagster.yaml", home / "dagster.yaml")
+    parsed = urllib.parse.urlparse(postgres_url)
+    for name, value in {
+        "DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_HOST": parsed.hostname,
+        "DAGSTER_POSTGRES_PORT": str(parsed.port or 5432),
+        "DAGSTER_POSTGRES_USER": parsed.username or "postgres",
+        "DAGSTER_POSTGRES_PASSWORD": parsed.password or "",
+        "DAGSTER_POSTGRES_DB": parsed.path.lstrip("/"),
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def test_a_partition_range_materializes_on_the_postgresql_instance(
+    postgres_url, tmp_path, monkeypatch, resources
+):
+    instance = _production_instance(postgres_url, tmp_path, monkeypatch)
+    assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+    assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+    assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+    dates = ["2026-11-01", "2026-11-02", "2026-11-03"]
+    config = {"ops": {"midi_sketch": {"config": {"duration_s": 20.0}}}}
+    for date in dates:
+        assert dg.materialize(
+            [midi_sketch], partition_key=track_partition_key(date, "1"), instance=instance,
+            resources=resources, run_config=config,
+        ).success  # fmt: skip
+    runs = instance.get_runs()
+    assert len(runs) == 3 and all(run.is_success for run in runs)
+    materialized = instance.get_materialized_partitions(dg.AssetKey("midi_sketch"))
+    assert {track_partition_key(d, "1") for d in dates} <= set(materialized)
+    records = instance.fetch_materializations(dg.AssetKey("midi_sketch"), limit=10).records
+    assert len(records) == 3
+    instance.dispose()
+
+
+def test_two_concurrent_materializations_share_the_postgresql_instance(
+    postgres_url, tmp_path, monkeypatch
+):
+    """Two `dagster asset materialize` processes at once, one PostgreSQL instance."""
+    instance = _production_instance(postgres_url, tmp_path, monkeypatch)
+    environment = {**os.environ, "LOFI_DATA_DIR": str(tmp_path / "data")}
+    config = json.dumps({"ops": {"midi_sketch": {"config": {"duration_s": 20.0}}}})
+    processes = [
+        subprocess.Popen(
+            [
+                BIN / "dagster",
+                "asset",
+                "materialize",
+                "-m",
+                "lofi_assets.definitions",
+                "--select",
+                "midi_sketch",
+                "--partition",
+                track_partition_key("2026-11-05", slot),
+                "--config-json",
+                config,
+            ],
+            env=environment,
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for slot in ("1", "2")
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr[-2000:]
+        assert "Error" not in stderr.replace("ErrorBoundary", ""), stderr[-2000:]
+    runs = instance.get_runs()
+    assert len(runs) == 2 and all(run.is_success for run in runs)
+    instance.dispose()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgresql"])
+def test_the_warehouse_upserts_the_same_way_on_both_engines(engine, request, tmp_path):
+    url = (
+        request.getfixturevalue("postgres_url")
+        if engine == "postgresql"
+        else str(tmp_path / "w.duckdb")
+    )
+    warehouse = Warehouse(url)
+    snapshot = Snapshot("2026-11-02")
+    snapshot.total_rows.append(("v1", "2026-11-01", "Title", 540.0, 2000, 10, 1, "2026-11-02"))
+    for day, views in (("2026-11-01", 900), ("2026-11-02", 1100)):
+        snapshot.daily_rows.append((day, "v1", views, 10.0, 300.0, 5, 1, "2026-11-02"))
+    assert upsert_snapshot(warehouse, snapshot) == 3
+    assert upsert_snapshot(warehouse, snapshot) == 3  # fetched again: replaced, not added
+    assert warehouse.query("SELECT count(*) AS n FROM video_daily")[0]["n"] == 2
+    (performance,) = early_performance(warehouse)
+    assert (performance.views_48h, performance.complete) == (2000, True)
+    assert performance.average_view_percentage == pytest.approx(55.6, abs=0.1)

@@ -1,0 +1,91 @@
+"""The Dagster UI in a real browser: headless Chromium (Debian's) driven by Playwright."""
+
+import os
+import shutil
+import time
+
+import pytest
+
+from lofi_assets_tests.webserver import running_webserver
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The closed network here refuses Chromium's background traffic; these keep it quiet.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+PARTITION = "2026-11-27|1"
+
+LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+STATUS = "query Status($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+
+
+def _browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            raise AssertionError(f"no Chromium at {CHROMIUM}: scripts/dev.sh test installs it")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    return playwright_api
+
+
+@pytest.mark.slow
+def test_the_ui_shows_our_assets_and_launches_a_partition(environment, tmp_path):
+    playwright_api = _browser()
+    with running_webserver(environment) as webserver, playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(f"{webserver.url}/asset-groups", wait_until="networkidle")
+        page.get_by_text("midi_sketch").first.wait_for(timeout=60_000)
+        body = page.inner_text("body")
+        for name in ("midi_sketch", "mastered_wav", "release_mix", "youtube_upload"):
+            assert name in body, name
+        page.screenshot(path=str(tmp_path / "asset_graph.png"), full_page=True)
+
+        page.goto(f"{webserver.url}/assets/midi_sketch?view=partitions", wait_until="networkidle")
+        page.get_by_text("compose").first.wait_for(timeout=60_000)
+        partitions_text = page.inner_text("body")
+        assert "midi_sketch" in partitions_text and "slot" in partitions_text.lower()
+        page.screenshot(path=str(tmp_path / "midi_sketch_partitions.png"), full_page=True)
+        browser.close()
+
+        date, slot = PARTITION.split("|")
+        params = {
+            "selector": {
+                "repositoryLocationName": "lofi_assets",
+                "repositoryName": "__repository__",
+                "jobName": "__ASSET_JOB",
+                "assetSelection": [{"path": ["midi_sketch"]}],
+                "assetCheckSelection": [],
+            },
+            "runConfigData": {"ops": {"midi_sketch": {"config": {"duration_s": 20.0}}}},
+            "executionMetadata": {
+                "tags": [
+                    {"key": "dagster/partition", "value": PARTITION},
+                    {"key": "dagster/partition/date", "value": date},
+                    {"key": "dagster/partition/slot", "value": slot},
+                ]
+            },
+            "mode": "default",
+        }
+        launched = webserver.graphql(LAUNCH, {"params": params})["data"]["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        deadline, status = time.monotonic() + 180, None
+        while time.monotonic() < deadline:
+            status = webserver.graphql(STATUS, {"id": run_id})["data"]["runOrError"]["status"]
+            if status in ("SUCCESS", "FAILURE", "CANCELED"):
+                break
+            time.sleep(1)
+        assert status == "SUCCESS"
+    assert (tmp_path / "asset_graph.png").stat().st_size > 10_000
+    midi = tmp_path / "data" / "midi_sketch" / date / slot / "sketch.mid"
+    assert midi.is_file()

@@ -1,0 +1,64 @@
+"""dagster-webserver as a subprocess on 127.0.0.1, and its GraphQL API."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from lofi_assets_tests.conftest import REPO_ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Webserver:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}/graphql",
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+
+@contextlib.contextmanager
+def running_webserver(environment: dict, timeout_s: float = 120) -> Iterator[Webserver]:
+    """Start it with the repository's workspace.yaml; yield once the code location loaded."""
+    port = free_port()
+    server = subprocess.Popen(
+        [BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        env=environment, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    webserver = Webserver(f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                payload = webserver.graphql("{ assetNodes { id } }")
+                if payload.get("data", {}).get("assetNodes"):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("dagster-webserver did not come up")
+            time.sleep(1)
+        yield webserver
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
