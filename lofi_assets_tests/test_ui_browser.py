@@ -23,6 +23,7 @@ mutation Launch($params: ExecutionParams!) {
     ... on LaunchRunSuccess { run { runId } }
     ... on PythonError { message }
     ... on RunConfigValidationInvalid { errors { message } }
+    ... on InvalidSubsetError { message }
   }
 }"""
 STATUS = "query Status($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
@@ -40,31 +41,46 @@ def _browser():
 @pytest.mark.slow
 def test_the_ui_shows_our_assets_and_launches_a_partition(environment, tmp_path):
     playwright_api = _browser()
-    with running_webserver(environment) as webserver, playwright_api.sync_playwright() as p:
+    date, slot = PARTITION.split("|")
+    with (
+        running_webserver(environment, with_daemon=True) as webserver,
+        playwright_api.sync_playwright() as p,
+    ):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.goto(f"{webserver.url}/asset-groups", wait_until="networkidle")
-        page.get_by_text("midi_sketch").first.wait_for(timeout=60_000)
-        body = page.inner_text("body")
-        for name in ("midi_sketch", "mastered_wav", "release_mix", "youtube_upload"):
-            assert name in body, name
+        page.get_by_text("Global asset lineage").first.wait_for(timeout=60_000)
+        skip = page.get_by_role("button", name="Skip")  # the community sign-up dialog
+        if skip.count():
+            skip.first.click()
+        page.get_by_text("release").first.wait_for(timeout=60_000)
+        graph = page.inner_text("body")
+        for group in ("compose", "produce", "release", "publish", "model", "feedback"):
+            assert group in graph, group
         page.screenshot(path=str(tmp_path / "asset_graph.png"), full_page=True)
 
+        page.goto(f"{webserver.url}/assets", wait_until="networkidle")
+        page.get_by_text("midi_sketch").first.wait_for(timeout=60_000)
+        catalog = page.inner_text("body")
+        for name in ("midi_sketch", "mastered_wav", "release_mix", "video", "youtube_upload",
+                     "streaming_release", "melody_model"):  # fmt: skip
+            assert name in catalog, name
+
         page.goto(f"{webserver.url}/assets/midi_sketch?view=partitions", wait_until="networkidle")
-        page.get_by_text("compose").first.wait_for(timeout=60_000)
-        partitions_text = page.inner_text("body")
-        assert "midi_sketch" in partitions_text and "slot" in partitions_text.lower()
+        page.get_by_text("Partitions").first.wait_for(timeout=60_000)
+        page.get_by_text(date).first.wait_for(timeout=60_000)
+        partitions = page.inner_text("body")
+        assert "Missing" in partitions and "2025-01-01" in partitions
         page.screenshot(path=str(tmp_path / "midi_sketch_partitions.png"), full_page=True)
         browser.close()
 
-        date, slot = PARTITION.split("|")
         params = {
             "selector": {
                 "repositoryLocationName": "lofi_assets",
                 "repositoryName": "__repository__",
                 "jobName": "__ASSET_JOB",
+                # No assetCheckSelection: the checks run with the asset (they share its op).
                 "assetSelection": [{"path": ["midi_sketch"]}],
-                "assetCheckSelection": [],
             },
             "runConfigData": {"ops": {"midi_sketch": {"config": {"duration_s": 20.0}}}},
             "executionMetadata": {

@@ -38,13 +38,30 @@ class Webserver:
 
 
 @contextlib.contextmanager
-def running_webserver(environment: dict, timeout_s: float = 120) -> Iterator[Webserver]:
-    """Start it with the repository's workspace.yaml; yield once the code location loaded."""
+def running_webserver(
+    environment: dict, timeout_s: float = 120, with_daemon: bool = False
+) -> Iterator[Webserver]:
+    """Start it with the repository's workspace.yaml; yield once the code location loaded.
+
+    ``with_daemon`` also starts dagster-daemon, which takes queued runs off the queue (the
+    instance's run coordinator queues every launched run), as `dagster dev` does.
+    """
     port = free_port()
-    server = subprocess.Popen(
-        [BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        env=environment, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    commands = [
+        [BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
+    ]
+    if with_daemon:
+        commands.append([BIN / "dagster-daemon", "run", "-w", "workspace.yaml"])
+    processes = [
+        subprocess.Popen(
+            command,
+            env=environment,
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for command in commands
+    ]
     webserver = Webserver(f"http://127.0.0.1:{port}")
     try:
         deadline = time.monotonic() + timeout_s
@@ -60,5 +77,7 @@ def running_webserver(environment: dict, timeout_s: float = 120) -> Iterator[Web
             time.sleep(1)
         yield webserver
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
