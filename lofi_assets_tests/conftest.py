@@ -117,3 +117,23 @@ def postgres_url():
         with admin.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+def production_environment(postgres_url: str, folder: Path) -> dict[str, str]:
+    """DAGSTER_HOME with docker/dagster.yaml (PostgreSQL storage) and the DAGSTER_POSTGRES_*
+    variables it reads, pointing at ``postgres_url``."""
+    import shutil
+    import urllib.parse
+
+    home = folder / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "docker" / "dagster.yaml", home / "dagster.yaml")
+    parsed = urllib.parse.urlparse(postgres_url)
+    return {
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+        "DAGSTER_POSTGRES_PORT": str(parsed.port or 5432),
+        "DAGSTER_POSTGRES_USER": parsed.username or "postgres",
+        "DAGSTER_POSTGRES_PASSWORD": parsed.password or "",
+        "DAGSTER_POSTGRES_DB": parsed.path.lstrip("/"),
+    }

@@ -4,10 +4,8 @@ PostgreSQL (a fresh database per test, dropped afterwards)."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import urllib.parse
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +16,7 @@ from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.partitions import track_partition_key
 from lofi_assets.publish.analytics import Snapshot, early_performance, upsert_snapshot
 from lofi_assets.publish.warehouse import Warehouse
-from lofi_assets_tests.conftest import REPO_ROOT
+from lofi_assets_tests.conftest import REPO_ROOT, production_environment
 
 DOCKER = REPO_ROOT / "docker"
 BIN = Path(sys.executable).parent
@@ -69,19 +67,9 @@ def test_secrets_live_in_an_uncommitted_env_file_that_names_every_variable():
 
 
 def _production_instance(postgres_url, tmp_path, monkeypatch):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(DOCKER / "dagster.yaml", home / "dagster.yaml")
-    parsed = urllib.parse.urlparse(postgres_url)
-    for name, value in {
-        "DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_HOST": parsed.hostname,
-        "DAGSTER_POSTGRES_PORT": str(parsed.port or 5432),
-        "DAGSTER_POSTGRES_USER": parsed.username or "postgres",
-        "DAGSTER_POSTGRES_PASSWORD": parsed.password or "",
-        "DAGSTER_POSTGRES_DB": parsed.path.lstrip("/"),
-    }.items():  # fmt: skip
+    for name, value in production_environment(postgres_url, tmp_path).items():
         monkeypatch.setenv(name, value)
-    return dg.DagsterInstance.from_config(str(home))
+    return dg.DagsterInstance.from_config(os.environ["DAGSTER_HOME"])
 
 
 def test_a_partition_range_materializes_on_the_postgresql_instance(
