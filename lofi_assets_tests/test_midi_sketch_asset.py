@@ -43,7 +43,8 @@ def test_materializing_a_partition_writes_the_sketch_layout(resources, instance,
     assert metadata["piano_roll"].value.startswith("![piano roll](data:image/png;base64,")
     evaluations = result.get_asset_check_evaluations()
     assert {e.check_name for e in evaluations} == {
-        "midi_parses", "tempo_matches_plan", "pitched_notes_in_key", "duration_matches_target"
+        "midi_parses", "tempo_matches_plan", "pitched_notes_in_key", "duration_matches_target",
+        "melody_original",
     }  # fmt: skip
     assert all(e.passed for e in evaluations)
 
@@ -135,7 +136,7 @@ def test_checks_fail_on_a_corrupt_midi_file(tmp_path):
     results = sketch_check_results(
         corrupt, {"bpm": 80, "tonic_pc": 0, "mode": "ionian", "target_duration_s": 180}
     )
-    assert len(results) == 4 and not any(r.passed for r in results)
+    assert len(results) == 5 and not any(r.passed for r in results)
     assert "not a readable MIDI file" in str(results[0].metadata["reason"].value)
 
 
