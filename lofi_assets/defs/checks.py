@@ -14,6 +14,7 @@ from lofi_assets.music.arrangement import PART_ORDER
 from lofi_assets.music.form import bar_duration_s
 from lofi_assets.music.model.metrics import originality_rate
 from lofi_assets.music.theory import Key
+from lofi_assets.publish.identifiers import valid_isrc
 from lofi_assets.visual.teaser import MAX_SHORTS_S
 
 MIN_IN_KEY_RATE = 0.85
@@ -575,8 +576,6 @@ def streaming_check_results(
     missing_metadata: list[str],
     bundle_problems: list[str],
 ) -> list[dg.AssetCheckResult]:
-    from lofi_assets.publish.identifiers import valid_isrc
-
     audio_ok = all(
         f["subtype"] == "PCM_16" and f["sample_rate_hz"] == 44_100 and f["channels"] == 2
         and f["true_peak_dbtp"] <= -1.0 and f["isrc_tag"]

@@ -85,6 +85,15 @@ def _parse_time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def playlist_item_body(playlist_id: str, video_id: str) -> dict[str, Any]:
+    return {
+        "snippet": {
+            "playlistId": playlist_id,
+            "resourceId": {"kind": "youtube#video", "videoId": video_id},
+        }
+    }
+
+
 def body_problems(body: dict[str, Any]) -> list[str]:
     """The metadata validator plus what the upload itself must declare."""
     snippet, status = body.get("snippet", {}), body.get("status", {})
@@ -305,13 +314,7 @@ class Publisher:
             playlist_id = self._playlist_id(title)
             item = self._execute(
                 self.clients.youtube.playlistItems().insert(
-                    part="snippet",
-                    body={
-                        "snippet": {
-                            "playlistId": playlist_id,
-                            "resourceId": {"kind": "youtube#video", "videoId": row.video_id},
-                        }
-                    },
+                    part="snippet", body=playlist_item_body(playlist_id, row.video_id or "")
                 ),
                 f"add the video to {title!r}",
             )
@@ -363,13 +366,7 @@ def dry_run_manifest(
             (
                 "playlistItems.insert",
                 youtube.playlistItems().insert(
-                    part="snippet",
-                    body={
-                        "snippet": {
-                            "playlistId": f"{{playlist:{title}}}",
-                            "resourceId": {"kind": "youtube#video", "videoId": "{video_id}"},
-                        }
-                    },
+                    part="snippet", body=playlist_item_body(f"{{playlist:{title}}}", "{video_id}")
                 ),
             )
         )

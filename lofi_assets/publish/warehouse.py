@@ -143,17 +143,13 @@ class Warehouse:
 
     def execute_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Run statements in one transaction: all of them land, or none."""
-        self._ensure_schema()
-        with self._connection() as cursor:
+        with self.transaction() as transaction:
             for sql, parameters in statements:
-                cursor.execute(self._sql(sql), list(parameters))
+                transaction.execute(sql, parameters)
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        self._ensure_schema()
-        with self._connection() as cursor:
-            cursor.execute(self._sql(sql), list(parameters))
-            names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        with self.transaction() as transaction:
+            return transaction.query(sql, parameters)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:

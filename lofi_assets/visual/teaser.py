@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from lofi_assets.audio.measure import loudest_window_of_file
 from lofi_assets.audio.wav import write_faded_excerpt
 from lofi_assets.visual.motion import encode_animated
-from lofi_assets.visual.thumbnail import MIN_CONTRAST, contrast_ratio, font, jpeg_bytes
+from lofi_assets.visual.thumbnail import MIN_CONTRAST, contrast_behind, font, jpeg_bytes
 from lofi_assets.visual.video import SHORTS_SIZE, encode_static
 
 TEASER_S = 30.0
@@ -36,11 +36,6 @@ class Teaser:
     loudness_lufs: float  # of the chosen window
     duration_s: float
     text_contrast: float
-
-
-def _contrast_behind(image: Image.Image, box) -> float:
-    behind = np.asarray(image.crop(tuple(round(v) for v in box)), dtype=np.float32)
-    return contrast_ratio(INK, behind.reshape(-1, 3).mean(axis=0))
 
 
 def _fitted_title(title: str) -> tuple[str, int]:
@@ -71,12 +66,12 @@ def teaser_artwork(cover: Image.Image, title: str, caption: str) -> tuple[Image.
         (width / 2, height * 0.16), text, font=title_font, anchor="mm", align="center",
         stroke_width=8, spacing=14,
     )  # fmt: skip
-    contrast = _contrast_behind(image, box)
+    contrast = contrast_behind(image, box, INK)
     if contrast < MIN_CONTRAST:  # a bright cover: put a dark panel behind the words
         draw.rounded_rectangle(
             [box[0] - 30, box[1] - 30, box[2] + 30, box[3] + 30], radius=30, fill=STROKE
         )
-        contrast = _contrast_behind(image, box)
+        contrast = contrast_behind(image, box, INK)
     draw.multiline_text(
         (width / 2, height * 0.16), text, font=title_font, anchor="mm", align="center",
         fill=INK, stroke_width=8, stroke_fill=STROKE, spacing=14,

@@ -90,6 +90,12 @@ def contrast_ratio(first, second) -> float:
     return float((lighter + 0.05) / (darker + 0.05))
 
 
+def contrast_behind(image: Image.Image, box, ink) -> float:
+    """WCAG contrast of ``ink`` against the mean colour inside ``box`` of ``image``."""
+    behind = np.asarray(image.crop(tuple(round(v) for v in box)), dtype=np.float32)
+    return contrast_ratio(ink, behind.reshape(-1, 3).mean(axis=0))
+
+
 def font(size_px: int) -> ImageFont.FreeTypeFont:
     if FONT_PATH.is_file():
         return ImageFont.truetype(str(FONT_PATH), size_px)
@@ -222,8 +228,7 @@ def _place_headline(
         origin_x = int(0.06 * width)
     box = (origin_x + left, origin_y + top, origin_x + right, origin_y + bottom)
     ink, stroke_colour = _rgb(colours["ink"]), _rgb(colours["stroke"])
-    behind = np.asarray(image.crop(box), dtype=np.float32).reshape(-1, 3).mean(axis=0)
-    contrast = contrast_ratio(ink, behind)
+    contrast = contrast_behind(image, box, ink)
     if contrast < MIN_CONTRAST:  # darken what is behind the words until they read
         pad = int(0.02 * width)
         draw.rounded_rectangle(
@@ -231,8 +236,7 @@ def _place_headline(
             radius=pad,
             fill=(*stroke_colour, 170),
         )
-        behind = np.asarray(image.crop(box), dtype=np.float32).reshape(-1, 3).mean(axis=0)
-        contrast = contrast_ratio(ink, behind)
+        contrast = contrast_behind(image, box, ink)
     draw.multiline_text(
         (origin_x, origin_y),
         text,
