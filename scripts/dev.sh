@@ -50,6 +50,8 @@ setup_python() {
     log "installing Python dependencies into $VENV"
     "$VENV/bin/pip" install --quiet --upgrade pip
     "$VENV/bin/pip" install --quiet -e ".[dev]"
+    log "compiling librosa's numba kernels once, before anything runs them in parallel"
+    "$VENV/bin/python" -m lofi_assets.audio.kernels
     echo "$wanted" > "$stamp"
   fi
 }
