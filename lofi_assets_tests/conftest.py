@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -137,3 +138,44 @@ def production_environment(postgres_url: str, folder: Path) -> dict[str, str]:
         "DAGSTER_POSTGRES_PASSWORD": parsed.password or "",
         "DAGSTER_POSTGRES_DB": parsed.path.lstrip("/"),
     }
+
+
+REDIS_URL = os.environ.get("LOFI_TEST_REDIS", "redis://127.0.0.1:6379")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The local Redis (started once if it is down); skipped only outside CI."""
+    import redis
+
+    def reachable() -> bool:
+        try:
+            return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5).ping())
+        except redis.RedisError:
+            return False
+
+    if not reachable():
+        subprocess.run(
+            ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
+             "--save", "", "--appendonly", "no", "--dir", "/tmp"],
+            capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+        for _ in range(20):
+            if reachable():
+                break
+            time.sleep(0.5)
+        else:
+            if os.environ.get("CI"):
+                raise RuntimeError(f"Redis is not reachable at {REDIS_URL}")
+            pytest.skip(f"Redis is not reachable at {REDIS_URL} and could not be started")
+    return REDIS_URL
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` for long-lived test servers: SIGTERM them when the test process dies,
+    even by a crash that skips every finaliser (Linux ``PR_SET_PDEATHSIG``)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)

@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from lofi_assets_tests.conftest import REPO_ROOT
+from lofi_assets_tests.conftest import REPO_ROOT, die_with_parent
 
 BIN = Path(sys.executable).parent
 
@@ -59,6 +59,7 @@ def running_webserver(
             cwd=REPO_ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
         for command in commands
     ]

@@ -19,7 +19,9 @@ from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 
 BROKER_ENV, BACKEND_ENV = "LOFI_CELERY_BROKER", "LOFI_CELERY_BACKEND"
-QUEUE_TAG = "dagster-celery/queue"  # route a run's steps to the workers listening on a queue
+# The queue a deployment's workers listen on (`-q`); dagster-celery reads a queue only from op
+# tags, so a whole job's steps are routed by the app's default queue.
+QUEUE_ENV, DEFAULT_QUEUE = "LOFI_CELERY_QUEUE", "dagster"
 
 celery_tracks_job = dg.define_asset_job(
     "celery_tracks_job",
@@ -29,7 +31,11 @@ celery_tracks_job = dg.define_asset_job(
             "broker": os.environ.get(BROKER_ENV, "redis://127.0.0.1:6379/0"),
             "backend": os.environ.get(BACKEND_ENV, "redis://127.0.0.1:6379/1"),
             # One task at a time per worker process: each step is CPU-bound.
-            "config_source": {"worker_prefetch_multiplier": 1, "task_acks_late": True},
+            "config_source": {
+                "worker_prefetch_multiplier": 1,
+                "task_acks_late": True,
+                "task_default_queue": os.environ.get(QUEUE_ENV, DEFAULT_QUEUE),
+            },
         }
     ),
     description="The track assets, each step on a Celery worker (scale-out over machines).",
