@@ -29,6 +29,7 @@ from lofi_assets.defs.automation import (
     publish_job,
     train_melody_model_job,
 )
+from lofi_assets.defs.executor import forked_multiprocess_executor
 from lofi_assets.defs.io import RecordIOManager
 from lofi_assets.defs.resources import (
     WAREHOUSE_FILE,
@@ -81,6 +82,7 @@ defs = dg.Definitions(
         train_melody_model_job,
         celery_tracks_job,
     ],
+    executor=forked_multiprocess_executor,
     schedules=[daily_release_schedule, analytics_schedule],
     sensors=[analytics_threshold_sensor],
     resources={

@@ -17,6 +17,7 @@ from lofi_assets.audio.fingerprint import (
     fingerprint_similarity,
 )
 from lofi_assets.audio.measure import integrated_lufs, loudness_range_lu, true_peak_dbtp
+from lofi_assets.audio.parallel import STEP_THREADS_ENV, step_threads
 from lofi_assets.audio.production import (
     STEM_NAMES,
     ProductionError,
@@ -117,6 +118,21 @@ def test_rendering_again_gives_identical_audio(tmp_path, track):
     _, _, first = track
     _, _, second = _master_of(4, "jazz", tmp_path)
     assert_same_audio(first, second)
+
+
+def test_one_thread_per_step_renders_the_same_audio(tmp_path, track, monkeypatch):
+    """LOFI_STEP_THREADS (backfills) changes scheduling only, never the sound."""
+    monkeypatch.setenv(STEP_THREADS_ENV, "1")
+    _, _, first = track
+    _, _, second = _master_of(4, "jazz", tmp_path)
+    assert_same_audio(first, second)
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_thread_count_is_a_clear_error(value, monkeypatch):
+    monkeypatch.setenv(STEP_THREADS_ENV, value)
+    with pytest.raises(ValueError, match=STEP_THREADS_ENV):
+        step_threads()
 
 
 def test_beat_tracking_agrees_with_the_planned_tempo(track):

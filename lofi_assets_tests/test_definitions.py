@@ -30,13 +30,19 @@ def test_track_partitions_are_a_daily_grid_of_three_slots():
     assert "2026-11-27|2" in keys
 
 
+def _schedule_requests(instance, when: dt.datetime, channel: ChannelConfig) -> list:
+    # As a context manager: the context enters the instance and sets Dagster's current
+    # definitions-state storage; leaving it set breaks later tests in the same process.
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, resources={"channel": channel}
+    ) as context:
+        return list(daily_release_schedule(context))
+
+
 def test_schedule_requests_every_slot_of_the_scheduled_day(instance):
-    context = dg.build_schedule_context(
-        instance=instance,
-        scheduled_execution_time=dt.datetime(2026, 11, 27, 6, tzinfo=dt.UTC),
-        resources={"channel": ChannelConfig()},
+    requests = _schedule_requests(
+        instance, dt.datetime(2026, 11, 27, 6, tzinfo=dt.UTC), ChannelConfig()
     )
-    requests = daily_release_schedule(context)
     assert [r.run_key for r in requests] == ["2026-11-27|1", "2026-11-27|2", "2026-11-27|3"]
     assert [str(r.partition_key) for r in requests] == [
         "2026-11-27|1",
@@ -46,12 +52,10 @@ def test_schedule_requests_every_slot_of_the_scheduled_day(instance):
 
 
 def test_schedule_follows_the_channel_slots(instance):
-    context = dg.build_schedule_context(
-        instance=instance,
-        scheduled_execution_time=dt.datetime(2026, 11, 28, 6, tzinfo=dt.UTC),
-        resources={"channel": ChannelConfig(slots=["2"])},
+    requests = _schedule_requests(
+        instance, dt.datetime(2026, 11, 28, 6, tzinfo=dt.UTC), ChannelConfig(slots=["2"])
     )
-    assert [r.run_key for r in daily_release_schedule(context)] == ["2026-11-28|2"]
+    assert [r.run_key for r in requests] == ["2026-11-28|2"]
 
 
 def test_embedded_dagster_yaml_is_a_valid_instance_with_retries_and_pools(tmp_path, monkeypatch):

@@ -181,15 +181,16 @@ def test_dry_run_snapshot_is_empty_and_says_why(day):
 
 
 def _sensor(day, cursor=None, **thresholds):
-    context = dg.build_sensor_context(
+    # As a context manager: it enters the instance, and only its exit lets go of it.
+    with dg.build_sensor_context(
         instance=day["instance"],
         cursor=cursor,
         resources={
             "channel": ChannelConfig(**thresholds),
             "warehouse": day["resources"]["warehouse"],
         },
-    )
-    return context, analytics_threshold_sensor(context)
+    ) as context:
+        return context, analytics_threshold_sensor(context)
 
 
 def test_breakout_sensor_requests_one_run_then_waits(day, published):
@@ -230,11 +231,11 @@ def test_breakout_sensor_requests_one_run_then_waits(day, published):
 def test_schedules_follow_their_hour_timezone_and_day(day):
     schedule = build_daily_release_schedule(20, "Asia/Tokyo")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 20 * * *", "Asia/Tokyo")
-    context = dg.build_schedule_context(
+    with dg.build_schedule_context(
         instance=day["instance"],
         scheduled_execution_time=dt.datetime(2026, 11, 26, 9, tzinfo=dt.UTC),
-    )
-    request = analytics_schedule(context)
+    ) as context:
+        request = analytics_schedule(context)
     assert (request.partition_key, request.run_key) == (DATE, f"analytics-{DATE}")
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -17,6 +15,7 @@ import pyloudnorm
 from scipy import signal
 
 from lofi_assets.audio.effects import mean_square
+from lofi_assets.audio.parallel import thread_map
 
 CHUNK = 1 << 18  # samples per chunk when summing in float64
 SILENCE_DBFS = -60.0
@@ -56,8 +55,7 @@ def _hop_energies(audio: np.ndarray, sample_rate_hz: int, hop_s: float) -> np.nd
             or [np.zeros(0)]
         )
 
-    with ThreadPoolExecutor(max_workers=audio.shape[0]) as pool:
-        return np.stack(list(pool.map(channel_hops, audio)))
+    return np.stack(thread_map(channel_hops, audio))
 
 
 def _block_loudness(
@@ -172,9 +170,8 @@ def true_peak_dbtp(audio: np.ndarray, oversampling: int = 4, chunk_samples: int 
         ]
         return float(np.max(np.abs(keep)))
 
-    # scipy's polyphase filter releases the GIL: chunks run on every core.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        peak = max(pool.map(chunk_peak, range(0, source.shape[1], chunk_samples)), default=0.0)
+    # scipy's polyphase filter releases the GIL: chunks run side by side.
+    peak = max(thread_map(chunk_peak, range(0, source.shape[1], chunk_samples)), default=0.0)
     return to_db(peak)
 
 

@@ -9,7 +9,6 @@ and parallel compression and mid/side width; mastering hits -14 LUFS under a tru
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields, replace
@@ -23,6 +22,7 @@ from lofi_assets.audio import SAMPLE_RATE_HZ
 from lofi_assets.audio import effects as fx
 from lofi_assets.audio.ambience import synthesize_ambience
 from lofi_assets.audio.measure import integrated_lufs, true_peak_dbtp
+from lofi_assets.audio.parallel import step_threads, thread_map
 from lofi_assets.audio.render import NoteSpan, render_part
 from lofi_assets.audio.soundfont import SoundFont
 from lofi_assets.errors import ConfigError, LofiError
@@ -269,7 +269,6 @@ def produce_stems(
     soundfont: SoundFont,
     on_stem: Callable[[str, np.ndarray], None],
     sample_rate_hz: int = SAMPLE_RATE_HZ,
-    workers: int | None = None,
 ) -> None:
     """Produce every stem, processed and at its mix level, handing each to ``on_stem``.
 
@@ -312,9 +311,14 @@ def produce_stems(
             raise ProductionError(f"Stem {name} came out {audio.shape}, expected (2, {samples})")
         return _level(audio, settings.stem_levels_dbfs[name])
 
-    # FluidSynth, pedalboard and most numpy work release the GIL: stems run on every core.
-    workers = workers or max(1, min(len(PRODUCTION_ORDER), os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    # Stems run side by side (FluidSynth, pedalboard and numpy release the GIL), each handed
+    # over as soon as it is done; with one thread they run in PRODUCTION_ORDER.
+    threads = min(len(PRODUCTION_ORDER), step_threads())
+    if threads == 1:
+        for name in PRODUCTION_ORDER:
+            on_stem(name, produce(name))
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         futures = {pool.submit(produce, name): name for name in PRODUCTION_ORDER}
         for future in as_completed(futures):
             on_stem(futures[future], future.result())
@@ -359,17 +363,16 @@ def in_two_halves(
 
     The second half starts ``PREROLL_S`` early and that lead-in is dropped, so its filters
     and gain stages have settled into the state the first half leaves them in. Both cores
-    work and the result is deterministic (the split point depends only on the length).
+    work and the result is deterministic (the split point depends only on the length, not on
+    how many threads run the halves).
     """
     samples = audio.shape[1]
     preroll = int(PREROLL_S * sample_rate_hz)
     if samples < 4 * preroll:
         return process(audio)
     middle = samples // 2
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        first = pool.submit(process, audio[:, :middle])
-        second = pool.submit(process, audio[:, middle - preroll :])
-        return np.concatenate([first.result(), second.result()[:, preroll:]], axis=1)
+    first, second = thread_map(process, [audio[:, :middle], audio[:, middle - preroll :]])
+    return np.concatenate([first, second[:, preroll:]], axis=1)
 
 
 def mix_bus(mix: np.ndarray, settings: ProductionSettings, sample_rate_hz: int) -> np.ndarray:
