@@ -20,7 +20,8 @@ from lofi_assets_tests.conftest import REPO_ROOT, production_environment
 
 DOCKER = REPO_ROOT / "docker"
 BIN = Path(sys.executable).parent
-DAGSTER_SERVICES = ("user_code", "webserver", "daemon")
+DAGSTER_SERVICES = ("user_code", "webserver", "daemon", "celery_worker")
+SCALE_OUT = {"redis", "celery_worker"}  # only with `--profile scale-out`
 
 
 def _compose() -> dict:
@@ -30,7 +31,8 @@ def _compose() -> dict:
 def test_compose_file_describes_the_dagster_deploy_shape():
     compose = _compose()
     services = compose["services"]
-    assert set(services) == {"postgres", *DAGSTER_SERVICES}
+    assert set(services) == {"postgres", "redis", *DAGSTER_SERVICES}
+    assert {name for name, s in services.items() if s.get("profiles") == ["scale-out"]} == SCALE_OUT
     dockerfile = (DOCKER / "Dockerfile").read_text()
     env = dict(re.findall(r"^\s+(DAGSTER_HOME|LOFI_DATA_DIR)=(\S+?)\s*\\?$", dockerfile, re.M))
     for name in DAGSTER_SERVICES:
@@ -49,6 +51,13 @@ def test_compose_file_describes_the_dagster_deploy_shape():
     user_code = services["user_code"]["command"]
     assert grpc["host"] == "user_code" and str(grpc["port"]) == user_code[user_code.index("-p") + 1]
     assert "lofi_assets.definitions" in user_code
+    # Celery workers consume the broker docker/celery_worker.yaml names: the redis service.
+    worker = yaml.safe_load((DOCKER / "celery_worker.yaml").read_text())["execution"]["config"]
+    assert all(
+        url.startswith("redis://redis:6379/") for url in (worker["broker"], worker["backend"])
+    )
+    assert services["celery_worker"]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "-q" in services["celery_worker"]["command"]
 
 
 def test_secrets_live_in_an_uncommitted_env_file_that_names_every_variable():
