@@ -92,9 +92,10 @@ def test_two_celery_workers_share_the_steps_of_a_partitioned_job(
 ):
     queue = f"lofi_test_{uuid.uuid4().hex[:10]}"
     broker, backend = f"{redis_url}/0", f"{redis_url}/1"
+    production = production_environment(postgres_url, tmp_path)
     environment = {
         **os.environ,
-        **production_environment(postgres_url, tmp_path),
+        **production,
         "LOFI_DATA_DIR": str(tmp_path / "data"),
         BROKER_ENV: broker,
         BACKEND_ENV: backend,
@@ -126,9 +127,9 @@ def test_two_celery_workers_share_the_steps_of_a_partitioned_job(
             _stop(worker)
         _forget_queue(broker, queue)
 
-    for name, value in production_environment(postgres_url, tmp_path).items():
+    for name, value in production.items():
         monkeypatch.setenv(name, value)  # docker/dagster.yaml reads DAGSTER_POSTGRES_*
-    instance = dg.DagsterInstance.from_config(environment["DAGSTER_HOME"])
+    instance = dg.DagsterInstance.from_config(production["DAGSTER_HOME"])
     try:
         runs = instance.get_runs()
         assert len(runs) == len(keys) and all(run.is_success for run in runs)
