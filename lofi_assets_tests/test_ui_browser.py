@@ -95,7 +95,7 @@ def test_the_ui_shows_our_assets_and_launches_a_partition(environment, tmp_path)
         launched = webserver.graphql(LAUNCH, {"params": params})["data"]["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
-        deadline, status = time.monotonic() + 180, None
+        deadline, status = time.monotonic() + 300, None
         while time.monotonic() < deadline:
             status = webserver.graphql(STATUS, {"id": run_id})["data"]["runOrError"]["status"]
             if status in ("SUCCESS", "FAILURE", "CANCELED"):

@@ -37,48 +37,102 @@ class Webserver:
             return json.load(response)
 
 
+LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus
+  locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+
+class ServerFailed(RuntimeError):
+    """A test server exited, or its code location failed to load; carries its log's tail."""
+
+
+def _log_tail(log: Path, lines: int = 40) -> str:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _start(command: list, environment: dict, log: Path) -> subprocess.Popen:
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            command,
+            env=environment,
+            cwd=REPO_ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
+        )
+
+
+def _location_error(webserver: Webserver) -> str | None:
+    """The load error of our code location, once the webserver has given up loading it."""
+    entries = webserver.graphql(LOCATIONS)["data"]["workspaceOrError"]["locationEntries"]
+    for entry in entries:
+        error = entry["locationOrLoadError"] or {}
+        if entry["loadStatus"] == "LOADED" and error.get("__typename") == "PythonError":
+            return f"{entry['name']}: {error['message']}"
+    return None
+
+
+def _wait_until_up(webserver: Webserver, process: subprocess.Popen, log: Path, timeout_s: float):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            raise ServerFailed(
+                f"dagster-webserver exited with {process.returncode}:\n{_log_tail(log)}"
+            )
+        try:
+            payload = webserver.graphql("{ assetNodes { id } }")
+            if payload.get("data", {}).get("assetNodes"):
+                return
+            error = _location_error(webserver)
+            if error:
+                raise ServerFailed(f"the code location failed to load: {error}")
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise ServerFailed(
+                f"dagster-webserver did not serve our assets in {timeout_s:.0f} s:\n"
+                f"{_log_tail(log)}"
+            )
+        time.sleep(1)
+
+
 @contextlib.contextmanager
 def running_webserver(
-    environment: dict, timeout_s: float = 120, with_daemon: bool = False
+    environment: dict, timeout_s: float = 300, with_daemon: bool = False
 ) -> Iterator[Webserver]:
     """Start it with the repository's workspace.yaml; yield once the code location loaded.
 
     ``with_daemon`` also starts dagster-daemon, which takes queued runs off the queue (the
-    instance's run coordinator queues every launched run), as `dagster dev` does.
+    instance's run coordinator queues every launched run), as `dagster dev` does. The daemon
+    starts only once the webserver is up, so the two never create a fresh instance's SQLite
+    storage at the same moment, and the machine's cores go to one start-up at a time. Both
+    servers log to files beside DAGSTER_HOME; a failure quotes the log's tail.
     """
-    port = free_port()
-    commands = [
-        [BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]
-    ]
-    if with_daemon:
-        commands.append([BIN / "dagster-daemon", "run", "-w", "workspace.yaml"])
-    processes = [
-        subprocess.Popen(
-            command,
-            env=environment,
-            cwd=REPO_ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
-        )
-        for command in commands
-    ]
-    webserver = Webserver(f"http://127.0.0.1:{port}")
+    logs = Path(environment["DAGSTER_HOME"]).parent
+    webserver_log, daemon_log = logs / "dagster-webserver.log", logs / "dagster-daemon.log"
+    processes: list[subprocess.Popen] = []
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
+        # A port taken between free_port() and the server's bind makes it exit: try anew.
+        for attempt in range(3):
+            port = free_port()
+            command = [BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1",
+                       "-p", str(port)]  # fmt: skip
+            processes.append(_start(command, environment, webserver_log))
+            webserver = Webserver(f"http://127.0.0.1:{port}")
             try:
-                payload = webserver.graphql("{ assetNodes { id } }")
-                if payload.get("data", {}).get("assetNodes"):
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("dagster-webserver did not come up")
-            time.sleep(1)
+                _wait_until_up(webserver, processes[-1], webserver_log, timeout_s)
+                break
+            except ServerFailed:
+                lost_the_port = "address already in use" in _log_tail(webserver_log).lower()
+                if processes[-1].poll() is None or not lost_the_port or attempt == 2:
+                    raise
+        if with_daemon:
+            command = [BIN / "dagster-daemon", "run", "-w", "workspace.yaml"]
+            processes.append(_start(command, environment, daemon_log))
         yield webserver
     finally:
         for process in processes:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
         for process in processes:
             process.wait(timeout=30)
