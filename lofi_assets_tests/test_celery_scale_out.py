@@ -27,7 +27,9 @@ BIN = Path(sys.executable).parent
 WORKERS = ("alpha", "beta")
 TRACK_ASSETS = ("midi_sketch", "stems", "mastered_wav")
 
-pytestmark = pytest.mark.slow
+# The two tests that start the most processes (servers, workers, runs) take turns on one
+# xdist worker, so their start-ups never share the two cores.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("process_heavy")]
 
 
 def _start_worker(name: str, queue: str, config: Path, environment: dict, log: Path):

@@ -39,6 +39,7 @@ def _browser():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("process_heavy")  # takes turns with the Celery test
 def test_the_ui_shows_our_assets_and_launches_a_partition(environment, tmp_path):
     playwright_api = _browser()
     date, slot = PARTITION.split("|")
