@@ -19,12 +19,14 @@ from lofi_assets.audio.fingerprint import (
 from lofi_assets.audio.measure import integrated_lufs, loudness_range_lu, true_peak_dbtp
 from lofi_assets.audio.parallel import STEP_THREADS_ENV, step_threads
 from lofi_assets.audio.production import (
+    PRODUCTION_ORDER,
     STEM_NAMES,
     ProductionError,
     ProductionSettings,
     build_stems,
     master,
     mix_bus,
+    produce_master,
     production_inputs,
     sum_stems,
 )
@@ -126,6 +128,24 @@ def test_one_thread_per_step_renders_the_same_audio(tmp_path, track, monkeypatch
     _, _, first = track
     _, _, second = _master_of(4, "jazz", tmp_path)
     assert_same_audio(first, second)
+
+
+def test_an_in_memory_master_is_bit_identical_however_threads_finish(tmp_path, monkeypatch):
+    """`lofi render` sums stems as threads finish them; the order of the sum is fixed."""
+    sketch = compose_sketch(SketchRequest(seed=9, style="cafe", duration_s=20.0))
+    files = write_sketch_files(sketch, tmp_path)
+    inputs = production_inputs(files.summary, sketch.plan.to_document())
+    soundfont, settings = resolve_soundfont(), ProductionSettings()
+    arrivals: list[list[str]] = []
+    masters = []
+    for threads in ("1", "7"):
+        monkeypatch.setenv(STEP_THREADS_ENV, threads)
+        arrivals.append([])
+        masters.append(produce_master(inputs, settings, soundfont, progress=arrivals[-1].append))
+    # One thread hands stems over in production order, not the order they are summed in.
+    assert arrivals[0] == [*PRODUCTION_ORDER, "master"] != [*STEM_NAMES, "master"]
+    assert sorted(arrivals[1]) == sorted(arrivals[0])
+    assert np.array_equal(masters[0], masters[1])
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1"])

@@ -444,19 +444,29 @@ def produce_master(
     sample_rate_hz: int = SAMPLE_RATE_HZ,
     progress: Callable[[str], None] | None = None,
 ) -> np.ndarray:
-    """Sketch to master in memory (no stem files): for one-off renders and benchmarks."""
-    mix: list[np.ndarray] = []
+    """Sketch to master in memory (no stem files): for one-off renders and benchmarks.
+
+    Stems arrive in whatever order their threads finish, but float addition is not
+    associative: they are summed in ``STEM_NAMES`` order, an early one waiting for those
+    before it, so the master is the same to the bit however the threads interleave.
+    """
+    waiting: dict[str, np.ndarray] = {}
+    summed: list[str] = []
+    mix = np.zeros(0, dtype=np.float32)
 
     def add(name: str, stem: np.ndarray) -> None:
-        if mix:
-            mix[0] += stem
-        else:
-            mix.append(stem.copy())
+        nonlocal mix
+        waiting[name] = stem
+        while len(summed) < len(STEM_NAMES) and STEM_NAMES[len(summed)] in waiting:
+            next_name = STEM_NAMES[len(summed)]
+            next_stem = waiting.pop(next_name)
+            mix = next_stem.copy() if not summed else np.add(mix, next_stem, out=mix)
+            summed.append(next_name)
         if progress:
             progress(name)
 
     produce_stems(inputs, settings, soundfont, add, sample_rate_hz)
-    mastered = master(mix_bus(mix[0], settings, sample_rate_hz), sample_rate_hz)
+    mastered = master(mix_bus(mix, settings, sample_rate_hz), sample_rate_hz)
     if progress:
         progress("master")
     return mastered
