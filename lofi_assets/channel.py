@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +13,28 @@ from lofi_assets.music.styles import style_names
 from lofi_assets.seeding import stable_seed
 
 DEFAULT_SLOTS = ("1", "2", "3")
+# The channel's timezone: its calendar (which day "today" is for release_dates), when the
+# daily schedule fires, and the hours it publishes in.
+CHANNEL_TIMEZONE_ENV = "LOFI_CHANNEL_TIMEZONE"
+
+
+def validated_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ConfigError(
+            f"Unknown timezone {name!r}: use an IANA name such as Europe/Berlin"
+        ) from error
+    return name
+
+
+def channel_timezone() -> str:
+    """``LOFI_CHANNEL_TIMEZONE``, or UTC when it is unset."""
+    name = os.environ.get(CHANNEL_TIMEZONE_ENV) or "UTC"
+    try:
+        return validated_timezone(name)
+    except ConfigError as error:
+        raise ConfigError(f"{CHANNEL_TIMEZONE_ENV}: {error}") from error
 
 
 @dataclass(frozen=True)
@@ -26,12 +49,7 @@ class Channel:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ConfigError("The channel needs a name: set channel_name")
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ConfigError(
-                f"Unknown timezone {self.timezone!r}: use an IANA name such as Europe/Berlin"
-            ) from error
+        validated_timezone(self.timezone)
         if not self.slots or len(set(self.slots)) != len(self.slots):
             raise ConfigError(f"Slots must be a non-empty list of distinct names, got {self.slots}")
         # Reuse the request validator so channel and per-track settings fail the same way.

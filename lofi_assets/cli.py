@@ -12,16 +12,15 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from lofi_assets.channel import Channel
+from lofi_assets.channel import Channel, channel_timezone
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.midi_io import write_sketch_midi
 from lofi_assets.music.plan import SketchRequest
 from lofi_assets.music.styles import load_styles
 from lofi_assets.storage import write_json_atomic
-
-RELEASE_TIMEZONE = dt.UTC  # the release_dates partitions and the schedule are UTC days
 
 
 def _parse_date(text: str) -> str:
@@ -174,7 +173,7 @@ def _release(args: argparse.Namespace) -> int:
     date = (
         _parse_date(args.date)
         if args.date
-        else dt.datetime.now(RELEASE_TIMEZONE).date().isoformat()
+        else dt.datetime.now(ZoneInfo(channel_timezone())).date().isoformat()
     )
     instance = _instance()
     channel = defs.resources["channel"].to_channel()

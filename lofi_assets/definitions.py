@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from lofi_assets.channel import channel_timezone
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.feedback import breakout_feedback
 from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_tokenizer
@@ -86,7 +87,7 @@ defs = dg.Definitions(
     schedules=[daily_release_schedule, analytics_schedule],
     sensors=[analytics_threshold_sensor],
     resources={
-        "channel": ChannelConfig(),
+        "channel": ChannelConfig(timezone=channel_timezone()),
         "soundfont": SoundFontResource(),
         "artifact_store": artifact_store,
         "record_io_manager": RecordIOManager(store=artifact_store),

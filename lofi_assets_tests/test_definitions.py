@@ -1,7 +1,12 @@
 import datetime as dt
+import json
+import os
 import shutil
+import subprocess
+import sys
 
 import dagster as dg
+import pytest
 import yaml
 
 from lofi_assets.definitions import defs
@@ -75,3 +80,57 @@ def test_embedded_dagster_yaml_is_a_valid_instance_with_retries_and_pools(tmp_pa
 def test_workspace_points_at_the_definitions_module():
     workspace = yaml.safe_load((REPO_ROOT / "workspace.yaml").read_text())
     assert workspace["load_from"][0]["python_module"]["module_name"] == "lofi_assets.definitions"
+
+
+# Run in a fresh interpreter: the channel's timezone is read when the definitions load.
+EAST_OF_UTC_SCHEDULE = """
+import datetime as dt, json
+from zoneinfo import ZoneInfo
+import dagster as dg
+from lofi_assets.definitions import defs
+from lofi_assets.defs.automation import daily_release_schedule
+from lofi_assets.defs.partitions import track_partitions
+
+# 06:00 on the 28th in Auckland is 17:00 on the 27th in UTC.
+when = dt.datetime(2026, 11, 28, 6, tzinfo=ZoneInfo("Pacific/Auckland"))
+with dg.instance_for_test() as instance, dg.build_schedule_context(
+    instance=instance, scheduled_execution_time=when, resources={"channel": defs.resources["channel"]}
+) as context:
+    requests = list(daily_release_schedule(context))
+print(json.dumps({
+    "timezone": daily_release_schedule.execution_timezone,
+    "channel_timezone": defs.resources["channel"].timezone,
+    "keys": [str(r.partition_key) for r in requests],
+    "valid": [str(r.partition_key) in track_partitions.get_partition_keys(current_time=when)
+              for r in requests],
+}))
+"""
+
+
+def _python(code: str, **environment: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, **environment},
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_channel_east_of_utc_schedules_its_own_today(tmp_path):
+    """The schedule's day and the partitions' days are both the channel's: at 06:00 in
+    Auckland the 28th already exists, though UTC is still on the 27th."""
+    result = _python(EAST_OF_UTC_SCHEDULE, LOFI_CHANNEL_TIMEZONE="Pacific/Auckland")
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.splitlines()[-1])
+    assert seen["timezone"] == seen["channel_timezone"] == "Pacific/Auckland"
+    assert seen["keys"] == ["2026-11-28|1", "2026-11-28|2", "2026-11-28|3"]
+    assert all(seen["valid"])
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("LOFI_CHANNEL_TIMEZONE", "Mars/Olympus"), ("LOFI_RELEASE_HOUR", "noon")],
+)
+def test_a_bad_calendar_setting_stops_the_code_location_with_its_name(variable, value):
+    result = _python("import lofi_assets.definitions", **{variable: value})
+    assert result.returncode != 0
+    assert "ConfigError" in result.stderr and f"{variable}" in result.stderr
+    assert value in result.stderr

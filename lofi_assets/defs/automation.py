@@ -7,6 +7,7 @@ import os
 
 import dagster as dg
 
+from lofi_assets.channel import channel_timezone
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.feedback import breakout_feedback
 from lofi_assets.defs.assets.produce import mastered_wav, stems
@@ -19,7 +20,7 @@ from lofi_assets.publish.feedback import breakouts
 
 # 06:00 in the channel's timezone unless told otherwise: early enough that the day's release
 # is ready for the afternoon publish window.
-RELEASE_HOUR_ENV, RELEASE_TIMEZONE_ENV = "LOFI_RELEASE_HOUR", "LOFI_RELEASE_TIMEZONE"
+RELEASE_HOUR_ENV = "LOFI_RELEASE_HOUR"
 ANALYTICS_CRON = "0 9 * * *"  # UTC: after YouTube Analytics has yesterday's numbers
 
 daily_tracks_job = dg.define_asset_job(
@@ -88,9 +89,15 @@ def build_daily_release_schedule(hour: int, timezone: str) -> dg.ScheduleDefinit
     return daily_release_schedule
 
 
-daily_release_schedule = build_daily_release_schedule(
-    int(os.environ.get(RELEASE_HOUR_ENV, "6")), os.environ.get(RELEASE_TIMEZONE_ENV, "UTC")
-)
+def release_hour() -> int:
+    """``LOFI_RELEASE_HOUR``, or 6 when it is unset."""
+    value = os.environ.get(RELEASE_HOUR_ENV) or "6"
+    if not value.isdigit():
+        raise ConfigError(f"{RELEASE_HOUR_ENV}={value!r}: use an hour from 0 to 23")
+    return int(value)
+
+
+daily_release_schedule = build_daily_release_schedule(release_hour(), channel_timezone())
 
 
 @dg.schedule(

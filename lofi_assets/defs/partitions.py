@@ -2,13 +2,16 @@
 
 import dagster as dg
 
-from lofi_assets.channel import DEFAULT_SLOTS
+from lofi_assets.channel import DEFAULT_SLOTS, channel_timezone
 
 CATALOG_START_DATE = "2025-01-01"
 DATE_DIMENSION, SLOT_DIMENSION = "date", "slot"
 
-# end_offset=1 makes today's partition exist, so the daily schedule can make today's release.
-release_dates = dg.DailyPartitionsDefinition(start_date=CATALOG_START_DATE, end_offset=1)
+# Days of the channel's timezone (LOFI_CHANNEL_TIMEZONE), the one the daily schedule fires in;
+# end_offset=1 makes today's partition exist, so the schedule can make today's release.
+release_dates = dg.DailyPartitionsDefinition(
+    start_date=CATALOG_START_DATE, end_offset=1, timezone=channel_timezone()
+)
 track_slots = dg.StaticPartitionsDefinition(list(DEFAULT_SLOTS))
 # Keys read "<date>|<slot>", e.g. "2026-11-27|1" (dimensions are ordered by name).
 track_partitions = dg.MultiPartitionsDefinition(

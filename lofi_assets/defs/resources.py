@@ -40,7 +40,11 @@ class ChannelConfig(dg.ConfigurableResource):
 
     channel_name: str = Field(default="Lofi Empire", description="Shown in titles and seeds")
     artist: str = Field(default="Lofi Empire", description="Primary artist on every release")
-    timezone: str = Field(default="UTC", description="IANA timezone of the channel's day")
+    timezone: str = Field(
+        default="UTC",
+        description="IANA timezone of the channel's publish hours; the code location sets it "
+        "from LOFI_CHANNEL_TIMEZONE, which also sets the days of release_dates",
+    )
     slots: list[str] = Field(
         default=list(DEFAULT_SLOTS), description="Track slots per day (subset of 1, 2, 3)"
     )
