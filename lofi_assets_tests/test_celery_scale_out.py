@@ -43,7 +43,7 @@ def _start_worker(name: str, queue: str, config: Path, environment: dict, log: P
     )  # fmt: skip
 
 
-def _wait_until_ready(logs: list[Path], timeout_s: float = 120) -> None:
+def _wait_until_ready(logs: list[Path], timeout_s: float = 300) -> None:
     """Celery prints '<name>@<host> ready.' once a worker consumes from its queue."""
     deadline = time.monotonic() + timeout_s
     while not all(" ready." in log.read_text() for log in logs):
