@@ -5,6 +5,7 @@ import json
 
 import dagster as dg
 import pytest
+import torch
 
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_tokenizer
@@ -93,6 +94,38 @@ def test_sampled_melodies_decode_and_fit_the_key(trained):
     assert in_key_rate(fitted, melody_scale(plan.key, plan.style)) == 1.0
     assert all(start >= 16.0 for _, start, _ in fitted)
     assert model.sample_melody(4, True, 1) == raw  # same seed, same melody
+
+
+def test_the_kv_sampler_computes_the_libraries_logits(trained):
+    """Our cached forward pass is GPT2LMHeadModel's arithmetic, whole or token by token."""
+    model = MelodyModel(trained["data"] / "melody_model" / "current")
+    ids = model._prompt(False) + model.sample_tokens(False, seed=5, max_new_tokens=60)
+    with torch.no_grad():
+        expected = model.model(torch.tensor([ids])).logits[0]
+    whole, _ = model.sampler.logits(ids, None)
+    pieces, cache = model.sampler.logits(ids[:10], None)
+    rows = [pieces]
+    for start in range(10, len(ids), 7):  # several tokens at a time, then one at a time
+        step = 7 if start < 40 else 1
+        for first in range(start, min(start + 7, len(ids)), step):
+            logits, cache = model.sampler.logits(ids[first : first + step], cache)
+            rows.append(logits)
+    assert torch.allclose(whole, expected, atol=1e-4)
+    assert torch.allclose(torch.cat(rows), expected, atol=1e-4)
+
+
+def test_sampling_is_seeded_and_respects_its_lengths(trained):
+    model = MelodyModel(trained["data"] / "melody_model" / "current")
+    eos = model.tokenizer["EOS_None"]
+    first = model.sample_tokens(True, seed=11, max_new_tokens=50, min_new_tokens=20)
+    assert first == model.sample_tokens(True, seed=11, max_new_tokens=50, min_new_tokens=20)
+    assert 20 <= len(first) <= 50 and eos not in first
+    assert first != model.sample_tokens(True, seed=12, max_new_tokens=50, min_new_tokens=20)
+    limit = model.model.config.n_positions - len(model._prompt(True))
+    assert (
+        len(model.sample_tokens(True, seed=1, max_new_tokens=10_000, min_new_tokens=10_000))
+        == limit
+    )
 
 
 def test_originality_is_measured_on_interval_and_duration_runs():

@@ -20,6 +20,7 @@ import numpy as np
 from lofi_assets.music.melody import MELODY_CHANNEL, melody_scale
 from lofi_assets.music.model.corpus import HIGH, LOW, Melody, write_melody_midi
 from lofi_assets.music.model.metrics import ngram_hashes
+from lofi_assets.music.model.sampler import KVSampler
 from lofi_assets.music.model.tokens import TOKENIZER_FILE, load_tokenizer
 from lofi_assets.music.progressions import ChordEvent, chord_at
 from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, Section
@@ -53,15 +54,14 @@ class MelodyModel:
     """A trained model folder: ``model/`` (GPT-2), ``tokenizer.json``, ``corpus_ngrams.npy``."""
 
     def __init__(self, folder: Path, settings: SamplingSettings | None = None) -> None:
-        import torch
         from transformers import GPT2LMHeadModel
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
         transformers_logging.set_verbosity_error()
         self.folder = Path(folder)
-        self.torch = torch
         self.model = GPT2LMHeadModel.from_pretrained(self.folder / MODEL_DIR).eval()
+        self.sampler = KVSampler(self.model)
         self.tokenizer = load_tokenizer(self.folder / TOKENIZER_FILE)
         self.corpus_ngrams = np.load(self.folder / NGRAMS_FILE)
         self.settings = settings or SamplingSettings()
@@ -88,27 +88,21 @@ class MelodyModel:
     def sample_tokens(
         self, minor: bool, seed: int, max_new_tokens: int, min_new_tokens: int = 0
     ) -> list[int]:
-        torch = self.torch
+        """New tokens after the mode's prompt, without the EOS that ends them."""
         prompt = self._prompt(minor)
         limit = self.model.config.n_positions - len(prompt)
-        torch.manual_seed(seed)
-        with torch.no_grad():
-            output = self.model.generate(
-                torch.tensor([prompt]),
-                do_sample=True,
-                temperature=self.settings.temperature,
-                top_k=self.settings.top_k,
-                top_p=self.settings.top_p,
-                max_new_tokens=min(max_new_tokens, limit),
-                min_new_tokens=min(min_new_tokens, limit),
-                eos_token_id=self.tokenizer["EOS_None"],
-                pad_token_id=self.tokenizer.pad_token_id,
-                use_cache=True,
-            )
-        ids = output[0, len(prompt) :].tolist()  # the new tokens only
+        ids = self.sampler.sample(
+            prompt,
+            seed=seed,
+            max_new_tokens=min(max_new_tokens, limit),
+            min_new_tokens=min(min_new_tokens, limit),
+            eos=self.tokenizer["EOS_None"],
+            temperature=self.settings.temperature,
+            top_k=self.settings.top_k,
+            top_p=self.settings.top_p,
+        )
         self.tokens_sampled += len(ids)
-        eos = self.tokenizer["EOS_None"]
-        return ids[: ids.index(eos)] if eos in ids else ids
+        return ids
 
     def decode(self, ids: list[int]) -> list[tuple[int, float, float]]:
         """Token ids → (pitch, start beats, duration beats); raises when they do not decode."""
