@@ -12,7 +12,7 @@ from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_toke
 from lofi_assets.defs.partitions import track_partition_key
 from lofi_assets.music.melody import melody_scale
 from lofi_assets.music.model.corpus import normalized
-from lofi_assets.music.model.generate import MelodyModel, fit_to_track
+from lofi_assets.music.model.generate import MelodyModel, fit_to_track, hold_prompt_tonic
 from lofi_assets.music.model.metrics import (
     in_key_rate,
     melody_metrics,
@@ -126,6 +126,19 @@ def test_sampling_is_seeded_and_respects_its_lengths(trained):
         len(model.sample_tokens(True, seed=1, max_new_tokens=10_000, min_new_tokens=10_000))
         == limit
     )
+
+
+def test_the_prompts_tonic_holds_until_the_models_first_note():
+    # The model often starts at the next bar line: the tonic fills the bar instead of silence.
+    assert hold_prompt_tonic([(72, 0.0, 1.0), (84, 4.0, 1.0)], minor=False) == [
+        (72, 0.0, 4.0), (84, 4.0, 1.0),
+    ]  # fmt: skip
+    # Within the bar it holds to the first onset, never past a bar; other notes are the model's.
+    assert hold_prompt_tonic([(69, 0.0, 1.0), (64, 0.0, 0.5), (71, 2.5, 1.0)], minor=True) == [
+        (69, 0.0, 2.5), (64, 0.0, 0.5), (71, 2.5, 1.0),
+    ]  # fmt: skip
+    assert hold_prompt_tonic([(72, 0.0, 1.0), (74, 9.0, 1.0)], minor=False)[0] == (72, 0.0, 4.0)
+    assert hold_prompt_tonic([(72, 0.0, 1.0)], minor=False) == [(72, 0.0, 1.0)]
 
 
 def test_originality_is_measured_on_interval_and_duration_runs():

@@ -2,9 +2,9 @@
 
 For each of the A and B sections the model is prompted with the mode's tonic (it learned every
 melody in C major or A minor) and sampled with temperature, top-k and top-p under a seed from
-the sketch. The engine's own filters then fit the result to the track: transposed to the key,
-moved into the melody register, notes on strong beats snapped to the sounding chord's tones
-and the rest to the style's scale. A sample that decodes to too few notes, or repeats an
+the sketch; the prompt's tonic holds until the model's first note. The engine's own filters
+then fit the result to the track: transposed to the key, moved into the melody register,
+notes on strong beats snapped to the sounding chord's tones and the rest to the style's scale. A sample that decodes to too few notes, or repeats an
 8-note run of the training corpus, is drawn again; after a few tries the engine writes the
 melody instead and the reason is recorded. A′ restates A, as the engine does.
 """
@@ -77,8 +77,7 @@ class MelodyModel:
         if mode not in self._prompts:
             import tempfile
 
-            tonic = 69 if minor else 72
-            melody = Melody("prompt", "prompt", ((tonic, 0.0, 1.0),), mode)
+            melody = Melody("prompt", "prompt", ((_prompt_tonic(minor), 0.0, 1.0),), mode)
             with tempfile.TemporaryDirectory() as scratch:
                 path = write_melody_midi(melody, Path(scratch) / "prompt.mid")
                 ids = list(self.tokenizer.encode(path)[0].ids)
@@ -119,7 +118,7 @@ class MelodyModel:
         """One phrase of PHRASE_BARS bars in C major / A minor, opening on the tonic."""
         low, high = PHRASE_TOKENS
         ids = self.sample_tokens(minor, seed, max_new_tokens=high, min_new_tokens=low)
-        notes = self.decode(self._prompt(minor)[1:] + ids)
+        notes = hold_prompt_tonic(self.decode(self._prompt(minor)[1:] + ids), minor)
         length = PHRASE_BARS * BEATS_PER_BAR
         return [(p, s, min(d, length - s)) for p, s, d in notes if s < length]
 
@@ -136,6 +135,24 @@ class MelodyModel:
     def is_original(self, notes: list[tuple[int, float, float]]) -> bool:
         hashes = ngram_hashes(notes)
         return not bool(np.isin(hashes, self.corpus_ngrams).any())
+
+
+def _prompt_tonic(minor: bool) -> int:
+    return 69 if minor else 72  # A4 / C5: the corpus is in A minor and C major
+
+
+def hold_prompt_tonic(
+    notes: list[tuple[int, float, float]], minor: bool
+) -> list[tuple[int, float, float]]:
+    """The prompt's one-beat tonic is our key context, not the model's writing: it holds until
+    the model's first note (at most a bar). The model most often starts at the next bar line,
+    which would leave three silent beats at the top of every phrase."""
+    later = [start for _, start, _ in notes if start > 0]
+    if not later:
+        return notes
+    hold = min(min(later), BEATS_PER_BAR)
+    tonic = _prompt_tonic(minor)
+    return [(p, s, max(d, hold)) if (p, s) == (tonic, 0.0) else (p, s, d) for p, s, d in notes]
 
 
 def fit_to_track(
