@@ -75,6 +75,20 @@ def test_five_chunks_survive_a_503_and_a_reset_in_one_session(server, ledger_url
     assert server.fake.thumbnails[outcome.video_id] == release.thumbnail_path.read_bytes()
 
 
+def test_a_chunk_kept_but_never_answered_is_resumed_not_sent_again(server, ledger_url, release):
+    """The server keeps chunk 2 and closes without answering. httplib2 would send the request
+    again by itself, with the chunk's stream used up (headers promising bytes that never come,
+    then a wait for the socket timeout); instead our loop asks the server and resumes."""
+    server.fake.chunk_faults = {2: "drop"}
+    messages: list[str] = []
+    outcome = _publisher(server, ledger_url, log=messages.append).publish(release)
+    (retry,) = [message for message in messages if "retrying" in message]
+    assert "ConnectionResetError" in retry and "timed out" not in retry
+    assert server.count(SESSION_START) == 1
+    assert server.uploaded_bytes(outcome.video_id) == release.video_path.read_bytes()
+    assert outcome.state == "scheduled"
+
+
 def test_three_reruns_publish_exactly_once(server, ledger_url, release):
     first = _publisher(server, ledger_url).publish(release)
     assert first.steps_done == ["uploaded", "thumbnail", "playlisted", "scheduled"]

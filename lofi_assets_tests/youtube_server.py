@@ -5,7 +5,7 @@ It implements the resumable upload protocol (POST → 200 + Location; PUT chunks
 Content-Range → 308 + Range, or 200/201 with the video when complete; ``bytes */N`` status
 queries; 404 for an unknown session), thumbnails.set, playlists, playlistItems, videos.list and
 videos.update, and youtubeAnalytics reports.query. Faults are injected per data chunk (a 503,
-a connection reset halfway through the chunk, a hang) and per route (403 quotaExceeded, 400
+a connection reset halfway through the chunk, a chunk kept but never answered, a hang) and per route (403 quotaExceeded, 400
 uploadLimitExceeded, any error body). Every request is counted by route.
 """
 
@@ -37,7 +37,9 @@ class FakeYouTube:
         self.playlists: dict[str, dict[str, Any]] = {}
         self.playlist_items: list[dict[str, Any]] = []
         self.thumbnails: dict[str, bytes] = {}
-        self.chunk_faults: dict[int, str] = {}  # data-PUT number (1-based) → 503 | reset | hang
+        self.chunk_faults: dict[
+            int, str
+        ] = {}  # data-PUT number (1-based) → 503 | reset | drop | hang
         # "POST /youtube/v3/playlistItems" (or "*" for every call) → (status, reason, message)
         self.route_errors: dict[str, tuple[int, str, str]] = {}
         self.daily_views: dict[str, int] = {}  # video id → views per day in reports
@@ -171,6 +173,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return None
         data = self.rfile.read(length)
+        if fault == "drop":  # keep the whole chunk, then close without an answer
+            session["data"].extend(data)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return None
         if fault == "503":
             return self._error(503, "backendError", "Service unavailable")
         first, last = int(match.group(1)), int(match.group(2))

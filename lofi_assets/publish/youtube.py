@@ -151,12 +151,56 @@ class YouTubeClients:
     live: bool  # False: built without credentials, for dry-run manifests only
 
 
+class _OneSendBody:
+    """An upload chunk's stream that refuses to be sent twice.
+
+    Whatever RETRIES says, httplib2 sends a request once more when the response line never came
+    (the server closed the connection: BadStatusLine). The second send of a chunk found its
+    stream slice used up, promised Content-Length bytes and sent none, and client and server
+    then waited for each other until the socket timeout. Refusing that send hands the dropped
+    connection to our retry loop, which asks the server how much it kept and resumes there.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._ends_read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if not data:
+            self._ends_read += 1  # http.client reads to one empty block per send
+            if self._ends_read > 1:
+                raise ConnectionResetError("the connection dropped while sending a chunk")
+        return data
+
+
+class OneSendHttp(httplib2.Http):
+    """httplib2.Http that sends a streamed request body at most once (see _OneSendBody), and
+    never reuses a connection after a failed request."""
+
+    def request(self, uri, method="GET", body=None, headers=None, *args, **kwargs):
+        if hasattr(body, "read"):
+            body = _OneSendBody(body)
+        try:
+            return super().request(uri, method, body, headers, *args, **kwargs)
+        except Exception:
+            # httplib2 keeps the connection of a request that raised while sending, which may
+            # hold headers whose body never followed: the next request on it would be read as
+            # that body, and both sides would wait for the timeout.
+            failed, self.connections = self.connections, {}
+            for connection in failed.values():
+                connection.close()
+            raise
+
+
 def build_clients(credentials: Any | None = None, endpoint: str | None = None) -> YouTubeClients:
     """Both API clients, from the discovery documents shipped with the library (no network)."""
     # httplib2 quietly sends a request a second time when its connection drops; for an upload
     # chunk that second send reads an already exhausted stream. Our retry loops own retrying.
     httplib2.RETRIES = 1
-    http = build_http()
+    library_http = build_http()  # the library's timeout, and 308 ("resume incomplete") kept
+    http = OneSendHttp(timeout=library_http.timeout)
+    http.redirect_codes = library_http.redirect_codes
     if credentials is not None:
         import google_auth_httplib2
 
