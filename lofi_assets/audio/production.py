@@ -451,17 +451,16 @@ def produce_master(
     before it, so the master is the same to the bit however the threads interleave.
     """
     waiting: dict[str, np.ndarray] = {}
-    summed: list[str] = []
-    mix = np.zeros(0, dtype=np.float32)
+    mix: np.ndarray | None = None
+    summed = 0  # how many of STEM_NAMES are in the mix
 
     def add(name: str, stem: np.ndarray) -> None:
-        nonlocal mix
+        nonlocal mix, summed
         waiting[name] = stem
-        while len(summed) < len(STEM_NAMES) and STEM_NAMES[len(summed)] in waiting:
-            next_name = STEM_NAMES[len(summed)]
-            next_stem = waiting.pop(next_name)
-            mix = next_stem.copy() if not summed else np.add(mix, next_stem, out=mix)
-            summed.append(next_name)
+        while summed < len(STEM_NAMES) and STEM_NAMES[summed] in waiting:
+            next_stem = waiting.pop(STEM_NAMES[summed])
+            mix = next_stem.copy() if mix is None else np.add(mix, next_stem, out=mix)
+            summed += 1
         if progress:
             progress(name)
 

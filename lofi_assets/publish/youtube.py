@@ -195,8 +195,9 @@ class OneSendHttp(httplib2.Http):
 
 def build_clients(credentials: Any | None = None, endpoint: str | None = None) -> YouTubeClients:
     """Both API clients, from the discovery documents shipped with the library (no network)."""
-    # httplib2 quietly sends a request a second time when its connection drops; for an upload
-    # chunk that second send reads an already exhausted stream. Our retry loops own retrying.
+    # Our retry loops own retrying (with backoff, and asking before resuming an upload): no
+    # second send after a failed send. The re-send httplib2 makes regardless of RETRIES, when
+    # an answer never came, is OneSendHttp's to refuse for upload chunks.
     httplib2.RETRIES = 1
     library_http = build_http()  # the library's timeout, and 308 ("resume incomplete") kept
     http = OneSendHttp(timeout=library_http.timeout)

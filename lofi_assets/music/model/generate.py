@@ -4,9 +4,10 @@ For each of the A and B sections the model is prompted with the mode's tonic (it
 melody in C major or A minor) and sampled with temperature, top-k and top-p under a seed from
 the sketch; the prompt's tonic holds until the model's first note. The engine's own filters
 then fit the result to the track: transposed to the key, moved into the melody register,
-notes on strong beats snapped to the sounding chord's tones and the rest to the style's scale. A sample that decodes to too few notes, or repeats an
-8-note run of the training corpus, is drawn again; after a few tries the engine writes the
-melody instead and the reason is recorded. A′ restates A, as the engine does.
+notes on strong beats snapped to the sounding chord's tones and the rest to the style's scale.
+A sample that decodes to too few notes, or repeats an 8-note run of the training corpus, is
+drawn again; after a few tries the engine writes the melody instead and the reason is
+recorded. A′ restates A, as the engine does.
 """
 
 from __future__ import annotations

@@ -70,12 +70,17 @@ class KVSampler:
         """Logits after each of ``ids`` (appended to what ``cache`` holds), and the new cache."""
         torch, functional = self.torch, self.torch.nn.functional
         start = cache[0][0].shape[1] if cache else 0  # keys are (heads, tokens, width)
-        if start + len(ids) > self.positions:
-            raise ValueError(f"{start + len(ids)} tokens exceed the model's {self.positions}")
-        x = self.token_embedding[ids] + self.position_embedding[start : start + len(ids)]
+        total = start + len(ids)
+        if total > self.positions:
+            raise ValueError(f"{total} tokens exceed the model's {self.positions}")
+        x = self.token_embedding[ids] + self.position_embedding[start:total]
         x = x.unsqueeze(0)
         width = x.shape[-1]
         head_width = width // self.heads
+        # Causal among the new tokens; every cached token is in the past of all of them.
+        mask = None
+        if len(ids) > 1:
+            mask = torch.ones(len(ids), total, dtype=torch.bool).tril(start)
         new_cache = []
         for index, block in enumerate(self.blocks):
             h = functional.layer_norm(x, (width,), *block.ln_1, self.epsilon)
@@ -87,12 +92,6 @@ class KVSampler:
                 k = torch.cat((cache[index][0], k), dim=1)
                 v = torch.cat((cache[index][1], v), dim=1)
             new_cache.append((k, v))
-            # Causal among the new tokens; every cached token is in the past of all of them.
-            mask = None
-            if len(ids) > 1:
-                mask = torch.ones(len(ids), k.shape[1], dtype=torch.bool).tril(
-                    k.shape[1] - len(ids)
-                )
             attended = functional.scaled_dot_product_attention(
                 q, k, v, attn_mask=mask, scale=1 / math.sqrt(head_width)
             )
@@ -142,9 +141,9 @@ class KVSampler:
 def _top_k_top_p(torch, scores: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
     """Keep the ``top_k`` best tokens, then the fewest whose probability reaches ``top_p``."""
     best, order = scores.topk(min(top_k, scores.shape[-1]))
-    cumulative = best.softmax(-1).cumsum(-1)
+    probabilities = best.softmax(-1)
     # A token stays while the tokens before it hold less than top_p (the first always stays).
-    keep = (cumulative - best.softmax(-1)) < top_p
+    keep = (probabilities.cumsum(-1) - probabilities) < top_p
     kept = torch.full_like(scores, -math.inf)
     kept[order[keep]] = best[keep]
     return kept
