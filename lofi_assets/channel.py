@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +18,13 @@ DEFAULT_SLOTS = ("1", "2", "3")
 # The channel's timezone: its calendar (which day "today" is for release_dates), when the
 # daily schedule fires, and the hours it publishes in.
 CHANNEL_TIMEZONE_ENV = "LOFI_CHANNEL_TIMEZONE"
+# The channel's launch day: the first day of its calendar (release_dates and any other
+# calendar partitions), so a new channel does not open on years of empty days.
+CHANNEL_START_ENV = "LOFI_CHANNEL_START"
+# Fixed, never "today minus N": a moving start would drop partitions (and their history) from
+# the UI day by day. 2026-11-01 is the earliest day the tests and benches materialize
+# (test_production's 2026-11-01 to 03); a test that needs an earlier day sets the variable.
+DEFAULT_CHANNEL_START = "2026-11-01"
 
 
 def validated_timezone(name: str) -> str:
@@ -35,6 +44,28 @@ def channel_timezone() -> str:
         return validated_timezone(name)
     except ConfigError as error:
         raise ConfigError(f"{CHANNEL_TIMEZONE_ENV}: {error}") from error
+
+
+def channel_start_date() -> str:
+    """``LOFI_CHANNEL_START`` (YYYY-MM-DD), or ``DEFAULT_CHANNEL_START`` when it is unset."""
+    text = os.environ.get(CHANNEL_START_ENV) or DEFAULT_CHANNEL_START
+    # fromisoformat alone also takes 20261101 and 2026-W44-7; the calendar reads YYYY-MM-DD.
+    try:
+        start = dt.date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
+    except ValueError:  # 2026-13-01, 2026-02-30
+        start = None
+    if start is None:
+        raise ConfigError(
+            f"{CHANNEL_START_ENV}: invalid date {text!r}: use YYYY-MM-DD, the channel's launch day"
+        )
+    timezone = channel_timezone()
+    today = dt.datetime.now(ZoneInfo(timezone)).date()
+    if start > today:
+        raise ConfigError(
+            f"{CHANNEL_START_ENV}: {text} is in the future (today is {today} in {timezone}): "
+            "use the channel's launch day, today or earlier"
+        )
+    return start.isoformat()
 
 
 @dataclass(frozen=True)

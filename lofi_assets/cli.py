@@ -10,11 +10,10 @@ import argparse
 import datetime as dt
 import os
 import sys
-import warnings
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from lofi_assets.channel import Channel, channel_timezone
+from lofi_assets.channel import CHANNEL_START_ENV, Channel, channel_timezone
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.midi_io import write_sketch_midi
@@ -162,19 +161,19 @@ def _instance():
 
 
 def _release(args: argparse.Namespace) -> int:
-    import dagster as dg
-
-    # We use beta APIs on purpose (backfill policies); their warnings are noise here.
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-
     from lofi_assets.definitions import defs
-    from lofi_assets.defs.partitions import track_partition_key
+    from lofi_assets.defs.partitions import CHANNEL_START_DATE, track_partition_key
 
     date = (
         _parse_date(args.date)
         if args.date
         else dt.datetime.now(ZoneInfo(channel_timezone())).date().isoformat()
     )
+    if date < CHANNEL_START_DATE:  # ISO dates order as strings
+        raise ConfigError(
+            f"{date} is before the channel's start {CHANNEL_START_DATE} ({CHANNEL_START_ENV}): "
+            f"give a later --date, or set {CHANNEL_START_ENV} to an earlier launch day"
+        )
     instance = _instance()
     channel = defs.resources["channel"].to_channel()
     quiet: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -71,7 +71,7 @@ def test_the_ui_shows_our_assets_and_launches_a_partition(environment, tmp_path)
         page.get_by_text("Partitions").first.wait_for(timeout=60_000)
         page.get_by_text(date).first.wait_for(timeout=60_000)
         partitions = page.inner_text("body")
-        assert "Missing" in partitions and "2025-01-01" in partitions
+        assert "Missing" in partitions and "2026-11-01" in partitions
         page.screenshot(path=str(tmp_path / "midi_sketch_partitions.png"), full_page=True)
         browser.close()
 

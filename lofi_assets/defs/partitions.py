@@ -2,15 +2,16 @@
 
 import dagster as dg
 
-from lofi_assets.channel import DEFAULT_SLOTS, channel_timezone
+from lofi_assets.channel import DEFAULT_SLOTS, channel_start_date, channel_timezone
 
-CATALOG_START_DATE = "2025-01-01"
+# The channel's launch day (LOFI_CHANNEL_START); every calendar partition starts here.
+CHANNEL_START_DATE = channel_start_date()
 DATE_DIMENSION, SLOT_DIMENSION = "date", "slot"
 
 # Days of the channel's timezone (LOFI_CHANNEL_TIMEZONE), the one the daily schedule fires in;
 # end_offset=1 makes today's partition exist, so the schedule can make today's release.
 release_dates = dg.DailyPartitionsDefinition(
-    start_date=CATALOG_START_DATE, end_offset=1, timezone=channel_timezone()
+    start_date=CHANNEL_START_DATE, end_offset=1, timezone=channel_timezone()
 )
 track_slots = dg.StaticPartitionsDefinition(list(DEFAULT_SLOTS))
 # Keys read "<date>|<slot>", e.g. "2026-11-27|1" (dimensions are ordered by name).
