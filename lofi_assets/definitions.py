@@ -28,6 +28,7 @@ from lofi_assets.defs.automation import (
     daily_release_schedule,
     daily_tracks_job,
     publish_job,
+    release_automation_sensor,
     train_melody_model_job,
 )
 from lofi_assets.defs.executor import forked_multiprocess_executor
@@ -85,7 +86,7 @@ defs = dg.Definitions(
     ],
     executor=forked_multiprocess_executor,
     schedules=[daily_release_schedule, analytics_schedule],
-    sensors=[analytics_threshold_sensor],
+    sensors=[analytics_threshold_sensor, release_automation_sensor],
     resources={
         "channel": ChannelConfig(timezone=channel_timezone()),
         "soundfont": SoundFontResource(),

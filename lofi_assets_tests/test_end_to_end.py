@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from lofi_assets.channel import DEFAULT_CHANNEL_START
 from lofi_assets_tests.conftest import REPO_ROOT
 from lofi_assets_tests.webserver import running_webserver
 
@@ -107,4 +108,4 @@ def test_webserver_shows_midi_sketch_as_a_daily_grid_of_three_slots(environment)
     assert node["groupName"] == "compose"
     dimensions = {d["name"]: d["partitionKeys"] for d in node["partitionKeysByDimension"]}
     assert dimensions["slot"] == ["1", "2", "3"]
-    assert DATE in dimensions["date"] and dimensions["date"][0] == "2025-01-01"
+    assert DATE in dimensions["date"] and dimensions["date"][0] == DEFAULT_CHANNEL_START

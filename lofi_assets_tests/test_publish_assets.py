@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import shutil
 import socket
 import stat
 
@@ -246,7 +247,7 @@ def test_streaming_release_is_reproducible_and_delivered_once(day):
     for run in runs:
         assert {e.check_name: e.passed for e in run.get_asset_check_evaluations()} == {
             "audio_format": True, "artwork_valid": True, "isrc_valid": True,
-            "metadata_complete": True, "manifest_matches_files": True,
+            "metadata_complete": True, "manifest_matches_files": True, "inputs_current": True,
         }  # fmt: skip
     first, second = (
         run.get_asset_materialization_events()[0].materialization.metadata for run in runs
@@ -260,3 +261,60 @@ def test_streaming_release_is_reproducible_and_delivered_once(day):
     assert delivered.name == f"{DATE}_{fields['upc']}"
     receipt = json.loads((day["data"] / "streaming_release" / DATE / "receipt.json").read_text())
     assert receipt["manifest_sha256"] == fields["manifest_sha256"]
+
+
+def _check_evaluations(result) -> dict[str, bool]:
+    return {
+        event.event_specific_data.check_name: event.event_specific_data.passed
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+
+
+def test_publishing_refuses_a_video_of_an_older_mix_until_the_day_is_remade(day, tmp_path):
+    # Its own copy of the day: slot 2 is re-made at another tempo, then only the mix after it.
+    data = tmp_path / "data"
+    shutil.copytree(day["data"], data)
+    resources = make_resources(data)
+    static = {"ops": {"video": {"config": {"motion": "static"}},
+                      "shorts_teaser": {"config": {"motion": "static"}}}}  # fmt: skip
+    manifest = data / "youtube_upload" / DATE / "manifest.json"
+    with dg.instance_for_test() as instance:
+
+        def run(selection, partition_key=DATE, run_config=None):
+            return dg.materialize(
+                ALL_ASSETS, selection=selection, partition_key=partition_key, instance=instance,
+                resources=resources, run_config=run_config, raise_on_error=False,
+            )  # fmt: skip
+
+        assert run(
+            [midi_sketch, stems, mastered_wav], track_partition_key(DATE, "2"),
+            {"ops": {"midi_sketch": {"config": {"duration_s": 20.0, "bpm": 66.0}}}},
+        ).success  # fmt: skip
+        assert run([release_mix]).success
+        before = manifest.stat().st_mtime_ns if manifest.exists() else None
+
+        refused = run([youtube_upload])
+        assert not refused.success
+        (failure,) = [e for e in refused.all_events if e.event_type_value == "STEP_FAILURE"]
+        message = failure.event_specific_data.error_display_string
+        assert f"video was built from release_mix/{DATE}/mix.wav, which has changed" in message
+        assert "release_metadata was built from" in message  # its titles: the old slot 2
+        assert _check_evaluations(refused) == {"inputs_current": False}
+        assert (manifest.stat().st_mtime_ns if manifest.exists() else None) == before
+
+        bundle = run([streaming_release])
+        assert not bundle.success
+        assert _check_evaluations(bundle) == {"inputs_current": False}
+
+        # The day re-made in order: both publish again, every check passing.
+        assert run(RELEASE_ASSETS, run_config=static).success
+        for asset in (youtube_upload, streaming_release):
+            published = run([asset])
+            assert published.success
+            assert _check_evaluations(published)["inputs_current"] is True
+    record = json.loads((data / "youtube_upload" / DATE / "record.json").read_text())
+    assert set(record["fields"]["input_sha256"]) == {
+        f"video/{DATE}/video.mp4", f"thumbnail/{DATE}/thumbnail_A.jpg",
+        f"release_metadata/{DATE}/metadata.json",
+    }  # fmt: skip

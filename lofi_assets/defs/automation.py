@@ -30,7 +30,7 @@ daily_tracks_job = dg.define_asset_job(
 )
 
 # The release assets of one date. They also materialize on their own once every slot of the
-# day is mastered (AutomationCondition.eager on release_mix, evaluated by the daemon).
+# day is mastered (RELEASE_AUTOMATION, evaluated by release_automation_sensor).
 daily_release_job = dg.define_asset_job(
     "daily_release_job",
     selection=dg.AssetSelection.groups("release"),
@@ -63,9 +63,26 @@ train_melody_model_job = dg.define_asset_job(
 )
 
 
+# Evaluates the release and publish assets' automation conditions every 30 s. On by default,
+# so that switching on daily_release_schedule alone makes the whole day: the schedule makes
+# the tracks, this sensor the release (once every slot is mastered) and the upload (once).
+# Only today's partition is ever requested (in_latest_time_window): backfills of past dates
+# never trigger it.
+release_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "release_automation_sensor",
+    target=dg.AssetSelection.groups("release", "publish"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Makes today's release once every track slot of the day is mastered (again, once, "
+        "when a slot is re-made) and publishes it once: YouTube upload (dry-run without "
+        "credentials) and the streaming bundle. Needs dagster-daemon (dagster dev starts one)."
+    ),
+)
+
+
 def build_daily_release_schedule(hour: int, timezone: str) -> dg.ScheduleDefinition:
     """Today's tracks at ``hour`` in ``timezone``; release and publish assets follow on their
-    own (AutomationCondition.eager) once every slot of the day is mastered."""
+    own (release_automation_sensor) once every slot of the day is mastered."""
     if not 0 <= hour <= 23:
         raise ConfigError(f"{RELEASE_HOUR_ENV}={hour}: use an hour from 0 to 23")
 
@@ -75,6 +92,12 @@ def build_daily_release_schedule(hour: int, timezone: str) -> dg.ScheduleDefinit
         cron_schedule=f"0 {hour} * * *",
         execution_timezone=timezone,
         default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=(
+            f"Every day at {hour:02d}:00 ({timezone}): one run per track slot of the day "
+            "(sketch, stems, master). The release and its upload follow by themselves through "
+            "release_automation_sensor (on by default; keep it on). Switch this schedule on to "
+            "run the channel; dagster-daemon must be running."
+        ),
     )
     def daily_release_schedule(
         context: dg.ScheduleEvaluationContext, channel: ChannelConfig
@@ -105,6 +128,8 @@ daily_release_schedule = build_daily_release_schedule(release_hour(), channel_ti
     cron_schedule=ANALYTICS_CRON,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Every day at 09:00 UTC: yesterday's YouTube analytics snapshot into the "
+    "warehouse (empty in dry-run). Feeds analytics_threshold_sensor.",
 )
 def analytics_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Yesterday's snapshot (YouTube Analytics lags about a day), re-fetching the 3 before."""
@@ -116,6 +141,8 @@ def analytics_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     job=breakout_feedback_job,
     minimum_interval_seconds=3600,
     default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Hourly: a release past the breakout thresholds (views in 48 h and average "
+    "view percentage, set on the channel resource) gets one breakout_feedback_job run.",
 )
 def analytics_threshold_sensor(
     context: dg.SensorEvaluationContext, channel: ChannelConfig, warehouse: WarehouseResource

@@ -9,6 +9,7 @@ from lofi_assets.audio.fingerprint import DUPLICATE_SIMILARITY
 from lofi_assets.audio.qc import MasterQc
 from lofi_assets.audio.tempo import tempo_agrees
 from lofi_assets.errors import CorruptMidiError
+from lofi_assets.lineage import StaleInput, stale_inputs
 from lofi_assets.music.analysis import MidiSummary, in_key_rate, read_midi
 from lofi_assets.music.arrangement import PART_ORDER
 from lofi_assets.music.form import bar_duration_s
@@ -528,12 +529,46 @@ def teaser_check_results(
     ]
 
 
+INPUTS_CURRENT = "inputs_current"
+
+
+def inputs_current_spec(asset: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        INPUTS_CURRENT,
+        asset=asset,
+        blocking=True,
+        description="Every file the upstream release records were built from is still the file "
+        "upstream holds (SHA-256): no video of an older mix, no mix of re-rendered masters",
+    )
+
+
+def check_inputs_current(
+    root: Path, built_from: dict[str, dict[str, str]]
+) -> tuple[dg.AssetCheckResult, list[StaleInput]]:
+    """Judge the recorded input hashes of the upstream records (asset name → input_sha256).
+
+    Publishing assets run it *before* anything is sent; on a stale combination they yield
+    the failed result and stop with ``StaleInputsError`` (lineage.py), so nothing goes out.
+    """
+    stale = stale_inputs(root, built_from)
+    result = dg.AssetCheckResult(
+        check_name=INPUTS_CURRENT,
+        passed=not stale,
+        metadata={
+            "checked_inputs": dg.MetadataValue.int(sum(map(len, built_from.values()))),
+            "stale": dg.MetadataValue.json([item.describe() for item in stale]),
+        },
+    )
+    return result, stale
+
+
 UPLOAD_CHECK_SPECS = [
     dg.AssetCheckSpec(
         "upload_body_valid", asset="youtube_upload", blocking=True,
         description="Title, description, tags within YouTube's limits; category Music; not made "
         "for kids; synthetic media declared; scheduled videos private",
     ),
+    inputs_current_spec("youtube_upload"),
 ]  # fmt: skip
 
 
@@ -565,7 +600,7 @@ STREAMING_CHECK_SPECS = [
         ),
         ("manifest_matches_files", "Every file in the bundle matches the manifest's SHA-256"),
     )
-]
+] + [inputs_current_spec("streaming_release")]
 
 
 def streaming_check_results(

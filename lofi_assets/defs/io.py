@@ -3,6 +3,12 @@
 Assets return a small record (paths + facts); this manager writes it atomically to
 ``<data_dir>/<asset>/<partition…>/record.json`` and loads it back for downstream steps,
 which may run in another process or on another machine sharing the storage.
+
+A run says which partition it makes in one of two ways: a single-partition run carries the
+``dagster/partition`` tag, a backfill run (and its re-execution) a partition *range*, even
+for one partition. Both are read through ``asset_partition_keys``, so a record always lands in
+its own partition's folder; a run over several partitions of one record is refused rather
+than written to a folder the partitions would share.
 """
 
 import json
@@ -18,6 +24,29 @@ from lofi_assets.storage import write_json_atomic
 RECORD_FILE = "record.json"
 
 
+class PartitionRangeError(ValueError):
+    """A partitioned asset's output covers several partitions: one record cannot stand for
+    them all (each partition needs its own run: ``BackfillPolicy.multi_run(1)``)."""
+
+
+def output_partition_key(context: dg.OutputContext) -> str | None:
+    """The one partition an output belongs to, whether the run was launched for a partition
+    or for a range of one (backfills); None for an unpartitioned asset.
+
+    Raises:
+        PartitionRangeError: the output spans several partitions.
+    """
+    if not context.has_asset_partitions:
+        return None
+    keys = list(context.asset_partition_keys)
+    if len(keys) != 1:
+        raise PartitionRangeError(
+            f"{context.asset_key.to_user_string()} was asked to store one record for "
+            f"{len(keys)} partitions ({keys[0]} … {keys[-1]}): run one partition per run"
+        )
+    return keys[0]
+
+
 class RecordIOManager(dg.ConfigurableIOManager):
     store: dg.ResourceDependency[ArtifactStore]
 
@@ -30,8 +59,7 @@ class RecordIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if obj is None:
             return
-        partition_key = context.partition_key if context.has_partition_key else None
-        path = self._record_path(context.asset_key, partition_key)
+        path = self._record_path(context.asset_key, output_partition_key(context))
         write_json_atomic(path, record_to_document(obj))
         context.add_output_metadata({"record": dg.MetadataValue.path(str(path))})
 

@@ -1,12 +1,14 @@
 """Small typed records that assets hand each other: paths and facts, never arrays.
 
 Paths are relative to the data root so a step on another machine sharing the storage can
-resolve them under its own mount point.
+resolve them under its own mount point. Release records also carry ``input_sha256`` (path →
+SHA-256 of each file they were built from: ``lofi_assets/lineage.py``), so publishing can
+refuse a video made from an older mix.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -50,6 +52,7 @@ class ReleaseMixRecord:
     duration_s: float
     chapters: list[dict]  # {"start_s": float, "title": str}, in order
     slots: list[str]
+    input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class MetadataRecord:
     metadata_path: str
     title: str
     publish_at_utc: str
+    input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class ThumbnailRecord:
     cover_path: str  # 3000×3000 JPEG for streaming stores
     headline: str
     scene: str = ""  # variant A's scene: the video's overlay follows it (rain at a window)
+    input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class VideoRecord:
     duration_s: float
     width: int
     height: int
+    input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class UploadRecord:
     video_id: str | None
     state: str  # the ledger's state after this run (dry_run: "planned")
     publish_at_utc: str
+    input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
 
 
 @dataclass(frozen=True)
@@ -102,6 +109,7 @@ class StreamingReleaseRecord:
     release_date: str  # in stores (partition date + lead time)
     delivery: str  # delivered | updated | unchanged
     status: str  # awaiting_manual: a person submits it where the distributor has no API
+    input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ class TeaserRecord:
     start_s: float  # where the excerpt begins in the day's mix
     duration_s: float
     loudness_lufs: float  # of the chosen window
+    input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
 
 
 RECORD_TYPES: dict[str, type] = {

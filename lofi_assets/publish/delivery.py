@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lofi_assets.errors import LofiError
-from lofi_assets.publish.distribution import MANIFEST_FILE, bundle_problems, sha256_of
+from lofi_assets.publish.distribution import MANIFEST_FILE, bundle_problems
+from lofi_assets.storage import sha256_of
 
 CONNECT_TIMEOUT_S = 20
 

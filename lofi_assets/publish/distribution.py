@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 from collections.abc import Sequence
@@ -37,7 +36,7 @@ from lofi_assets.audio.wav import AudioFileError, read_wav
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.publish.metadata import timestamp
 from lofi_assets.seeding import stable_seed
-from lofi_assets.storage import atomic_path, write_bytes_atomic, write_json_atomic
+from lofi_assets.storage import atomic_path, sha256_of, write_bytes_atomic, write_json_atomic
 
 SAMPLE_RATE_HZ = 44_100
 MAX_TRUE_PEAK_DBTP = -1.0
@@ -215,14 +214,6 @@ def artwork_problems(path: Path) -> list[str]:
 
 
 # -- metadata --------------------------------------------------------------------------------
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def manifest_document(plan: ReleasePlan, files: dict[str, str]) -> dict:
     return {"release": asdict(plan), "files": dict(sorted(files.items()))}
 

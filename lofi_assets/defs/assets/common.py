@@ -8,19 +8,70 @@ from typing import Any
 
 import dagster as dg
 
-from lofi_assets.defs.partitions import release_dates, track_partitions
+from lofi_assets.defs.partitions import DATE_DIMENSION, release_dates, track_partitions
 from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ArtifactStore
 
+TRACK_ASSETS = ("midi_sketch", "stems", "mastered_wav")
+# A date asset reads every slot of its date.
+ALL_SLOTS_OF_THE_DAY = dg.MultiToSingleDimensionPartitionMapping(
+    partition_dimension_name=DATE_DIMENSION
+)
 
-def release_asset_options(record_type: type, eager: bool = True) -> dict[str, Any]:
-    """Decorator options of a date asset: made by its job, or (``eager``) by itself once the
-    day's inputs exist (AutomationCondition.eager, evaluated by the daemon)."""
+
+def day_tracks_deps(*read: str) -> list[dg.AssetDep]:
+    """Dependencies on every track asset of the date (all slots), except those the asset
+    already reads as inputs: automation then sees a day whose tracks are missing or still
+    being made (any slot, any step) and waits for it."""
+    return [
+        dg.AssetDep(name, partition_mapping=ALL_SLOTS_OF_THE_DAY)
+        for name in TRACK_ASSETS
+        if name not in read
+    ]
+
+
+# Made again once when the day's masters change; a new sketch or stems alone (a master still
+# to come) triggers nothing. Waits while any track of the day is missing or in progress, so a
+# re-made slot rebuilds the day's release in one run, in dependency order, from the new mix.
+RELEASE_AUTOMATION = (
+    dg.AutomationCondition.in_latest_time_window()
+    & (
+        dg.AutomationCondition.newly_missing()
+        | dg.AutomationCondition.any_deps_updated().ignore(
+            dg.AssetSelection.assets(*TRACK_ASSETS[:2])
+        )
+    ).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("when the day's masters are complete")
+
+# Publishing happens once per date by automation: while the date is not yet published, when
+# its release becomes complete (in the same run as the release, in dependency order). A
+# re-made day is re-published only by an explicit run (the stale-input check refuses the old
+# combination meanwhile).
+PUBLISH_AUTOMATION = (
+    dg.AutomationCondition.in_latest_time_window()
+    & dg.AutomationCondition.missing()
+    & (
+        dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()
+    ).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("once, when the day's release is complete")
+
+
+def release_asset_options(
+    record_type: type, automation: dg.AutomationCondition | None = RELEASE_AUTOMATION
+) -> dict[str, Any]:
+    """Decorator options of a date asset: made by its job, or by itself under ``automation``
+    (evaluated by the daemon's ``release_automation_sensor``)."""
     return {
         "partitions_def": release_dates,
         "io_manager_key": "record_io_manager",
         "dagster_type": dg.PythonObjectDagsterType(record_type),
-        "automation_condition": dg.AutomationCondition.eager() if eager else None,
+        "automation_condition": automation,
         # One day per run: a failing day does not fail a whole backfill.
         "backfill_policy": dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     }

@@ -114,10 +114,16 @@ def stems(
 def _nearest_master(
     store: ArtifactStore, own_dir: Path, fingerprint: np.ndarray
 ) -> tuple[str | None, float]:
-    """The most similar other master in the catalog, by chroma fingerprint."""
+    """The most similar other master in the catalog, by chroma fingerprint.
+
+    Only published partition folders count: a hidden staging or retired folder is work in
+    flight (or a killed run's leftover), never a catalog entry.
+    """
     best_key, best = None, 0.0
-    for path in sorted((store.root / "mastered_wav").glob(f"*/*/{FINGERPRINT_FILE}")):
-        if path.parent == own_dir:
+    catalog = store.root / "mastered_wav"
+    for path in sorted(catalog.glob(f"*/*/{FINGERPRINT_FILE}")):
+        in_flight = any(part.startswith(".") for part in path.relative_to(catalog).parts)
+        if path.parent == own_dir or in_flight:
             continue
         other = np.asarray(json.loads(path.read_text(encoding="utf-8")), dtype=np.float32)
         similarity = fingerprint_similarity(fingerprint, other)

@@ -1,13 +1,20 @@
 """Publish group: the day's release on YouTube, and what the channel's videos did since."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 
-from lofi_assets.defs.assets.common import png_markdown, release_asset_options
+from lofi_assets.defs.assets.common import (
+    PUBLISH_AUTOMATION,
+    day_tracks_deps,
+    png_markdown,
+    release_asset_options,
+)
 from lofi_assets.defs.checks import (
     SNAPSHOT_CHECK_SPECS,
     UPLOAD_CHECK_SPECS,
+    check_inputs_current,
     check_no_problems,
     check_one_row_per_day_and_video,
 )
@@ -15,6 +22,7 @@ from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.pools import YOUTUBE_API_POOL
 from lofi_assets.defs.records import (
     MetadataRecord,
+    ReleaseMixRecord,
     SnapshotRecord,
     ThumbnailRecord,
     UploadRecord,
@@ -22,6 +30,7 @@ from lofi_assets.defs.records import (
 )
 from lofi_assets.defs.resources import ArtifactStore, WarehouseResource, YouTubeResource
 from lofi_assets.errors import ConfigError
+from lofi_assets.lineage import StaleInputsError, input_hashes
 from lofi_assets.publish.analytics import (
     fetch_snapshot,
     top_releases,
@@ -51,18 +60,20 @@ class UploadConfig(dg.Config):
     code_version=PUBLISH_VERSION,
     check_specs=UPLOAD_CHECK_SPECS,
     pool=YOUTUBE_API_POOL,
-    **release_asset_options(UploadRecord),
+    deps=day_tracks_deps(),
+    **release_asset_options(UploadRecord, PUBLISH_AUTOMATION),
 )
 def youtube_upload(
     context: dg.AssetExecutionContext,
     config: UploadConfig,
+    release_mix: ReleaseMixRecord,
     video: VideoRecord,
     thumbnail: ThumbnailRecord,
     release_metadata: MetadataRecord,
     youtube: YouTubeResource,
     warehouse: WarehouseResource,
     artifact_store: ArtifactStore,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """The day's video on YouTube: uploaded, thumbnailed, playlisted, scheduled (once)."""
     date = str(context.partition_key)
     target = artifact_store.partition_dir("youtube_upload", date)
@@ -72,13 +83,29 @@ def youtube_upload(
                 f"No thumbnail variant {config.thumbnail_variant!r}: use one of "
                 f"{sorted(thumbnail.variant_paths)}"
             )
+        # Before a request is built: the video, artwork and metadata of one and the same mix.
+        current, stale = check_inputs_current(
+            artifact_store.root,
+            {
+                "release_mix": release_mix.input_sha256,
+                "release_metadata": release_metadata.input_sha256,
+                "thumbnail": thumbnail.input_sha256,
+                "video": video.input_sha256,
+            },
+        )
+        if stale:
+            yield current  # the blocking check's verdict, in the UI beside the failure
+            raise StaleInputsError(stale)
+        thumbnail_path = thumbnail.variant_paths[config.thumbnail_variant]
+        inputs = input_hashes(
+            artifact_store.root,
+            [video.video_path, thumbnail_path, release_metadata.metadata_path],
+        )
         document = artifact_store.read_json(release_metadata.metadata_path)
         release = ReleaseUpload(
             release_date=date,
             video_path=artifact_store.resolve(video.video_path),
-            thumbnail_path=artifact_store.resolve(
-                thumbnail.variant_paths[config.thumbnail_variant]
-            ),
+            thumbnail_path=artifact_store.resolve(thumbnail_path),
             title=document["title"],
             description=document["description"],
             tags=document["tags"],
@@ -86,7 +113,8 @@ def youtube_upload(
             publish_at_utc=document["publish_at_utc"],
         )
         now = dt.datetime.now(dt.UTC)
-        found = body_problems(release.video_body(now))
+        body = release.video_body(now)
+        found = body_problems(body)
         if not youtube.live:
             manifest_path = target / MANIFEST_FILE
             manifest = dry_run_manifest(youtube.clients(), release, now, manifest_path)
@@ -96,10 +124,10 @@ def youtube_upload(
             )
             record = UploadRecord(
                 "dry_run", artifact_store.relative(manifest_path), None, "planned",
-                release.publish_at_utc,
+                release.publish_at_utc, input_sha256=inputs,
             )  # fmt: skip
             metadata = {
-                "mode": "dry_run",
+                "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
                 "requests": dg.MetadataValue.json([r["call"] for r in manifest["requests"]]),
                 "manifest": dg.MetadataValue.path(str(manifest_path)),
             }
@@ -112,10 +140,12 @@ def youtube_upload(
             )
             outcome = publisher.publish(release)
             record = UploadRecord(
-                "live", None, outcome.video_id, outcome.state, release.publish_at_utc
-            )
+                "live", None, outcome.video_id, outcome.state, release.publish_at_utc,
+                input_sha256=inputs,
+            )  # fmt: skip
             metadata = {
                 "mode": "live",
+                "state": outcome.state,
                 "video_id": outcome.video_id,
                 "url": dg.MetadataValue.url(f"https://www.youtube.com/watch?v={outcome.video_id}"),
                 "steps_done": dg.MetadataValue.json(outcome.steps_done),
@@ -124,10 +154,23 @@ def youtube_upload(
                 if outcome.private_until_published_by_hand
                 else release.publish_at_utc,
             }
-    return dg.MaterializeResult(
+    publish_at = dt.datetime.fromisoformat(release.publish_at_utc.replace("Z", "+00:00"))
+    yield dg.MaterializeResult(
         value=record,
-        metadata={**metadata, "title": release.title},
-        check_results=[check_no_problems("upload_body_valid", found)],
+        metadata={
+            **metadata,
+            # What will be published, and when: the operator's view before it goes out.
+            "title": release.title,
+            "publish_at": dg.MetadataValue.timestamp(publish_at),
+            "privacy": body["status"]["privacyStatus"]
+            + (" until publishAt" if "publishAt" in body["status"] else ""),
+            "tags": dg.MetadataValue.json(release.tags),
+            "playlists": dg.MetadataValue.json(release.playlists),
+            "thumbnail_variant": config.thumbnail_variant,
+            "thumbnail": dg.MetadataValue.path(str(release.thumbnail_path)),
+            "video": dg.MetadataValue.path(str(release.video_path)),
+        },
+        check_results=[check_no_problems("upload_body_valid", found), current],
     )
 
 
@@ -138,7 +181,7 @@ def youtube_upload(
     check_specs=SNAPSHOT_CHECK_SPECS,
     pool=YOUTUBE_API_POOL,
     deps=[youtube_upload],
-    **release_asset_options(SnapshotRecord, eager=False),
+    **release_asset_options(SnapshotRecord, automation=None),
 )
 def analytics_snapshot(
     context: dg.AssetExecutionContext,

@@ -14,7 +14,12 @@ from lofi_assets.audio.release_mix import (
     join_tracks,
     longest_gap_s,
 )
-from lofi_assets.defs.assets.common import read_plan, release_asset_options
+from lofi_assets.defs.assets.common import (
+    ALL_SLOTS_OF_THE_DAY,
+    day_tracks_deps,
+    read_plan,
+    release_asset_options,
+)
 from lofi_assets.defs.checks import (
     METADATA_CHECK_SPECS,
     RELEASE_MIX_CHECK_SPECS,
@@ -29,7 +34,7 @@ from lofi_assets.defs.checks import (
     video_check_results,
 )
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.partitions import DATE_DIMENSION, date_and_slot
+from lofi_assets.defs.partitions import date_and_slot
 from lofi_assets.defs.pools import RENDER_POOL
 from lofi_assets.defs.records import (
     MasterRecord,
@@ -42,6 +47,7 @@ from lofi_assets.defs.records import (
 )
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
 from lofi_assets.errors import ConfigError
+from lofi_assets.lineage import input_hashes
 from lofi_assets.music.styles import get_style
 from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems, timestamp
 from lofi_assets.seeding import stable_seed
@@ -63,10 +69,6 @@ RELEASE_VERSION = "1"
 MIX_FILE, CHAPTERS_FILE, VIDEO_FILE = "mix.wav", "chapters.json", "video.mp4"
 TEASER_FILE = "teaser.mp4"
 RAINY_SCENES = ("window_rain", "city_dusk")  # the video rains where the artwork does
-# A release reads every slot of its date.
-ALL_SLOTS_OF_THE_DAY = dg.MultiToSingleDimensionPartitionMapping(
-    partition_dimension_name=DATE_DIMENSION
-)
 
 
 def _track_title(plan: dict) -> str:
@@ -84,6 +86,7 @@ def _track_title(plan: dict) -> str:
         "mastered_wav": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY),
         "midi_sketch": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY),
     },
+    deps=day_tracks_deps("mastered_wav", "midi_sketch"),
     **release_asset_options(ReleaseMixRecord),
 )
 def release_mix(
@@ -97,6 +100,11 @@ def release_mix(
     by_slot = sorted(mastered_wav, key=lambda key: int(date_and_slot(key)[1]))
     target = artifact_store.partition_dir("release_mix", context.partition_key)
     with domain_failures(artifact_store.root):
+        inputs = input_hashes(
+            artifact_store.root,
+            [mastered_wav[key].wav_path for key in by_slot]
+            + [midi_sketch[key].plan_path for key in by_slot],
+        )
         tracks = []
         for key in by_slot:
             plan = read_plan(artifact_store, midi_sketch[key])
@@ -125,6 +133,7 @@ def release_mix(
         duration_s=round(mix.duration_s, 3),
         chapters=chapters,
         slots=[date_and_slot(key)[1] for key in by_slot],
+        input_sha256=inputs,
     )
     return dg.MaterializeResult(
         value=record,
@@ -156,6 +165,7 @@ METADATA_FILE = "metadata.json"
     code_version=RELEASE_VERSION,
     check_specs=METADATA_CHECK_SPECS,
     ins={"midi_sketch": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY)},
+    deps=day_tracks_deps("midi_sketch"),
     **release_asset_options(MetadataRecord),
 )
 def release_metadata(
@@ -170,9 +180,16 @@ def release_metadata(
     with domain_failures(artifact_store.root):
         settings = channel.to_channel()
         date = str(context.partition_key)
+        keys = [
+            next(k for k in midi_sketch if date_and_slot(k)[1] == slot)
+            for slot in release_mix.slots
+        ]
+        inputs = input_hashes(
+            artifact_store.root,
+            [release_mix.wav_path] + [midi_sketch[key].plan_path for key in keys],
+        )
         tracks = []
-        for slot in release_mix.slots:
-            key = next(k for k in midi_sketch if date_and_slot(k)[1] == slot)
+        for key in keys:
             plan = read_plan(artifact_store, midi_sketch[key])
             tracks.append(
                 TrackFacts(
@@ -204,6 +221,7 @@ def release_metadata(
             metadata_path=artifact_store.relative(path),
             title=metadata.title,
             publish_at_utc=metadata.publish_at_utc,
+            input_sha256=inputs,
         ),
         metadata={
             "title": metadata.title,
@@ -228,6 +246,7 @@ def _jpeg_markdown(image: Image.Image, alt: str, width_px: int = 320) -> str:
     code_version=RELEASE_VERSION,
     check_specs=THUMBNAIL_CHECK_SPECS,
     ins={"midi_sketch": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY)},
+    deps=day_tracks_deps("midi_sketch"),
     **release_asset_options(ThumbnailRecord),
 )
 def thumbnail(
@@ -241,6 +260,7 @@ def thumbnail(
     target = artifact_store.partition_dir("thumbnail", context.partition_key)
     with domain_failures(artifact_store.root):
         lead = min(midi_sketch, key=lambda key: int(date_and_slot(key)[1]))
+        inputs = input_hashes(artifact_store.root, [midi_sketch[lead].plan_path])
         plan = read_plan(artifact_store, midi_sketch[lead])
         seed = stable_seed("thumbnail", channel.to_channel().name, date)
         legibility, previews, paths = {}, [], {}
@@ -275,6 +295,7 @@ def thumbnail(
             cover_path=artifact_store.relative(target / "cover.jpg"),
             headline=artwork.headline,
             scene=legibility["A"]["scene"],
+            input_sha256=inputs,
         ),
         metadata={
             "headline": artwork.headline,
@@ -312,6 +333,7 @@ class VideoConfig(MotionConfig):
     code_version=RELEASE_VERSION,
     check_specs=VIDEO_CHECK_SPECS,
     pool=RENDER_POOL,
+    deps=day_tracks_deps(),
     **release_asset_options(VideoRecord),
 )
 def video(
@@ -327,6 +349,9 @@ def video(
     with domain_failures(artifact_store.root):
         size = size_of(config.resolution)
         overlay = config.overlay_for(thumbnail.scene)
+        inputs = input_hashes(
+            artifact_store.root, [release_mix.wav_path, thumbnail.variant_paths["A"]]
+        )
         image = artifact_store.resolve(thumbnail.variant_paths["A"])
         mix = artifact_store.resolve(release_mix.wav_path)
         if config.motion == "static":
@@ -344,6 +369,7 @@ def video(
             duration_s=round(facts.video_duration_s, 3),
             width=facts.width,
             height=facts.height,
+            input_sha256=inputs,
         ),
         metadata={
             "duration_s": dg.MetadataValue.float(round(facts.video_duration_s, 2)),
@@ -364,6 +390,7 @@ def video(
     code_version=RELEASE_VERSION,
     check_specs=TEASER_CHECK_SPECS,
     pool=RENDER_POOL,
+    deps=day_tracks_deps(),
     **release_asset_options(TeaserRecord),
 )
 def shorts_teaser(
@@ -379,6 +406,10 @@ def shorts_teaser(
     target = artifact_store.partition_dir("shorts_teaser", context.partition_key) / TEASER_FILE
     with domain_failures(artifact_store.root):
         overlay = config.overlay_for(thumbnail.scene)
+        inputs = input_hashes(
+            artifact_store.root,
+            [release_mix.wav_path, thumbnail.cover_path, release_metadata.metadata_path],
+        )
         name = channel.to_channel().name
         teaser = make_teaser(
             mix=artifact_store.resolve(release_mix.wav_path),
@@ -401,6 +432,7 @@ def shorts_teaser(
             start_s=teaser.start_s,
             duration_s=round(facts.video_duration_s, 3),
             loudness_lufs=round(teaser.loudness_lufs, 2),
+            input_sha256=inputs,
         ),
         metadata={
             "excerpt": f"{timestamp(teaser.start_s)} + {teaser.duration_s:.0f} s",

@@ -1,10 +1,20 @@
 """Streaming release: the day's tracks as a distributor bundle, identified and delivered."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
-from lofi_assets.defs.assets.common import release_asset_options
-from lofi_assets.defs.assets.release import ALL_SLOTS_OF_THE_DAY
-from lofi_assets.defs.checks import STREAMING_CHECK_SPECS, streaming_check_results
+from lofi_assets.defs.assets.common import (
+    ALL_SLOTS_OF_THE_DAY,
+    PUBLISH_AUTOMATION,
+    day_tracks_deps,
+    release_asset_options,
+)
+from lofi_assets.defs.checks import (
+    STREAMING_CHECK_SPECS,
+    check_inputs_current,
+    streaming_check_results,
+)
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import date_and_slot
 from lofi_assets.defs.records import (
@@ -19,6 +29,7 @@ from lofi_assets.defs.resources import (
     DistributorResource,
     WarehouseResource,
 )
+from lofi_assets.lineage import StaleInputsError, input_hashes
 from lofi_assets.publish.distribution import (
     MANIFEST_FILE,
     artwork_problems,
@@ -40,7 +51,8 @@ REQUIRED_FIELDS = ("title", "upc", "artist", "label", "genre", "release_date", "
     code_version="1",
     check_specs=STREAMING_CHECK_SPECS,
     ins={"mastered_wav": dg.AssetIn(partition_mapping=ALL_SLOTS_OF_THE_DAY)},
-    **release_asset_options(StreamingReleaseRecord),
+    deps=day_tracks_deps("mastered_wav"),
+    **release_asset_options(StreamingReleaseRecord, PUBLISH_AUTOMATION),
 )
 def streaming_release(
     context: dg.AssetExecutionContext,
@@ -51,15 +63,31 @@ def streaming_release(
     distributor: DistributorResource,
     warehouse: WarehouseResource,
     artifact_store: ArtifactStore,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """The day's tracks for Spotify, Apple Music …: 16-bit WAVs with ISRCs, the cover, a
     manifest, a bulk CSV, a DDEX ERN message and a checklist, delivered with a receipt."""
     date = str(context.partition_key)
     folder = artifact_store.partition_dir("streaming_release", date)
     with domain_failures(artifact_store.root):
+        # Before an ISRC is issued or a byte delivered: metadata and cover of these masters.
+        current, stale = check_inputs_current(
+            artifact_store.root,
+            {
+                "release_metadata": release_metadata.input_sha256,
+                "thumbnail": thumbnail.input_sha256,
+            },
+        )
+        if stale:
+            yield current  # the blocking check's verdict, in the UI beside the failure
+            raise StaleInputsError(stale)
         settings = channel.to_channel()
         store = warehouse.warehouse()
         masters = sorted(mastered_wav.items(), key=lambda item: int(date_and_slot(item[0])[1]))
+        inputs = input_hashes(
+            artifact_store.root,
+            [record.wav_path for _, record in masters]
+            + [release_metadata.metadata_path, thumbnail.cover_path],
+        )
         track_titles = artifact_store.read_json(release_metadata.metadata_path)["track_titles"]
         registry = IsrcRegistry(store, distributor.isrc_registrant)
         tracks = [
@@ -103,7 +131,7 @@ def streaming_release(
         f"{plan.release_type} {plan.title!r} (UPC {upc}) for {plan.release_date}: "
         f"{len(isrcs)} tracks, {receipt.outcome} to {receipt.target}"
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         value=StreamingReleaseRecord(
             bundle_path=artifact_store.relative(bundle_folder),
             manifest_sha256=bundle.manifest_sha256,
@@ -112,6 +140,7 @@ def streaming_release(
             release_date=plan.release_date,
             delivery=receipt.outcome,
             status="awaiting_manual",
+            input_sha256=inputs,
         ),
         metadata={
             "title": plan.title,
@@ -124,7 +153,10 @@ def streaming_release(
             "status": "awaiting_manual (see CHECKLIST.txt)",
             "manifest": dg.MetadataValue.path(str(bundle_folder / MANIFEST_FILE)),
         },
-        check_results=streaming_check_results(
-            audio_facts, art_problems, isrcs, int(duplicates), missing, problems
-        ),
+        check_results=[
+            *streaming_check_results(
+                audio_facts, art_problems, isrcs, int(duplicates), missing, problems
+            ),
+            current,
+        ],
     )
