@@ -118,3 +118,11 @@ def test_motion_loops_seamlessly_and_is_deterministic(inputs):
         )
         middle = animated_frame(artwork, overlay, particles, LOOP_S / 2)
         assert not np.array_equal(start, middle)
+
+
+def test_an_encode_reports_its_progress_through_to_the_end(inputs, tmp_path):
+    image, audio, seconds = inputs
+    fractions: list[float] = []
+    encode_static(image, audio, tmp_path / "video.mp4", seconds, progress=fractions.append)
+    assert fractions == sorted(fractions)
+    assert fractions[-1] == pytest.approx(1.0, abs=0.02)

@@ -98,9 +98,13 @@ def _wait_until_up(webserver: Webserver, process: subprocess.Popen, log: Path, t
 
 @contextlib.contextmanager
 def running_webserver(
-    environment: dict, timeout_s: float = 300, with_daemon: bool = False
+    environment: dict,
+    timeout_s: float = 300,
+    with_daemon: bool = False,
+    workspace: Path | None = None,
 ) -> Iterator[Webserver]:
-    """Start it with the repository's workspace.yaml; yield once the code location loaded.
+    """Start it with the repository's workspace.yaml (or ``workspace``); yield once the code
+    location loaded.
 
     ``with_daemon`` also starts dagster-daemon, which takes queued runs off the queue (the
     instance's run coordinator queues every launched run), as `dagster dev` does. The daemon
@@ -111,11 +115,12 @@ def running_webserver(
     logs = Path(environment["DAGSTER_HOME"]).parent
     webserver_log, daemon_log = logs / "dagster-webserver.log", logs / "dagster-daemon.log"
     processes: list[subprocess.Popen] = []
+    workspace_file = str(workspace or "workspace.yaml")
     try:
         # A port taken between free_port() and the server's bind makes it exit: try anew.
         for attempt in range(3):
             port = free_port()
-            command = [BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1",
+            command = [BIN / "dagster-webserver", "-w", workspace_file, "-h", "127.0.0.1",
                        "-p", str(port)]  # fmt: skip
             processes.append(_start(command, environment, webserver_log))
             webserver = Webserver(f"http://127.0.0.1:{port}")
@@ -127,7 +132,7 @@ def running_webserver(
                 if processes[-1].poll() is None or not lost_the_port or attempt == 2:
                     raise
         if with_daemon:
-            command = [BIN / "dagster-daemon", "run", "-w", "workspace.yaml"]
+            command = [BIN / "dagster-daemon", "run", "-w", workspace_file]
             processes.append(_start(command, environment, daemon_log))
         yield webserver
     finally:

@@ -64,6 +64,9 @@ setup_instance() {
     ln -sf "$ROOT/dagster.yaml" "$DAGSTER_HOME/dagster.yaml"
   fi
   export LOFI_DATA_DIR="${LOFI_DATA_DIR:-$ROOT/data}"
+  # The dagster command's own "use dg" notice comes before our code is imported (which
+  # silences the warnings our definitions raise: lofi_assets/defs/__init__.py).
+  export PYTHONWARNINGS="${PYTHONWARNINGS:+$PYTHONWARNINGS,}ignore::Warning:click.core"
 }
 
 setup() {

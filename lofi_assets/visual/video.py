@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,20 +61,44 @@ def static_command(
     ]  # fmt: skip
 
 
-def run_ffmpeg(command: list[str], out: Path) -> Path:
-    """Run an ffmpeg command line whose last argument is the output path, atomically."""
-    with atomic_path(out) as temporary:
-        result = subprocess.run([*command[:-1], str(temporary)], capture_output=True, text=True)
-        if result.returncode != 0:
-            raise VideoError(f"ffmpeg could not encode {out.name}: {result.stderr.strip()[-500:]}")
+Progress = Callable[[float], None]  # called with the fraction done, 0.0–1.0
+
+
+def run_ffmpeg(
+    command: list[str], out: Path, duration_s: float | None = None, progress: Progress | None = None
+) -> Path:
+    """Run an ffmpeg command line whose last argument is the output path, atomically.
+
+    With ``progress`` and ``duration_s``, ffmpeg's machine-readable ``-progress`` report
+    (``out_time_us`` lines, about twice a second) is turned into fractions of ``duration_s``.
+
+    Raises:
+        VideoError: ffmpeg failed; its own message is quoted.
+    """
+    with atomic_path(out) as temporary, tempfile.TemporaryFile("w+") as errors:
+        argv = [*command[:-1], "-progress", "pipe:1", "-nostats", str(temporary)]
+        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True) as process:
+            for line in process.stdout:
+                key, _, value = line.strip().partition("=")
+                if progress and duration_s and key == "out_time_us" and value.isdigit():
+                    progress(min(1.0, int(value) / 1e6 / duration_s))
+        if process.returncode != 0:
+            errors.seek(0)
+            raise VideoError(f"ffmpeg could not encode {out.name}: {errors.read().strip()[-500:]}")
     return out
 
 
 def encode_static(
-    image: Path, audio: Path, out: Path, duration_s: float, size: tuple[int, int] = SIZES["720p"]
+    image: Path,
+    audio: Path,
+    out: Path,
+    duration_s: float,
+    size: tuple[int, int] = SIZES["720p"],
+    progress: Progress | None = None,
 ) -> Path:
     """Write the MP4 atomically; raise VideoError with ffmpeg's own message on failure."""
-    return run_ffmpeg(static_command(image, audio, out, duration_s, size), out)
+    command = static_command(image, audio, out, duration_s, size)
+    return run_ffmpeg(command, out, duration_s, progress)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 import base64
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -88,6 +88,21 @@ def track_asset_options(record_type: type) -> dict[str, Any]:
         # One partition per run: every step works on one track's files.
         "backfill_policy": dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     }
+
+
+def progress_log(context: dg.AssetExecutionContext, label: str) -> Callable[[float], None]:
+    """A progress callback (fraction done, 0–1) that logs ``label`` at every 10 % step, so a
+    long step (a video encode) shows in the run log that it is moving."""
+    logged = -1
+
+    def report(fraction: float) -> None:
+        nonlocal logged
+        tenth = min(10, int(fraction * 10 + 1e-9))
+        if tenth > logged:
+            logged = tenth
+            context.log.info(f"{label}: {tenth * 10} %")
+
+    return report
 
 
 def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:

@@ -17,6 +17,7 @@ from lofi_assets.audio.release_mix import (
 from lofi_assets.defs.assets.common import (
     ALL_SLOTS_OF_THE_DAY,
     day_tracks_deps,
+    progress_log,
     read_plan,
     release_asset_options,
 )
@@ -354,11 +355,14 @@ def video(
         )
         image = artifact_store.resolve(thumbnail.variant_paths["A"])
         mix = artifact_store.resolve(release_mix.wav_path)
+        progress = progress_log(context, f"encoding {VIDEO_FILE} ({config.motion})")
         if config.motion == "static":
-            encode_static(image, mix, target, release_mix.duration_s, size)
+            encode_static(image, mix, target, release_mix.duration_s, size, progress)
         else:
             seed = stable_seed("video", channel.to_channel().name, str(context.partition_key))
-            encode_animated(image, mix, target, release_mix.duration_s, size, overlay, seed)
+            encode_animated(
+                image, mix, target, release_mix.duration_s, size, overlay, seed, progress
+            )
         facts = probe(target)
     context.log.info(
         f"{facts.video_duration_s:.2f} s of {facts.width}×{facts.height} video ({config.motion})"
