@@ -27,6 +27,7 @@ from lofi_assets.audio.production import (
     master,
     mix_bus,
     produce_master,
+    produce_stems,
     production_inputs,
     sum_stems,
 )
@@ -268,3 +269,19 @@ def test_bad_wavs_and_silent_mixes_fail_with_the_fix(tmp_path):
         master(np.zeros((2, SAMPLE_RATE_HZ * 2), dtype=np.float32), SAMPLE_RATE_HZ)
     with pytest.raises(ProductionError, match="NaN"):
         master(np.full((2, 100), np.nan, dtype=np.float32), SAMPLE_RATE_HZ)
+
+
+def test_stems_report_progress_in_steps_under_ten_percent(tmp_path):
+    sketch = compose_sketch(SketchRequest(seed=3, style="jazz", duration_s=20.0))
+    files = write_sketch_files(sketch, tmp_path)
+    inputs = production_inputs(files.summary, sketch.plan.to_document())
+    fractions: list[float] = []
+    produce_stems(
+        inputs,
+        ProductionSettings(),
+        resolve_soundfont(),
+        lambda *_: None,
+        on_progress=fractions.append,
+    )
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert max(np.diff([0.0, *fractions])) < 0.1  # the run log moves at least every 10 %

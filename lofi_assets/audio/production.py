@@ -9,6 +9,7 @@ and parallel compression and mid/side width; mastering hits -14 LUFS under a tru
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields, replace
@@ -269,15 +270,27 @@ def produce_stems(
     soundfont: SoundFont,
     on_stem: Callable[[str, np.ndarray], None],
     sample_rate_hz: int = SAMPLE_RATE_HZ,
+    on_progress: Callable[[float], None] | None = None,
 ) -> None:
     """Produce every stem, processed and at its mix level, handing each to ``on_stem``.
 
     Stems are not kept: the caller writes each one as it arrives, so memory holds only the
-    stems in flight. The stems sum to the mix.
+    stems in flight. The stems sum to the mix. ``on_progress`` gets the fraction done (0–1)
+    after each stem's synthesis and after its effect chain (two steps a stem), from whichever
+    thread finished them.
     """
     length_s = inputs.duration_s + RENDER_TAIL_S
     samples = round(length_s * sample_rate_hz)
     chains = _stem_chains(inputs, settings, sample_rate_hz)
+    steps_done, steps = 0, 2 * len(PRODUCTION_ORDER)
+    progress_lock = threading.Lock()
+
+    def step_done() -> None:
+        nonlocal steps_done
+        with progress_lock:
+            steps_done += 1
+            if on_progress is not None:
+                on_progress(steps_done / steps)
 
     def produce(name: str) -> np.ndarray:
         if name == "ambience":
@@ -306,10 +319,15 @@ def produce_stems(
                 audio = np.zeros((2, samples), dtype=np.float32)
                 kept = min(samples, upsampled.shape[1])
                 audio[:, :kept] = upsampled[:, :kept]
+            step_done()
             audio = chains[name](audio)
+        if name in ("ambience", "vinyl"):
+            step_done()  # synthesized: no separate chain step
         if audio.shape != (2, samples):
             raise ProductionError(f"Stem {name} came out {audio.shape}, expected (2, {samples})")
-        return _level(audio, settings.stem_levels_dbfs[name])
+        audio = _level(audio, settings.stem_levels_dbfs[name])
+        step_done()
+        return audio
 
     # Stems run side by side (FluidSynth, pedalboard and numpy release the GIL), each handed
     # over as soon as it is done; with one thread they run in PRODUCTION_ORDER.

@@ -28,6 +28,7 @@ from lofi_assets.audio.wav import read_wav, write_wav
 from lofi_assets.defs.assets.common import (
     compute_timer,
     png_markdown,
+    progress_log,
     read_plan,
     track_asset_options,
 )
@@ -90,7 +91,9 @@ def stems(
                 levels_dbfs[name] = round(float(10 * np.log10(mean_square(audio) + 1e-20)), 1)
                 context.log.info(f"stem {len(shapes)}/{len(STEM_NAMES)}: {name}")
 
-            produce_stems(inputs, _settings(plan), font, keep)
+            produce_stems(
+                inputs, _settings(plan), font, keep, on_progress=progress_log(context, "stems")
+            )
     duration_s = next(iter(shapes.values()))[1] / SAMPLE_RATE_HZ
     record = StemsRecord(
         stem_paths={name: artifact_store.relative(target / f"{name}.wav") for name in STEM_NAMES},
