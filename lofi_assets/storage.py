@@ -125,20 +125,37 @@ def atomic_directory(target: Path | str) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    lock_fd = os.open(target.parent / f".{target.name}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    lock_path = target.parent / f".{target.name}.lock"
+    lock_fd = _lock_partition(lock_path, target)
     try:
-        if not _locked(lock_fd):
-            raise PartitionBusyError(
-                f"{target} is being written by another run right now (already running): "
-                "let that run finish, then materialize again if needed"
-            )
         for leftover in target.parent.glob(f".{target.name}.*"):
             if leftover.is_dir():  # staging (.tmp) or retired (.old) of a killed writer
                 shutil.rmtree(leftover, ignore_errors=True)
         with _staging_swap(target) as staging:
             yield staging
     finally:
+        lock_path.unlink(missing_ok=True)  # before closing: a waiter re-checks the inode
         os.close(lock_fd)
+
+
+def _lock_partition(lock_path: Path, target: Path) -> int:
+    """Hold ``lock_path``'s flock, or raise PartitionBusyError. The lock file is removed on
+    release, so a writer that locked a file just unlinked by the previous holder opens the
+    path again (the inode check) instead of sharing a lock nobody else can see."""
+    while True:
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        if not _locked(fd):
+            os.close(fd)
+            raise PartitionBusyError(
+                f"{target} is being written by another run right now (already running): "
+                "let that run finish, then materialize again if needed"
+            )
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock_path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
 
 
 @contextlib.contextmanager
