@@ -100,6 +100,17 @@ def test_dry_run_opens_no_socket_and_writes_a_valid_manifest(day, monkeypatch):
     assert body_problems(insert["body"]) == []
     assert manifest["problems"] == []
     assert all(e.passed for e in result.get_asset_check_evaluations())
+    # What the operator sees before it goes out: what, when, how, with which artwork.
+    shown = result.get_asset_materialization_events()[0].materialization.metadata
+    metadata = json.loads((day["data"] / "release_metadata" / DATE / "metadata.json").read_text())
+    assert shown["title"].value == metadata["title"] == insert["body"]["snippet"]["title"]
+    publish_at = dt.datetime.fromisoformat(metadata["publish_at_utc"].replace("Z", "+00:00"))
+    assert shown["publish_at"] == dg.MetadataValue.timestamp(publish_at)
+    assert shown["privacy"].value.startswith("private")
+    assert shown["tags"].value == metadata["tags"]
+    assert shown["playlists"].value == metadata["playlists"]
+    assert shown["thumbnail_variant"].value == "A"
+    assert [row.data["call"] for row in shown["requests"].records] == calls
 
 
 def _live(server, day, name="token.json"):

@@ -128,7 +128,19 @@ def youtube_upload(
             )  # fmt: skip
             metadata = {
                 "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
-                "requests": dg.MetadataValue.json([r["call"] for r in manifest["requests"]]),
+                "requests": dg.MetadataValue.table(
+                    records=[
+                        dg.TableRecord({"call": r["call"], "method": r["method"], "url": r["uri"]})
+                        for r in manifest["requests"]
+                    ],
+                    schema=dg.TableSchema(
+                        columns=[
+                            dg.TableColumn("call"),
+                            dg.TableColumn("method"),
+                            dg.TableColumn("url"),
+                        ]
+                    ),
+                ),
                 "manifest": dg.MetadataValue.path(str(manifest_path)),
             }
         else:

@@ -1,6 +1,7 @@
 """Release group: the day's tracks as one release: mix, metadata, artwork, video and teaser."""
 
 import base64
+import datetime as dt
 
 import dagster as dg
 from PIL import Image
@@ -226,7 +227,10 @@ def release_metadata(
         ),
         metadata={
             "title": metadata.title,
-            "publish_at": metadata.publish_at_local,
+            "publish_at": dg.MetadataValue.timestamp(
+                dt.datetime.fromisoformat(metadata.publish_at_utc.replace("Z", "+00:00"))
+            ),
+            "publish_at_local": metadata.publish_at_local,
             "tags": dg.MetadataValue.json(metadata.tags),
             "playlists": dg.MetadataValue.json(metadata.playlists),
             "description": dg.MetadataValue.md(f"```\n{metadata.description}\n```"),
