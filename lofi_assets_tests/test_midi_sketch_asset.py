@@ -106,10 +106,22 @@ def test_bad_config_fails_clearly_and_writes_nothing(
 
 
 @pytest.mark.parametrize("bpm", [39.0, 201.0])
-def test_bpm_outside_40_to_200_is_rejected_by_config_validation(resources, instance, data_dir, bpm):
+def test_bpm_outside_40_to_200_is_rejected_in_words(resources, instance, data_dir, bpm):
     config = {"ops": {"midi_sketch": {"config": {"bpm": bpm}}}}
-    with pytest.raises(Exception, match=r"bpm|greater than or equal|less than or equal"):
-        _materialize(resources, instance, run_config=config)
+    result = _materialize(resources, instance, run_config=config, raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data
+    assert f"BPM {bpm} is outside 40–200" in failure.error.message
+    assert not (data_dir / "midi_sketch").exists()
+
+
+def test_every_bad_value_is_named_in_one_failed_run(resources, instance, data_dir):
+    config = {"ops": {"midi_sketch": {"config": {"style": "polka", "tonic": "H", "bpm": 500.0}}}}
+    result = _materialize(resources, instance, run_config=config, raise_on_error=False)
+    assert not result.success
+    message = result.get_step_failure_events()[0].step_failure_data.error.message
+    for named in ("3 problems", "Unknown style 'polka'", "Unknown key 'H'", "BPM 500.0"):
+        assert named in message
     assert not (data_dir / "midi_sketch").exists()
 
 

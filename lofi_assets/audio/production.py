@@ -276,8 +276,7 @@ def produce_stems(
 
     Stems are not kept: the caller writes each one as it arrives, so memory holds only the
     stems in flight. The stems sum to the mix. ``on_progress`` gets the fraction done (0–1)
-    after each stem's synthesis and after its effect chain (two steps a stem), from whichever
-    thread finished them.
+    after each stem's synthesis and once ``on_stem`` has taken it (two steps a stem).
     """
     length_s = inputs.duration_s + RENDER_TAIL_S
     samples = round(length_s * sample_rate_hz)
@@ -325,9 +324,7 @@ def produce_stems(
             step_done()  # synthesized: no separate chain step
         if audio.shape != (2, samples):
             raise ProductionError(f"Stem {name} came out {audio.shape}, expected (2, {samples})")
-        audio = _level(audio, settings.stem_levels_dbfs[name])
-        step_done()
-        return audio
+        return _level(audio, settings.stem_levels_dbfs[name])
 
     # Stems run side by side (FluidSynth, pedalboard and numpy release the GIL), each handed
     # over as soon as it is done; with one thread they run in PRODUCTION_ORDER.
@@ -335,11 +332,13 @@ def produce_stems(
     if threads == 1:
         for name in PRODUCTION_ORDER:
             on_stem(name, produce(name))
+            step_done()
         return
     with ThreadPoolExecutor(max_workers=threads) as pool:
         futures = {pool.submit(produce, name): name for name in PRODUCTION_ORDER}
         for future in as_completed(futures):
             on_stem(futures[future], future.result())
+            step_done()
 
 
 def build_stems(

@@ -107,13 +107,40 @@ def _weighted(rng: random.Random, weights: Mapping[str, float]) -> str:
 
 
 def validate_request(request: SketchRequest) -> None:
-    """Reject a request with a message that names the bad value and the valid choices."""
+    """Reject a request with a message that names each bad value and the valid choices.
+
+    Every field is checked, so one run reports every mistake: a single problem raises its own
+    error type (UnknownStyleError, InvalidKeyError, InvalidTempoError …), several raise one
+    ConfigError listing them all.
+    """
+    problems: list[ConfigError] = []
+    for check in _REQUEST_CHECKS:
+        try:
+            check(request)
+        except ConfigError as error:
+            problems.append(error)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ConfigError(f"{len(problems)} problems: " + "; ".join(map(str, problems)))
+
+
+def _check_style(request: SketchRequest) -> None:
     if request.style is not None:
         get_style(request.style)
+
+
+def _check_tonic(request: SketchRequest) -> None:
     if request.tonic is not None:
         parse_pitch_class(request.tonic)
+
+
+def _check_mode(request: SketchRequest) -> None:
     if request.mode is not None:
         parse_mode(request.mode)
+
+
+def _check_tempo(request: SketchRequest) -> None:
     if request.bpm is not None and not (
         math.isfinite(request.bpm) and BPM_LIMITS[0] <= request.bpm <= BPM_LIMITS[1]
     ):
@@ -121,6 +148,9 @@ def validate_request(request: SketchRequest) -> None:
             f"BPM {request.bpm} is outside {BPM_LIMITS[0]:.0f}–{BPM_LIMITS[1]:.0f}: "
             "lo-fi sits around 65–95"
         )
+
+
+def _check_duration(request: SketchRequest) -> None:
     if request.duration_s is not None and not (
         DURATION_LIMITS_S[0] <= request.duration_s <= DURATION_LIMITS_S[1]
     ):
@@ -131,6 +161,9 @@ def validate_request(request: SketchRequest) -> None:
     low, high = request.duration_range_s
     if not DURATION_LIMITS_S[0] <= low <= high <= DURATION_LIMITS_S[1]:
         raise ConfigError(f"Track length range {low}–{high} s is not a valid range")
+
+
+def _check_weights_and_seed(request: SketchRequest) -> None:
     if request.style_weights is not None:
         unknown = sorted(set(request.style_weights) - set(load_styles()))
         if unknown:
@@ -142,6 +175,16 @@ def validate_request(request: SketchRequest) -> None:
             raise ConfigError("Style weights must include at least one positive weight")
     if request.seed < 0:
         raise ConfigError(f"Seed must be a non-negative integer, got {request.seed}")
+
+
+_REQUEST_CHECKS = (
+    _check_style,
+    _check_tonic,
+    _check_mode,
+    _check_tempo,
+    _check_duration,
+    _check_weights_and_seed,
+)
 
 
 def resolve_plan(request: SketchRequest) -> SketchPlan:

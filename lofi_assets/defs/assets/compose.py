@@ -26,14 +26,15 @@ class SketchConfig(dg.Config):
     style: str | None = Field(default=None, description="Style preset, e.g. jazz or rainy_day")
     tonic: str | None = Field(default=None, description="Key tonic, e.g. F# or Bb")
     mode: str | None = Field(default=None, description="Key mode, e.g. dorian, minor")
+    # Ranges are checked by the composer with the others (validate_request), so one failed
+    # run names every bad value in words rather than as a pydantic traceback.
     bpm: float | None = Field(
-        default=None, ge=BPM_LIMITS[0], le=BPM_LIMITS[1], description="Tempo in BPM"
+        default=None, description=f"Tempo in BPM, {BPM_LIMITS[0]:.0f}–{BPM_LIMITS[1]:.0f}"
     )
     duration_s: float | None = Field(
         default=None,
-        ge=DURATION_LIMITS_S[0],
-        le=DURATION_LIMITS_S[1],
-        description="Target track length in seconds",
+        description=f"Target track length in seconds, "
+        f"{DURATION_LIMITS_S[0]:.0f}–{DURATION_LIMITS_S[1]:.0f}",
     )
 
 

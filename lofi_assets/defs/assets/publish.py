@@ -175,7 +175,11 @@ def youtube_upload(
             "title": release.title,
             "publish_at": dg.MetadataValue.timestamp(publish_at),
             "privacy": body["status"]["privacyStatus"]
-            + (" until publishAt" if "publishAt" in body["status"] else ""),
+            + (
+                " until publish_at"
+                if "publishAt" in body["status"]
+                else " (publish_at has passed: it stays private until published by hand)"
+            ),
             "tags": dg.MetadataValue.json(release.tags),
             "playlists": dg.MetadataValue.json(release.playlists),
             "thumbnail_variant": config.thumbnail_variant,
