@@ -132,3 +132,29 @@ def test_a_partition_range_run_writes_each_record_in_its_own_folder(resources, d
         assert record["fields"]["snapshot_date"] == date
     assert not (data_dir / "midi_sketch" / "record.json").exists()
     assert not (data_dir / "analytics_snapshot" / "record.json").exists()
+
+
+@pytest.mark.parametrize("tags_of", [lambda key: {"dagster/partition": key}, _range_tags])
+def test_a_track_already_running_is_refused_before_anything_is_written(
+    resources, data_dir, instance, tags_of
+):
+    key = "2026-11-27|2"
+    job = dg.Definitions(assets=[midi_sketch], resources=resources)
+    running = instance.create_run_for_job(
+        job_def=job.resolve_implicit_global_asset_job_def(),
+        tags=tags_of(key),
+        status=dg.DagsterRunStatus.STARTED,
+    )
+    result = dg.materialize(
+        [midi_sketch], partition_key=key, resources=resources, instance=instance,
+        raise_on_error=False,
+    )  # fmt: skip
+    assert not result.success
+    message = result.get_step_failure_events()[0].step_failure_data.error.message
+    assert f"midi_sketch {key} is already running in run {running.run_id[:8]}" in message
+    assert not (data_dir / "midi_sketch").exists()
+    instance.report_run_canceled(running)  # once it has ended, the partition runs again
+    assert dg.materialize(
+        [midi_sketch], partition_key=key, resources=resources, instance=instance,
+        run_config={"ops": {"midi_sketch": {"config": {"duration_s": 20.0}}}},
+    ).success  # fmt: skip

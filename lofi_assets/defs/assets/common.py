@@ -11,6 +11,7 @@ import dagster as dg
 from lofi_assets.defs.partitions import DATE_DIMENSION, release_dates, track_partitions
 from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ArtifactStore
+from lofi_assets.storage import PartitionBusyError
 
 TRACK_ASSETS = ("midi_sketch", "stems", "mastered_wav")
 # A date asset reads every slot of its date.
@@ -88,6 +89,39 @@ def track_asset_options(record_type: type) -> dict[str, Any]:
         # One partition per run: every step works on one track's files.
         "backfill_policy": dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     }
+
+
+# A run of the same partition in one of these states may be writing its files right now.
+_RUNNING = [
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def refuse_if_partition_running(context: dg.AssetExecutionContext) -> None:
+    """Fail fast, writing nothing, while another run of this partition is under way.
+
+    Two runs of one track (a double click, a schedule overlapping a manual run) would
+    otherwise interleave: a second sketch written while the first run renders stems from the
+    old one. A partition is named by the ``dagster/partition`` tag of a launched run or the
+    range tags of a backfill run, so both are looked for.
+
+    Raises:
+        PartitionBusyError: another run of the partition is starting or running.
+    """
+    key = str(context.partition_key)
+    wanted = [
+        {"dagster/partition": key},
+        {"dagster/asset_partition_range_start": key, "dagster/asset_partition_range_end": key},
+    ]
+    for tags in wanted:
+        for run in context.instance.get_runs(dg.RunsFilter(statuses=_RUNNING, tags=tags)):
+            if run.run_id != context.run.run_id:
+                raise PartitionBusyError(
+                    f"{context.assets_def.key.to_user_string()} {key} is already running in "
+                    f"run {run.run_id[:8]}: let it finish (or terminate it), then run again"
+                )
 
 
 def progress_log(context: dg.AssetExecutionContext, label: str) -> Callable[[float], None]:

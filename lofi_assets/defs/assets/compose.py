@@ -5,7 +5,12 @@ import json
 import dagster as dg
 from pydantic import Field
 
-from lofi_assets.defs.assets.common import compute_timer, png_markdown, track_asset_options
+from lofi_assets.defs.assets.common import (
+    compute_timer,
+    png_markdown,
+    refuse_if_partition_running,
+    track_asset_options,
+)
 from lofi_assets.defs.assets.model import current_model
 from lofi_assets.defs.checks import SKETCH_CHECK_SPECS, sketch_check_results
 from lofi_assets.defs.failures import domain_failures
@@ -54,6 +59,7 @@ def midi_sketch(
     """Multi-track MIDI sketch (keys, bass, melody, drums, pad) and plan, seeded by date × slot."""
     date, slot = date_and_slot(context.partition_key)
     with compute_timer() as timing, domain_failures(artifact_store.root):
+        refuse_if_partition_running(context)  # the first step of a track: nothing written yet
         settings = channel.to_channel()
         boosts = read_boosts(artifact_store.root / BOOSTS_FILE)
         weights = boosted_weights(settings.effective_style_weights, boosts, date)
