@@ -239,12 +239,11 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _pools(_: argparse.Namespace) -> int:
-    from lofi_assets.defs.pools import POOL_LIMITS
+    from lofi_assets.defs.pools import prepare_pools
 
-    instance = _instance()
-    for pool, limit in POOL_LIMITS.items():
-        instance.event_log_storage.set_concurrency_slots(pool, limit)
-        print(f"pool {pool}: {limit}")
+    with _instance() as instance:
+        for pool, limit in prepare_pools(instance).items():
+            print(f"pool {pool}: {limit}")
     return 0
 
 
@@ -305,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     release.set_defaults(run=_release)
 
     commands.add_parser(
-        "pools", help="set the concurrency pool limits on the Dagster instance"
+        "pools", help="set every concurrency pool's limit on the Dagster instance (before it runs)"
     ).set_defaults(run=_pools)
 
     auth = commands.add_parser("auth", help="authorize a service for publishing")

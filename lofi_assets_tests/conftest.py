@@ -29,13 +29,32 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+def prepare_instance(environment: dict[str, str]) -> None:
+    """Prepare the instance in ``environment["DAGSTER_HOME"]`` as the product does before it
+    accepts runs (``lofi pools``, the compose stack's init_instance): storage created and every
+    pool's limit set, so no run takes the racy default-limit path (dagster-io/dagster#33552)."""
+    from unittest import mock
+
+    from lofi_assets.defs.pools import prepare_pools
+
+    # The instance's dagster.yaml reads DAGSTER_HOME and DAGSTER_POSTGRES_* from os.environ.
+    with (
+        mock.patch.dict(os.environ, environment),
+        dg.DagsterInstance.from_config(environment["DAGSTER_HOME"]) as instance,
+    ):
+        prepare_pools(instance)
+
+
 @pytest.fixture
 def environment(tmp_path: Path) -> dict:
-    """A subprocess environment: its own DAGSTER_HOME (the repo's dagster.yaml) and data root."""
+    """A subprocess environment: its own DAGSTER_HOME (the repo's dagster.yaml, pools
+    prepared) and data root."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
-    return {**os.environ, "DAGSTER_HOME": str(home), "LOFI_DATA_DIR": str(tmp_path / "data")}
+    prepared = {**os.environ, "DAGSTER_HOME": str(home), "LOFI_DATA_DIR": str(tmp_path / "data")}
+    prepare_instance(prepared)
+    return prepared
 
 
 @pytest.fixture
@@ -120,9 +139,10 @@ def postgres_url():
         admin.close()
 
 
-def production_environment(postgres_url: str, folder: Path) -> dict[str, str]:
+def production_environment(postgres_url: str, folder: Path, prepare: bool = True) -> dict[str, str]:
     """DAGSTER_HOME with docker/dagster.yaml (PostgreSQL storage) and the DAGSTER_POSTGRES_*
-    variables it reads, pointing at ``postgres_url``."""
+    variables it reads, pointing at ``postgres_url``; unless ``prepare`` is false, the instance
+    prepared as the compose stack's init_instance prepares it (schema, every pool's limit)."""
     import shutil
     import urllib.parse
 
@@ -130,7 +150,7 @@ def production_environment(postgres_url: str, folder: Path) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "docker" / "dagster.yaml", home / "dagster.yaml")
     parsed = urllib.parse.urlparse(postgres_url)
-    return {
+    production = {
         "DAGSTER_HOME": str(home),
         "DAGSTER_POSTGRES_HOST": parsed.hostname or "127.0.0.1",
         "DAGSTER_POSTGRES_PORT": str(parsed.port or 5432),
@@ -138,6 +158,9 @@ def production_environment(postgres_url: str, folder: Path) -> dict[str, str]:
         "DAGSTER_POSTGRES_PASSWORD": parsed.password or "",
         "DAGSTER_POSTGRES_DB": parsed.path.lstrip("/"),
     }
+    if prepare:
+        prepare_instance(production)
+    return production
 
 
 REDIS_URL = os.environ.get("LOFI_TEST_REDIS", "redis://127.0.0.1:6379")

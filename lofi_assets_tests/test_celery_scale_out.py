@@ -20,6 +20,7 @@ import redis
 import yaml
 
 from lofi_assets.defs.partitions import track_partition_key
+from lofi_assets.defs.pools import POOL_LIMITS, RENDER_POOL
 from lofi_assets.defs.scale_out import BACKEND_ENV, BROKER_ENV, QUEUE_ENV
 from lofi_assets_tests.conftest import REPO_ROOT, die_with_parent, production_environment
 
@@ -94,6 +95,8 @@ def test_two_celery_workers_share_the_steps_of_a_partitioned_job(
 ):
     queue = f"lofi_test_{uuid.uuid4().hex[:10]}"
     broker, backend = f"{redis_url}/0", f"{redis_url}/1"
+    # Prepared as the compose stack's init_instance prepares it (every pool's limit set): the
+    # three runs' first render claims then never race (dagster-io/dagster#33552).
     production = production_environment(postgres_url, tmp_path)
     environment = {
         **os.environ,
@@ -135,6 +138,9 @@ def test_two_celery_workers_share_the_steps_of_a_partitioned_job(
     try:
         runs = instance.get_runs()
         assert len(runs) == len(keys) and all(run.is_success for run in runs)
+        render = instance.event_log_storage.get_concurrency_info(RENDER_POOL)
+        assert (render.slot_count, render.using_default_limit) == (POOL_LIMITS[RENDER_POOL], False)
+        assert not render.claimed_slots  # every step gave its slot back
         hosts_by_step: dict[tuple[str, str], str] = {}
         for run in runs:
             for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):

@@ -20,7 +20,10 @@ from lofi_assets_tests.conftest import REPO_ROOT, production_environment
 
 DOCKER = REPO_ROOT / "docker"
 BIN = Path(sys.executable).parent
-DAGSTER_SERVICES = ("user_code", "webserver", "daemon", "celery_worker")
+DAGSTER_SERVICES = ("init_instance", "user_code", "webserver", "daemon", "celery_worker")
+# Services that start or execute runs: they start only once init_instance has prepared the
+# instance (schema and every pool's limit), so no run claims a pool that has no limit row.
+RUN_SERVICES = ("user_code", "webserver", "daemon", "celery_worker")
 SCALE_OUT = {"redis", "celery_worker"}  # only with `--profile scale-out`
 
 
@@ -58,6 +61,16 @@ def test_compose_file_describes_the_dagster_deploy_shape():
     )
     assert services["celery_worker"]["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "-q" in services["celery_worker"]["command"]
+
+
+def test_the_instance_is_prepared_before_any_service_can_start_a_run():
+    services = _compose()["services"]
+    init = services["init_instance"]
+    assert init["command"] == ["lofi", "pools"] and init["restart"] == "no"
+    assert "profiles" not in init  # prepared in every profile
+    for name in RUN_SERVICES:
+        condition = services[name]["depends_on"]["init_instance"]["condition"]
+        assert condition == "service_completed_successfully", name
 
 
 def test_secrets_live_in_an_uncommitted_env_file_that_names_every_variable():
