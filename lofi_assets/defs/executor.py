@@ -5,6 +5,8 @@ Dagster's default start method (spawn) gives every step a fresh interpreter that
 code location and the instance's storage again: seconds per step, which a backfill of
 thousands of steps pays thousands of times. With forkserver each run starts one server that
 imports them once (``lofi_assets.defs.forkserver``), and a step starts in milliseconds.
+The steps are the forkserver's children, not the run worker's: the forkserver module ties
+their lives to the run worker's, so a killed run leaves no step rendering on as an orphan.
 """
 
 import dagster as dg
