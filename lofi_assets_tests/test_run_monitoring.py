@@ -18,7 +18,7 @@ from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import stems
 from lofi_assets.defs.pools import RENDER_POOL
 from lofi_assets_tests.conftest import make_resources
-from lofi_assets_tests.webserver import running_webserver
+from lofi_assets_tests.webserver import launch_partition_run, running_webserver
 
 DATE, SLOT = "2026-11-27", "1"
 PARTITION = f"{DATE}|{SLOT}"
@@ -28,40 +28,10 @@ RUN_CONFIG = {"ops": {"midi_sketch": {"config": {"duration_s": 180.0}}}}
 # The promise: a dead run is failed and its slots freed within this long of the kill.
 RECOVERY_S = 180.0
 
-LAUNCH = """
-mutation Launch($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on InvalidSubsetError { message }
-  }
-}"""
-
 
 def _launch(webserver, assets: list[str]) -> str:
     """Launch a run of ``assets`` for PARTITION through GraphQL, as the UI's Materialize does."""
-    params = {
-        "selector": {
-            "repositoryLocationName": "lofi_assets",
-            "repositoryName": "__repository__",
-            "jobName": "__ASSET_JOB",
-            "assetSelection": [{"path": [name]} for name in assets],
-        },
-        "runConfigData": RUN_CONFIG,
-        "executionMetadata": {
-            "tags": [
-                {"key": "dagster/partition", "value": PARTITION},
-                {"key": "dagster/partition/date", "value": DATE},
-                {"key": "dagster/partition/slot", "value": SLOT},
-            ]
-        },
-        "mode": "default",
-    }
-    launched = webserver.graphql(LAUNCH, {"params": params})["data"]["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    return launched["run"]["runId"]
+    return launch_partition_run(webserver, assets, DATE, SLOT, RUN_CONFIG)
 
 
 def _wait_for(what: str, probe: Callable[[], Any], timeout_s: float) -> Any:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from lofi_assets_tests.webserver import running_webserver
+from lofi_assets_tests.webserver import launch_partition_run, running_webserver
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # The closed network here refuses Chromium's background traffic; these keep it quiet.
@@ -16,16 +16,6 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 PARTITION = "2026-11-27|1"
 
-LAUNCH = """
-mutation Launch($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on InvalidSubsetError { message }
-  }
-}"""
 STATUS = "query Status($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 
 
@@ -75,27 +65,10 @@ def test_the_ui_shows_our_assets_and_launches_a_partition(environment, tmp_path)
         page.screenshot(path=str(tmp_path / "midi_sketch_partitions.png"), full_page=True)
         browser.close()
 
-        params = {
-            "selector": {
-                "repositoryLocationName": "lofi_assets",
-                "repositoryName": "__repository__",
-                "jobName": "__ASSET_JOB",
-                # No assetCheckSelection: the checks run with the asset (they share its op).
-                "assetSelection": [{"path": ["midi_sketch"]}],
-            },
-            "runConfigData": {"ops": {"midi_sketch": {"config": {"duration_s": 20.0}}}},
-            "executionMetadata": {
-                "tags": [
-                    {"key": "dagster/partition", "value": PARTITION},
-                    {"key": "dagster/partition/date", "value": date},
-                    {"key": "dagster/partition/slot", "value": slot},
-                ]
-            },
-            "mode": "default",
-        }
-        launched = webserver.graphql(LAUNCH, {"params": params})["data"]["launchRun"]
-        assert launched["__typename"] == "LaunchRunSuccess", launched
-        run_id = launched["run"]["runId"]
+        run_id = launch_partition_run(
+            webserver, ["midi_sketch"], date, slot,
+            {"ops": {"midi_sketch": {"config": {"duration_s": 20.0}}}},
+        )  # fmt: skip
         deadline, status = time.monotonic() + 300, None
         while time.monotonic() < deadline:
             status = webserver.graphql(STATUS, {"id": run_id})["data"]["runOrError"]["status"]
