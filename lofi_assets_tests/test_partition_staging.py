@@ -158,3 +158,18 @@ def test_a_track_already_running_is_refused_before_anything_is_written(
         [midi_sketch], partition_key=key, resources=resources, instance=instance,
         run_config={"ops": {"midi_sketch": {"config": {"duration_s": 20.0}}}},
     ).success  # fmt: skip
+
+
+def test_a_release_of_a_day_without_tracks_names_every_missing_slot(resources, instance):
+    from lofi_assets.defs.assets.produce import mastered_wav, stems
+    from lofi_assets.defs.assets.release import release_mix
+
+    result = dg.materialize(
+        [midi_sketch, stems, mastered_wav, release_mix], selection=[release_mix],
+        partition_key="2026-11-26", resources=resources, instance=instance, raise_on_error=False,
+    )  # fmt: skip
+    assert not result.success
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    message = error.cause.message  # under Dagster's "Error occurred while loading input"
+    assert "2026-11-26|1, 2026-11-26|2, 2026-11-26|3" in message
+    assert "materialize them first" in message
