@@ -80,7 +80,7 @@ class RecordIOManager(dg.ConfigurableIOManager):
         # An input annotated dict[str, Record] receives every mapped partition by key
         # (a day's release reads all of its track slots).
         if typing.get_origin(context.dagster_type.typing_type) is dict:
-            missing = [key for key in keys if not self._record_path(asset_key, key).exists()]
+            missing = sorted(k for k in keys if not self._record_path(asset_key, k).exists())
             if missing:  # name every one, not only the first: a day with no tracks yet
                 raise FileNotFoundError(
                     f"No record for {asset_key.to_user_string()} partitions "
