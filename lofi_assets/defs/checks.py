@@ -1,5 +1,6 @@
 """Asset checks: one property each, computed from the files as written to disk."""
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ from lofi_assets.audio.fingerprint import DUPLICATE_SIMILARITY
 from lofi_assets.audio.qc import MasterQc
 from lofi_assets.audio.tempo import tempo_agrees
 from lofi_assets.errors import CorruptMidiError
-from lofi_assets.lineage import StaleInput, stale_inputs
+from lofi_assets.lineage import StaleInputsError, stale_inputs
 from lofi_assets.music.analysis import MidiSummary, in_key_rate, read_midi
 from lofi_assets.music.arrangement import PART_ORDER
 from lofi_assets.music.form import bar_duration_s
@@ -544,11 +545,13 @@ def inputs_current_spec(asset: str) -> dg.AssetCheckSpec:
 
 def check_inputs_current(
     root: Path, built_from: dict[str, dict[str, str]]
-) -> tuple[dg.AssetCheckResult, list[StaleInput]]:
+) -> Generator[dg.AssetCheckResult, None, dg.AssetCheckResult]:
     """Judge the recorded input hashes of the upstream records (asset name → input_sha256).
 
-    Publishing assets run it *before* anything is sent; on a stale combination they yield
-    the failed result and stop with ``StaleInputsError`` (lineage.py), so nothing goes out.
+    Publishing assets run it *before* anything is sent (``current = yield from …``): on a
+    stale combination it yields the failed result, so the UI shows the blocking check's
+    verdict beside the failure, and raises ``StaleInputsError`` (lineage.py): nothing goes
+    out. Passing, it returns the result to ride with the materialization.
     """
     stale = stale_inputs(root, built_from)
     result = dg.AssetCheckResult(
@@ -559,7 +562,10 @@ def check_inputs_current(
             "stale": dg.MetadataValue.json([item.describe() for item in stale]),
         },
     )
-    return result, stale
+    if stale:
+        yield result
+        raise StaleInputsError(stale)
+    return result
 
 
 UPLOAD_CHECK_SPECS = [

@@ -67,7 +67,7 @@ class ReleaseUpload:
             "license": "youtube",
             "embeddable": True,
         }
-        if _parse_time(self.publish_at_utc) > now:
+        if parse_rfc3339(self.publish_at_utc) > now:
             status["publishAt"] = self.publish_at_utc
         return {
             "snippet": {
@@ -81,7 +81,8 @@ class ReleaseUpload:
         }
 
 
-def _parse_time(text: str) -> dt.datetime:
+def parse_rfc3339(text: str) -> dt.datetime:
+    """A YouTube time such as ``2026-11-27T14:00:00Z`` (RFC 3339, UTC) as an aware datetime."""
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 

@@ -30,7 +30,7 @@ from lofi_assets.defs.records import (
 )
 from lofi_assets.defs.resources import ArtifactStore, WarehouseResource, YouTubeResource
 from lofi_assets.errors import ConfigError
-from lofi_assets.lineage import StaleInputsError, input_hashes
+from lofi_assets.lineage import input_hashes
 from lofi_assets.publish.analytics import (
     fetch_snapshot,
     top_releases,
@@ -43,6 +43,7 @@ from lofi_assets.publish.upload import (
     UploadLedger,
     body_problems,
     dry_run_manifest,
+    parse_rfc3339,
 )
 from lofi_assets.publish.youtube import Retrier
 
@@ -84,7 +85,7 @@ def youtube_upload(
                 f"{sorted(thumbnail.variant_paths)}"
             )
         # Before a request is built: the video, artwork and metadata of one and the same mix.
-        current, stale = check_inputs_current(
+        current = yield from check_inputs_current(
             artifact_store.root,
             {
                 "release_mix": release_mix.input_sha256,
@@ -93,9 +94,6 @@ def youtube_upload(
                 "video": video.input_sha256,
             },
         )
-        if stale:
-            yield current  # the blocking check's verdict, in the UI beside the failure
-            raise StaleInputsError(stale)
         thumbnail_path = thumbnail.variant_paths[config.thumbnail_variant]
         inputs = input_hashes(
             artifact_store.root,
@@ -166,14 +164,13 @@ def youtube_upload(
                 if outcome.private_until_published_by_hand
                 else release.publish_at_utc,
             }
-    publish_at = dt.datetime.fromisoformat(release.publish_at_utc.replace("Z", "+00:00"))
     yield dg.MaterializeResult(
         value=record,
         metadata={
             **metadata,
             # What will be published, and when: the operator's view before it goes out.
             "title": release.title,
-            "publish_at": dg.MetadataValue.timestamp(publish_at),
+            "publish_at": dg.MetadataValue.timestamp(parse_rfc3339(release.publish_at_utc)),
             "privacy": body["status"]["privacyStatus"]
             + (
                 " until publish_at"

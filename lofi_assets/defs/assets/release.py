@@ -1,7 +1,6 @@
 """Release group: the day's tracks as one release: mix, metadata, artwork, video and teaser."""
 
 import base64
-import datetime as dt
 
 import dagster as dg
 from PIL import Image
@@ -52,6 +51,7 @@ from lofi_assets.errors import ConfigError
 from lofi_assets.lineage import input_hashes
 from lofi_assets.music.styles import get_style
 from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems, timestamp
+from lofi_assets.publish.upload import parse_rfc3339
 from lofi_assets.seeding import stable_seed
 from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
 from lofi_assets.visual.motion import OVERLAYS, encode_animated
@@ -227,9 +227,7 @@ def release_metadata(
         ),
         metadata={
             "title": metadata.title,
-            "publish_at": dg.MetadataValue.timestamp(
-                dt.datetime.fromisoformat(metadata.publish_at_utc.replace("Z", "+00:00"))
-            ),
+            "publish_at": dg.MetadataValue.timestamp(parse_rfc3339(metadata.publish_at_utc)),
             "publish_at_local": metadata.publish_at_local,
             "tags": dg.MetadataValue.json(metadata.tags),
             "playlists": dg.MetadataValue.json(metadata.playlists),
