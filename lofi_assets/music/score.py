@@ -7,7 +7,9 @@ top, kept separate so the groove can be measured against the grid it was played 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 BEATS_PER_BAR = 4  # every style is in 4/4
 SIXTEENTHS_PER_BAR = 16
@@ -37,11 +39,47 @@ class Part:
         return self.channel == DRUM_CHANNEL
 
 
+# The parts a section can switch on or off, in the order the arrangement builds them.
+PART_NAMES = ("keys", "bass", "melody", "drums", "pad")
+
+# The section vocabulary. Every name maps to one of the plan's two progressions
+# (``Section.progression_name``): "B"-like sections play B's changes, the rest A's.
+#   intro      the opening: a few parts that build towards the first A
+#   A          the main theme (first statement)
+#   B          the contrasting section (its own progression)
+#   breakdown  a stripped-down A: drums out or light, melody resting, softer
+#   bridge     a short B-progression passage between B and A′ (drums out or light)
+#   A2         A′: the theme returns, varied, in A's register
+#   outro      parts leave one by one
+SECTION_NAMES = ("intro", "A", "B", "breakdown", "bridge", "A2", "outro")
+B_PROGRESSION_SECTIONS = frozenset({"B", "bridge"})
+
+# How the drums play a section: the full groove, a light one (kick and hats, no backbeat
+# snare, no percussion), only the hats (a "drop-out" of the kick and snare), or not at all.
+DRUM_TREATMENTS = ("full", "light", "hats", "none")
+# How the drums end a section: nothing, a drop-out (the last beats left empty), a snare
+# variation, a reversed cymbal swelling into the next section, or (rarely) a tom fill.
+FILL_KINDS = ("none", "dropout", "snare", "reverse_cymbal", "toms")
+
+
 @dataclass(frozen=True)
 class Section:
-    name: str  # intro, A, B, A2 (A′), outro
+    """One section of the arrangement: where it sits and how the band plays it.
+
+    ``parts`` names the parts that play (a subset of ``PART_NAMES``); ``energy`` (0–1) scales
+    velocities and densities (1.0 is the loudest statement of the theme); ``drums`` is one of
+    ``DRUM_TREATMENTS``; ``fill`` (one of ``FILL_KINDS``) is how the drums lead out of the
+    section; ``crash`` marks a section that truly starts over with a crash cymbal.
+    """
+
+    name: str  # one of SECTION_NAMES
     start_bar: int
     bars: int
+    parts: tuple[str, ...] = PART_NAMES
+    energy: float = 1.0
+    drums: str = "full"
+    fill: str = "none"
+    crash: bool = False
 
     @property
     def end_bar(self) -> int:
@@ -57,8 +95,71 @@ class Section:
 
     @property
     def progression_name(self) -> str:
-        """Which progression the section plays: B has its own, the rest share A's."""
-        return "B" if self.name == "B" else "A"
+        """Which progression the section plays: B and the bridge play B's, the rest A's."""
+        return "B" if self.name in B_PROGRESSION_SECTIONS else "A"
+
+    def plays(self, part: str) -> bool:
+        return part in self.parts
+
+    def to_document(self) -> dict[str, Any]:
+        """The section as JSON-safe data (``plan.json``); ``from_document`` reads it back."""
+        return {
+            "name": self.name,
+            "start_bar": self.start_bar,
+            "bars": self.bars,
+            "parts": list(self.parts),
+            "energy": self.energy,
+            "drums": self.drums,
+            "fill": self.fill,
+            "crash": self.crash,
+        }
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> Section:
+        """The section ``to_document`` wrote (exact round trip).
+
+        Documents from before the arrangement fields existed (only name, start_bar, bars)
+        read with the defaults: every part, full energy, full drums, no fill, no crash.
+        Raises ValueError naming the field when a value is missing or invalid.
+        """
+        try:
+            name, start_bar, bars = document["name"], document["start_bar"], document["bars"]
+        except KeyError as missing:
+            raise ValueError(f"section document lacks {missing}: {dict(document)!r}") from None
+        parts = tuple(document.get("parts", PART_NAMES))
+        section = cls(
+            name=str(name),
+            start_bar=int(start_bar),
+            bars=int(bars),
+            parts=parts,
+            energy=float(document.get("energy", 1.0)),
+            drums=str(document.get("drums", "full")),
+            fill=str(document.get("fill", "none")),
+            crash=bool(document.get("crash", False)),
+        )
+        section.validate()
+        return section
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first field outside its vocabulary or range."""
+        problems = []
+        if self.name not in SECTION_NAMES:
+            problems.append(f"name {self.name!r} is not one of {SECTION_NAMES}")
+        if self.start_bar < 0 or self.bars < 1:
+            problems.append(f"bars {self.start_bar}+{self.bars} must be start >= 0, length >= 1")
+        unknown = [part for part in self.parts if part not in PART_NAMES]
+        if unknown:
+            problems.append(f"parts {unknown} are not in {PART_NAMES}")
+        if not 0.0 <= self.energy <= 1.0:
+            problems.append(f"energy {self.energy} is outside 0–1")
+        if self.drums not in DRUM_TREATMENTS:
+            problems.append(f"drums {self.drums!r} is not one of {DRUM_TREATMENTS}")
+        if self.fill not in FILL_KINDS:
+            problems.append(f"fill {self.fill!r} is not one of {FILL_KINDS}")
+        if problems:
+            raise ValueError(
+                f"section {self.name!r} at bar {self.start_bar}: " + "; ".join(problems)
+            )
 
 
 def swing_position(sixteenth: int, swing: float) -> float:
