@@ -41,7 +41,7 @@ def whole_path(seconds: float, seed: int, style: str) -> dict:
     sketch = compose_sketch(SketchRequest(seed=seed, style=style, duration_s=seconds))
     with tempfile.TemporaryDirectory() as folder:
         files = write_sketch_files(sketch, Path(folder))
-        plan = sketch.plan.to_document()
+        plan = files.plan
         settings = ProductionSettings.from_overrides(get_style(style).production)
         mastered = produce_master(
             production_inputs(files.summary, plan), settings, resolve_soundfont()
@@ -80,7 +80,7 @@ def phases(seconds: float, seed: int, style: str) -> None:
     sketch = compose_sketch(SketchRequest(seed=seed, style=style, duration_s=seconds))
     folder = Path(tempfile.mkdtemp())
     files = write_sketch_files(sketch, folder)
-    plan = sketch.plan.to_document()
+    plan = files.plan
     inputs = production_inputs(files.summary, plan)
     settings = ProductionSettings.from_overrides(get_style(style).production)
     soundfont = resolve_soundfont()

@@ -58,7 +58,7 @@ def main() -> None:
     sketch = compose_sketch(SketchRequest(seed=3, style="study", duration_s=180))
     files = write_sketch_files(sketch, folder)
     mastered = produce_master(
-        production_inputs(files.summary, sketch.plan.to_document()),
+        production_inputs(files.summary, files.plan),
         ProductionSettings(),
         resolve_soundfont(),
     )

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lofi_assets.errors import ConfigError, InvalidSlotError
+from lofi_assets.music.day import plan_day
 from lofi_assets.music.plan import DEFAULT_DURATION_RANGE_S, SketchRequest, validate_request
 from lofi_assets.music.styles import style_names
+from lofi_assets.music.theory import SHARP_NAMES
 from lofi_assets.seeding import stable_seed
 
 DEFAULT_SLOTS = ("1", "2", "3")
@@ -116,14 +118,23 @@ class Channel:
         duration_s: float | None = None,
         style_weights: Mapping[str, float] | None = None,
     ) -> SketchRequest:
-        """``style_weights`` replaces the channel's own (e.g. with feedback boosts applied)."""
+        """The request for one track of the day.
+
+        The day is planned first (:func:`lofi_assets.music.day.plan_day`), so the slots of a
+        date differ in style, tonic and tempo; an override pins its own value instead (a
+        pinned style also leaves the tempo to that style's range). ``style_weights`` replaces
+        the channel's own (e.g. with feedback boosts applied).
+        """
+        seed = self.track_seed(date, slot)
+        weights = dict(style_weights or self.effective_style_weights)
+        day = plan_day(stable_seed("day", self.name, date), self.slots, weights)[slot]
         return SketchRequest(
-            seed=self.track_seed(date, slot),
-            style=style,
-            tonic=tonic,
+            seed=seed,
+            style=style or day.style,
+            tonic=tonic or SHARP_NAMES[day.tonic_pc],
             mode=mode,
-            bpm=bpm,
+            bpm=bpm if bpm is not None else (None if style else day.bpm),
             duration_s=duration_s,
-            style_weights=dict(style_weights or self.effective_style_weights),
+            style_weights=weights,
             duration_range_s=self.track_length_range_s,
         )

@@ -18,6 +18,7 @@ from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.midi_io import write_sketch_midi
 from lofi_assets.music.plan import SketchRequest
+from lofi_assets.music.plan_record import read_plan_record, record_sketch
 from lofi_assets.music.styles import load_styles
 from lofi_assets.storage import write_json_atomic
 
@@ -54,13 +55,14 @@ def _sketch(args: argparse.Namespace) -> int:
     sketch = compose_sketch(request)
     out = Path(args.out)
     write_sketch_midi(sketch, out)
-    plan = sketch.plan.to_document()
-    plan_path = write_json_atomic(out.with_suffix(".plan.json"), plan)
+    plan = record_sketch(sketch)
+    plan_path = write_json_atomic(out.with_suffix(".plan.json"), plan.to_document())
     print(
-        f"wrote {out} ({plan['style_display_name']}, {plan['key']}, {plan['bpm']} BPM, "
-        f"{plan['bars']} bars, {plan['duration_s']:.1f} s) and {plan_path}\n"
-        f"  A: {' – '.join(plan['chords']['A'])}\n"
-        f"  B: {' – '.join(plan['chords']['B'])}"
+        f"wrote {out} ({plan.style_display_name}, {plan.key}, {plan.bpm} BPM, "
+        f"{plan.bars} bars, {plan.duration_s:.1f} s) and {plan_path}\n"
+        f"  form: {plan.form_summary}\n"
+        f"  A: {' – '.join(plan.chords('A'))}\n"
+        f"  B: {' – '.join(plan.chords('B'))}"
     )
     return 0
 
@@ -82,8 +84,6 @@ class _ProgressBar:
 
 
 def _render(args: argparse.Namespace) -> int:
-    import json
-
     from lofi_assets.audio import SAMPLE_RATE_HZ
     from lofi_assets.audio.measure import loudness_report
     from lofi_assets.audio.memory import reuse_freed_memory
@@ -108,20 +108,20 @@ def _render(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"No plan at {plan_path}: pass --plan, or make the MIDI with `lofi sketch`"
             )
-        plan = json.loads(plan_path.read_text(encoding="utf-8"))
         summary = read_midi(midi_path)
+        plan = read_plan_record(plan_path)
     elif args.seed is not None:
         sketch = compose_sketch(
             SketchRequest(seed=args.seed, style=args.style, duration_s=args.duration)
         )
         files = write_sketch_files(sketch, out.parent / f"{out.stem}.sketch")
-        plan, summary = sketch.plan.to_document(), files.summary
+        plan, summary = files.plan, files.summary
     else:
         raise ConfigError("Give --midi FILE (with its plan JSON) or --seed N [--style S]")
     soundfont = resolve_soundfont(args.soundfont)
-    settings = ProductionSettings.from_overrides(get_style(plan["style"]).production)
+    settings = ProductionSettings.from_overrides(get_style(plan.style).production)
     print(
-        f"rendering {plan['style']} {plan['key']} at {plan['bpm']} BPM with {soundfont.name}",
+        f"rendering {plan.style} {plan.key} at {plan.bpm} BPM with {soundfont.name}",
         file=sys.stderr,
     )
     mastered = produce_master(

@@ -49,7 +49,7 @@ needs_ffmpeg = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg is installed by
 def _master_of(seed: int, style: str, folder, seconds: float = 25.0):
     sketch = compose_sketch(SketchRequest(seed=seed, style=style, duration_s=seconds))
     files = write_sketch_files(sketch, folder)
-    plan = sketch.plan.to_document()
+    plan = files.plan
     settings = ProductionSettings()
     stems = build_stems(production_inputs(files.summary, plan), settings, resolve_soundfont())
     mastered = master(mix_bus(sum_stems(stems.items()), settings, SAMPLE_RATE_HZ), SAMPLE_RATE_HZ)
@@ -135,7 +135,7 @@ def test_an_in_memory_master_is_bit_identical_however_threads_finish(tmp_path, m
     """`lofi render` sums stems as threads finish them; the order of the sum is fixed."""
     sketch = compose_sketch(SketchRequest(seed=9, style="cafe", duration_s=20.0))
     files = write_sketch_files(sketch, tmp_path)
-    inputs = production_inputs(files.summary, sketch.plan.to_document())
+    inputs = production_inputs(files.summary, files.plan)
     soundfont, settings = resolve_soundfont(), ProductionSettings()
     arrivals: list[list[str]] = []
     masters = []
@@ -159,7 +159,7 @@ def test_a_bad_thread_count_is_a_clear_error(value, monkeypatch):
 def test_beat_tracking_agrees_with_the_planned_tempo(track):
     plan, _, path = track
     audio, rate = read_wav(path)
-    assert tempo_agrees(estimated_bpm(audio, rate), float(plan["bpm"]))
+    assert tempo_agrees(estimated_bpm(audio, rate), float(plan.bpm))
 
 
 def test_fingerprints_flag_a_duplicate_but_not_a_different_track(track, tmp_path):
@@ -274,7 +274,7 @@ def test_bad_wavs_and_silent_mixes_fail_with_the_fix(tmp_path):
 def test_stems_report_progress_in_steps_under_ten_percent(tmp_path):
     sketch = compose_sketch(SketchRequest(seed=3, style="jazz", duration_s=20.0))
     files = write_sketch_files(sketch, tmp_path)
-    inputs = production_inputs(files.summary, sketch.plan.to_document())
+    inputs = production_inputs(files.summary, files.plan)
     fractions: list[float] = []
     produce_stems(
         inputs,

@@ -6,6 +6,7 @@ from lofi_assets.channel import Channel
 from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.midi_io import midi_bytes
 from lofi_assets.music.plan import SketchRequest
+from lofi_assets.music.plan_record import record_sketch
 from lofi_assets.seeding import stable_seed
 
 
@@ -52,6 +53,6 @@ def test_overrides_pin_the_choices_they_name():
     sketch = compose_sketch(
         SketchRequest(seed=5, style="cafe", tonic="Eb", mode="dorian", bpm=72, duration_s=30)
     )
-    plan = sketch.plan.to_document()
-    assert (plan["style"], plan["key"], plan["bpm"]) == ("cafe", "Eb dorian", 72)
-    assert abs(plan["duration_s"] - 30) <= 60 / 72 * 4 / 2
+    plan = record_sketch(sketch)
+    assert (plan.style, plan.key, plan.bpm) == ("cafe", "Eb dorian", 72)
+    assert abs(plan.duration_s - 30) <= 60 / 72 * 4 / 2

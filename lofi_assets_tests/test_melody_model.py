@@ -175,7 +175,7 @@ def test_midi_sketch_uses_the_model_for_styles_that_ask(trained):
     source, checks, digest = sketch()
     assert source["generator"] in ("model", "engine")
     if source["generator"] == "engine":  # the smoke model may fail; the reason must be said
-        assert source["fallback_reason"]
+        assert source["reason"]
     assert checks["melody_original"] and checks["midi_parses"]
     assert sketch() == (source, checks, digest)  # deterministic with the model too
     jazz = {"ops": {"midi_sketch": {"config": {"style": "jazz", "duration_s": 40.0}}}}

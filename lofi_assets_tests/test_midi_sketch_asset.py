@@ -1,5 +1,6 @@
 """midi_sketch through real Dagster: materialize, re-materialize, checks, IO, bad config."""
 
+import dataclasses
 from pathlib import Path
 
 import dagster as dg
@@ -10,6 +11,7 @@ from lofi_assets.defs.checks import sketch_check_results
 from lofi_assets.defs.partitions import release_dates, track_partition_key
 from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ChannelConfig
+from lofi_assets.music.plan_record import read_plan_record
 
 DATE = "2026-11-27"
 
@@ -154,10 +156,8 @@ def test_checks_fail_on_a_corrupt_midi_file(tmp_path):
 
 def test_checks_catch_a_tempo_that_disagrees_with_the_plan(resources, instance, data_dir):
     _materialize(resources, instance)
-    import json
-
-    plan = json.loads((_sketch_dir(data_dir) / "plan.json").read_text())
-    plan["bpm"] = plan["bpm"] + 5
+    recorded = read_plan_record(_sketch_dir(data_dir) / "plan.json")
+    plan = dataclasses.replace(recorded, bpm=recorded.bpm + 5)
     results = {
         r.check_name: r for r in sketch_check_results(_sketch_dir(data_dir) / "sketch.mid", plan)
     }

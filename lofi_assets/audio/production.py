@@ -29,6 +29,7 @@ from lofi_assets.audio.soundfont import SoundFont
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.analysis import MidiSummary
 from lofi_assets.music.drums import KICK
+from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.seeding import stable_seed
 
 INSTRUMENT_STEMS = ("drums", "bass", "keys", "melody", "pad")
@@ -164,7 +165,7 @@ class ProductionInputs:
         return np.array([note.start_s for note in drums.notes if note.pitch == KICK])
 
 
-def production_inputs(summary: MidiSummary, plan: Mapping[str, Any]) -> ProductionInputs:
+def production_inputs(summary: MidiSummary, plan: PlanRecord) -> ProductionInputs:
     """Read the parts of a parsed sketch; refuse a sketch that has none to play."""
     seconds_per_beat = 60.0 / summary.tempo_bpm
     parts = {}
@@ -187,10 +188,10 @@ def production_inputs(summary: MidiSummary, plan: Mapping[str, Any]) -> Producti
         raise ProductionError("The MIDI sketch has no notes in any of its tracks: re-compose it")
     return ProductionInputs(
         parts=parts,
-        bpm=float(plan["bpm"]),
+        bpm=float(plan.bpm),
         duration_s=summary.length_s,
-        ambience=str(plan["ambience"]),
-        seed=int(plan["seed"]),
+        ambience=plan.ambience,
+        seed=plan.seed,
     )
 
 

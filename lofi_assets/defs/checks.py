@@ -15,6 +15,7 @@ from lofi_assets.music.analysis import MidiSummary, in_key_rate, read_midi
 from lofi_assets.music.arrangement import PART_ORDER
 from lofi_assets.music.form import bar_duration_s
 from lofi_assets.music.model.metrics import originality_rate
+from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.theory import Key
 from lofi_assets.publish.identifiers import valid_isrc
 from lofi_assets.visual.teaser import MAX_SHORTS_S
@@ -71,21 +72,21 @@ def check_midi_parses(summary: MidiSummary) -> dg.AssetCheckResult:
     )
 
 
-def check_tempo_matches_plan(summary: MidiSummary, plan: dict[str, Any]) -> dg.AssetCheckResult:
-    matches = abs(summary.tempo_bpm - float(plan["bpm"])) <= TEMPO_TOLERANCE_BPM
+def check_tempo_matches_plan(summary: MidiSummary, plan: PlanRecord) -> dg.AssetCheckResult:
+    matches = abs(summary.tempo_bpm - float(plan.bpm)) <= TEMPO_TOLERANCE_BPM
     return dg.AssetCheckResult(
         check_name="tempo_matches_plan",
         passed=matches and summary.tempo_changes == 1,
         metadata={
             "file_bpm": summary.tempo_bpm,
-            "plan_bpm": float(plan["bpm"]),
+            "plan_bpm": float(plan.bpm),
             "tempo_events": summary.tempo_changes,
         },
     )
 
 
-def check_pitched_notes_in_key(summary: MidiSummary, plan: dict[str, Any]) -> dg.AssetCheckResult:
-    key = Key(int(plan["tonic_pc"]), plan["mode"])
+def check_pitched_notes_in_key(summary: MidiSummary, plan: PlanRecord) -> dg.AssetCheckResult:
+    key = Key(plan.tonic_pc, plan.mode)
     rate = in_key_rate(summary.pitched_notes(), key.scale_pcs)
     return dg.AssetCheckResult(
         check_name="pitched_notes_in_key",
@@ -95,18 +96,16 @@ def check_pitched_notes_in_key(summary: MidiSummary, plan: dict[str, Any]) -> dg
     )
 
 
-def check_duration_matches_target(
-    summary: MidiSummary, plan: dict[str, Any]
-) -> dg.AssetCheckResult:
-    bar_s = bar_duration_s(float(plan["bpm"]))
-    error_s = abs(summary.length_s - float(plan["target_duration_s"]))
+def check_duration_matches_target(summary: MidiSummary, plan: PlanRecord) -> dg.AssetCheckResult:
+    bar_s = bar_duration_s(float(plan.bpm))
+    error_s = abs(summary.length_s - plan.target_duration_s)
     return dg.AssetCheckResult(
         check_name="duration_matches_target",
         passed=error_s <= bar_s,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "duration_s": round(summary.length_s, 3),
-            "target_duration_s": float(plan["target_duration_s"]),
+            "target_duration_s": plan.target_duration_s,
             "error_s": round(error_s, 3),
             "bar_s": round(bar_s, 3),
         },
@@ -114,14 +113,12 @@ def check_duration_matches_target(
 
 
 def check_melody_original(
-    summary: MidiSummary, plan: dict[str, Any], corpus_ngrams: Any | None
+    summary: MidiSummary, plan: PlanRecord, corpus_ngrams: Any | None
 ) -> dg.AssetCheckResult:
-    source = plan.get("melody_source", {})
-    if source.get("generator") != "model" or corpus_ngrams is None:
+    generator = plan.melody_source.generator
+    if generator != "model" or corpus_ngrams is None:
         return dg.AssetCheckResult(
-            check_name="melody_original",
-            passed=True,
-            metadata={"generator": source.get("generator", "engine")},
+            check_name="melody_original", passed=True, metadata={"generator": generator}
         )
     notes = [
         (n.pitch, n.start_beats, n.end_beats - n.start_beats)
@@ -136,7 +133,7 @@ def check_melody_original(
 
 
 def sketch_check_results(
-    midi_path: Path, plan: dict[str, Any], corpus_ngrams: Any | None = None
+    midi_path: Path, plan: PlanRecord, corpus_ngrams: Any | None = None
 ) -> list[dg.AssetCheckResult]:
     """Every sketch check, read from the file on disk (not from the composer's memory)."""
     try:

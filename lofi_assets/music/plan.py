@@ -11,7 +11,6 @@ import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from lofi_assets.errors import ConfigError, InvalidTempoError
 from lofi_assets.music.form import bar_duration_s, bars_for_duration, plan_form
@@ -21,7 +20,7 @@ from lofi_assets.music.styles import Style, get_style, load_styles
 from lofi_assets.music.theory import Key, parse_mode, parse_pitch_class
 from lofi_assets.seeding import derived_rng
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"  # 2: arranged forms, sampled kits, typed plan (issue 13)
 BPM_LIMITS = (40.0, 200.0)
 DURATION_LIMITS_S = (10.0, 1200.0)
 DEFAULT_DURATION_RANGE_S = (165.0, 210.0)  # 2:45–3:30, a lo-fi track's usual length
@@ -63,42 +62,6 @@ class SketchPlan:
     @property
     def duration_s(self) -> float:
         return self.bars * bar_duration_s(self.bpm)
-
-    def to_document(self) -> dict[str, Any]:
-        """The plan as written to ``plan.json``: everything needed to reason about the track."""
-        flats = self.key.prefers_flats
-        return {
-            "engine_version": ENGINE_VERSION,
-            "seed": self.seed,
-            "style": self.style.name,
-            "style_display_name": self.style.display_name,
-            "key": self.key.name,
-            "tonic": self.key.tonic_name,
-            "tonic_pc": self.key.tonic_pc,
-            "mode": self.key.mode,
-            "bpm": self.bpm,
-            "swing": self.swing,
-            "time_signature": [4, 4],
-            "bars": self.bars,
-            "duration_s": round(self.duration_s, 3),
-            "target_duration_s": round(self.target_duration_s, 3),
-            "form": [
-                {"name": s.name, "start_bar": s.start_bar, "bars": s.bars} for s in self.sections
-            ],
-            "progression": {name: p.romans for name, p in self.progressions.items()},
-            "chords": {name: p.symbols(flats) for name, p in self.progressions.items()},
-            "progression_templates": {name: p.template for name, p in self.progressions.items()},
-            "instruments": {
-                role: {"program": instrument.program, "name": instrument.name}
-                for role, instrument in self.style.instruments.items()
-            },
-            "patterns": {
-                "keys": self.keys_pattern,
-                "bass": self.bass_pattern,
-                "kick": self.kick_pattern,
-            },
-            "ambience": self.ambience,
-        }
 
 
 def _weighted(rng: random.Random, weights: Mapping[str, float]) -> str:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lofi_assets.music.plan import BPM_LIMITS, SketchRequest
+from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.publish.analytics import EarlyPerformance
 from lofi_assets.seeding import stable_seed
 from lofi_assets.storage import write_json_atomic
@@ -95,19 +96,19 @@ def breakouts(
     )
 
 
-def variation_requests(plan: Mapping, video_id: str, count: int = 3) -> list[SketchRequest]:
+def variation_requests(plan: PlanRecord, video_id: str, count: int = 3) -> list[SketchRequest]:
     """New sketches on the breakout's recipe: its style, key and mode at nearby tempos."""
     requests = []
     for index in range(count):
-        bpm = float(plan["bpm"]) + VARIATION_BPM_STEPS[index % len(VARIATION_BPM_STEPS)]
+        bpm = float(plan.bpm) + VARIATION_BPM_STEPS[index % len(VARIATION_BPM_STEPS)]
         requests.append(
             SketchRequest(
                 seed=stable_seed("variation", video_id, index),
-                style=plan["style"],
-                tonic=plan["tonic"],
-                mode=plan["mode"],
+                style=plan.style,
+                tonic=plan.tonic,
+                mode=plan.mode,
                 bpm=min(max(bpm, BPM_LIMITS[0]), BPM_LIMITS[1]),
-                duration_s=float(plan["duration_s"]),
+                duration_s=plan.duration_s,
             )
         )
     return requests

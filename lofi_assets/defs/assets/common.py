@@ -11,6 +11,7 @@ import dagster as dg
 from lofi_assets.defs.partitions import DATE_DIMENSION, release_dates, track_partitions
 from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ArtifactStore
+from lofi_assets.music.plan_record import PlanRecord, read_plan_record
 from lofi_assets.storage import PartitionBusyError
 
 TRACK_ASSETS = ("midi_sketch", "stems", "mastered_wav")
@@ -145,9 +146,9 @@ def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{alt}](data:image/png;base64,{encoded})")
 
 
-def read_plan(store: ArtifactStore, sketch: SketchRecord) -> dict[str, Any]:
-    """The sketch's plan.json: style, key, BPM, ambience … of one track."""
-    return store.read_json(sketch.plan_path)
+def read_plan(store: ArtifactStore, sketch: SketchRecord) -> PlanRecord:
+    """The sketch's plan.json: style, key, BPM, form, ambience … of one track."""
+    return read_plan_record(store.resolve(sketch.plan_path))
 
 
 @contextlib.contextmanager

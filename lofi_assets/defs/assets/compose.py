@@ -79,37 +79,41 @@ def midi_sketch(
         sketch = arrange(planned, ModelMelodyWriter(model) if model is not None else None)
         directory = artifact_store.partition_dir("midi_sketch", context.partition_key)
         files = write_sketch_files(sketch, directory)
-    plan = {**sketch.plan.to_document(), "melody_source": dict(sketch.melody_source)}
+    plan = files.plan
     context.log.info(
-        f"{date} slot {slot}: {plan['style']} in {plan['key']} at {plan['bpm']} BPM, "
-        f"{plan['bars']} bars ({plan['duration_s']:.1f} s)"
+        f"{date} slot {slot}: {plan.style} in {plan.key} at {plan.bpm} BPM, "
+        f"{plan.bars} bars ({plan.duration_s:.1f} s), form {plan.form_summary}"
     )
     record = SketchRecord(
         midi_path=artifact_store.relative(files.midi_path),
         plan_path=artifact_store.relative(files.plan_path),
         piano_roll_path=artifact_store.relative(files.piano_roll_path),
-        seed=sketch.plan.seed,
-        style=plan["style"],
-        key=plan["key"],
-        bpm=float(plan["bpm"]),
-        bars=plan["bars"],
-        duration_s=plan["duration_s"],
+        seed=plan.seed,
+        style=plan.style,
+        key=plan.key,
+        bpm=float(plan.bpm),
+        bars=plan.bars,
+        duration_s=plan.duration_s,
     )
     return dg.MaterializeResult(
         value=record,
         metadata={
             "compute_s": dg.MetadataValue.float(timing["compute_s"]),
-            "style": plan["style_display_name"],
-            "key": plan["key"],
-            "bpm": dg.MetadataValue.float(float(plan["bpm"])),
-            "swing": dg.MetadataValue.float(plan["swing"]),
-            "bars": dg.MetadataValue.int(plan["bars"]),
-            "duration_s": dg.MetadataValue.float(plan["duration_s"]),
-            "progression_A": " – ".join(plan["chords"]["A"]),
-            "progression_B": " – ".join(plan["chords"]["B"]),
-            "roman_numerals": dg.MetadataValue.json(plan["progression"]),
-            "seed": dg.MetadataValue.int(plan["seed"]),
-            "melody_generator": json.dumps(plan["melody_source"], sort_keys=True),
+            "style": plan.style_display_name,
+            "key": plan.key,
+            "bpm": dg.MetadataValue.float(float(plan.bpm)),
+            "swing": dg.MetadataValue.float(plan.swing),
+            "bars": dg.MetadataValue.int(plan.bars),
+            "duration_s": dg.MetadataValue.float(plan.duration_s),
+            "form": plan.form_summary,
+            "drum_kit": plan.drum_kit.name,
+            "progression_A": " – ".join(plan.chords("A")),
+            "progression_B": " – ".join(plan.chords("B")),
+            "roman_numerals": dg.MetadataValue.json(
+                {name: list(p.romans) for name, p in plan.progressions.items()}
+            ),
+            "seed": dg.MetadataValue.int(plan.seed),
+            "melody_generator": json.dumps(plan.melody_source.to_document(), sort_keys=True),
             "style_boosts": dg.MetadataValue.json(
                 [b.style for b in boosts if b.effective_from <= date]
             ),

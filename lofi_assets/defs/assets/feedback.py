@@ -6,6 +6,7 @@ import json
 import dagster as dg
 from pydantic import Field
 
+from lofi_assets.defs.assets.common import read_plan
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.partitions import track_partition_key
@@ -58,7 +59,7 @@ def breakout_feedback(
                 "is read from its plan"
             )
         sketch_record = record_from_document(json.loads(record_path.read_text(encoding="utf-8")))
-        plan = artifact_store.read_json(sketch_record.plan_path)
+        plan = read_plan(artifact_store, sketch_record)
         folder = artifact_store.root / "breakout_feedback" / config.video_id
         made = []
         for index, request in enumerate(
@@ -70,7 +71,7 @@ def breakout_feedback(
         effective_from = config.effective_from or tomorrow
         dt.date.fromisoformat(effective_from)  # a bad date fails here, before anything is written
         boost = StyleBoost(
-            style=plan["style"],
+            style=plan.style,
             factor=BOOST_FACTOR,
             effective_from=effective_from,
             video_id=config.video_id,
@@ -80,15 +81,15 @@ def breakout_feedback(
         )
         added = add_boost(artifact_store.root / BOOSTS_FILE, boost)
     context.log.info(
-        f"Breakout {config.video_id}: {len(made)} variations of {plan['style']} in "
-        f"{plan['key']}; style boost {'added' if added else 'already recorded'}"
+        f"Breakout {config.video_id}: {len(made)} variations of {plan.style} in "
+        f"{plan.key}; style boost {'added' if added else 'already recorded'}"
     )
     return dg.MaterializeResult(
         metadata={
             "video_id": config.video_id,
-            "recipe": f"{plan['style']} in {plan['key']} at {plan['bpm']} BPM",
+            "recipe": f"{plan.style} in {plan.key} at {plan.bpm} BPM",
             "variations": dg.MetadataValue.json(made),
-            "style_boost": f"{plan['style']} ×{BOOST_FACTOR} from {boost.effective_from}"
+            "style_boost": f"{plan.style} ×{BOOST_FACTOR} from {boost.effective_from}"
             if added
             else "already recorded",
         }

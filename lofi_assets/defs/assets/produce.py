@@ -43,6 +43,7 @@ from lofi_assets.defs.pools import RENDER_POOL
 from lofi_assets.defs.records import MasterRecord, SketchRecord, StemsRecord
 from lofi_assets.defs.resources import ArtifactStore, SoundFontResource
 from lofi_assets.music.analysis import read_midi
+from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.styles import get_style
 from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
 
@@ -51,8 +52,8 @@ MASTER_FILE, PREVIEW_FILE, FINGERPRINT_FILE = "master.wav", "preview.png", "fing
 RENDER_RETRIES = dg.RetryPolicy(max_retries=1, delay=5)
 
 
-def _settings(plan: dict) -> ProductionSettings:
-    return ProductionSettings.from_overrides(get_style(plan["style"]).production)
+def _settings(plan: PlanRecord) -> ProductionSettings:
+    return ProductionSettings.from_overrides(get_style(plan.style).production)
 
 
 @dg.asset(
@@ -181,8 +182,8 @@ def mastered_wav(
         integrated_lufs=round(qc.integrated_lufs, 3),
         true_peak_dbtp=round(qc.true_peak_dbtp, 3),
         duration_s=round(qc.duration_s, 3),
-        style=plan["style"],
-        bpm=float(plan["bpm"]),
+        style=plan.style,
+        bpm=float(plan.bpm),
     )
     return dg.MaterializeResult(
         value=record,
@@ -194,13 +195,13 @@ def mastered_wav(
             "duration_s": dg.MetadataValue.float(round(qc.duration_s, 2)),
             "stereo_correlation": dg.MetadataValue.float(round(qc.stereo_correlation, 3)),
             "soundfont": stems.soundfont,
-            "style": plan["style"],
+            "style": plan.style,
             "path": dg.MetadataValue.path(str(target / MASTER_FILE)),
             "preview": png_markdown(preview, "waveform and spectrogram"),
         },
         check_results=master_check_results(
             qc,
-            float(plan["bpm"]),
+            float(plan.bpm),
             dict(settings.spectral_envelope_db),
             nearest,
             TARGET_LUFS,

@@ -49,6 +49,7 @@ from lofi_assets.defs.records import (
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
 from lofi_assets.errors import ConfigError
 from lofi_assets.lineage import input_hashes
+from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.styles import get_style
 from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems, timestamp
 from lofi_assets.publish.upload import parse_rfc3339
@@ -73,9 +74,9 @@ TEASER_FILE = "teaser.mp4"
 RAINY_SCENES = ("window_rain", "city_dusk")  # the video rains where the artwork does
 
 
-def _track_title(plan: dict) -> str:
+def _track_title(plan: PlanRecord) -> str:
     """A working title until release_metadata names the tracks: style, key and tempo."""
-    return f"{plan['style_display_name']} in {plan['key']}, {plan['bpm']} BPM"
+    return f"{plan.style_display_name} in {plan.key}, {plan.bpm} BPM"
 
 
 @dg.asset(
@@ -110,7 +111,7 @@ def release_mix(
         tracks = []
         for key in by_slot:
             plan = read_plan(artifact_store, midi_sketch[key])
-            settings = ProductionSettings.from_overrides(get_style(plan["style"]).production)
+            settings = ProductionSettings.from_overrides(get_style(plan.style).production)
             tracks.append(
                 MixTrack(
                     artifact_store.resolve(mastered_wav[key].wav_path),
@@ -195,13 +196,13 @@ def release_metadata(
             plan = read_plan(artifact_store, midi_sketch[key])
             tracks.append(
                 TrackFacts(
-                    style=plan["style"],
-                    style_display_name=plan["style_display_name"],
-                    key=plan["key"],
-                    bpm=float(plan["bpm"]),
-                    ambience=plan["ambience"],
-                    melody_program=int(plan["instruments"]["melody"]["program"]),
-                    seed=int(plan["seed"]),
+                    style=plan.style,
+                    style_display_name=plan.style_display_name,
+                    key=plan.key,
+                    bpm=float(plan.bpm),
+                    ambience=plan.ambience,
+                    melody_program=plan.instruments["melody"].program,
+                    seed=plan.seed,
                 )
             )
         metadata = build_metadata(
@@ -269,7 +270,7 @@ def thumbnail(
         legibility, previews, paths = {}, [], {}
         with atomic_directory(target) as staging:
             for variant in VARIANTS:
-                artwork = draw_artwork(THUMBNAIL_SIZE, plan["style"], seed, variant)
+                artwork = draw_artwork(THUMBNAIL_SIZE, plan.style, seed, variant)
                 write_bytes_atomic(staging / f"thumbnail_{variant}.jpg", fitted_jpeg(artwork.image))
                 legibility[variant] = {
                     "text_height_px": artwork.text_height_px,
@@ -279,7 +280,7 @@ def thumbnail(
                     "palette": artwork.palette,
                 }
                 previews.append(_jpeg_markdown(artwork.image, f"variant {variant}"))
-            cover = draw_artwork(COVER_SIZE, plan["style"], seed, "A")
+            cover = draw_artwork(COVER_SIZE, plan.style, seed, "A")
             write_bytes_atomic(staging / "cover.jpg", jpeg_bytes(cover.image, 90))
         facts = {}
         for path in sorted(target.glob("*.jpg")):
