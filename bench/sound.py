@@ -132,6 +132,7 @@ class TrackResult:
     section_lufs: list | None = None
     section_spread_lu: float | None = None
     rolloff_hz: float | None = None
+    rolloff_power_mean_hz: float | None = None  # the same, re the band's mean power (info)
     drum_alias_db: float | None = None
 
 
@@ -193,6 +194,9 @@ def measure_track(
         result.section_lufs = sm.body_section_lufs(midi_path, loudness)
         result.section_spread_lu = sm.section_spread_lu(result.section_lufs)
         result.rolloff_hz = sm.rolloff_point_hz(mastered, SAMPLE_RATE_HZ)
+        result.rolloff_power_mean_hz = sm.rolloff_point_hz(
+            mastered, SAMPLE_RATE_HZ, reference="power_mean"
+        )
         result.drum_alias_db = sm.alias_level_db(drums, SAMPLE_RATE_HZ, reduced_nyquist_hz)
     return result, midi_path
 
@@ -211,7 +215,7 @@ class Row:
     def verdict(self) -> str:
         judged = [ok for ok in self.passed.values() if ok is not None]
         if not judged:
-            return "n/a"
+            return "-"
         return "PASS" if all(judged) else "FAIL"
 
 
@@ -220,7 +224,7 @@ def _per_track(
     bound: str,
     tracks: dict[str, list[TrackResult]],
     value: Callable[[TrackResult], float | None],
-    ok: Callable[[float], bool],
+    ok: Callable[[float], bool] | None,
     worst: str,
     fmt: Callable[[float], str],
 ) -> Row:
@@ -231,14 +235,14 @@ def _per_track(
         if not values:
             cells[style], passed[style] = "n/a", None
             continue
-        style_ok = all(ok(v) for v in values)
+        style_ok = all(ok(v) for v in values) if ok is not None else None
         if worst == "range" and fmt(min(values)) != fmt(max(values)):
             text = f"{fmt(min(values))}…{fmt(max(values))}"
         elif worst == "range":
             text = fmt(min(values))
         else:
             text = fmt(min(values) if worst == "min" else max(values))
-        cells[style], passed[style] = text + ("" if style_ok else "!"), style_ok
+        cells[style], passed[style] = text + ("!" if style_ok is False else ""), style_ok
     return Row(label, bound, cells, passed)
 
 
@@ -338,6 +342,9 @@ def build_rows(
             _per_track("master LTAS −20 dB point (kHz)", "8–13", tracks,
                        lambda r: r.rolloff_hz,
                        lambda v: sm.ROLLOFF_RANGE_HZ[0] <= v <= sm.ROLLOFF_RANGE_HZ[1],
+                       "range", lambda v: f"{v / 1000:.1f}"),
+            _per_track("  (info) the same re mean power (kHz)", "", tracks,
+                       lambda r: r.rolloff_power_mean_hz, None,
                        "range", lambda v: f"{v / 1000:.1f}"),
             _per_track("drums above reduced Nyquist (dB)", "≤ −40", tracks,
                        lambda r: r.drum_alias_db, lambda v: v <= sm.MAX_DRUM_ALIAS_DB,

@@ -257,8 +257,14 @@ def test_rolloff_point_finds_a_known_knee():
     sos = signal.butter(8, 10_000, fs=RATE, output="sos")
     freqs, response = signal.sosfreqz(sos, worN=1 << 16, fs=RATE)
     expected_hz = freqs[np.argmax(20 * np.log10(np.abs(response) + 1e-12) < -20)]
-    knee = sm.rolloff_point_hz(signal.sosfilt(sos, _noise(), axis=1), RATE)
+    filtered = signal.sosfilt(sos, _noise(), axis=1)
+    knee = sm.rolloff_point_hz(filtered, RATE)
     assert knee == pytest.approx(expected_hz, rel=0.03)
+    # A flat passband has the same mean in dB and in power (up to the estimate's spread).
+    by_power = sm.rolloff_point_hz(filtered, RATE, reference="power_mean")
+    assert by_power == pytest.approx(expected_hz, rel=0.03)
+    with pytest.raises(ValueError, match="power_mean"):
+        sm.rolloff_point_hz(filtered, RATE, reference="median")
     assert sm.ROLLOFF_RANGE_HZ[0] <= knee <= sm.ROLLOFF_RANGE_HZ[1] + 500
 
 
