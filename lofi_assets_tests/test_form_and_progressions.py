@@ -1,4 +1,5 @@
 import itertools
+import random
 
 import pytest
 
@@ -10,19 +11,29 @@ from lofi_assets.music.progressions import (
     chromatic_allowance,
     out_of_key_share,
 )
+from lofi_assets.music.score import SECTION_NAMES
 from lofi_assets.music.styles import load_progressions, style_names
 from lofi_assets.music.theory import Key, parse_roman
 
 
 @pytest.mark.parametrize("target_s", [20.0, 30.0, 165.0, 187.5, 210.0, 600.0])
 @pytest.mark.parametrize("bpm", [65, 80, 95])
-def test_form_reaches_the_target_length_in_whole_bars(target_s, bpm):
-    sections = plan_form(bars_for_duration(target_s, bpm))
-    assert [s.name for s in sections] == ["intro", "A", "B", "A2", "outro"]
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_form_reaches_the_target_length_in_whole_bars(target_s, bpm, seed):
+    sections = plan_form(bars_for_duration(target_s, bpm), rng=random.Random(seed))
+    names = [s.name for s in sections]
+    assert names[0] == "intro" and names[-1] == "outro"
+    assert {"A", "B", "A2"} <= set(names) <= set(SECTION_NAMES)
     assert all(s.bars >= 1 for s in sections)
+    assert sections[0].start_bar == 0
     assert all(a.end_bar == b.start_bar for a, b in itertools.pairwise(sections))
     duration_s = sections[-1].end_bar * bar_duration_s(bpm)
     assert abs(duration_s - target_s) <= bar_duration_s(bpm) / 2
+
+
+def test_unknown_form_templates_are_rejected():
+    with pytest.raises(ConfigError, match="Unknown form templates"):
+        plan_form(64, {"verse_chorus": 1.0}, random.Random(0))
 
 
 def test_a_track_too_short_for_a_form_is_rejected():

@@ -1,7 +1,9 @@
 """Read a MIDI file back and measure what a producer listens for.
 
 These measurements read the written file, not the composer's memory of it, so they catch
-anything lost between the score and the bytes. Asset checks and tests both use them.
+anything lost between the score and the bytes. Asset checks and tests both use them, and the
+renderer plays the notes read here: the sustain pedal (CC64) is applied to note ends the way
+a piano damper works, so the renderer needs no controller support.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from lofi_assets.errors import CorruptMidiError
 from lofi_assets.music.arrangement import Sketch
 from lofi_assets.music.drums import HAT_PITCHES
 from lofi_assets.music.humanize import HUMANIZED_VOICE
-from lofi_assets.music.midi_io import TICKS_PER_BEAT, ms_to_ticks, performed_tick
+from lofi_assets.music.midi_io import (
+    SUSTAIN_PEDAL_CC,
+    TICKS_PER_BEAT,
+    ms_to_ticks,
+    performed_tick,
+)
 from lofi_assets.music.score import DRUM_CHANNEL
 
 
@@ -75,7 +82,16 @@ def read_midi(path: Path | str) -> MidiSummary:
         name = f"track{index}"
         now = 0
         open_notes: dict[tuple[int, int], tuple[int, int]] = {}
+        # Notes released while the pedal was down: they sound until it lifts, or until the
+        # same key is struck again (a re-strike damps the string it re-hammers).
+        sustained: dict[tuple[int, int], tuple[int, int]] = {}
+        pedal_down: set[int] = set()  # channels whose pedal is down
         notes: list[MidiNote] = []
+
+        def finish(key: tuple[int, int], started: tuple[int, int], end: int) -> MidiNote:
+            tpb = midi.ticks_per_beat
+            return MidiNote(key[1], started[1], started[0] / tpb, end / tpb, key[0])
+
         for message in track:
             now += message.time
             if message.type == "track_name":
@@ -84,20 +100,29 @@ def read_midi(path: Path | str) -> MidiSummary:
                 tempos.append(message.tempo)
             elif message.type == "program_change":
                 programs[name] = message.program
+            elif message.type == "control_change" and message.control == SUSTAIN_PEDAL_CC:
+                if message.value >= 64:
+                    pedal_down.add(message.channel)
+                else:
+                    pedal_down.discard(message.channel)
+                    for key in [k for k in sustained if k[0] == message.channel]:
+                        notes.append(finish(key, sustained.pop(key), now))
             elif message.type == "note_on" and message.velocity > 0:
-                open_notes[(message.channel, message.note)] = (now, message.velocity)
+                key = (message.channel, message.note)
+                if key in sustained:
+                    notes.append(finish(key, sustained.pop(key), now))
+                open_notes[key] = (now, message.velocity)
             elif message.type in ("note_off", "note_on"):
-                started = open_notes.pop((message.channel, message.note), None)
-                if started is not None:
-                    notes.append(
-                        MidiNote(
-                            message.note,
-                            started[1],
-                            started[0] / midi.ticks_per_beat,
-                            now / midi.ticks_per_beat,
-                            message.channel,
-                        )
-                    )
+                key = (message.channel, message.note)
+                started = open_notes.pop(key, None)
+                if started is None:
+                    continue
+                if message.channel in pedal_down:
+                    sustained[key] = started
+                else:
+                    notes.append(finish(key, started, now))
+        for key, started in sustained.items():  # the pedal never lifted: sound to the end
+            notes.append(finish(key, started, now))
         length_ticks = max(length_ticks, now)
         if notes:
             tracks[name] = sorted(notes, key=lambda note: (note.start_beats, note.pitch))

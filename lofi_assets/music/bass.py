@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from lofi_assets.music.progressions import ChordEvent
-from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, Section, swing_position
+from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, swing_position
 from lofi_assets.music.styles import Instrument
 from lofi_assets.music.theory import QUALITY_INTERVALS, Key
 
@@ -79,7 +79,6 @@ def _line_for_chord(
 
 
 def compose_bass(
-    sections: list[Section],
     timeline: list[ChordEvent],
     key: Key,
     pattern: str,
@@ -87,16 +86,15 @@ def compose_bass(
     instrument: Instrument,
     rng: random.Random,
 ) -> Part:
-    """The bass follows the harmony from the first A to the middle of the outro."""
-    body_start = next(s.start_beats for s in sections if s.name == "A")
-    outro = sections[-1]
-    body_end = outro.start_beats + max(1, outro.bars // 2) * BEATS_PER_BAR
+    """The bass line under every chord but the last, which gets the tonic, held.
+
+    Which sections the bass actually plays is the arrangement's choice (``Section.parts``);
+    the line is written throughout so it is continuous wherever it enters.
+    """
     notes: list[NoteEvent] = []
     previous_pitch = (BASS_LOW + BASS_HIGH) // 2
-    for index, chord in enumerate(timeline):
-        if not body_start <= chord.start_beats < body_end:
-            continue
-        next_root_pc = timeline[min(index + 1, len(timeline) - 1)].chord.root_pc
+    for index, chord in enumerate(timeline[:-1]):
+        next_root_pc = timeline[index + 1].chord.root_pc
         for start, duration, pitch, velocity in _line_for_chord(
             pattern, chord, next_root_pc, previous_pitch, key, swing, rng
         ):

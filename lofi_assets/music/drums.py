@@ -1,4 +1,12 @@
-"""Drums: boom-bap kicks, a backbeat with ghost notes, swung hats, percussion and fills."""
+"""Drums in the lo-fi idiom: a 1–2-bar loop that repeats with subtle variation.
+
+A track's groove is a two-bar loop (kick pattern, backbeat, ghost notes, swung hats) drawn
+once from the seed, as a producer chops one break and loops it; each bar replays it with
+fresh dynamics and, now and then, one small change that then stays in the loop (a ghost
+note added or left out, a hat opened, a pickup kick) until the next section starts over. Sections choose how much of the kit plays (``Section.drums``); fills
+are drop-outs, snare variations and reversed cymbals, with a rare tom fill; a crash marks
+only a section that truly starts over.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +27,10 @@ from lofi_assets.music.styles import Style
 KICK, SIDE_STICK, SNARE = 36, 37, 38
 CLOSED_HAT, PEDAL_HAT, OPEN_HAT = 42, 44, 46
 CRASH, TAMBOURINE, SHAKER = 49, 54, 82
+# No GM2 kit maps a reversed cymbal, so it has a key of its own outside the GM2 drum map
+# (27–87): a GM player leaves it silent (the fill becomes a drop-out), the sampled kits play a
+# reversed crash that swells to the note's end — the downbeat the track comes back on.
+REVERSE_CYMBAL = 119
 HIGH_BONGO, LOW_BONGO = 60, 61
 TOMS = (50, 48, 47, 45)  # high to low, for fills rolling down the kit
 HAT_PITCHES = frozenset({CLOSED_HAT, PEDAL_HAT, OPEN_HAT})
@@ -36,6 +48,21 @@ BACKBEAT = (4, 12)  # beats two and four
 GHOST_SLOTS = (3, 6, 7, 9, 14, 15)
 GHOST_VELOCITY = (25, 45)  # quiet enough to be felt rather than heard
 BONGO_PATTERN = ((3, HIGH_BONGO), (6, LOW_BONGO), (11, HIGH_BONGO), (14, LOW_BONGO))
+VARIATION_PROBABILITY = 0.08  # a bar's chance of one small change to the loop (it then sticks)
+
+# GM2 drum kits (program number on channel 10, the GM2 kit name); styles choose by key.
+DRUM_KITS: dict[str, tuple[int, str]] = {
+    "standard": (0, "Standard Kit"),
+    "room": (8, "Room Kit"),
+    "power": (16, "Power Kit"),
+    "electronic": (24, "Electronic Kit"),
+    "tr808": (25, "TR-808 Kit"),
+    "jazz": (32, "Jazz Kit"),
+    "brush": (40, "Brush Kit"),
+}
+
+# One hit of the loop: (16th index, pitch, velocity, voice, length in beats).
+Hit = tuple[int, int, int, str, float]
 
 
 def kick_pattern_names() -> tuple[str, ...]:
@@ -46,72 +73,107 @@ def _hit(sixteenth: int, bar_start: float, swing: float) -> float:
     return bar_start + swing_position(sixteenth, swing)
 
 
-def _groove_bar(
-    bar_start: float,
-    bar_in_phrase: int,
-    kick_pattern: tuple[tuple[int, ...], tuple[int, ...]],
-    style: Style,
-    swing: float,
-    percussion: tuple[str, ...],
-    rng: random.Random,
-    last_sixteenth: int = SIXTEENTHS_PER_BAR,
-) -> list[NoteEvent]:
+def _loop(
+    kick_pattern: tuple[tuple[int, ...], tuple[int, ...]], style: Style, rng: random.Random
+) -> tuple[list[Hit], list[Hit]]:
+    """A two-bar loop: kick, backbeat, ghost notes and swung hats, drawn once."""
     feel = style.drums
-    notes: list[NoteEvent] = []
+    bars: list[list[Hit]] = []
+    for bar in range(2):
+        hits: list[Hit] = [
+            (s, KICK, 112 if s == 0 else rng.randint(92, 106), "kick", 0.25)
+            for s in kick_pattern[bar]
+        ]
+        hits += [(s, SNARE, rng.randint(98, 108), "snare", 0.25) for s in BACKBEAT]
+        hits += [
+            (s, SNARE, rng.randint(*GHOST_VELOCITY), "ghost", 0.25)
+            for s in GHOST_SLOTS
+            if rng.random() < feel.ghost_note_density
+        ]
+        # Hats on every 8th plus swung 16ths by density; at least one off-beat 16th a bar
+        # so the swing is always audible (and measurable).
+        odd = [s for s in range(1, SIXTEENTHS_PER_BAR, 2) if rng.random() < feel.hat_density]
+        odd = odd or [rng.choice((7, 15))]
+        open_slot = 14 if rng.random() < feel.open_hat_probability else None
+        for s in range(0, SIXTEENTHS_PER_BAR, 2):
+            if s == open_slot:
+                hits.append((s, OPEN_HAT, 80, "hats", 0.5))
+            else:
+                hits.append((s, CLOSED_HAT, 92 if s % 4 == 0 else 74, "hats", 0.25))
+        hits += [(s, CLOSED_HAT, rng.randint(50, 64), "hats", 0.25) for s in odd]
+        bars.append(hits)
+    return bars[0], bars[1]
 
-    def add(sixteenth: int, pitch: int, velocity: int, voice: str, length: float = 0.25) -> None:
-        if sixteenth < last_sixteenth:
-            notes.append(
-                NoteEvent(_hit(sixteenth, bar_start, swing), length, pitch, velocity, voice)
-            )
 
-    for sixteenth in kick_pattern[bar_in_phrase % 2]:
-        add(sixteenth, KICK, 112 if sixteenth == 0 else rng.randint(92, 106), "kick")
-    for sixteenth in BACKBEAT:
-        add(sixteenth, SNARE, rng.randint(96, 110), "snare")
-    for sixteenth in GHOST_SLOTS:
-        if rng.random() < feel.ghost_note_density:
-            add(sixteenth, SNARE, rng.randint(*GHOST_VELOCITY), "ghost")
+def _vary(hits: list[Hit], rng: random.Random) -> list[Hit]:
+    """One small change a drummer makes on a repeat: a ghost note, an open hat, a pickup."""
+    hits = list(hits)
+    kind = rng.randrange(4)
+    ghosts = [hit for hit in hits if hit[3] == "ghost"]
+    taken = {hit[0] for hit in hits if hit[1] == SNARE}
+    if kind == 0 and ghosts:
+        hits.remove(rng.choice(ghosts))
+    elif kind <= 1:
+        free = [s for s in GHOST_SLOTS if s not in taken]
+        if free:
+            hits.append((rng.choice(free), SNARE, rng.randint(*GHOST_VELOCITY), "ghost", 0.25))
+    elif kind == 2:
+        hits = [
+            (14, OPEN_HAT, 80, "hats", 0.5) if hit[0] == 14 and hit[1] == CLOSED_HAT else hit
+            for hit in hits
+        ]
+    elif not any(hit[0] == 15 and hit[1] == KICK for hit in hits):
+        hits.append((15, KICK, rng.randint(80, 94), "kick", 0.25))
+    return hits
 
-    # Hats: every 8th, plus swung 16ths by density. At least one off-beat 16th per bar so
-    # the swing is always audible (and measurable).
-    odd_slots = [s for s in range(1, SIXTEENTHS_PER_BAR, 2) if rng.random() < feel.hat_density]
-    if not odd_slots:
-        odd_slots = [rng.choice((7, 15))]
-    open_slot = 14 if rng.random() < feel.open_hat_probability else None
-    for sixteenth in range(0, SIXTEENTHS_PER_BAR, 2):
-        accent = 92 if sixteenth % 4 == 0 else 74
-        if sixteenth == open_slot:
-            add(sixteenth, OPEN_HAT, 80, "hats", 0.5)
-        else:
-            add(sixteenth, CLOSED_HAT, rng.randint(accent - 6, accent + 6), "hats")
-    for sixteenth in odd_slots:
-        add(sixteenth, CLOSED_HAT, rng.randint(48, 66), "hats")
 
-    for layer in percussion:
+def _treated(hits: list[Hit], treatment: str) -> list[Hit]:
+    """What of the loop a section plays: all, kick and hats (light), hats only, nothing."""
+    if treatment == "full":
+        return hits
+    if treatment == "light":
+        return [hit for hit in hits if hit[3] in ("kick", "hats")]
+    if treatment == "hats":
+        return [hit for hit in hits if hit[3] == "hats"]
+    return []
+
+
+def _percussion(layers: tuple[str, ...], rng: random.Random) -> list[Hit]:
+    hits: list[Hit] = []
+    for layer in layers:
         if layer == "shaker":
-            for sixteenth in range(SIXTEENTHS_PER_BAR):
-                add(sixteenth, SHAKER, 58 if sixteenth % 2 == 0 else 40, "percussion")
+            hits += [
+                (s, SHAKER, 58 if s % 2 == 0 else 40, "percussion", 0.25)
+                for s in range(SIXTEENTHS_PER_BAR)
+            ]
         elif layer == "tambourine":
-            for sixteenth in BACKBEAT:
-                add(sixteenth, TAMBOURINE, rng.randint(54, 66), "percussion")
+            hits += [(s, TAMBOURINE, rng.randint(54, 66), "percussion", 0.25) for s in BACKBEAT]
         elif layer == "bongos":
-            for sixteenth, pitch in BONGO_PATTERN:
-                add(sixteenth, pitch, rng.randint(50, 70), "percussion")
-    return notes
+            hits += [(s, p, rng.randint(50, 70), "percussion", 0.25) for s, p in BONGO_PATTERN]
+    return hits
 
 
-def _fill(bar_start: float, swing: float, rng: random.Random) -> list[NoteEvent]:
-    """A two-beat fill: snare and toms rolling down the kit with a crescendo."""
-    notes = [NoteEvent(_hit(8, bar_start, swing), 0.25, KICK, 100, "kick")]
-    pitches = [SNARE, SNARE, *TOMS] if rng.random() < 0.6 else [SNARE] * 6
-    slots = range(10, 16)
-    for step, (sixteenth, pitch) in enumerate(zip(slots, pitches, strict=True)):
-        voice = "snare" if pitch == SNARE else "toms"
-        notes.append(
-            NoteEvent(_hit(sixteenth, bar_start, swing), 0.25, pitch, 70 + 7 * step, voice)
-        )
-    return notes
+def _fill_bar(hits: list[Hit], kind: str, rng: random.Random) -> list[Hit]:
+    """The section's last bar, ending in its fill (a reversed cymbal is added separately)."""
+    if kind == "dropout":
+        if rng.random() < 0.5:
+            return [hit for hit in hits if hit[0] < 8]  # the band stops on beat three
+        return [hit for hit in hits if hit[3] == "hats" and hit[0] < 12]  # kick and snare out
+    if kind == "snare":
+        kept = [hit for hit in hits if hit[0] < 12 or hit[3] == "hats"]
+        slots = rng.choice(((13, 14, 15), (14, 15), (11, 13, 15)))
+        kept = [hit for hit in kept if not (hit[1] == SNARE and hit[0] in slots)]
+        kept += [(s, SNARE, 60 + 12 * step, "snare", 0.25) for step, s in enumerate(slots)]
+        return kept
+    if kind == "toms":
+        kept = [hit for hit in hits if hit[0] < 10 and hit[3] != "ghost"]
+        pitches = (SNARE, SNARE, *TOMS)
+        kept += [
+            (s, p, 70 + 7 * step, "snare" if p == SNARE else "toms", 0.25)
+            for step, (s, p) in enumerate(zip(range(10, 16), pitches, strict=True))
+        ]
+        return kept
+    return hits
 
 
 def compose_drums(
@@ -119,39 +181,55 @@ def compose_drums(
     style: Style,
     kick_pattern_name: str,
     swing: float,
-    kit_name: str,
     rng: random.Random,
 ) -> Part:
-    """The drum part over the whole form.
+    """The drum part over the whole form, on the style's GM2 kit (its program number).
 
-    The intro and the second half of the outro are left to the keys; percussion layers join
-    in B and A′ to lift the energy; each body section ends on a fill and the next opens with
-    a crash.
+    Each section plays the loop as its treatment says (``Section.drums``), percussion layers
+    join in B and the returns (A′, B2), the last bar carries the section's fill
+    (``Section.fill``) and a crash opens a section marked ``crash``.
     """
     kick_pattern = KICK_PATTERNS[kick_pattern_name]
+    loop = _loop(kick_pattern, style, rng)
     notes: list[NoteEvent] = []
-    for section in sections:
-        if section.name == "intro":
-            continue
-        percussion = style.drums.percussion if section.name in ("B", "A2") else ()
-        playing_bars = section.bars if section.name != "outro" else max(1, section.bars // 2)
-        ends_with_fill = section.name != "outro" and rng.random() < style.drums.fill_probability
-        for bar_in_section in range(playing_bars):
-            bar_start = section.start_beats + bar_in_section * BEATS_PER_BAR
-            is_fill_bar = ends_with_fill and bar_in_section == section.bars - 1
-            notes += _groove_bar(
-                bar_start,
-                bar_in_section,
-                kick_pattern,
-                style,
-                swing,
-                percussion,
-                rng,
-                last_sixteenth=8 if is_fill_bar else SIXTEENTHS_PER_BAR,
+
+    def play(hits: list[Hit], bar_start: float) -> None:
+        for sixteenth, pitch, velocity, voice, length in hits:
+            jitter = 0 if voice == "ghost" else rng.randint(-4, 4)
+            notes.append(
+                NoteEvent(
+                    _hit(sixteenth, bar_start, swing), length, pitch, velocity + jitter, voice
+                )
             )
-            if is_fill_bar:
-                notes += _fill(bar_start, swing, rng)
-        if section.name in ("A", "B", "A2"):
+
+    for section in sections:
+        percussion = style.drums.percussion if section.name in ("B", "A2", "B2") else ()
+        layer = _percussion(percussion, rng)
+        playing = list(loop)  # each section starts from the loop as it was chopped
+        for bar in range(section.bars):
+            bar_start = section.start_beats + bar * BEATS_PER_BAR
+            if bar >= 2 and rng.random() < VARIATION_PROBABILITY:
+                # The change sticks, as a producer edits the loop: it repeats from here on.
+                playing[bar % 2] = _vary(playing[bar % 2], rng)
+            hits = _treated(playing[bar % 2], section.drums)
+            if section.drums == "full":
+                hits = hits + layer
+            if bar == section.bars - 1 and section.drums != "none":
+                hits = _fill_bar(hits, section.fill, rng)
+            play(hits, bar_start)
+        if section.fill == "reverse_cymbal":
+            swell_beats = 2.0 if rng.random() < 0.5 else float(BEATS_PER_BAR)
+            notes.append(
+                NoteEvent(
+                    section.end_beats - swell_beats,
+                    swell_beats,
+                    REVERSE_CYMBAL,
+                    84,
+                    "reverse_cymbal",
+                )
+            )
+        if section.crash:
             notes.append(NoteEvent(section.start_beats, 2.0, CRASH, 88, "crash"))
     notes.sort(key=lambda note: (note.start_beats, note.pitch))
-    return Part("drums", 0, kit_name, DRUM_CHANNEL, notes)
+    program, kit_name = DRUM_KITS[style.drums.kit]
+    return Part("drums", program, kit_name, DRUM_CHANNEL, notes)

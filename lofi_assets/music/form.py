@@ -1,13 +1,62 @@
-"""Song form: intro, A, B, A′, outro in whole bars that add up to the target length."""
+"""Song form and arrangement: which sections, how long, and which parts play in each.
+
+A track is framed by an intro that builds (parts enter over its two halves) and an outro that
+strips down (parts leave); the body states the theme (A), contrasts it (B), drops out (a
+breakdown or a bridge without drums or melody) and brings the theme back (A′, sometimes B
+again). Which body template a track gets is drawn from the style's weights; which parts play
+in the intro, A, the breakdown and the outro is drawn from the seed, so tracks of one style
+differ in layout as well as in notes.
+"""
 
 from __future__ import annotations
 
 import math
+import random
+from collections.abc import Mapping
+from dataclasses import replace
 
 from lofi_assets.errors import ConfigError
-from lofi_assets.music.score import BEATS_PER_BAR, Section
+from lofi_assets.music.score import BEATS_PER_BAR, PART_NAMES, Section
 
 MIN_BARS = 5  # one bar each for intro, A, B, A′ and outro
+
+# Body templates (between intro and outro), by name; styles weight them (``arrangement.forms``).
+FORM_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "breakdown": ("A", "B", "breakdown", "A2"),
+    "bridge": ("A", "B", "bridge", "A2"),
+    "early_break": ("A", "breakdown", "B", "A2"),
+    "return_b": ("A", "B", "breakdown", "A2", "B2"),
+    "late_break": ("A", "B", "A2", "breakdown", "B2"),
+}
+SHORT_BODY = ("A", "B", "A2")  # tracks too short for a drop-out section
+
+# Section energy (0–1): velocities and densities scale with it. Drop-outs are the softest so
+# the track breathes (the issue's target: quietest body section ≥ 3 LU under the loudest).
+ENERGY = {
+    "intro": 0.5,
+    "A": 0.8,
+    "B": 0.9,
+    "breakdown": 0.4,
+    "bridge": 0.5,
+    "A2": 1.0,
+    "B2": 0.95,
+    "outro": 0.6,
+}
+
+# How the intro's first half may sound: (parts, drum treatment). Its second half adds parts.
+INTRO_OPENINGS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("keys",), "none"),
+    (("keys", "pad"), "none"),
+    (("keys", "drums"), "hats"),
+    (("pad", "keys", "bass"), "none"),
+)
+INTRO_ENTRIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("bass", "pad"), "none"),
+    (("drums",), "hats"),
+    (("bass", "drums"), "light"),
+    (("pad", "drums"), "hats"),
+)
+OUTRO_ENDINGS: tuple[tuple[str, ...], ...] = (("keys", "pad"), ("keys",), ("pad", "keys", "bass"))
 
 
 def bar_duration_s(bpm: float) -> float:
@@ -25,34 +74,170 @@ def bars_for_duration(target_duration_s: float, bpm: float) -> int:
     return bars
 
 
-def plan_form(total_bars: int) -> list[Section]:
-    """Split ``total_bars`` into intro, A, B, A2 (A′) and outro.
+def _ordered(parts: set[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in PART_NAMES if name in parts)
 
-    Intro and outro frame the track; the body is cut into phrase units (4 bars when there is
-    room, shorter for short tracks) so melodies and progressions complete their phrases;
-    whatever does not fill a unit extends the outro, so the total is exact.
+
+def _lengths(template: tuple[str, ...], units: int) -> list[int]:
+    """Units per body section: drop-outs one unit (two in long tracks), B about 30 %."""
+    drop_units = 2 if units >= 16 else 1
+    b_total = max(1, round(units * 0.3))
+    lengths: dict[str, int] = {}
+    if "breakdown" in template:
+        lengths["breakdown"] = drop_units
+    if "bridge" in template:
+        lengths["bridge"] = 1
+    if "B2" in template:
+        lengths["B2"] = max(1, b_total // 3)
+        b_total = max(1, b_total - lengths["B2"])
+    lengths["B"] = b_total
+    left = units - sum(lengths.values())
+    lengths["A"] = math.ceil(left / 2)
+    lengths["A2"] = left - lengths["A"]
+    return [lengths[name] for name in template]
+
+
+def plan_form(
+    total_bars: int,
+    form_weights: Mapping[str, float] | None = None,
+    rng: random.Random | None = None,
+    fill_probability: float = 0.7,
+) -> list[Section]:
+    """The arranged form of a ``total_bars`` track: sections that add up to it exactly.
+
+    Intro and outro frame the track (each split in two halves when 4 bars or longer, so
+    parts can enter and leave); the body is cut into phrase units (4 bars when there is
+    room, shorter for short tracks) laid out by a template drawn from ``form_weights``
+    (names of ``FORM_TEMPLATES``; all equally likely when None); whatever does not fill a
+    unit extends the outro. ``fill_probability`` (the style's) is the chance that the drums
+    mark a section end with a fill. ``rng`` (the plan's "form" stream) draws the template and the
+    parts; without one the first template and the fullest choices are taken. Raises
+    ConfigError for fewer than ``MIN_BARS`` bars or an unknown template name.
     """
     if total_bars < MIN_BARS:
         raise ConfigError(f"A track needs at least {MIN_BARS} bars, got {total_bars}")
+    weights = dict(form_weights) if form_weights else dict.fromkeys(FORM_TEMPLATES, 1.0)
+    unknown = sorted(set(weights) - set(FORM_TEMPLATES))
+    if unknown:
+        raise ConfigError(f"Unknown form templates {unknown}: choose from {list(FORM_TEMPLATES)}")
+    names = sorted(name for name, weight in weights.items() if weight > 0)
+    if rng is None:
+        template_name = names[0]
+        rng = random.Random(0)
+    else:
+        template_name = rng.choices(names, weights=[weights[n] for n in names], k=1)[0]
+
     frame = 4 if total_bars >= 32 else 2 if total_bars >= 12 else 1
-    body = total_bars - 2 * frame
+    intro_bars = 8 if total_bars >= 64 and rng.random() < 0.3 else frame
+    body = total_bars - intro_bars - frame
     unit = 4 if body >= 24 else 2 if body >= 6 else 1
     units, remainder = divmod(body, unit)
-    b_units = max(1, round(units * 0.3))
-    a_units = math.ceil((units - b_units) / 2)
-    a2_units = units - b_units - a_units
-    lengths = [
-        ("intro", frame),
-        ("A", a_units * unit),
-        ("B", b_units * unit),
-        ("A2", a2_units * unit),
-        ("outro", frame + remainder),
-    ]
-    sections, start = [], 0
-    for name, bars in lengths:
-        sections.append(Section(name, start, bars))
+    template = FORM_TEMPLATES[template_name]
+    if units < len(template) + 3 or unit < 4:  # too short for a drop-out that means anything
+        template = SHORT_BODY
+    lengths = [count * unit for count in _lengths(template, units)]
+
+    sections: list[Section] = []
+    start = 0
+
+    def add(name: str, bars: int, parts, drums: str, energy: float | None = None) -> None:
+        nonlocal start
+        parts = set(parts)
+        if drums == "none":
+            parts.discard("drums")
+        else:
+            parts.add("drums")
+        sections.append(
+            Section(
+                name,
+                start,
+                bars,
+                _ordered(parts),
+                ENERGY[name] if energy is None else energy,
+                drums,
+            )
+        )
         start += bars
+
+    # Intro: a sparse opening, then parts enter.
+    opening_parts, opening_drums = rng.choice(INTRO_OPENINGS)
+    if intro_bars >= 4:
+        entry_parts, entry_drums = rng.choice(INTRO_ENTRIES)
+        add("intro", intro_bars // 2, opening_parts, opening_drums, 0.45)
+        drums = entry_drums if opening_drums == "none" or entry_drums != "none" else opening_drums
+        add("intro", intro_bars - intro_bars // 2, {*opening_parts, *entry_parts}, drums, 0.6)
+    else:
+        add("intro", intro_bars, opening_parts, opening_drums)
+
+    # Body.
+    pad_waits = rng.random() < 0.35  # the pad joins in B, so A is thinner
+    for name, bars in zip(template, lengths, strict=True):
+        if name == "A":
+            parts = set(PART_NAMES) - ({"pad"} if pad_waits else set())
+            add(name, bars, parts, "full")
+        elif name in ("B", "A2", "B2"):
+            add(name, bars, PART_NAMES, "full")
+        elif name == "breakdown":
+            parts = {"keys", "pad"} | ({"bass"} if rng.random() < 0.4 else set())
+            add(name, bars, parts, "none")
+        else:  # bridge
+            add(name, bars, {"keys", "bass", "pad"}, "none")
+
+    # Outro: the band thins out, the keys (or the pad) close the track.
+    outro_bars = frame + remainder
+    ending = rng.choice(OUTRO_ENDINGS)
+    if outro_bars >= 4:
+        first = outro_bars // 2
+        keeps_melody = rng.random() < 0.5
+        parts = {"keys", "bass", "pad"} | ({"melody"} if keeps_melody else set())
+        add("outro", first, parts, rng.choice(("light", "hats")), 0.6)
+        add("outro", outro_bars - first, ending, "none", 0.45)
+    else:
+        add("outro", outro_bars, ending, "none")
+
+    sections = _with_drum_transitions(sections, rng, fill_probability)
+    if sections[-1].end_bar != total_bars:
+        raise AssertionError(f"form of {sections[-1].end_bar} bars, asked for {total_bars}")
     return sections
+
+
+def _with_drum_transitions(
+    sections: list[Section], rng: random.Random, fill_probability: float
+) -> list[Section]:
+    """Fills at section ends and crashes where the groove truly starts over (≤ 2 a track).
+
+    A crash marks the drums' return after a drop-out (and, sometimes, the first full groove
+    after a drum-less intro); fills are lo-fi idiom — a drop-out of the last beats, a snare
+    variation, a reversed cymbal swelling out of a drop-out — with at most one tom fill.
+    """
+    out: list[Section] = []
+    crashes = 0
+    toms_left = 1
+    for index, section in enumerate(sections):
+        following = sections[index + 1] if index + 1 < len(sections) else None
+        fill, crash = "none", False
+        previous = sections[index - 1] if index else None
+        returns = (
+            previous is not None
+            and section.drums == "full"
+            and previous.drums == "none"
+            and previous.name in ("breakdown", "bridge", "intro")
+        )
+        if returns and crashes < 2 and (previous.name != "intro" or rng.random() < 0.3):
+            crash, crashes = True, crashes + 1
+        if following is not None and following.drums != "none":
+            if section.drums == "none" and section.name in ("breakdown", "bridge"):
+                fill = "reverse_cymbal" if rng.random() < 0.75 else "none"
+            elif section.drums == "full" and rng.random() < fill_probability:
+                roll = rng.random()
+                if toms_left and roll < 0.12:
+                    fill, toms_left = "toms", 0
+                elif roll < 0.6:
+                    fill = "snare"
+                else:
+                    fill = "dropout"
+        out.append(replace(section, fill=fill, crash=crash))
+    return out
 
 
 def section_at_bar(sections: list[Section], bar: int) -> Section:

@@ -1,7 +1,11 @@
 """Harmony parts: Rhodes/piano comping, arpeggiated stabs, finger-picked guitar and pads.
 
 Every chord is voiced rootless (the bass has the root) and voice-led from the previous one,
-so the inner voices move by the smallest steps — the smooth sound of lo-fi keys.
+so the inner voices move by the smallest steps — the smooth sound of lo-fi keys. Block
+chords are held legato up to the next hit; a keyboard player pedals block chords and
+arpeggios, lifting the pedal as the next chord is struck and catching it just after, so
+each chord rings into the next without blurring two harmonies. Stabs stay short on purpose.
+The harmony sits under the melody: the pad's top voice never reaches the melody's register.
 """
 
 from __future__ import annotations
@@ -9,12 +13,12 @@ from __future__ import annotations
 import random
 
 from lofi_assets.music.progressions import ChordEvent
-from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, swing_position
+from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, PedalSpan, swing_position
 from lofi_assets.music.styles import Instrument
 from lofi_assets.music.theory import QUALITY_INTERVALS, voice_lead
 
-KEYS_RANGE = (52, 76)  # E3–E5: warm, clear of the bass and under the melody
-PAD_RANGE = (57, 79)
+KEYS_RANGE = (50, 72)  # D3–C5: warm, clear of the bass and mostly under the melody
+PAD_RANGE = (48, 67)  # C3–G4: a bed below the melody (melody.MELODY_RANGE starts at A4)
 THUMB_RANGE = (40, 52)  # a guitarist's thumb on the low strings
 KEYS_CHANNEL, PAD_CHANNEL = 2, 4
 
@@ -27,14 +31,23 @@ BLOCK_RHYTHMS = (
 )
 STAB_SLOTS = (0, 3, 6, 10, 13)  # 16th-note indices, swung when odd
 ROLL_BEATS = 0.03  # an arpeggiated stab rolls its notes upward, about 20 ms apart
+# The pedal is caught this long after a chord change (an eighth of a beat, ~80 ms at 90
+# BPM): later than any humanised onset of the new chord (≤ 45 ms), so it catches the new
+# chord and none of the old one.
+PEDAL_CATCH_BEATS = 0.125
+PEDALLED_PATTERNS = frozenset({"block", "arpeggio"})
+KEYBOARD_PROGRAMS = range(0, 8)  # GM pianos and electric pianos: the instruments with a pedal
 
 
 def _block(voicing: tuple[int, ...], length: float, rng: random.Random) -> list[tuple]:
-    rhythm = rng.choice(BLOCK_RHYTHMS) if length >= BEATS_PER_BAR else ((0.0, length - 0.1),)
+    """Block chords on the bar's rhythm, each held legato until the next (or the change)."""
+    rhythm = rng.choice(BLOCK_RHYTHMS) if length >= BEATS_PER_BAR else ((0.0, length),)
+    starts = [start for start, _ in rhythm]
     rows = []
-    for start, duration in rhythm:
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else length
         velocity = rng.randint(64, 78) if start == 0 else rng.randint(54, 68)
-        rows += [(start, duration, pitch, velocity) for pitch in voicing]
+        rows += [(start, end - start, pitch, velocity) for pitch in voicing]
     return rows
 
 
@@ -85,6 +98,9 @@ def compose_keys(
     instrument: Instrument,
     rng: random.Random,
 ) -> Part:
+    """The comping part; keyboards pedal block chords and arpeggios (``Part.pedal``)."""
+    pedalled = pattern in PEDALLED_PATTERNS and instrument.program in KEYBOARD_PROGRAMS
+    pedal: list[PedalSpan] = []
     notes: list[NoteEvent] = []
     voicing: tuple[int, ...] | None = None
     for index, chord in enumerate(timeline):
@@ -105,7 +121,10 @@ def compose_keys(
             NoteEvent(chord.start_beats + start, duration, pitch, velocity, "keys")
             for start, duration, pitch, velocity in rows
         ]
-    return Part("keys", instrument.program, instrument.name, KEYS_CHANNEL, notes)
+        if (pedalled or is_final) and instrument.program in KEYBOARD_PROGRAMS:
+            end = chord.start_beats + length
+            pedal.append(PedalSpan(chord.start_beats + PEDAL_CATCH_BEATS, end))
+    return Part("keys", instrument.program, instrument.name, KEYS_CHANNEL, notes, pedal)
 
 
 def compose_pad(timeline: list[ChordEvent], instrument: Instrument, rng: random.Random) -> Part:

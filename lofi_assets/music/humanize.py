@@ -27,6 +27,7 @@ HUMANIZED_VOICE = {
     "toms": "snare",
     "hats": "hats",
     "crash": "hats",
+    "reverse_cymbal": "hats",
     "percussion": "percussion",
     "bass": "bass",
     "keys": "keys",

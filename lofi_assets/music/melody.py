@@ -1,13 +1,17 @@
-"""Melody: call-and-answer phrases, stepwise contours, syncopation and triplets.
+"""Melody: call-and-answer phrases with space between them, in a register of its own.
 
 A phrase is a rhythm (one cell per bar) and a walk over a scale system: mostly steps, a few
 leaps, and every leap answered by a step the other way. Strong beats land on chord tones;
 a call ends open (on the 2nd or 5th), its answer echoes the call's first bar and closes on
-a stable tone. A′ restates A's theme with light ornament, B brings new material.
+a stable tone. Phrases breathe: every phrase ends by beat three of its last bar, sparse
+styles leave whole bars (and now and then a whole four-bar group) empty, and the style's
+density sets how busy the cells are. A′ (and B2) restate A's (B's) phrases, ornamented,
+from the pitch A (B) started on; the melody rests wherever the arrangement drops it.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -16,7 +20,7 @@ from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, Section
 from lofi_assets.music.styles import Instrument, Style
 from lofi_assets.music.theory import SCALES, Key, scale_pitch_classes
 
-MELODY_RANGE = (60, 84)  # C4–C6, above the keys
+MELODY_RANGE = (69, 88)  # A4–E6: above the pad (harmony.PAD_RANGE tops out at G4)
 MELODY_CHANNEL = 3
 LEAP_STEPS = 2  # two scale steps or more is a leap in the contour
 LEAP_SEMITONES = 4  # wider than a major third sounds as a leap and wants resolving
@@ -36,10 +40,13 @@ TRIPLET_CELLS: dict[str, Cell] = {
     "triplet_head": ((0, 1 / 3), (1 / 3, 1 / 3), (2 / 3, 1 / 3), (1, 1), (2, 2)),
     "triplet_tail": ((0, 1), (1, 1), (2, 2 / 3), (8 / 3, 2 / 3), (10 / 3, 2 / 3)),
 }
+# A phrase's last bar ends by beat three, leaving at least two beats of rest after it.
 CADENCE_CELLS: dict[str, Cell] = {
-    "hold": ((0, 0.5), (0.5, 0.5), (1, 2.5)),
-    "settle": ((0, 1), (1, 2.5)),
-    "sigh": ((0, 0.75), (0.75, 0.75), (1.5, 2)),
+    "hold": ((0, 0.5), (0.5, 0.5), (1, 1)),
+    "settle": ((0, 2),),
+    "sigh": ((0, 0.75), (0.75, 0.75), (1.5, 0.5)),
+    "lean": ((0, 1), (1, 1)),
+    "turn": ((0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 0.5)),
 }
 
 
@@ -69,10 +76,16 @@ def _swung(position: float, swing: float) -> float:
     return position
 
 
+def notes_per_bar_target(density: float) -> float:
+    """How many notes a bar of a phrase aims at: 2.5 at density 0.4, 5 at 0.65."""
+    return 1.5 + 10.0 * (density - 0.3)
+
+
 def _choose_cell(cells: dict[str, Cell], density: float, rng: random.Random) -> Cell:
     names = sorted(cells)
-    # Busier cells get more weight as density rises; sparse ones as it falls.
-    weights = [max(0.3, 1 + 4 * density * (len(cells[name]) - 3) / 3) for name in names]
+    # Cells near the density's note count are likeliest (a Gaussian in the note count).
+    target = notes_per_bar_target(density)
+    weights = [math.exp(-((len(cells[name]) - target) ** 2) / 2.0) + 0.02 for name in names]
     return cells[rng.choices(names, weights=weights, k=1)[0]]
 
 
@@ -126,10 +139,12 @@ def _answer(call: Motif, bars: int, style: Style, density: float, rng: random.Ra
 
 
 def _vary(motif: Motif, rng: random.Random) -> Motif:
-    """Ornament a restatement: a few steps nudged, rhythm and ending kept."""
+    """Ornament a restatement: a few steps nudged; rhythm, first note and ending kept."""
     steps = [
-        step + rng.choice((-1, 1)) if rng.random() < 0.2 and abs(step) < LEAP_STEPS else step
-        for step in motif.steps
+        step + rng.choice((-1, 1))
+        if index and rng.random() < 0.2 and abs(step) < LEAP_STEPS
+        else step
+        for index, step in enumerate(motif.steps)
     ]
     return Motif(motif.rhythm, tuple(steps), motif.ending)
 
@@ -202,36 +217,68 @@ class _Realizer:
         return candidate
 
 
-def _phrase_pairs(
-    section: Section, style: Style, density: float, rng: random.Random
-) -> list[tuple[float, Motif]]:
-    """Call and answer motifs tiling a section in groups of up to four bars."""
-    motifs: list[tuple[float, Motif]] = []
+def _group_layout(density: float, first: bool, rng: random.Random) -> str:
+    """How a four-bar group is phrased: "pair" (a two-bar call, a two-bar answer),
+    "spaced" (one-bar call and answer, each followed by an empty bar) or "rest" (no melody).
+    Denser styles phrase in pairs more often; sparse ones leave more space."""
+    pair = min(0.9, max(0.1, 0.2 + 1.6 * (density - 0.35)))
+    rest = 0.0 if first else max(0.0, 0.5 * (0.65 - density))
+    roll = rng.random()
+    if roll < rest:
+        return "rest"
+    return "pair" if roll < rest + pair else "spaced"
+
+
+Phrases = list[tuple[float, Motif]]  # (start in beats, motif)
+
+
+def _phrases(
+    section: Section, style: Style, density: float, rng: random.Random, breathe: bool = False
+) -> Phrases:
+    """Call and answer motifs tiling a section in groups of up to four bars, with space.
+
+    ``breathe``: the section's last bar stays empty (the melody is leaving for a while)."""
+    motifs: Phrases = []
+    theme: dict[str, tuple[Motif, Motif]] = {}
     bar = 0
-    theme: tuple[Motif, Motif | None] | None = None
     while bar < section.bars:
         group = min(4, section.bars - bar)
         start = section.start_beats + bar * BEATS_PER_BAR
-        call_bars = group // 2
-        if theme is not None and rng.random() < 0.5 and _fits(theme, group):
-            call, answer = _vary(theme[0], rng), theme[1]
-        elif call_bars == 0:
-            call, answer = _motif(group, "closed", style, density, rng), None
+        layout = _group_layout(density, bar == 0, rng) if group == 4 else "short"
+        if breathe and bar + group == section.bars and layout == "pair":
+            layout = "spaced"
+        if layout == "rest" or (layout == "short" and breathe):
+            bar += group
+            continue
+        if layout in theme and rng.random() < 0.5:  # the theme again, ornamented
+            call, answer = _vary(theme[layout][0], rng), theme[layout][1]
+        elif layout == "pair":
+            call = _motif(2, "open", style, density, rng)
+            answer = _answer(call, 2, style, density, rng)
         else:
-            call = _motif(call_bars, "open", style, density, rng)
-            answer = _answer(call, group - call_bars, style, density, rng)
-        motifs.append((start, call))
-        if answer is not None:
-            motifs.append((start + call_bars * BEATS_PER_BAR, answer))
-        if theme is None:
-            theme = (call, answer)
+            call = _motif(1, "open", style, density, rng)
+            answer = _motif(1, "closed", style, density, rng)
+        if layout == "short":
+            motifs.append((start, _motif(group, "closed", style, density, rng)))
+        else:
+            theme.setdefault(layout, (call, answer))
+            answer_bar = 2
+            motifs += [(start, call), (start + answer_bar * BEATS_PER_BAR, answer)]
         bar += group
     return motifs
 
 
-def _fits(theme: tuple[Motif, Motif | None], group_bars: int) -> bool:
-    length = sum(1 for motif in theme if motif is not None)
-    return group_bars == 4 and length == 2
+def _restated(phrases: Phrases, source: Section, target: Section, rng: random.Random) -> Phrases:
+    """``source``'s phrases moved to ``target`` and ornamented, repeated if it is longer."""
+    span = source.bars * BEATS_PER_BAR
+    length = target.bars * BEATS_PER_BAR
+    out: Phrases = []
+    for cycle in range(math.ceil(length / span)):
+        for start, motif in phrases:
+            position = cycle * span + start - source.start_beats
+            if position + _motif_length(motif) <= length:
+                out.append((target.start_beats + position, _vary(motif, rng)))
+    return out
 
 
 def compose_melody(
@@ -243,26 +290,36 @@ def compose_melody(
     instrument: Instrument,
     rng: random.Random,
 ) -> Part:
+    """The melody over the sections that play it (``Section.parts``).
+
+    A and B get their own phrases (B a touch busier); A2 and B2 restate them, ornamented,
+    starting from the pitch their source started on; an outro that keeps the melody plays
+    A's first phrase once more.
+    """
     realizer = _Realizer(key, style, timeline, swing)
     notes: list[NoteEvent] = []
-    motifs_by_section: dict[str, list[tuple[float, Motif]]] = {}
-    for section in sections:
-        if section.name in ("intro", "outro"):
+    written: dict[str, tuple[Section, Phrases, int]] = {}  # source phrases and start index
+    for index, section in enumerate(sections):
+        if not section.plays("melody") or section.name == "intro":
             continue
-        if section.name == "A2" and "A" in motifs_by_section:
-            # A′ restates A's phrases, ornamented, shifted to where A′ starts.
-            a_start = next(s.start_beats for s in sections if s.name == "A")
-            restated = [
-                (section.start_beats + start - a_start, _vary(motif, rng))
-                for start, motif in motifs_by_section["A"]
-                if start - a_start + _motif_length(motif) <= section.bars * BEATS_PER_BAR
-            ]
-            motifs = restated or _phrase_pairs(section, style, style.melody_density, rng)
+        following = sections[index + 1] if index + 1 < len(sections) else None
+        breathe = following is not None and not following.plays("melody")
+        source = {"A2": "A", "B2": "B", "outro": "A"}.get(section.name)
+        if source in written:
+            origin, phrases, index = written[source]
+            phrases = _restated(phrases, origin, section, rng)
+            if breathe:  # leave the last bar empty before the melody drops out
+                last_bar = section.end_beats - BEATS_PER_BAR
+                phrases = [(s, m) for s, m in phrases if s + _motif_length(m) <= last_bar]
+            if section.name == "outro":
+                phrases = phrases[:1]
+            realizer.index = index  # in the source's register, not wherever the line wandered
         else:
-            density = min(1.0, style.melody_density + (0.15 if section.name == "B" else 0.0))
-            motifs = _phrase_pairs(section, style, density, rng)
-        motifs_by_section[section.name] = motifs
-        for start, motif in motifs:
+            density = min(1.0, style.melody_density + (0.1 if section.name == "B" else 0.0))
+            phrases = _phrases(section, style, density, rng, breathe)
+        if section.name not in written:
+            written[section.name] = (section, phrases, realizer.index)
+        for start, motif in phrases:
             notes += realizer.realize(motif, start)
     return Part("melody", instrument.program, instrument.name, MELODY_CHANNEL, notes)
 

@@ -1,4 +1,8 @@
-"""Write a sketch as a Standard MIDI File (type 1, one named track per instrument)."""
+"""Write a sketch as a Standard MIDI File (type 1, one named track per instrument).
+
+Every track opens with its program change — on the drum channel (10) too, where the program
+selects the GM2 drum kit — and keys that pedal carry sustain-pedal (CC64) events.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from lofi_assets.music.theory import FLAT_NAMES, SHARP_NAMES
 from lofi_assets.storage import write_bytes_atomic
 
 TICKS_PER_BEAT = 480
+SUSTAIN_PEDAL_CC = 64  # the MIDI damper pedal; ≥ 64 is down
+PEDAL_DOWN, PEDAL_UP = 127, 0
 
 
 def ms_to_ticks(milliseconds: float, bpm: float) -> float:
@@ -42,8 +48,8 @@ def _part_track(part: Part, bpm: float, end_tick: int) -> mido.MidiTrack:
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("track_name", name=part.name, time=0))
     track.append(mido.MetaMessage("instrument_name", name=part.instrument_name, time=0))
-    if not part.is_drums:
-        track.append(mido.Message("program_change", channel=part.channel, program=part.program))
+    # On channel 10 the program selects the GM2 drum kit (0 Standard, 25 TR-808, 40 Brush …).
+    track.append(mido.Message("program_change", channel=part.channel, program=part.program))
     spans: list[list[int]] = []  # [on, off, pitch, velocity]
     for note in part.notes:
         on = min(performed_tick(note.start_beats, note.offset_ms, bpm), end_tick - 1)
@@ -59,19 +65,37 @@ def _part_track(part: Part, bpm: float, end_tick: int) -> mido.MidiTrack:
             if previous[1] > span[0]:  # both start on the same tick: drop the later one
                 span[0] = span[1]
         latest_by_pitch[span[2]] = span
-    events: list[tuple[int, int, int, int]] = []  # (tick, order, pitch, velocity)
+    # (tick, order, pitch or CC value, velocity): on one tick, offs first, then the pedal,
+    # then the new notes.
+    events: list[tuple[int, int, int, int]] = []
     for on, off, pitch, velocity in spans:
         if off <= on:
             continue
-        events.append((on, 1, pitch, velocity))
-        events.append((off, 0, pitch, 0))  # offs sort before ons on the same tick
+        events.append((on, 2, pitch, velocity))
+        events.append((off, 0, pitch, 0))
+    for span in part.pedal:
+        down = round(span.down_beats * TICKS_PER_BEAT)
+        up = min(round(span.up_beats * TICKS_PER_BEAT), end_tick)
+        if up > down:
+            events.append((down, 1, PEDAL_DOWN, 0))
+            events.append((up, 1, PEDAL_UP, 0))
     events.sort()
     now = 0
-    for tick, order, pitch, velocity in events:
-        kind = "note_on" if order == 1 else "note_off"
-        track.append(
-            mido.Message(kind, channel=part.channel, note=pitch, velocity=velocity, time=tick - now)
-        )
+    for tick, order, value, velocity in events:
+        if order == 1:
+            message = mido.Message(
+                "control_change",
+                channel=part.channel,
+                control=SUSTAIN_PEDAL_CC,
+                value=value,
+                time=tick - now,
+            )
+        else:
+            kind = "note_on" if order == 2 else "note_off"
+            message = mido.Message(
+                kind, channel=part.channel, note=value, velocity=velocity, time=tick - now
+            )
+        track.append(message)
         now = tick
     track.append(mido.MetaMessage("end_of_track", time=max(0, end_tick - now)))
     return track

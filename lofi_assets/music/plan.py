@@ -170,7 +170,14 @@ def resolve_plan(request: SketchRequest) -> SketchPlan:
         target_duration_s = float(request.duration_s)
     else:
         target_duration_s = round(choose.uniform(*request.duration_range_s), 3)
-    sections = tuple(plan_form(bars_for_duration(target_duration_s, bpm)))
+    sections = tuple(
+        plan_form(
+            bars_for_duration(target_duration_s, bpm),
+            style.form_weights,
+            derived_rng(request.seed, "form"),
+            style.drums.fill_probability,
+        )
+    )
     harmony_rng = derived_rng(request.seed, "harmony")
     a_progression = compose_progression(key, style, harmony_rng)
     b_progression = compose_progression(

@@ -26,6 +26,14 @@ class NoteEvent:
     offset_ms: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class PedalSpan:
+    """The sustain pedal (CC64) held from ``down_beats`` to ``up_beats``."""
+
+    down_beats: float
+    up_beats: float
+
+
 @dataclass
 class Part:
     name: str
@@ -33,6 +41,7 @@ class Part:
     instrument_name: str
     channel: int
     notes: list[NoteEvent] = field(default_factory=list)
+    pedal: list[PedalSpan] = field(default_factory=list)  # sorted, non-overlapping
 
     @property
     def is_drums(self) -> bool:
@@ -50,9 +59,10 @@ PART_NAMES = ("keys", "bass", "melody", "drums", "pad")
 #   breakdown  a stripped-down A: drums out or light, melody resting, softer
 #   bridge     a short B-progression passage between B and A′ (drums out or light)
 #   A2         A′: the theme returns, varied, in A's register
+#   B2         B returns after A′ (its progression, its phrases varied)
 #   outro      parts leave one by one
-SECTION_NAMES = ("intro", "A", "B", "breakdown", "bridge", "A2", "outro")
-B_PROGRESSION_SECTIONS = frozenset({"B", "bridge"})
+SECTION_NAMES = ("intro", "A", "B", "breakdown", "bridge", "A2", "B2", "outro")
+B_PROGRESSION_SECTIONS = frozenset({"B", "B2", "bridge"})
 
 # How the drums play a section: the full groove, a light one (kick and hats, no backbeat
 # snare, no percussion), only the hats (a "drop-out" of the kick and snare), or not at all.
@@ -95,7 +105,7 @@ class Section:
 
     @property
     def progression_name(self) -> str:
-        """Which progression the section plays: B and the bridge play B's, the rest A's."""
+        """Which progression the section plays: B, B2 and the bridge play B's, the rest A's."""
         return "B" if self.name in B_PROGRESSION_SECTIONS else "A"
 
     def plays(self, part: str) -> bool:

@@ -50,6 +50,7 @@ class DrumFeel:
     open_hat_probability: float
     percussion: tuple[str, ...]
     fill_probability: float
+    kit: str = "standard"  # a GM2 drum kit name (drums.DRUM_KITS): the drum part's program
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class Style:
     production: dict[str, Any] = field(default_factory=dict)
     # "model": the trained melody model writes the melody when one is materialized.
     melody_generator: str = "engine"
+    # Weights of the body templates (form.FORM_TEMPLATES); empty: every template alike.
+    form_weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,18 @@ def parse_style(document: dict[str, Any], source: Path) -> Style:
     unknown_layers = sorted(set(percussion) - set(PERCUSSION_LAYERS))
     if unknown_layers:
         raise ConfigError(f"{source}: unknown percussion layers {unknown_layers}")
-    from lofi_assets.music.drums import KICK_PATTERNS  # drums needs Style: import late
+    from lofi_assets.music.drums import DRUM_KITS, KICK_PATTERNS  # drums needs Style: late
+    from lofi_assets.music.form import FORM_TEMPLATES
+
+    kit = str(drums.get("kit", "standard"))
+    if kit not in DRUM_KITS:
+        raise ConfigError(f"{source}: drums.kit {kit!r} is not one of {sorted(DRUM_KITS)}")
+    arrangement = document.get("arrangement") or {}
+    form_weights = (
+        _weights(arrangement["forms"], tuple(FORM_TEMPLATES), "arrangement.forms", source)
+        if "forms" in arrangement
+        else {}
+    )
 
     unknown_kicks = sorted(set(drums["kick_patterns"]) - set(KICK_PATTERNS))
     if unknown_kicks or not drums["kick_patterns"]:
@@ -207,6 +221,7 @@ def parse_style(document: dict[str, Any], source: Path) -> Style:
             ),
             percussion=percussion,
             fill_probability=_probability(drums["fill_probability"], "fill_probability", source),
+            kit=kit,
         ),
         melody_scale_system=scale_system,
         melody_density=_probability(melody["density"], "melody.density", source),
@@ -219,6 +234,7 @@ def parse_style(document: dict[str, Any], source: Path) -> Style:
         ambience=tuple(_require(document, "ambience", source)),
         production=dict(document.get("production") or {}),
         melody_generator=_melody_generator(melody.get("generator", "engine"), source),
+        form_weights=form_weights,
     )
 
 
