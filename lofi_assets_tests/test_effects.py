@@ -89,10 +89,73 @@ def test_bitcrush_quantizes_to_the_bit_depth(bits):
     assert np.allclose(np.diff(levels), 2.0 / 2**bits)
 
 
-def test_sample_rate_reduction_holds_samples():
-    reduced = fx.reduce_sample_rate(noise(1.0), RATE, 11_025)
+def effective_bits(crushed: np.ndarray, clean: np.ndarray) -> float:
+    """Bits a uniform quantiser needs for this error at this peak: error RMS = step / √12 and
+    the step is peak / 2^(bits − 1)."""
+    error = np.asarray(crushed, dtype=np.float64) - clean
+    step = math.sqrt(12.0 * np.mean(error**2))
+    return 1.0 + math.log2(float(np.max(np.abs(clean))) / step)
+
+
+@pytest.mark.parametrize("bits", [8.0, 10.0, 12.0])
+@pytest.mark.parametrize("level", [1.0, 0.003])
+def test_bitcrush_gives_its_depth_at_any_input_level_and_after_any_gain(bits, level):
+    source = noise(seconds=1.0) * np.float32(level)
+    crushed = fx.bitcrush(source, RATE, bits)
+    assert effective_bits(crushed, source) == pytest.approx(bits, abs=0.5)
+    gain = np.float32(37.0)  # a stem gain after the crush scales the steps with the signal
+    assert effective_bits(crushed * gain, source * gain) == pytest.approx(bits, abs=0.5)
+    assert len(np.unique(crushed)) <= 2**bits
+
+
+def test_silence_stays_silent_through_the_crush():
+    assert not np.any(fx.bitcrush(np.zeros((2, 100), dtype=np.float32), RATE, 8))
+
+
+def spectrum_db(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    frequencies, power = signal.welch(audio[0].astype(np.float64), RATE, nperseg=8_192)
+    return frequencies, 10 * np.log10(power + 1e-30)
+
+
+def level_at_db(frequencies, power_db, frequency_hz) -> float:
+    return float(power_db[np.argmin(np.abs(frequencies - frequency_hz))])
+
+
+def test_sample_and_hold_holds_samples():
+    reduced = fx.sample_and_hold(noise(1.0), RATE, 11_025)
     repeats = np.mean(np.diff(reduced[0]) == 0)
     assert repeats > 0.6  # about 3 of every 4 samples repeat the previous one
+
+
+def test_sample_rate_reduction_keeps_the_aliasing_grit_but_no_images_above_nyquist():
+    target_hz = 22_050
+    # A 15 kHz tone (no input filter) folds down to 22.05 − 15 = 7.05 kHz: the grit stays.
+    frequencies, power_db = spectrum_db(fx.reduce_sample_rate(tone(15_000.0), RATE, target_hz))
+    assert level_at_db(frequencies, power_db, 7_050) > power_db.max() - 3
+    # A 1 kHz tone held at 22.05 kHz has images at 21.05 and 23.05 kHz: filtered out.
+    frequencies, power_db = spectrum_db(fx.reduce_sample_rate(tone(1_000.0), RATE, target_hz))
+    assert level_at_db(frequencies, power_db, 1_000) == pytest.approx(power_db.max(), abs=0.1)
+    above = frequencies >= target_hz / 2
+    assert power_db[above].max() < level_at_db(frequencies, power_db, 1_000) - 75
+    held_db = spectrum_db(fx.sample_and_hold(tone(1_000.0), RATE, target_hz))[1]
+    assert held_db[above].max() > held_db.max() - 40  # what the output filter took away
+
+
+def test_vintage_sampler_crushes_at_its_rate_and_leaves_nothing_above_its_nyquist():
+    source = noise(seconds=2.0)
+    sampled = fx.vintage_sampler(source, RATE, 26_000, 10)
+    clean = fx.reduce_sample_rate(source, RATE, 26_000)
+    assert effective_bits(sampled, clean) == pytest.approx(10.0, abs=0.5)
+    frequencies, power_db = spectrum_db(sampled)
+    in_band = power_db[(frequencies >= 1_000) & (frequencies <= 4_000)].mean()
+    assert power_db[frequencies >= 13_000].max() < in_band - 60
+
+
+def test_butterworth_lowpass_falls_by_its_order_per_octave():
+    frequencies, power_db = spectrum_db(fx.lowpass(noise(4.0), RATE, 5_000, order=4))
+    passband = level_at_db(frequencies, power_db, 1_000)
+    assert level_at_db(frequencies, power_db, 5_000) == pytest.approx(passband - 3, abs=1)
+    assert level_at_db(frequencies, power_db, 20_000) < passband - 45  # 24 dB/octave × 2
 
 
 def test_crackle_clicks_arrive_at_the_poisson_rate():

@@ -96,22 +96,130 @@ def vinyl_hiss(
 # --- degradation ------------------------------------------------------------------------
 
 
-def bitcrush(audio: np.ndarray, sample_rate_hz: int, bit_depth: float) -> np.ndarray:
-    """Quantise to ``bit_depth``-bit PCM (2^bits levels across ±1): an old sampler's crunch.
+def peak(audio: np.ndarray, chunk_samples: int = 1 << 18) -> float:
+    """Largest absolute sample, found over small chunks (no full-size temporary)."""
+    flat = audio.reshape(-1)
+    largest = 0.0
+    for start in range(0, flat.size, chunk_samples):
+        chunk = flat[start : start + chunk_samples]
+        if chunk.size:
+            largest = max(largest, float(np.max(np.abs(chunk))))
+    return largest
 
+
+def sos_filter(audio: np.ndarray, sos: np.ndarray, block_samples: int = 1 << 17) -> np.ndarray:
+    """Run second-order sections along time in float64, block by block, into a float32 copy.
+
+    Steep filters (elliptic, high-order Butterworth) need float64 coefficients and state to stay
+    stable near the unit circle; filtering in blocks keeps the float64 temporaries small on
+    long tracks. Input and output are float32 ``(channels, samples)``.
+    """
+    source = _as_float32(audio)
+    out = np.empty_like(source)
+    state = np.zeros((sos.shape[0], source.shape[0], 2))
+    for start in range(0, source.shape[1], block_samples):
+        block = source[:, start : start + block_samples].astype(np.float64)
+        filtered, state = signal.sosfilt(sos, block, axis=1, zi=state)
+        out[:, start : start + block_samples] = filtered
+    return out
+
+
+def lowpass(audio: np.ndarray, sample_rate_hz: int, cutoff_hz: float, order: int = 2) -> np.ndarray:
+    """Butterworth low-pass: −3 dB at ``cutoff_hz``, then ``6 × order`` dB per octave.
+
+    pedalboard's ``LowpassFilter`` is first order (6 dB/octave): too gentle to give a mix a
+    knee, so the lo-fi roll-offs use this one. A cutoff at or above Nyquist returns the input.
+    """
+    if cutoff_hz >= 0.49 * sample_rate_hz:
+        return audio
+    sos = signal.butter(order, cutoff_hz, "lowpass", fs=sample_rate_hz, output="sos")
+    return sos_filter(audio, sos)
+
+
+def bitcrush(
+    audio: np.ndarray, sample_rate_hz: int, bit_depth: float, full_scale: float | None = None
+) -> np.ndarray:
+    """Quantise to ``bit_depth``-bit PCM: 2^bits levels across ±``full_scale``, undithered.
+
+    ``full_scale`` defaults to the signal's own peak, as a sampler's input gain is set so the
+    loudest hit just reaches full scale: the result holds ``bit_depth`` effective bits whatever
+    the level going in, and a gain applied afterwards scales the steps with the signal, so
+    the depth survives mixing. The crunch is a creative effect, so it is not dithered (an
+    SP-1200's converter was not either); only final PCM exports are (``wav.write_wav``).
     ``sample_rate_hz`` is unused; it keeps the signature of the other effects.
     """
+    source = _as_float32(audio)
+    scale = peak(source) if full_scale is None else float(full_scale)
+    if scale <= 0.0:
+        return source.copy()
     steps = 2.0 ** (bit_depth - 1)
-    quantized = np.round(_as_float32(audio) * steps) / steps
-    return np.clip(quantized, -1.0, 1.0 - 1.0 / steps).astype(np.float32)
+    quantized = source * np.float32(steps / scale)
+    np.round(quantized, out=quantized)
+    np.clip(quantized, -steps, steps - 1.0, out=quantized)
+    quantized *= np.float32(scale / steps)
+    return quantized
 
 
-def reduce_sample_rate(audio: np.ndarray, sample_rate_hz: int, target_rate_hz: float) -> np.ndarray:
-    """Resample down and back with zero-order hold: aliasing like an SP-1200."""
+def sample_and_hold(audio: np.ndarray, sample_rate_hz: int, target_rate_hz: float) -> np.ndarray:
+    """Resample down and back with zero-order hold and no input filter: each sample at the low
+    rate is held until the next. Content above the low rate's Nyquist folds back into the band
+    (the grit) and the hold's steps put images of the band above it (the sizzle)."""
     plugin = pedalboard.Resample(
         target_sample_rate=target_rate_hz, quality=pedalboard.Resample.Quality.ZeroOrderHold
     )
     return _run(plugin, audio, sample_rate_hz)
+
+
+# A sampler's output (reconstruction) filter: flat to 90 % of the reduced Nyquist, at least
+# 80 dB down from the Nyquist itself, elliptic so the transition is narrow (order 9–11 at
+# the rates the styles use). 0.5 dB passband ripple is inaudible.
+RECONSTRUCTION_PASSBAND = 0.9
+RECONSTRUCTION_RIPPLE_DB = 0.5
+RECONSTRUCTION_STOPBAND_DB = 80.0
+
+
+def reconstruction_filter(
+    audio: np.ndarray, sample_rate_hz: int, reduced_rate_hz: float
+) -> np.ndarray:
+    """Remove everything above the reduced rate's Nyquist (a sampler's anti-imaging filter)."""
+    nyquist_hz = reduced_rate_hz / 2.0
+    if nyquist_hz >= 0.49 * sample_rate_hz:
+        return audio
+    order, edge_hz = signal.ellipord(
+        RECONSTRUCTION_PASSBAND * nyquist_hz,
+        nyquist_hz,
+        RECONSTRUCTION_RIPPLE_DB,
+        RECONSTRUCTION_STOPBAND_DB,
+        fs=sample_rate_hz,
+    )
+    sos = signal.ellip(
+        order,
+        RECONSTRUCTION_RIPPLE_DB,
+        RECONSTRUCTION_STOPBAND_DB,
+        edge_hz,
+        "lowpass",
+        fs=sample_rate_hz,
+        output="sos",
+    )
+    return sos_filter(audio, sos)
+
+
+def reduce_sample_rate(audio: np.ndarray, sample_rate_hz: int, target_rate_hz: float) -> np.ndarray:
+    """An old sampler's rate: zero-order hold (aliasing folds down: grit), then its output
+    filter removes the hold's images above the reduced Nyquist (no sizzle)."""
+    held = sample_and_hold(audio, sample_rate_hz, target_rate_hz)
+    return reconstruction_filter(held, sample_rate_hz, target_rate_hz)
+
+
+def vintage_sampler(
+    audio: np.ndarray, sample_rate_hz: int, sampler_rate_hz: float, bit_depth: float
+) -> np.ndarray:
+    """An SP-1200-style sampler: held at ``sampler_rate_hz``, quantised to ``bit_depth`` bits
+    against the signal's peak (so the depth is the same at any input level), then the output
+    filter: aliasing and quantisation grit below the reduced Nyquist, nothing above it."""
+    held = sample_and_hold(audio, sample_rate_hz, sampler_rate_hz)
+    crushed = bitcrush(held, sample_rate_hz, bit_depth)
+    return reconstruction_filter(crushed, sample_rate_hz, sampler_rate_hz)
 
 
 def delay_amplitude_s(depth_cents: float, rate_hz: float) -> float:

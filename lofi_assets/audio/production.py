@@ -2,8 +2,11 @@
 
 Stems are rendered per instrument, then each gets its own chain (filters, pan, saturation,
 space, side-chain ducking keyed from the kick's MIDI notes) and is set to its level in the
-mix, so the stems on disk sum to the mix. The bus adds tape colour, a 7-band EQ, multiband
-and parallel compression and mid/side width; mastering hits -14 LUFS under a true-peak ceiling.
+mix, so the stems on disk sum to the mix (stems are written as 32-bit float: at mix level a
+drum stem peaks above full scale). The drums go through an old sampler (hold, crush against
+their own peak, output filter). The bus adds tape colour, a 7-band EQ, multiband and parallel
+compression, mid/side width and a tape roll-off that gives the master its lo-fi knee
+(8-13 kHz); mastering hits -14 LUFS under a true-peak ceiling.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +30,7 @@ from lofi_assets.audio.measure import integrated_lufs, true_peak_dbtp
 from lofi_assets.audio.parallel import step_threads, thread_map
 from lofi_assets.audio.render import NoteSpan, render_part
 from lofi_assets.audio.soundfont import SoundFont
+from lofi_assets.audio.wav import read_wav
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.analysis import MidiSummary
 from lofi_assets.music.drums import KICK
@@ -37,7 +42,7 @@ STEM_NAMES = (*INSTRUMENT_STEMS, "ambience", "vinyl")
 RENDER_TAIL_S = 2.0  # let releases and reverb tails ring past the last bar
 TARGET_LUFS = -14.0  # streaming platforms normalise to about -14 LUFS
 TRUE_PEAK_CEILING_DBTP = -1.5
-LIMITER_MARGIN_DB = 0.3  # the limiter aims under the ceiling; 24-bit rounding stays inside
+LIMITER_MARGIN_DB = 0.3  # the limiter aims under the ceiling; 24-bit dither stays inside
 
 
 class ProductionError(LofiError):
@@ -62,8 +67,11 @@ class ProductionSettings:
     pans: Mapping[str, float] = field(
         default_factory=lambda: {"bass": 0.0, "keys": -0.25, "melody": 0.3, "pad": 0.0}
     )
-    drum_bit_depth: float = 12.0
-    drum_sample_rate_hz: float = 26_000.0
+    drum_bit_depth: float = 12.0  # effective bits against the drum stem's own peak
+    drum_sample_rate_hz: float = 26_000.0  # the sampler's rate: nothing survives above half
+    # Drums were never low-passed and carried most of the master's 8 and 16 kHz octaves
+    # (issue 13); a 12 dB/octave roll-off here is the dusty tone before the sampler.
+    drum_lowpass_hz: float = 10_000.0
     wow_rate_hz: float = 0.7
     wow_depth_cents: float = 10.0
     flutter_rate_hz: float = 9.0
@@ -82,7 +90,12 @@ class ProductionSettings:
     pad_filter_lfo_hz: float = 0.06
     pad_filter_min_hz: float = 900.0
     pad_filter_max_hz: float = 4_500.0
-    bus_eq_gains_db: tuple[float, ...] = (1.5, 0.5, -1.0, 0.0, -0.5, -2.0, -5.0)
+    bus_eq_gains_db: tuple[float, ...] = (1.5, 0.5, -1.0, 0.0, -0.5, -1.0, -2.0)
+    # The tape/vinyl roll-off that ends the bus (after every stage that makes harmonics): a
+    # Butterworth low-pass that puts the master's knee (-20 dB re its 300 Hz-3 kHz mean) in
+    # 8-13 kHz, where a cassette or a worn record loses its top.
+    bus_lowpass_hz: float = 11_000.0
+    bus_lowpass_order: int = 8
     # Octave-band level (dB relative to the whole track) a master must fall inside: the tonal
     # balance of a lo-fi mix, warm lows and rolled-off highs.
     spectral_envelope_db: Mapping[int, tuple[float, float]] = field(
@@ -95,7 +108,10 @@ class ProductionSettings:
             2_000: (-26.0, -5.0),
             4_000: (-30.0, -6.0),
             8_000: (-36.0, -8.0),
-            16_000: (-50.0, -12.0),
+            # The bus roll-off leaves the 16 kHz octave (11.3-22.6 kHz) 36-43 dB under the
+            # total on the seven styles; above -25 dB the lo-fi top end is gone (the hi-fi
+            # masters of issue 13 sat near -20), below -60 dB the track is muffled.
+            16_000: (-60.0, -25.0),
         }
     )
     crossfade_s: float = 6.0  # into this style's tracks in a release mix (4–8 s)
@@ -138,6 +154,12 @@ class ProductionSettings:
             raise ConfigError("crossfade_s must be 4–8 seconds")
         if not 1 <= self.drum_bit_depth <= 32:
             raise ConfigError("drum_bit_depth must be between 1 and 32 bits")
+        nyquist_hz = SAMPLE_RATE_HZ / 2
+        for name in ("drum_sample_rate_hz", "drum_lowpass_hz", "bus_lowpass_hz"):
+            if not 1_000.0 <= getattr(self, name) <= 2 * nyquist_hz:
+                raise ConfigError(f"{name} must be 1 000–{2 * nyquist_hz:.0f} Hz")
+        if not 1 <= self.bus_lowpass_order <= 8:
+            raise ConfigError("bus_lowpass_order must be 1–8 (6 dB/octave each)")
 
 
 @dataclass(frozen=True)
@@ -211,9 +233,14 @@ def _stem_chains(
 
     def drums(audio):
         audio = fx.band_limit(audio, rate, 30, None)
-        audio = fx.reduce_sample_rate(audio, rate, settings.drum_sample_rate_hz)
-        audio = fx.bitcrush(audio, rate, settings.drum_bit_depth)
-        return fx.tape_saturation(audio, settings.saturation_drive_db)
+        audio = fx.lowpass(audio, rate, settings.drum_lowpass_hz, order=2)
+        # Saturate before the sampler: its output filter then removes the harmonics the
+        # saturation makes above the reduced Nyquist, and the crush is the last level change
+        # before the stem gain (which scales the steps with the signal: the depth holds).
+        audio = fx.tape_saturation(audio, settings.saturation_drive_db)
+        return fx.vintage_sampler(
+            audio, rate, settings.drum_sample_rate_hz, settings.drum_bit_depth
+        )
 
     def bass(audio):
         audio = fx.band_limit(audio, rate, 35, 2_500)
@@ -401,7 +428,11 @@ def mix_bus(mix: np.ndarray, settings: ProductionSettings, sample_rate_hz: int) 
         audio = fx.SevenBandEq(tuple(settings.bus_eq_gains_db))(audio, sample_rate_hz)
         audio = fx.multiband_compression(audio, sample_rate_hz)
         audio = fx.parallel_compression(audio, sample_rate_hz, settings.parallel_blend)
-        return fx.mid_side(audio, side_gain_db=settings.side_gain_db)
+        audio = fx.mid_side(audio, side_gain_db=settings.side_gain_db)
+        # Last, after the saturation and compressors that make harmonics: the tape roll-off.
+        return fx.lowpass(
+            audio, sample_rate_hz, settings.bus_lowpass_hz, order=settings.bus_lowpass_order
+        )
 
     return in_two_halves(bus, mix, sample_rate_hz)
 
@@ -487,3 +518,22 @@ def produce_master(
     if progress:
         progress("master")
     return mastered
+
+
+def master_stem_files(
+    stem_paths: Mapping[str, Path | str], settings: ProductionSettings, sample_rate_hz: int
+) -> np.ndarray:
+    """The pipeline's master: stem files (float WAV, ``STEM_SUBTYPE``) summed in the order given
+    (``STEM_NAMES`` order, as ``produce_master`` sums them), then the bus and mastering.
+
+    Float stems read back bit-exact, so this equals ``produce_master`` of the same sketch.
+    Raises ``AudioFileError`` for a missing or unreadable stem, ``ProductionError`` for stems
+    of different lengths. Returns float32 ``(2, samples)``.
+    """
+    mix = sum_stems(
+        (name, read_wav(path, expected_rate_hz=sample_rate_hz)[0])
+        for name, path in stem_paths.items()
+    )
+    bused = mix_bus(mix, settings, sample_rate_hz)
+    del mix  # only the bus output is needed while mastering: long tracks are large
+    return master(bused, sample_rate_hz)

@@ -15,19 +15,66 @@ class AudioFileError(LofiError):
     """A WAV that is missing, corrupt, empty, mono or at the wrong rate."""
 
 
+# Word lengths of the PCM subtypes the project writes; anything else (FLOAT, DOUBLE) is
+# written as is.
+PCM_BITS = {"PCM_16": 16, "PCM_24": 24}
+WRITE_BLOCK_FRAMES = 1 << 18  # about 6 s: dither and conversion never copy a whole track
+STEM_SUBTYPE = "FLOAT"  # stems peak above full scale: 32-bit float keeps them unclipped
+
+
+def tpdf_quantize(audio: np.ndarray, bits: int, rng: np.random.Generator) -> np.ndarray:
+    """float ``(channels, samples)`` in ±1 → the nearest ``bits``-bit PCM codes, after adding
+    triangular (TPDF) dither of ±1 LSB, the standard for a word-length reduction: the
+    rounding error becomes a constant, signal-independent noise floor (0.5 LSB RMS: -144 dBFS
+    at 24 bits, -96 dBFS at 16) instead of distortion that follows the music.
+
+    Returns int64 codes in [-2^(bits-1), 2^(bits-1) - 1] (full-scale peaks saturate).
+    """
+    scale = float(2 ** (bits - 1))
+    noise = rng.random(audio.shape) - rng.random(audio.shape)
+    codes = np.round(np.asarray(audio, dtype=np.float64) * scale + noise)
+    return np.clip(codes, -scale, scale - 1).astype(np.int64)
+
+
 def write_wav(
-    path: Path | str, audio: np.ndarray, sample_rate_hz: int, subtype: str = "PCM_24"
+    path: Path | str,
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    subtype: str = "PCM_24",
+    dither_seed: int = 0,
 ) -> Path:
-    """Write (channels, samples) audio atomically; 24-bit PCM unless told otherwise."""
+    """Write float ``(channels, samples)`` audio atomically; 24-bit PCM unless told otherwise.
+
+    PCM subtypes (``PCM_BITS``) are TPDF-dithered (``tpdf_quantize``) from a generator seeded
+    with ``dither_seed``, so the same audio always writes the same bytes; float subtypes
+    (``STEM_SUBTYPE`` for stems) keep every sample as it is, above full scale included.
+    Written in blocks, so no copy of the whole track is made.
+    """
     target = Path(path)
-    with atomic_path(target) as temporary:
-        soundfile.write(
+    bits = PCM_BITS.get(subtype)
+    rng = np.random.default_rng(dither_seed)
+    with (
+        atomic_path(target) as temporary,
+        soundfile.SoundFile(
             str(temporary),
-            np.ascontiguousarray(audio.T),
-            sample_rate_hz,
+            "w",
+            samplerate=sample_rate_hz,
+            channels=audio.shape[0],
             subtype=subtype,
             format="WAV",
-        )
+        ) as handle,
+    ):
+        for start in range(0, audio.shape[1], WRITE_BLOCK_FRAMES):
+            block = audio[:, start : start + WRITE_BLOCK_FRAMES]
+            if bits is None:
+                handle.write(np.ascontiguousarray(block.T, dtype=np.float32))
+                continue
+            # libsndfile keeps the top 16 or 24 bits of an int16/int32 sample: exact codes.
+            codes = tpdf_quantize(block, bits, rng)
+            if bits == 16:
+                handle.write(np.ascontiguousarray(codes.T, dtype=np.int16))
+            else:
+                handle.write(np.ascontiguousarray((codes << (32 - bits)).T, dtype=np.int32))
     return target
 
 

@@ -17,14 +17,12 @@ from lofi_assets.audio.production import (
     TARGET_LUFS,
     TRUE_PEAK_CEILING_DBTP,
     ProductionSettings,
-    master,
-    mix_bus,
+    master_stem_files,
     produce_stems,
     production_inputs,
-    sum_stems,
 )
 from lofi_assets.audio.qc import measure_master
-from lofi_assets.audio.wav import read_wav, write_wav
+from lofi_assets.audio.wav import STEM_SUBTYPE, write_wav
 from lofi_assets.defs.assets.common import (
     compute_timer,
     png_markdown,
@@ -71,7 +69,8 @@ def stems(
     artifact_store: ArtifactStore,
     soundfont: SoundFontResource,
 ) -> dg.MaterializeResult:
-    """One processed WAV per layer (drums, bass, keys, melody, pad, ambience, vinyl) at mix level."""
+    """One processed WAV per layer (drums, bass, keys, melody, pad, ambience, vinyl) at mix
+    level, 32-bit float (a stem may peak above full scale; PCM would clip it)."""
     reuse_freed_memory()
     target = artifact_store.partition_dir("stems", context.partition_key)
     shapes: dict[str, tuple[int, ...]] = {}
@@ -86,7 +85,7 @@ def stems(
 
             def keep(name: str, audio: np.ndarray) -> None:
                 nonlocal non_finite
-                write_wav(staging / f"{name}.wav", audio, SAMPLE_RATE_HZ)
+                write_wav(staging / f"{name}.wav", audio, SAMPLE_RATE_HZ, subtype=STEM_SUBTYPE)
                 shapes[name] = audio.shape
                 non_finite += int(np.count_nonzero(~np.isfinite(audio)))
                 levels_dbfs[name] = round(float(10 * np.log10(mean_square(audio) + 1e-20)), 1)
@@ -157,12 +156,11 @@ def mastered_wav(
     with compute_timer() as timing, domain_failures(artifact_store.root):
         plan = read_plan(artifact_store, midi_sketch)
         settings = _settings(plan)
-        mix = sum_stems(
-            (name, read_wav(artifact_store.resolve(path), stems.sample_rate_hz)[0])
-            for name, path in stems.stem_paths.items()
+        mastered = master_stem_files(
+            {name: artifact_store.resolve(path) for name, path in stems.stem_paths.items()},
+            settings,
+            stems.sample_rate_hz,
         )
-        mastered = master(mix_bus(mix, settings, stems.sample_rate_hz), stems.sample_rate_hz)
-        del mix
         with atomic_directory(target) as staging:
             write_wav(staging / MASTER_FILE, mastered, stems.sample_rate_hz)
             qc, audio, sample_rate_hz = measure_master(staging / MASTER_FILE)
