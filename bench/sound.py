@@ -46,13 +46,14 @@ REPEAT_SPACING_S = 0.75  # far enough apart that the first hit's tail is gone
 
 
 def compose_to_midi(style: str, seed: int, duration_s: float | None, folder: Path):
-    """Compose one sketch and write its MIDI; returns (sketch, MIDI path)."""
+    """Compose one sketch and write its files as the pipeline does; returns (files, MIDI path)."""
     from lofi_assets.music.arrangement import compose_sketch
-    from lofi_assets.music.midi_io import write_sketch_midi
     from lofi_assets.music.plan import SketchRequest
+    from lofi_assets.music.sketch_files import write_sketch_files
 
     sketch = compose_sketch(SketchRequest(seed=seed, style=style, duration_s=duration_s))
-    return sketch, write_sketch_midi(sketch, folder / f"{style}-{seed}.mid")
+    files = write_sketch_files(sketch, folder / f"{style}-{seed}")
+    return files, files.midi_path
 
 
 def render_notes(
@@ -70,7 +71,7 @@ def render_notes(
     return render_part(spans, program, is_drums, resolve_soundfont(), duration_s, SAMPLE_RATE_HZ)
 
 
-def produce(sketch, midi_path: Path, style: str) -> tuple[np.ndarray, np.ndarray, float]:
+def produce(files, style: str) -> tuple[np.ndarray, np.ndarray, float]:
     """The master and the drum stem (float32 ``(2, samples)``) as ``lofi render`` makes them
     (stems summed in their fixed order, bus, master), and the drum chain's reduced Nyquist
     (Hz) from the style's ProductionSettings."""
@@ -83,11 +84,10 @@ def produce(sketch, midi_path: Path, style: str) -> tuple[np.ndarray, np.ndarray
         sum_stems,
     )
     from lofi_assets.audio.soundfont import resolve_soundfont
-    from lofi_assets.music.analysis import read_midi
     from lofi_assets.music.styles import get_style
 
     settings = ProductionSettings.from_overrides(get_style(style).production)
-    inputs = production_inputs(read_midi(midi_path), sketch.plan.to_document())
+    inputs = production_inputs(files.summary, files.plan)
     stems = build_stems(inputs, settings, resolve_soundfont(), SAMPLE_RATE_HZ)
     drums = stems["drums"]
     mix = sum_stems(stems.items())
@@ -183,10 +183,10 @@ def measure_timbre(midi_path: Path) -> TimbreResult:
 def measure_track(
     style: str, seed: int, duration_s: float | None, folder: Path, with_audio: bool
 ) -> tuple[TrackResult, Path]:
-    sketch, midi_path = compose_to_midi(style, seed, duration_s, folder)
+    files, midi_path = compose_to_midi(style, seed, duration_s, folder)
     result = TrackResult(style, seed, sm.midi_measures(midi_path))
     if with_audio:
-        mastered, drums, reduced_nyquist_hz = produce(sketch, midi_path, style)
+        mastered, drums, reduced_nyquist_hz = produce(files, style)
         loudness = sm.ebur128(mastered, SAMPLE_RATE_HZ)
         result.integrated_lufs = loudness.integrated_lufs
         result.true_peak_dbtp = loudness.true_peak_dbtp
