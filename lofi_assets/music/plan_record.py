@@ -173,7 +173,7 @@ class PlanRecord:
                 romans=tuple(map(str, reader.nested("progression", name))),
                 chords=tuple(map(str, reader.nested("chords", name))),
             )
-            for name in reader.mapping("chords")
+            for name in reader.mapping("progression")
         }
         instruments = {
             role: _instrument(reader.nested("instruments", role), f"{source}: instruments.{role}")
