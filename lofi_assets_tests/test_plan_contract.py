@@ -78,7 +78,7 @@ def test_a_bad_plan_names_the_file_and_the_field(record, tmp_path, edit, message
 
 def test_a_missing_or_garbled_plan_is_one_cli_error(tmp_path, capsys):
     out = tmp_path / "t.mid"
-    assert main(["sketch", "--seed", "3", "--duration", "12", "--out", str(out)]) == 0
+    assert main(["sketch", "--seed", "3", "--duration", "20", "--out", str(out)]) == 0
     plan_path = out.with_suffix(".plan.json")
     plan_path.write_text("{not json")
     assert main(["render", "--midi", str(out), "--out", str(tmp_path / "t.wav")]) == 2
