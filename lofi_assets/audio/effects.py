@@ -214,11 +214,20 @@ def reduce_sample_rate(audio: np.ndarray, sample_rate_hz: int, target_rate_hz: f
 def vintage_sampler(
     audio: np.ndarray, sample_rate_hz: int, sampler_rate_hz: float, bit_depth: float
 ) -> np.ndarray:
-    """An SP-1200-style sampler: held at ``sampler_rate_hz``, quantised to ``bit_depth`` bits
-    against the signal's peak (so the depth is the same at any input level), then the output
-    filter: aliasing and quantisation grit below the reduced Nyquist, nothing above it."""
+    """An SP-1200-style sampler: held at ``sampler_rate_hz``, quantised to ``bit_depth`` bits,
+    then its output filter: aliasing and quantisation grit below the reduced Nyquist, nothing
+    above it.
+
+    The converter's full scale is the larger of the held signal's peak and the peak it plays
+    back at (the output filter can overshoot the steps of a saturated hit by a decibel or
+    two), so nothing clips and the result holds ``bit_depth`` effective bits relative to its
+    own peak at any input level.
+    """
     held = sample_and_hold(audio, sample_rate_hz, sampler_rate_hz)
-    crushed = bitcrush(held, sample_rate_hz, bit_depth)
+    played = reconstruction_filter(held, sample_rate_hz, sampler_rate_hz)
+    full_scale = max(peak(held), peak(played))
+    del played
+    crushed = bitcrush(held, sample_rate_hz, bit_depth, full_scale)
     return reconstruction_filter(crushed, sample_rate_hz, sampler_rate_hz)
 
 
