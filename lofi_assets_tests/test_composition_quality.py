@@ -130,15 +130,17 @@ def test_melody_moves_mostly_by_step_and_resolves_leaps(measurements, style):
     steps = resolved = leaps = intervals = 0
     for sketch, _ in measurements[style]:
         notes = sketch.part("melody").notes
-        gaps = [
-            b.pitch - a.pitch
+        # Intervals inside a phrase; a rest of a beat or more ends the phrase (None), so a
+        # phrase's last leap is not paired with the next phrase's first interval.
+        moves = [
+            b.pitch - a.pitch if b.start_beats - (a.start_beats + a.duration_beats) < 1.0 else None
             for a, b in itertools.pairwise(notes)
-            if b.start_beats - (a.start_beats + a.duration_beats) < 1.0
         ]
+        gaps = [move for move in moves if move is not None]
         intervals += len(gaps)
         steps += sum(abs(g) <= 4 for g in gaps)
-        for first, second in itertools.pairwise(gaps):
-            if abs(first) > 4:
+        for first, second in itertools.pairwise(moves):
+            if first is not None and second is not None and abs(first) > 4:
                 leaps += 1
                 resolved += second * first < 0 and abs(second) <= 4
     assert steps / intervals >= 0.65

@@ -26,8 +26,8 @@ from lofi_assets.music.theory import Key
 from lofi_assets.seeding import derived_rng
 
 PART_ORDER = ("keys", "bass", "melody", "drums", "pad")
-# Velocity scale at energy 0 (1.0 at energy 1): a breakdown at 0.4 plays at ~0.73 of full.
-MIN_ENERGY_VELOCITY_SCALE = 0.55
+# Velocity scale at energy 0 (1.0 at energy 1): a breakdown at 0.3 plays at ~0.6 of full.
+MIN_ENERGY_VELOCITY_SCALE = 0.45
 
 
 @dataclass(frozen=True)

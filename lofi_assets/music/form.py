@@ -36,8 +36,8 @@ ENERGY = {
     "intro": 0.5,
     "A": 0.8,
     "B": 0.9,
-    "breakdown": 0.4,
-    "bridge": 0.5,
+    "breakdown": 0.3,
+    "bridge": 0.3,
     "A2": 1.0,
     "B2": 0.95,
     "outro": 0.6,
@@ -78,15 +78,15 @@ def _ordered(parts: set[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for name in PART_NAMES if name in parts)
 
 
-def _lengths(template: tuple[str, ...], units: int) -> list[int]:
-    """Units per body section: drop-outs one unit (two in long tracks), B about 30 %."""
-    drop_units = 2 if units >= 16 else 1
+def _lengths(template: tuple[str, ...], units: int, unit: int) -> list[int]:
+    """Units per body section: drop-outs four bars (eight in long tracks), B about 30 %."""
+    drop_units = (2 if units >= 16 else 1) if unit >= 4 else 2
     b_total = max(1, round(units * 0.3))
     lengths: dict[str, int] = {}
     if "breakdown" in template:
         lengths["breakdown"] = drop_units
     if "bridge" in template:
-        lengths["bridge"] = 1
+        lengths["bridge"] = 1 if unit >= 4 else 2
     if "B2" in template:
         lengths["B2"] = max(1, b_total // 3)
         b_total = max(1, b_total - lengths["B2"])
@@ -133,9 +133,11 @@ def plan_form(
     unit = 4 if body >= 24 else 2 if body >= 6 else 1
     units, remainder = divmod(body, unit)
     template = FORM_TEMPLATES[template_name]
-    if units < len(template) + 3 or unit < 4:  # too short for a drop-out that means anything
+    counts = _lengths(template, units, unit)
+    if units * unit < 16 or min(counts) < 1:  # too short for a four-bar drop-out
         template = SHORT_BODY
-    lengths = [count * unit for count in _lengths(template, units)]
+        counts = _lengths(template, units, unit)
+    lengths = [count * unit for count in counts]
 
     sections: list[Section] = []
     start = 0

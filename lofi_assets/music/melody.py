@@ -77,8 +77,8 @@ def _swung(position: float, swing: float) -> float:
 
 
 def notes_per_bar_target(density: float) -> float:
-    """How many notes a bar of a phrase aims at: 2.5 at density 0.4, 5 at 0.65."""
-    return 1.5 + 10.0 * (density - 0.3)
+    """How many notes a bar of a phrase aims at: 2.4 at density 0.4, 5.4 at 0.65."""
+    return 1.2 + 12.0 * (density - 0.3)
 
 
 def _choose_cell(cells: dict[str, Cell], density: float, rng: random.Random) -> Cell:
@@ -221,8 +221,8 @@ def _group_layout(density: float, first: bool, rng: random.Random) -> str:
     """How a four-bar group is phrased: "pair" (a two-bar call, a two-bar answer),
     "spaced" (one-bar call and answer, each followed by an empty bar) or "rest" (no melody).
     Denser styles phrase in pairs more often; sparse ones leave more space."""
-    pair = min(0.9, max(0.1, 0.2 + 1.6 * (density - 0.35)))
-    rest = 0.0 if first else max(0.0, 0.5 * (0.65 - density))
+    pair = min(0.9, max(0.1, 0.1 + 2.0 * (density - 0.35)))
+    rest = 0.0 if first else max(0.0, 0.6 * (0.65 - density))
     roll = rng.random()
     if roll < rest:
         return "rest"
