@@ -13,8 +13,11 @@ PYTHON_BIN="${PYTHON:-python3}"
 # Debian packages the project needs at run time (installed when missing and apt is there):
 # FluidSynth's library for rendering, the FluidR3 General MIDI SoundFont (MIT), and ffmpeg
 # (ffprobe and the ebur128 loudness meter the tests check masters with), and League Spartan
-# (OFL) for thumbnail headlines.
-DEBIAN_PACKAGES=(libfluidsynth3 fluid-soundfont-gm ffmpeg fonts-league-spartan)
+# (OFL) for thumbnail headlines; the sampled instruments (assets_library/instruments.yaml,
+# licences in assets_library/LICENSES.md): MuseScore General (MIT; piano, electric pianos,
+# guitars, basses, the GM2 drum kits) and Hydrogen's drum kits (the recorded acoustic kit).
+DEBIAN_PACKAGES=(libfluidsynth3 fluid-soundfont-gm ffmpeg fonts-league-spartan
+  musescore-general-soundfont hydrogen-drumkits)
 # And for the tests: Chromium for the UI test (Playwright drives it; it cannot download one).
 TEST_DEBIAN_PACKAGES=(chromium)
 
@@ -56,6 +59,12 @@ setup_python() {
   fi
 }
 
+setup_instruments() {
+  # SF3 fonts converted once to SF2 in the instrument cache ($LOFI_INSTRUMENTS_DIR, default
+  # ~/.cache/lofi-empire/instruments): skipped when up to date, about 40 s the first time.
+  "$VENV/bin/python" -m lofi_assets.audio.instruments >/dev/null
+}
+
 setup_instance() {
   # The embedded default: SQLite and logs under ./.dagster_home, configured by ./dagster.yaml.
   if [ -z "${DAGSTER_HOME:-}" ]; then
@@ -72,6 +81,7 @@ setup_instance() {
 setup() {
   install_debian_packages "${DEBIAN_PACKAGES[@]}"
   setup_python
+  setup_instruments
   setup_instance
 }
 

@@ -1,30 +1,32 @@
-"""Render MIDI notes to audio with FluidSynth, one instrument (stem) at a time.
+"""Render MIDI notes to audio, one instrument (stem) at a time.
 
-FluidSynth runs offline here: notes are scheduled by sample position and the synthesizer
-writes float samples straight into the output array, so the same notes always give the same
-samples. Its own reverb and chorus are off — the lo-fi chain does that, per stem.
+Melodic parts play on FluidSynth from the preset the instrument library chooses for their
+General MIDI program (``instruments.py``), with a tone that follows velocity: notes are spread
+over channels by velocity zone and each zone's channel moves the voices' low-pass cutoff down
+(``tone_octaves`` at velocity 0), on top of whatever velocity layers the font has. Drum parts
+play on the one-shot sampler (``sampler.py``) with the kit their GM2 kit program names.
+FluidSynth runs offline: notes are scheduled by sample position and the synthesizer writes
+float samples straight into the output array, so the same notes always give the same samples.
+Its own reverb and chorus are off — the lo-fi chain does that, per stem.
 """
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from lofi_assets.audio import SAMPLE_RATE_HZ
+from lofi_assets.audio.instruments import StemSource, kit_choice, melodic_choice
+from lofi_assets.audio.sampler import render_drums
 from lofi_assets.audio.soundfont import SoundFont
-from lofi_assets.errors import LofiError
+from lofi_assets.audio.synth import SYNTH_GAIN, OfflineSynth, RenderError
+
+__all__ = ["SYNTH_GAIN", "NoteSpan", "RenderError", "RenderedPart", "part_source", "render_part"]
 
 DRUM_BANK = 128  # General MIDI percussion lives in bank 128 of a GM SoundFont
-SYNTH_GAIN = 0.4  # headroom for dense chords; stems are gain-staged in the mix
-
-
-class RenderError(LofiError):
-    """FluidSynth could not render a part."""
+VELOCITY_ZONE = 16  # velocities per tone zone: 8 zones, one MIDI channel each (0–7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,39 +37,85 @@ class NoteSpan:
     velocity: int
 
 
-_FLUIDSYNTH_INIT_LOCK = threading.Lock()
+@dataclass(frozen=True)
+class RenderedPart:
+    """A part's audio, float32 (2, samples), and what played it."""
+
+    audio: np.ndarray
+    source: StemSource
 
 
-@functools.cache
-def _initialized_fluidsynth():
-    try:
-        import fluidsynth
-    except (ImportError, OSError) as error:  # OSError: libfluidsynth missing
-        raise RenderError(
-            f"FluidSynth is not available ({error}): install libfluidsynth3 "
-            "(apt-get install libfluidsynth3) and the pyfluidsynth package"
-        ) from error
-    # FluidSynth fills its global lookup tables when the first synth is created, without a
-    # lock: two threads creating the first synths together can render from half-built tables
-    # (seen here as a stem that differed between two identical renders). Build them once here.
-    fluidsynth.Synth().delete()
-    return fluidsynth
+def zone_filter_offset_cents(zone: int, tone_octaves: float) -> float:
+    """Low-pass offset (cents, ≤ 0) for velocity zone ``zone``: its middle velocity's darkening."""
+    middle_velocity = min(127.0, zone * VELOCITY_ZONE + VELOCITY_ZONE / 2)
+    return -1200.0 * tone_octaves * (1.0 - middle_velocity / 127.0)
 
 
-def _fluidsynth():
-    with _FLUIDSYNTH_INIT_LOCK:
-        return _initialized_fluidsynth()
+def part_source(program: int, is_drums: bool, soundfont: SoundFont) -> StemSource:
+    """What will play a part of GM ``program`` (drum parts: GM2 kit program), without rendering."""
+    if is_drums:
+        choice, spec, missing = kit_choice(program, soundfont)
+        source = choice.source
+        if spec.keys and missing is None:
+            return StemSource(**{**_fields(source), "samples": spec.sample_dir_name})
+        if missing:
+            reason = f"{source.fallback}; {missing}" if source.fallback else missing
+            return StemSource(**{**_fields(source), "fallback": reason})
+        return source
+    return melodic_choice(program, soundfont)[0].source
 
 
-def _float_writer(fluidsynth) -> Callable:
-    write = fluidsynth._fl.fluid_synth_write_float
-    write.argtypes = [
-        ctypes.c_void_p, ctypes.c_int,
-        ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-        ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-    ]  # fmt: skip
-    write.restype = ctypes.c_int
-    return write
+def _fields(source: StemSource) -> dict:
+    return {name: getattr(source, name) for name in StemSource.__slots__}
+
+
+def render_part_with_source(
+    notes: Sequence[NoteSpan],
+    program: int,
+    is_drums: bool,
+    soundfont: SoundFont,
+    duration_s: float,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+) -> RenderedPart:
+    """A part's stereo float32 audio (2, round(duration_s × rate)) and its ``StemSource``.
+
+    ``program`` is the General MIDI program, or for drums the GM2 kit program. ``soundfont``
+    is the base font: it plays whatever the instrument library cannot (and everything when it
+    is an override). Raises ``RenderError`` if FluidSynth is missing or a font will not load.
+    """
+    if is_drums:
+        audio, source = render_drums(notes, program, soundfont, duration_s, sample_rate_hz)
+        return RenderedPart(audio, source)
+    choice, tone_octaves = melodic_choice(program, soundfont)
+    total = round(duration_s * sample_rate_hz)
+    audio = np.zeros((2, total), dtype=np.float32)
+    events: list[tuple[int, int, int, int]] = []  # (sample, order, pitch, velocity)
+    for note in notes:
+        start = round(note.start_s * sample_rate_hz)
+        end = max(start + 1, round(note.end_s * sample_rate_hz))
+        if start >= total:
+            continue
+        events.append((start, 1, note.pitch, note.velocity))
+        events.append((min(end, total), 0, note.pitch, 0))  # offs first on a shared sample
+    events.sort()
+    zones = sorted({velocity // VELOCITY_ZONE for _, order, _, velocity in events if order == 1})
+    with OfflineSynth(sample_rate_hz) as synth:
+        for zone in zones:
+            synth.select(zone, str(choice.path), choice.bank, choice.program)
+            synth.set_filter_offset(zone, zone_filter_offset_cents(zone, tone_octaves))
+        render_until = synth.writer(audio)
+        sounding: dict[int, list[int]] = {}  # pitch -> channels of its notes, oldest first
+        cursor = 0
+        for position, order, pitch, velocity in events:
+            cursor = render_until(position, cursor)
+            if order == 1:
+                channel = velocity // VELOCITY_ZONE
+                sounding.setdefault(pitch, []).append(channel)
+                synth.noteon(channel, pitch, velocity)
+            elif sounding.get(pitch):
+                synth.noteoff(sounding[pitch].pop(0), pitch)
+        render_until(total, cursor)
+    return RenderedPart(audio, choice.source)
 
 
 def render_part(
@@ -78,55 +126,7 @@ def render_part(
     duration_s: float,
     sample_rate_hz: int = SAMPLE_RATE_HZ,
 ) -> np.ndarray:
-    """Stereo float32 audio (2, samples) of ``notes`` played by one General MIDI program."""
-    fluidsynth = _fluidsynth()
-    total = round(duration_s * sample_rate_hz)
-    audio = np.zeros((2, total), dtype=np.float32)
-    synth = fluidsynth.Synth(
-        gain=SYNTH_GAIN,
-        samplerate=float(sample_rate_hz),
-        **{"synth.reverb.active": 0, "synth.chorus.active": 0, "synth.polyphony": 256},
-    )
-    try:
-        font_id = synth.sfload(str(soundfont.path))
-        if font_id < 0:
-            raise RenderError(f"FluidSynth could not load {soundfont.path}")
-        channel = 9 if is_drums else 0
-        synth.program_select(
-            channel, font_id, DRUM_BANK if is_drums else 0, 0 if is_drums else program
-        )
-        events: list[tuple[int, int, int, int]] = []  # (sample, order, pitch, velocity)
-        for note in notes:
-            start = round(note.start_s * sample_rate_hz)
-            end = max(start + 1, round(note.end_s * sample_rate_hz))
-            if start >= total:
-                continue
-            events.append((start, 1, note.pitch, note.velocity))
-            events.append((min(end, total), 0, note.pitch, 0))  # offs first on a shared sample
-        events.sort()
-        write = _float_writer(fluidsynth)
-        left, right = audio[0], audio[1]
-        itemsize = audio.itemsize
-
-        def render_until(position: int, cursor: int) -> int:
-            while cursor < position:
-                count = min(position - cursor, 65_536)
-                write(
-                    synth.synth, count,
-                    left.ctypes.data + cursor * itemsize, 0, 1,
-                    right.ctypes.data + cursor * itemsize, 0, 1,
-                )  # fmt: skip
-                cursor += count
-            return cursor
-
-        cursor = 0
-        for position, order, pitch, velocity in events:
-            cursor = render_until(position, cursor)
-            if order == 1:
-                synth.noteon(channel, pitch, velocity)
-            else:
-                synth.noteoff(channel, pitch)
-        render_until(total, cursor)
-    finally:
-        synth.delete()
-    return audio
+    """Stereo float32 audio (2, samples) of ``notes`` (see ``render_part_with_source``)."""
+    return render_part_with_source(
+        notes, program, is_drums, soundfont, duration_s, sample_rate_hz
+    ).audio

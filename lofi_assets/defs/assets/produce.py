@@ -2,6 +2,7 @@
 ``mastered_wav`` (mixed, lo-fi bus, mastered to -14 LUFS under a -1.5 dBTP ceiling)."""
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +23,7 @@ from lofi_assets.audio.production import (
     production_inputs,
 )
 from lofi_assets.audio.qc import measure_master
+from lofi_assets.audio.render import part_source
 from lofi_assets.audio.wav import STEM_SUBTYPE, write_wav
 from lofi_assets.defs.assets.common import (
     compute_timer,
@@ -81,6 +83,13 @@ def stems(
         inputs = production_inputs(read_midi(artifact_store.resolve(midi_sketch.midi_path)), plan)
         font = soundfont.resolve()
         context.log.info(f"Rendering with {font.name} ({font.source}): {font.path}")
+        # What plays each instrument stem (font, preset, recorded kit, any fallback and why).
+        sources = {
+            name: part_source(part.program, part.is_drums, font)
+            for name, part in inputs.parts.items()
+        }
+        for name, source in sources.items():
+            context.log.info(f"{name}: {source.describe()}")
         with atomic_directory(target) as staging:
 
             def keep(name: str, audio: np.ndarray) -> None:
@@ -106,6 +115,9 @@ def stems(
         metadata={
             "compute_s": dg.MetadataValue.float(timing["compute_s"]),
             "soundfont": record.soundfont,
+            "stem_sources": dg.MetadataValue.json(
+                {name: asdict(source) for name, source in sources.items()}
+            ),
             "duration_s": dg.MetadataValue.float(record.duration_s),
             "stem_rms_dbfs": dg.MetadataValue.json(levels_dbfs),
             "path": dg.MetadataValue.path(str(target)),
