@@ -17,6 +17,7 @@ from scipy import signal
 
 from lofi_assets.audio import SAMPLE_RATE_HZ
 from lofi_assets.audio import effects as fx
+from lofi_assets.audio.measure import octave_band_levels_db
 from lofi_assets.audio.production import (
     STEM_NAMES,
     ProductionInputs,
@@ -204,6 +205,16 @@ def test_the_master_has_a_lofi_knee_between_8_and_13_khz(rendered):
 def test_the_drum_stem_has_nothing_above_its_samplers_nyquist(rendered):
     settings, drums, _ = rendered
     assert above_nyquist_db(drums, settings.drum_sample_rate_hz / 2) <= -40.0
+
+
+def test_the_spectral_balance_envelope_passes_the_new_top_end_and_flags_a_hifi_one(rendered):
+    envelope = ProductionSettings().spectral_envelope_db
+    _, _, mastered = rendered
+    bands = octave_band_levels_db(mastered, RATE)
+    assert all(envelope[band][0] <= level <= envelope[band][1] for band, level in bands.items())
+    white = np.random.default_rng(1).standard_normal((2, 5 * RATE)).astype(np.float32)
+    hifi = octave_band_levels_db(white, RATE)[16_000]
+    assert hifi > envelope[16_000][1]  # the spectral_balance check warns about it
 
 
 def test_without_the_roll_off_and_the_output_filter_the_top_end_fails():

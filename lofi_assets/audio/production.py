@@ -90,11 +90,11 @@ class ProductionSettings:
     pad_filter_lfo_hz: float = 0.06
     pad_filter_min_hz: float = 900.0
     pad_filter_max_hz: float = 4_500.0
-    bus_eq_gains_db: tuple[float, ...] = (1.5, 0.5, -1.0, 0.0, -0.5, -1.0, -2.0)
+    bus_eq_gains_db: tuple[float, ...] = (1.5, 0.5, -1.0, 0.0, -0.5, 0.0, 0.0)
     # The tape/vinyl roll-off that ends the bus (after every stage that makes harmonics): a
     # Butterworth low-pass that puts the master's knee (-20 dB re its 300 Hz-3 kHz mean) in
     # 8-13 kHz, where a cassette or a worn record loses its top.
-    bus_lowpass_hz: float = 11_000.0
+    bus_lowpass_hz: float = 10_500.0
     bus_lowpass_order: int = 8
     # Octave-band level (dB relative to the whole track) a master must fall inside: the tonal
     # balance of a lo-fi mix, warm lows and rolled-off highs.
@@ -108,9 +108,9 @@ class ProductionSettings:
             2_000: (-26.0, -5.0),
             4_000: (-30.0, -6.0),
             8_000: (-36.0, -8.0),
-            # The bus roll-off leaves the 16 kHz octave (11.3-22.6 kHz) 36-43 dB under the
+            # The bus roll-off leaves the 16 kHz octave (11.3-22.6 kHz) 39-45 dB under the
             # total on the seven styles; above -25 dB the lo-fi top end is gone (the hi-fi
-            # masters of issue 13 sat near -20), below -60 dB the track is muffled.
+            # masters of issue 13 sat at -20 to -23), below -60 dB the track is muffled.
             16_000: (-60.0, -25.0),
         }
     )
