@@ -90,10 +90,13 @@ class ProductionSettings:
     pad_filter_lfo_hz: float = 0.06
     pad_filter_min_hz: float = 900.0
     pad_filter_max_hz: float = 4_500.0
+    # No 6 and 12 kHz cuts (they were -2 and -5 dB): the roll-off below tames the top now,
+    # and cutting under it too pulled the dark styles' knee below 8 kHz.
     bus_eq_gains_db: tuple[float, ...] = (1.5, 0.5, -1.0, 0.0, -0.5, 0.0, 0.0)
     # The tape/vinyl roll-off that ends the bus (after every stage that makes harmonics): a
     # Butterworth low-pass that puts the master's knee (-20 dB re its 300 Hz-3 kHz mean) in
-    # 8-13 kHz, where a cassette or a worn record loses its top.
+    # 8-13 kHz, where a cassette or a worn record loses its top. 8th order (48 dB/octave), so
+    # the knee stays there however bright the parts are: 9.1-10.8 kHz on 7 styles × 3 seeds.
     bus_lowpass_hz: float = 10_500.0
     bus_lowpass_order: int = 8
     # Octave-band level (dB relative to the whole track) a master must fall inside: the tonal
