@@ -124,6 +124,18 @@ def sos_filter(audio: np.ndarray, sos: np.ndarray, block_samples: int = 1 << 17)
     return out
 
 
+def sos_filtered_peak(audio: np.ndarray, sos: np.ndarray, block_samples: int = 1 << 17) -> float:
+    """Largest absolute sample ``sos_filter`` would output, without keeping the output."""
+    source = _as_float32(audio)
+    state = np.zeros((sos.shape[0], source.shape[0], 2))
+    largest = 0.0
+    for start in range(0, source.shape[1], block_samples):
+        block = source[:, start : start + block_samples].astype(np.float64)
+        filtered, state = signal.sosfilt(sos, block, axis=1, zi=state)
+        largest = max(largest, float(np.max(np.abs(filtered))))
+    return largest
+
+
 def lowpass(audio: np.ndarray, sample_rate_hz: int, cutoff_hz: float, order: int = 2) -> np.ndarray:
     """Butterworth low-pass: −3 dB at ``cutoff_hz``, then ``6 × order`` dB per octave.
 
@@ -150,14 +162,19 @@ def bitcrush(
     """
     source = _as_float32(audio)
     scale = peak(source) if full_scale is None else float(full_scale)
-    if scale <= 0.0:
-        return source.copy()
+    return _quantize_in_place(source.copy(), bit_depth, scale)
+
+
+def _quantize_in_place(audio: np.ndarray, bit_depth: float, full_scale: float) -> np.ndarray:
+    """``bitcrush`` on a float32 array the caller owns (long stems: no second copy)."""
+    if full_scale <= 0.0:
+        return audio
     steps = 2.0 ** (bit_depth - 1)
-    quantized = source * np.float32(steps / scale)
-    np.round(quantized, out=quantized)
-    np.clip(quantized, -steps, steps - 1.0, out=quantized)
-    quantized *= np.float32(scale / steps)
-    return quantized
+    audio *= np.float32(steps / full_scale)
+    np.round(audio, out=audio)
+    np.clip(audio, -steps, steps - 1.0, out=audio)
+    audio *= np.float32(full_scale / steps)
+    return audio
 
 
 def sample_and_hold(audio: np.ndarray, sample_rate_hz: int, target_rate_hz: float) -> np.ndarray:
@@ -178,13 +195,10 @@ RECONSTRUCTION_RIPPLE_DB = 0.5
 RECONSTRUCTION_STOPBAND_DB = 80.0
 
 
-def reconstruction_filter(
-    audio: np.ndarray, sample_rate_hz: int, reduced_rate_hz: float
-) -> np.ndarray:
-    """Remove everything above the reduced rate's Nyquist (a sampler's anti-imaging filter)."""
+def _reconstruction_sos(sample_rate_hz: int, reduced_rate_hz: float) -> np.ndarray | None:
     nyquist_hz = reduced_rate_hz / 2.0
     if nyquist_hz >= 0.49 * sample_rate_hz:
-        return audio
+        return None
     order, edge_hz = signal.ellipord(
         RECONSTRUCTION_PASSBAND * nyquist_hz,
         nyquist_hz,
@@ -192,7 +206,7 @@ def reconstruction_filter(
         RECONSTRUCTION_STOPBAND_DB,
         fs=sample_rate_hz,
     )
-    sos = signal.ellip(
+    return signal.ellip(
         order,
         RECONSTRUCTION_RIPPLE_DB,
         RECONSTRUCTION_STOPBAND_DB,
@@ -201,7 +215,14 @@ def reconstruction_filter(
         fs=sample_rate_hz,
         output="sos",
     )
-    return sos_filter(audio, sos)
+
+
+def reconstruction_filter(
+    audio: np.ndarray, sample_rate_hz: int, reduced_rate_hz: float
+) -> np.ndarray:
+    """Remove everything above the reduced rate's Nyquist (a sampler's anti-imaging filter)."""
+    sos = _reconstruction_sos(sample_rate_hz, reduced_rate_hz)
+    return audio if sos is None else sos_filter(audio, sos)
 
 
 def reduce_sample_rate(audio: np.ndarray, sample_rate_hz: int, target_rate_hz: float) -> np.ndarray:
@@ -223,12 +244,13 @@ def vintage_sampler(
     two), so nothing clips and the result holds ``bit_depth`` effective bits relative to its
     own peak at any input level.
     """
-    held = sample_and_hold(audio, sample_rate_hz, sampler_rate_hz)
-    played = reconstruction_filter(held, sample_rate_hz, sampler_rate_hz)
-    full_scale = max(peak(held), peak(played))
-    del played
-    crushed = bitcrush(held, sample_rate_hz, bit_depth, full_scale)
-    return reconstruction_filter(crushed, sample_rate_hz, sampler_rate_hz)
+    held = _as_float32(sample_and_hold(audio, sample_rate_hz, sampler_rate_hz))
+    sos = _reconstruction_sos(sample_rate_hz, sampler_rate_hz)
+    full_scale = peak(held)
+    if sos is not None:
+        full_scale = max(full_scale, sos_filtered_peak(held, sos))
+    crushed = _quantize_in_place(held, bit_depth, full_scale)  # held is ours: no copy
+    return crushed if sos is None else sos_filter(crushed, sos)
 
 
 def delay_amplitude_s(depth_cents: float, rate_hz: float) -> float:
