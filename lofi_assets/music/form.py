@@ -180,8 +180,8 @@ def plan_form(
         elif name in ("B", "A2", "B2"):
             add(name, bars, PART_NAMES, "full")
         elif name == "breakdown":
-            parts = {"keys", "pad"} | ({"bass"} if rng.random() < 0.4 else set())
-            add(name, bars, parts, "none")
+            rng.random()  # the draw that used to bring the bass in: keeps later draws in place
+            add(name, bars, {"keys", "pad"}, "none")  # a true breakdown: the rhythm section rests
         else:  # bridge
             add(name, bars, {"keys", "bass", "pad"}, "none")
 
