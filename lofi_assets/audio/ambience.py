@@ -96,7 +96,10 @@ def _droplets(rng, samples, sample_rate_hz, rate_per_s) -> np.ndarray:
 
 def rain(rng, samples, sample_rate_hz, intensity: str) -> np.ndarray:
     density, wash_db = {"light": (25, -6.0), "medium": (70, -3.0), "heavy": (160, 0.0)}[intensity]
-    wash = _filtered_noise(rng, samples, sample_rate_hz, 400, 9_000)
+    # Rain heard through a window: the wash stops at 6.5 kHz. Up to 9 kHz it filled the
+    # master's top octave in every section, keys-only intros and breakdowns included (a
+    # producer's review: 5–10 kHz at −31…−33 dB throughout, the 4 kHz octave above the 2 kHz).
+    wash = _filtered_noise(rng, samples, sample_rate_hz, 400, 6_500)
     wash *= 10 ** (wash_db / 20) * _slow_envelope(rng, samples, sample_rate_hz, 0.2, 0.3)
     drops = _droplets(rng, samples, sample_rate_hz, density)
     return _normalize(_normalize(wash, -32) + _normalize(drops, -36))
