@@ -88,6 +88,7 @@ def arrange(plan: SketchPlan, melody_writer: MelodyWriter | None = None) -> Sket
             plan.swing,
             instruments["bass"],
             derived_rng(seed, "bass"),
+            sections,
         ),
         "melody": melody
         or compose_melody(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from lofi_assets.music.progressions import ChordEvent
-from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, swing_position
+from lofi_assets.music.score import BEATS_PER_BAR, NoteEvent, Part, Section, swing_position
 from lofi_assets.music.styles import Instrument
 from lofi_assets.music.theory import QUALITY_INTERVALS, Key
 
@@ -78,6 +79,31 @@ def _line_for_chord(
     ]
 
 
+def _held_to_rest(rows: list[tuple[float, float, int, int]], length: float) -> list[tuple]:
+    """A chord's line before the bass rests: no approach note leading nowhere. The first half
+    of the bar as written, then the root held through to the edge (a half-bar chord: the
+    root alone)."""
+    root = rows[0][2]
+    half = length / 2 if length >= BEATS_PER_BAR else 0.0
+    kept = [(start, min(duration, half - start), pitch, v) for start, duration, pitch, v in rows]
+    kept = [row for row in kept if row[0] < half]
+    if kept and kept[-1][2] == root:  # the root already sounding: let it ring on
+        start, _, pitch, velocity = kept.pop()
+        return [*kept, (start, length - start - 0.05, pitch, velocity)]
+    return [*kept, (half, length - half - 0.05, root, 88)]
+
+
+def _rest_edges(sections: list[Section] | None) -> set[float]:
+    """Beats where a section with bass hands over to one without."""
+    if not sections:
+        return set()
+    return {
+        section.end_beats
+        for section, following in itertools.pairwise(sections)
+        if section.plays("bass") and not following.plays("bass")
+    }
+
+
 def compose_bass(
     timeline: list[ChordEvent],
     key: Key,
@@ -85,19 +111,25 @@ def compose_bass(
     swing: float,
     instrument: Instrument,
     rng: random.Random,
+    sections: list[Section] | None = None,
 ) -> Part:
     """The bass line under every chord but the last, which gets the tonic, held.
 
     Which sections the bass actually plays is the arrangement's choice (``Section.parts``);
-    the line is written throughout so it is continuous wherever it enters.
+    the line is written throughout so it is continuous wherever it enters. Before a section
+    without bass (given ``sections``) the line holds the root to the edge instead of leaning
+    into a chord it will not play.
     """
     notes: list[NoteEvent] = []
     previous_pitch = (BASS_LOW + BASS_HIGH) // 2
+    rest_edges = _rest_edges(sections)
     for index, chord in enumerate(timeline[:-1]):
         next_root_pc = timeline[index + 1].chord.root_pc
-        for start, duration, pitch, velocity in _line_for_chord(
-            pattern, chord, next_root_pc, previous_pitch, key, swing, rng
-        ):
+        rows = _line_for_chord(pattern, chord, next_root_pc, previous_pitch, key, swing, rng)
+        chord_end = chord.start_beats + chord.duration_beats
+        if any(abs(chord_end - edge) < 1e-6 for edge in rest_edges):
+            rows = _held_to_rest(rows, chord.duration_beats)
+        for start, duration, pitch, velocity in rows:
             notes.append(NoteEvent(chord.start_beats + start, duration, pitch, velocity, "bass"))
             previous_pitch = pitch
     final = timeline[-1]  # the tonic under the last bar, held

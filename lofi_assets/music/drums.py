@@ -26,6 +26,7 @@ from lofi_assets.music.styles import Style
 # General MIDI percussion key map.
 KICK, SIDE_STICK, SNARE = 36, 37, 38
 CLOSED_HAT, PEDAL_HAT, OPEN_HAT = 42, 44, 46
+RIDE = 51
 CRASH, TAMBOURINE, SHAKER = 49, 54, 82
 # No GM2 kit maps a reversed cymbal, so it has a key of its own outside the GM2 drum map
 # (27–87): a GM player leaves it silent (the fill becomes a drop-out), the sampled kits play a
@@ -33,7 +34,7 @@ CRASH, TAMBOURINE, SHAKER = 49, 54, 82
 REVERSE_CYMBAL = 119
 HIGH_BONGO, LOW_BONGO = 60, 61
 TOMS = (50, 48, 47, 45)  # high to low, for fills rolling down the kit
-HAT_PITCHES = frozenset({CLOSED_HAT, PEDAL_HAT, OPEN_HAT})
+HAT_PITCHES = frozenset({CLOSED_HAT, PEDAL_HAT, OPEN_HAT, RIDE})  # what keeps time
 
 # Kick placements as 16th-note indices for a two-bar phrase. Boom bap keeps the kick on one
 # and lands the second hit late in the bar (the "and of three"), never on the backbeat.
@@ -48,6 +49,23 @@ BACKBEAT = (4, 12)  # beats two and four
 GHOST_SLOTS = (3, 6, 7, 9, 14, 15)
 GHOST_VELOCITY = (25, 45)  # quiet enough to be felt rather than heard
 BONGO_PATTERN = ((3, HIGH_BONGO), (6, LOW_BONGO), (11, HIGH_BONGO), (14, LOW_BONGO))
+# A jazz ride pattern ("ding, ding-da-a ding, ding-da-a"): the ride on every beat and on the
+# "and" of two and four, a swung skip note after it, the pedal hat closing on two and four.
+# Jazz and brush kits keep time this way rather than with 12–14 closed hats a bar.
+RIDE_BEATS = (0, 4, 6, 8, 12, 14)
+RIDE_SKIPS = (15,)
+RIDE_EXTRA_SKIPS = (7, 3)  # added by the style's hat density, as a drummer varies the skip
+# Snare fills as 16th indices: each spans the bar's last two beats (slots 8–15), so the fill
+# is heard as a fill (one extra ghost note is not), and includes the backbeat on four.
+SNARE_FILLS = (
+    (8, 10, 12, 14, 15),
+    (8, 11, 12, 14, 15),
+    (8, 10, 12, 13, 14, 15),
+    (9, 10, 12, 13, 15),
+    (8, 10, 12, 14),
+)
+TIMEKEEPERS = ("hats", "ride")
+BACKBEATS = ("snare", "side_stick")
 VARIATION_PROBABILITY = 0.08  # a bar's chance of one small change to the loop (it then sticks)
 
 # GM2 drum kits (program number on channel 10, the GM2 kit name); styles choose by key.
@@ -78,18 +96,34 @@ def _loop(
 ) -> tuple[list[Hit], list[Hit]]:
     """A two-bar loop: kick, backbeat, ghost notes and swung hats, drawn once."""
     feel = style.drums
+    backbeat = SIDE_STICK if feel.backbeat == "side_stick" else SNARE
     bars: list[list[Hit]] = []
     for bar in range(2):
         hits: list[Hit] = [
             (s, KICK, 112 if s == 0 else rng.randint(92, 106), "kick", 0.25)
             for s in kick_pattern[bar]
         ]
-        hits += [(s, SNARE, rng.randint(98, 108), "snare", 0.25) for s in BACKBEAT]
-        hits += [
-            (s, SNARE, rng.randint(*GHOST_VELOCITY), "ghost", 0.25)
-            for s in GHOST_SLOTS
-            if rng.random() < feel.ghost_note_density
-        ]
+        if backbeat == SIDE_STICK:  # a light cross-stick, no ghost notes: felt, not driven
+            hits += [(s, SIDE_STICK, rng.randint(62, 74), "snare", 0.25) for s in BACKBEAT]
+        else:
+            hits += [(s, SNARE, rng.randint(98, 108), "snare", 0.25) for s in BACKBEAT]
+            hits += [
+                (s, SNARE, rng.randint(*GHOST_VELOCITY), "ghost", 0.25)
+                for s in GHOST_SLOTS
+                if rng.random() < feel.ghost_note_density
+            ]
+        if feel.timekeeper == "ride":
+            hits += [
+                (s, RIDE, 88 if s % 8 == 0 else 80 if s % 4 == 0 else 68, "hats", 0.25)
+                for s in RIDE_BEATS
+            ]
+            skips = list(RIDE_SKIPS) + [
+                s for s in RIDE_EXTRA_SKIPS if rng.random() < feel.hat_density / 2
+            ]
+            hits += [(s, RIDE, rng.randint(56, 66), "hats", 0.25) for s in sorted(skips)]
+            hits += [(s, PEDAL_HAT, 64, "hats", 0.25) for s in BACKBEAT]
+            bars.append(hits)
+            continue
         # Hats on every 8th plus swung 16ths by density; at least one off-beat 16th a bar
         # so the swing is always audible (and measurable).
         odd = [s for s in range(1, SIXTEENTHS_PER_BAR, 2) if rng.random() < feel.hat_density]
@@ -110,7 +144,9 @@ def _vary(hits: list[Hit], rng: random.Random) -> list[Hit]:
     hits = list(hits)
     kind = rng.randrange(4)
     ghosts = [hit for hit in hits if hit[3] == "ghost"]
-    taken = {hit[0] for hit in hits if hit[1] == SNARE}
+    taken = {hit[0] for hit in hits if hit[1] in (SNARE, SIDE_STICK)}
+    if kind == 1 and not ghosts and any(hit[1] == SIDE_STICK for hit in hits):
+        kind = 3  # a cross-stick groove takes no ghost notes: a pickup kick instead
     if kind == 0 and ghosts:
         hits.remove(rng.choice(ghosts))
     elif kind <= 1:
@@ -160,10 +196,12 @@ def _fill_bar(hits: list[Hit], kind: str, rng: random.Random) -> list[Hit]:
             return [hit for hit in hits if hit[0] < 8]  # the band stops on beat three
         return [hit for hit in hits if hit[3] == "hats" and hit[0] < 12]  # kick and snare out
     if kind == "snare":
-        kept = [hit for hit in hits if hit[0] < 12 or hit[3] == "hats"]
-        slots = rng.choice(((13, 14, 15), (14, 15), (11, 13, 15)))
-        kept = [hit for hit in kept if not (hit[1] == SNARE and hit[0] in slots)]
-        kept += [(s, SNARE, 60 + 12 * step, "snare", 0.25) for step, s in enumerate(slots)]
+        # The last two beats: snare (or cross-stick) and ghosts out, a crescendo figure in.
+        pitch = SIDE_STICK if any(hit[1] == SIDE_STICK for hit in hits) else SNARE
+        kept = [hit for hit in hits if hit[0] < 8 or hit[3] in ("hats", "kick")]
+        slots = rng.choice(SNARE_FILLS)
+        rise = 40 / max(1, len(slots) - 1)
+        kept += [(s, pitch, round(62 + rise * step), "snare", 0.25) for step, s in enumerate(slots)]
         return kept
     if kind == "toms":
         kept = [hit for hit in hits if hit[0] < 10 and hit[3] != "ghost"]

@@ -56,7 +56,9 @@ INTRO_ENTRIES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("bass", "drums"), "light"),
     (("pad", "drums"), "hats"),
 )
-OUTRO_ENDINGS: tuple[tuple[str, ...], ...] = (("keys", "pad"), ("keys",), ("pad", "keys", "bass"))
+# The outro's last step: keys and pad always ring across into it (and out of the track).
+OUTRO_ENDINGS: tuple[tuple[str, ...], ...] = (("keys", "pad"), ("pad", "keys", "bass"))
+MAX_PARTS_ENTERING_A = 2  # the melody and one more; the rest enter during the intro
 
 
 def bar_duration_s(bpm: float) -> float:
@@ -161,18 +163,35 @@ def plan_form(
         )
         start += bars
 
-    # Intro: a sparse opening, then parts enter.
+    # Intro: a sparse opening, then parts enter; A brings in the melody and at most one more
+    # part, so the texture builds in steps rather than four parts landing on one downbeat.
     opening_parts, opening_drums = rng.choice(INTRO_OPENINGS)
-    if intro_bars >= 4:
-        entry_parts, entry_drums = rng.choice(INTRO_ENTRIES)
+    entry_parts, entry_drums = rng.choice(INTRO_ENTRIES)
+    pad_waits = rng.random() < 0.35  # the pad joins in B, so A is thinner
+    if intro_bars >= 2:
         add("intro", intro_bars // 2, opening_parts, opening_drums, 0.45)
+        parts = {*opening_parts, *entry_parts}
         drums = entry_drums if opening_drums == "none" or entry_drums != "none" else opening_drums
-        add("intro", intro_bars - intro_bars // 2, {*opening_parts, *entry_parts}, drums, 0.6)
+        pad_waits = pad_waits and "pad" not in parts
+        a_parts = set(PART_NAMES) - ({"pad"} if pad_waits else set())
+        waiting = [name for name in ("drums", "bass", "pad") if name in a_parts]
+        waiting = [
+            name
+            for name in waiting
+            if name not in parts and not (name == "drums" and drums != "none")
+        ]
+        if rng.random() < 0.3:  # usually the hats lead in; sometimes the bass or pad first
+            rng.shuffle(waiting)
+        while len(waiting) > MAX_PARTS_ENTERING_A - 1:  # the melody always enters at A
+            name = waiting.pop(0)
+            parts.add(name)
+            drums = "hats" if name == "drums" else drums
+        add("intro", intro_bars - intro_bars // 2, parts, drums, 0.6)
     else:
         add("intro", intro_bars, opening_parts, opening_drums)
+        pad_waits = pad_waits and "pad" not in opening_parts
 
     # Body.
-    pad_waits = rng.random() < 0.35  # the pad joins in B, so A is thinner
     for name, bars in zip(template, lengths, strict=True):
         if name == "A":
             parts = set(PART_NAMES) - ({"pad"} if pad_waits else set())
@@ -180,15 +199,16 @@ def plan_form(
         elif name in ("B", "A2", "B2"):
             add(name, bars, PART_NAMES, "full")
         elif name == "breakdown":
-            rng.random()  # the draw that used to bring the bass in: keeps later draws in place
             add(name, bars, {"keys", "pad"}, "none")  # a true breakdown: the rhythm section rests
         else:  # bridge
             add(name, bars, {"keys", "bass", "pad"}, "none")
 
-    # Outro: the band thins out, the keys (or the pad) close the track.
+    # Outro in two steps: the drums thin to hats (or kick and hats) and the melody may say
+    # goodbye, then the keys and pad (sometimes with the bass) ring the track out, so no edge
+    # stops everything at once.
     outro_bars = frame + remainder
     ending = rng.choice(OUTRO_ENDINGS)
-    if outro_bars >= 4:
+    if outro_bars >= 2:
         first = outro_bars // 2
         keeps_melody = rng.random() < 0.5
         parts = {"keys", "bass", "pad"} | ({"melody"} if keeps_melody else set())

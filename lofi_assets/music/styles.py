@@ -51,6 +51,11 @@ class DrumFeel:
     percussion: tuple[str, ...]
     fill_probability: float
     kit: str = "standard"  # a GM2 drum kit name (drums.DRUM_KITS): the drum part's program
+    # What keeps time: "hats" (closed hi-hat 8ths and swung 16ths) or "ride" (a jazz ride
+    # pattern with the pedal hat on two and four), and what plays the backbeat: "snare" or
+    # "side_stick" (a light cross-stick for the quietest styles). drums.TIMEKEEPERS/BACKBEATS.
+    timekeeper: str = "hats"
+    backbeat: str = "snare"
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,12 @@ def parse_style(document: dict[str, Any], source: Path) -> Style:
     kit = str(drums.get("kit", "standard"))
     if kit not in DRUM_KITS:
         raise ConfigError(f"{source}: drums.kit {kit!r} is not one of {sorted(DRUM_KITS)}")
+    timekeeper = str(drums.get("timekeeper", "hats"))
+    backbeat = str(drums.get("backbeat", "snare"))
+    if timekeeper not in ("hats", "ride") or backbeat not in ("snare", "side_stick"):
+        raise ConfigError(
+            f"{source}: drums.timekeeper must be hats or ride, drums.backbeat snare or side_stick"
+        )
     arrangement = document.get("arrangement") or {}
     form_weights = (
         _weights(arrangement["forms"], tuple(FORM_TEMPLATES), "arrangement.forms", source)
@@ -222,6 +233,8 @@ def parse_style(document: dict[str, Any], source: Path) -> Style:
             percussion=percussion,
             fill_probability=_probability(drums["fill_probability"], "fill_probability", source),
             kit=kit,
+            timekeeper=timekeeper,
+            backbeat=backbeat,
         ),
         melody_scale_system=scale_system,
         melody_density=_probability(melody["density"], "melody.density", source),
