@@ -288,3 +288,86 @@ def test_block_chords_are_legato():
         if following - start <= 4
     ]
     assert max(gaps) < 0.05  # each chord is held until the next is struck
+
+
+# --- The producer's review: edges, completions, phrasing, fill idiom ----------------------
+
+
+def _onsets(sketch: Sketch, part: str, start: float, end: float) -> list[NoteEvent]:
+    tolerance = 0.15  # humanised onsets may land a little before the grid
+    return [
+        n for n in sketch.part(part).notes if start - tolerance <= n.start_beats < end - tolerance
+    ]
+
+
+@pytest.mark.parametrize("style", style_names())
+def test_the_melody_completes_its_sections_and_an_outro_that_lists_it_plays_it(tracks, style):
+    for sketch, _ in tracks[style]:
+        for section in sketch.plan.sections:
+            if not section.plays("melody"):
+                continue
+            notes = _onsets(sketch, "melody", section.start_beats, section.end_beats)
+            assert notes, f"{style} {sketch.plan.seed}: {section.name} lists the melody, plays none"
+            if section.name in ("A2", "B2"):  # a restatement runs to its section's last bar
+                last_end = max(n.start_beats + n.duration_beats for n in notes)
+                assert section.end_beats - last_end <= 6.5, (style, sketch.plan.seed, section)
+
+
+@pytest.mark.parametrize("style", style_names())
+def test_the_bass_leaves_no_approach_note_before_it_rests(tracks, style):
+    for sketch, _ in tracks[style]:
+        sections = sketch.plan.sections
+        for section, following in itertools.pairwise(sections):
+            if section.plays("bass") and not following.plays("bass"):
+                notes = _onsets(sketch, "bass", section.start_beats, section.end_beats)
+                last = notes[-1]
+                # held through to the edge, started at least a beat before it
+                assert section.end_beats - last.start_beats >= 1.5, (style, sketch.plan.seed)
+                assert last.start_beats + last.duration_beats >= section.end_beats - 0.3
+
+
+@pytest.mark.parametrize("style", style_names())
+def test_parts_enter_and_leave_in_steps(tracks, style):
+    for sketch, _ in tracks[style]:
+        sections = sketch.plan.sections
+        a_index = next(i for i, s in enumerate(sections) if s.name == "A")
+        before, a = sections[a_index - 1], sections[a_index]
+        entering = set(a.parts) - set(before.parts)
+        assert len(entering) <= 2 and "melody" in entering, (style, sketch.plan.seed, entering)
+        outro = [s for s in sections if s.name == "outro"]
+        assert len(outro) == 2, (style, sketch.plan.seed)
+        assert outro[0].drums in ("hats", "light")
+        assert {"keys", "pad"} <= set(outro[1].parts) and outro[1].drums == "none"
+
+
+@pytest.mark.parametrize("style", style_names())
+def test_phrases_end_on_held_notes(tracks, style):
+    for sketch, _ in tracks[style]:
+        notes = sketch.part("melody").notes
+        finals = [
+            a
+            for a, b in itertools.pairwise(notes)
+            if b.start_beats - (a.start_beats + a.duration_beats) >= 1.0
+        ]
+        held = sum(n.duration_beats >= 1.4 for n in finals) / len(finals)
+        assert held >= 0.75, f"{style} {sketch.plan.seed}: {held:.0%} of phrase ends held"
+
+
+def test_snare_fills_span_the_last_two_beats_and_styles_keep_their_kit_idiom(tracks):
+    for style, rows in tracks.items():
+        for sketch, _ in rows:
+            drums = sketch.part("drums").notes
+            pitches = {n.pitch for n in drums}
+            assert not pitches & {60, 61} or style != "boom_bap"  # no bongos in boom bap
+            if get_style(style).drums.timekeeper == "ride":
+                assert 51 in pitches and 42 not in pitches
+            if get_style(style).drums.backbeat == "side_stick":
+                assert 37 in pitches and 38 not in pitches
+            for section in sketch.plan.sections:
+                if section.fill != "snare":
+                    continue
+                end = section.end_beats
+                fill = [
+                    n for n in drums if n.pitch in (37, 38) and end - 2.1 <= n.start_beats < end
+                ]
+                assert len(fill) >= 4 and min(n.start_beats for n in fill) <= end - 1.7

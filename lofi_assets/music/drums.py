@@ -145,7 +145,7 @@ def _vary(hits: list[Hit], rng: random.Random) -> list[Hit]:
     kind = rng.randrange(4)
     ghosts = [hit for hit in hits if hit[3] == "ghost"]
     taken = {hit[0] for hit in hits if hit[1] in (SNARE, SIDE_STICK)}
-    if kind == 1 and not ghosts and any(hit[1] == SIDE_STICK for hit in hits):
+    if kind <= 1 and any(hit[1] == SIDE_STICK for hit in hits):
         kind = 3  # a cross-stick groove takes no ghost notes: a pickup kick instead
     if kind == 0 and ghosts:
         hits.remove(rng.choice(ghosts))
@@ -204,10 +204,11 @@ def _fill_bar(hits: list[Hit], kind: str, rng: random.Random) -> list[Hit]:
         kept += [(s, pitch, round(62 + rise * step), "snare", 0.25) for step, s in enumerate(slots)]
         return kept
     if kind == "toms":
+        snare = SIDE_STICK if any(hit[1] == SIDE_STICK for hit in hits) else SNARE
         kept = [hit for hit in hits if hit[0] < 10 and hit[3] != "ghost"]
-        pitches = (SNARE, SNARE, *TOMS)
+        pitches = (snare, snare, *TOMS)
         kept += [
-            (s, p, 70 + 7 * step, "snare" if p == SNARE else "toms", 0.25)
+            (s, p, 70 + 7 * step, "snare" if p == snare else "toms", 0.25)
             for step, (s, p) in enumerate(zip(range(10, 16), pitches, strict=True))
         ]
         return kept

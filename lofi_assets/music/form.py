@@ -211,6 +211,8 @@ def plan_form(
     if outro_bars >= 2:
         first = outro_bars // 2
         keeps_melody = rng.random() < 0.5
+        if keeps_melody:  # the melody's farewell and the drums stop; the bass stays a step
+            ending = ("pad", "keys", "bass")
         parts = {"keys", "bass", "pad"} | ({"melody"} if keeps_melody else set())
         add("outro", first, parts, rng.choice(("light", "hats")), 0.6)
         add("outro", outro_bars - first, ending, "none", 0.45)

@@ -40,14 +40,26 @@ TRIPLET_CELLS: dict[str, Cell] = {
     "triplet_head": ((0, 1 / 3), (1 / 3, 1 / 3), (2 / 3, 1 / 3), (1, 1), (2, 2)),
     "triplet_tail": ((0, 1), (1, 1), (2, 2 / 3), (8 / 3, 2 / 3), (10 / 3, 2 / 3)),
 }
-# A phrase's last bar ends by beat three, leaving at least two beats of rest after it.
+# A phrase's last bar holds its final note 1.5–3 beats (a singer's breath-long last note,
+# not a clipped 8th). A call (an open phrase) rings to beat three or four, a beat or so
+# before its answer; an answer (a closed phrase) is done by beat three, so the melody
+# breathes at least two beats before the next call.
 CADENCE_CELLS: dict[str, Cell] = {
-    "hold": ((0, 0.5), (0.5, 0.5), (1, 1)),
-    "settle": ((0, 2),),
-    "sigh": ((0, 0.75), (0.75, 0.75), (1.5, 0.5)),
-    "lean": ((0, 1), (1, 1)),
-    "turn": ((0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 0.5)),
+    "hold": ((0, 0.5), (0.5, 0.5), (1, 2)),
+    "settle": ((0, 3),),
+    "sigh": ((0, 0.75), (0.75, 0.75), (1.5, 1.5)),
+    "lean": ((0, 1), (1, 1.5)),
+    "turn": ((0, 0.5), (0.5, 0.5), (1, 0.5), (1.5, 1.5)),
+    "float": ((0, 0.5), (0.5, 2)),
 }
+CLOSING_CELLS: dict[str, Cell] = {
+    "settle": ((0, 2),),
+    "lean": ((0, 0.5), (0.5, 1.5)),
+    "grace": ((0, 0.25), (0.25, 0.25), (0.5, 1.5)),
+    "scoop": ((0, 0.25), (0.25, 1.75)),
+}
+ARTICULATION = 0.88  # notes inside a phrase sound 88 % of their value; the last one 98 %
+MAX_REPEATS = 2  # the same pitch at most twice in a row (a third is moved a step)
 
 
 @dataclass(frozen=True)
@@ -89,11 +101,13 @@ def _choose_cell(cells: dict[str, Cell], density: float, rng: random.Random) -> 
     return cells[rng.choices(names, weights=weights, k=1)[0]]
 
 
-def _rhythm(bars: int, style: Style, density: float, rng: random.Random) -> list[tuple]:
+def _rhythm(
+    bars: int, style: Style, density: float, rng: random.Random, ending: str = "open"
+) -> list[tuple]:
     rhythm = []
     for bar in range(bars):
         if bar == bars - 1:
-            cell = _choose_cell(CADENCE_CELLS, density, rng)
+            cell = _choose_cell(CADENCE_CELLS if ending == "open" else CLOSING_CELLS, density, rng)
         elif rng.random() < style.triplet_probability:
             cell = _choose_cell(TRIPLET_CELLS, density, rng)
         else:
@@ -122,7 +136,7 @@ def _contour_steps(count: int, rng: random.Random) -> list[int]:
 
 
 def _motif(bars: int, ending: str, style: Style, density: float, rng: random.Random) -> Motif:
-    rhythm = _rhythm(bars, style, density, rng)
+    rhythm = _rhythm(bars, style, density, rng, ending)
     return Motif(tuple(rhythm), tuple(_contour_steps(len(rhythm), rng)), ending)
 
 
@@ -132,7 +146,7 @@ def _answer(call: Motif, bars: int, style: Style, density: float, rng: random.Ra
     echo_steps = list(call.steps[: len(echo)])
     if bars == 1:
         return _motif(1, "closed", style, density, rng)
-    rest = _rhythm(bars - 1, style, density, rng)
+    rest = _rhythm(bars - 1, style, density, rng, "closed")
     rest = [(start + BEATS_PER_BAR, duration) for start, duration in rest]
     steps = echo_steps + _contour_steps(len(rest), rng)
     return Motif(tuple(echo + rest), tuple(steps), "closed")
@@ -194,12 +208,19 @@ class _Realizer:
                 candidate = self._nearest_index(stable, index)
                 if candidate is not None and abs(candidate - index) <= 1:
                     index = candidate
+            if (
+                position != last
+                and len(notes) >= MAX_REPEATS
+                and all(n.pitch == self.pitches[index] for n in notes[-MAX_REPEATS:])
+            ):
+                # A third repeat: step on in the phrase's direction (or back from the edge).
+                index += 1 if index + 1 < len(self.pitches) and position < last / 2 else -1
             self.index = index
             arch = 1 - abs(position / max(last, 1) - 0.5)  # louder toward the phrase middle
             notes.append(
                 NoteEvent(
                     phrase_start + _swung(start, self.swing),
-                    duration * 0.95,
+                    duration * (0.98 if position == last else ARTICULATION),
                     self.pitches[index],
                     int(70 + 14 * arch),
                     "melody",
@@ -217,19 +238,39 @@ class _Realizer:
         return candidate
 
 
-def _group_layout(density: float, first: bool, rng: random.Random) -> str:
-    """How a four-bar group is phrased: "pair" (a two-bar call, a two-bar answer),
-    "spaced" (one-bar call and answer, each followed by an empty bar) or "rest" (no melody).
-    Denser styles phrase in pairs more often; sparse ones leave more space."""
-    pair = min(0.9, max(0.1, 0.1 + 2.0 * (density - 0.35)))
-    rest = 0.0 if first else max(0.0, 0.6 * (0.65 - density))
+# How a four-bar group is phrased: (bar offset, bars) of the call, then of the answer. Calls
+# and answers differ in length (call and response), so phrases do not all span one length.
+GROUP_LAYOUTS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "pair": ((0, 2), (2, 2)),  # a two-bar call, a two-bar answer
+    "long_short": ((0, 3), (3, 1)),  # a long call, a short tag
+    "short_long": ((0, 1), (2, 2)),  # a short call, an empty bar, a longer answer
+    "spaced": ((0, 1), (2, 1)),  # one-bar call and answer, each followed by an empty bar
+}
+
+
+def _group_layout(density: float, first: bool, last: bool, rng: random.Random) -> str:
+    """A layout of ``GROUP_LAYOUTS`` or "rest" (no melody). Denser styles phrase in the long
+    layouts more often, sparse ones leave more space; a section neither opens nor ends on a
+    resting group (a theme does not trail off into four empty bars)."""
+    dense = min(0.9, max(0.1, 0.1 + 2.0 * (density - 0.35)))
+    rest = 0.0 if first or last else max(0.0, 0.6 * (0.65 - density))
     roll = rng.random()
     if roll < rest:
         return "rest"
-    return "pair" if roll < rest + pair else "spaced"
+    if roll < rest + dense:
+        return "pair" if rng.random() < 0.6 else "long_short"
+    return "short_long" if rng.random() < 0.55 else "spaced"
 
 
 Phrases = list[tuple[float, Motif]]  # (start in beats, motif)
+
+
+def _call_and_answer(
+    layout: str, style: Style, density: float, rng: random.Random
+) -> tuple[Motif, Motif]:
+    (_, call_bars), (_, answer_bars) = GROUP_LAYOUTS[layout]
+    call = _motif(call_bars, "open", style, density, rng)
+    return call, _answer(call, answer_bars, style, density, rng)
 
 
 def _phrases(
@@ -244,32 +285,45 @@ def _phrases(
     while bar < section.bars:
         group = min(4, section.bars - bar)
         start = section.start_beats + bar * BEATS_PER_BAR
-        layout = _group_layout(density, bar == 0, rng) if group == 4 else "short"
-        if breathe and bar + group == section.bars and layout == "pair":
+        last = bar + group >= section.bars
+        layout = _group_layout(density, bar == 0, last, rng) if group == 4 else "short"
+        if breathe and last and layout in ("pair", "long_short"):
             layout = "spaced"
-        if layout == "rest" or (layout == "short" and breathe):
+        if layout == "rest" or (layout == "short" and breathe and group < 2):
+            bar += group
+            continue
+        if layout == "short":  # before a drop-out the last bar stays empty
+            bars = group - 1 if breathe else group
+            motifs.append((start, _motif(bars, "closed", style, density, rng)))
             bar += group
             continue
         if layout in theme and rng.random() < 0.5:  # the theme again, ornamented
             call, answer = _vary(theme[layout][0], rng), theme[layout][1]
-        elif layout == "pair":
-            call = _motif(2, "open", style, density, rng)
-            answer = _answer(call, 2, style, density, rng)
         else:
-            call = _motif(1, "open", style, density, rng)
-            answer = _motif(1, "closed", style, density, rng)
-        if layout == "short":
-            motifs.append((start, _motif(group, "closed", style, density, rng)))
-        else:
+            call, answer = _call_and_answer(layout, style, density, rng)
             theme.setdefault(layout, (call, answer))
-            answer_bar = 2
-            motifs += [(start, call), (start + answer_bar * BEATS_PER_BAR, answer)]
+        (call_bar, _), (answer_bar, _) = GROUP_LAYOUTS[layout]
+        motifs += [
+            (start + call_bar * BEATS_PER_BAR, call),
+            (start + answer_bar * BEATS_PER_BAR, answer),
+        ]
         bar += group
     return motifs
 
 
-def _restated(phrases: Phrases, source: Section, target: Section, rng: random.Random) -> Phrases:
-    """``source``'s phrases moved to ``target`` and ornamented, repeated if it is longer."""
+def _restated(
+    phrases: Phrases,
+    source: Section,
+    target: Section,
+    style: Style,
+    density: float,
+    rng: random.Random,
+) -> Phrases:
+    """``source``'s phrases moved to ``target`` and ornamented, repeated if it is longer, and
+    completed where they stop short: a four-bar group they leave empty gets the opening call
+    and a fresh answer, and a last phrase ending more than a bar before the section's end is
+    followed by an answer that closes in the section's last bar (a shorter restatement must
+    not leave the climax without its melody)."""
     span = source.bars * BEATS_PER_BAR
     length = target.bars * BEATS_PER_BAR
     out: Phrases = []
@@ -278,6 +332,36 @@ def _restated(phrases: Phrases, source: Section, target: Section, rng: random.Ra
             position = cycle * span + start - source.start_beats
             if position + _motif_length(motif) <= length:
                 out.append((target.start_beats + position, _vary(motif, rng)))
+    if not phrases:
+        return out
+    opening = phrases[0][1]
+    for group_start in range(0, target.bars * BEATS_PER_BAR, 4 * BEATS_PER_BAR):
+        group_beats = min(4 * BEATS_PER_BAR, length - group_start)
+        begin = target.start_beats + group_start
+        if group_beats < 2 * BEATS_PER_BAR or any(begin <= s < begin + group_beats for s, _ in out):
+            continue
+        call = _vary(opening, rng)
+        call_beats = _motif_length(call)
+        if call_beats + BEATS_PER_BAR <= group_beats:
+            bars = int((group_beats - call_beats) // BEATS_PER_BAR)
+            out += [
+                (begin, call),
+                (begin + call_beats, _answer(call, bars, style, density, rng)),
+            ]
+        else:
+            out.append((begin, _motif(group_beats // BEATS_PER_BAR, "closed", style, density, rng)))
+    out.sort(key=lambda row: row[0])
+    covered = max(s + _motif_length(m) for s, m in out) if out else target.start_beats
+    free_bars = int((target.end_beats - covered) // BEATS_PER_BAR)
+    if free_bars >= 1:
+        bars = min(4, free_bars)
+        answer_start = target.end_beats - bars * BEATS_PER_BAR
+        answer = (
+            _answer(opening, bars, style, density, rng)
+            if bars >= 2
+            else _motif(1, "closed", style, density, rng)
+        )
+        out.append((answer_start, answer))
     return out
 
 
@@ -293,8 +377,9 @@ def compose_melody(
     """The melody over the sections that play it (``Section.parts``).
 
     A and B get their own phrases (B a touch busier); A2 and B2 restate them, ornamented,
-    starting from the pitch their source started on; an outro that keeps the melody plays
-    A's first phrase once more.
+    starting from the pitch their source started on, and are completed with an answering
+    phrase where the restatement is shorter than the section; an outro that keeps the melody
+    plays A's first phrase once more (or a short closing phrase where that does not fit).
     """
     realizer = _Realizer(key, style, timeline, swing)
     notes: list[NoteEvent] = []
@@ -305,17 +390,21 @@ def compose_melody(
         following = sections[index + 1] if index + 1 < len(sections) else None
         breathe = following is not None and not following.plays("melody")
         source = {"A2": "A", "B2": "B", "outro": "A"}.get(section.name)
+        density = min(1.0, style.melody_density + (0.1 if section.name == "B" else 0.0))
         if source in written:
             origin, phrases, index = written[source]
-            phrases = _restated(phrases, origin, section, rng)
-            if breathe:  # leave the last bar empty before the melody drops out
-                last_bar = section.end_beats - BEATS_PER_BAR
-                phrases = [(s, m) for s, m in phrases if s + _motif_length(m) <= last_bar]
-            if section.name == "outro":
-                phrases = phrases[:1]
+            if section.name == "outro":  # a farewell: A's opening phrase once, if it fits
+                fits = [(s, m) for s, m in phrases[:1] if _motif_length(m) <= section.bars * 4]
+                phrases = [(section.start_beats, _vary(m, rng)) for _, m in fits] or [
+                    (
+                        section.start_beats,
+                        _motif(min(2, section.bars), "closed", style, density, rng),
+                    )
+                ]
+            else:
+                phrases = _restated(phrases, origin, section, style, density, rng)
             realizer.index = index  # in the source's register, not wherever the line wandered
         else:
-            density = min(1.0, style.melody_density + (0.1 if section.name == "B" else 0.0))
             phrases = _phrases(section, style, density, rng, breathe)
         if section.name not in written:
             written[section.name] = (section, phrases, realizer.index)
