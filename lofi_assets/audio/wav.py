@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,26 @@ def write_wav(
     (``STEM_SUBTYPE`` for stems) keep every sample as it is, above full scale included.
     Written in blocks, so no copy of the whole track is made.
     """
+    blocks = (
+        audio[:, start : start + WRITE_BLOCK_FRAMES]
+        for start in range(0, audio.shape[1], WRITE_BLOCK_FRAMES)
+    )
+    return write_wav_blocks(path, blocks, sample_rate_hz, subtype, dither_seed, audio.shape[0])
+
+
+def write_wav_blocks(
+    path: Path | str,
+    blocks: Iterable[np.ndarray],
+    sample_rate_hz: int,
+    subtype: str = "PCM_24",
+    dither_seed: int = 0,
+    channels: int = 2,
+) -> Path:
+    """``write_wav`` of a stream of float ``(channels, n)`` blocks (memory stays one block).
+
+    The dither is drawn block by block, so blocks of ``WRITE_BLOCK_FRAMES`` write the same
+    bytes as ``write_wav`` of the whole array.
+    """
     target = Path(path)
     bits = PCM_BITS.get(subtype)
     rng = np.random.default_rng(dither_seed)
@@ -59,13 +80,12 @@ def write_wav(
             str(temporary),
             "w",
             samplerate=sample_rate_hz,
-            channels=audio.shape[0],
+            channels=channels,
             subtype=subtype,
             format="WAV",
         ) as handle,
     ):
-        for start in range(0, audio.shape[1], WRITE_BLOCK_FRAMES):
-            block = audio[:, start : start + WRITE_BLOCK_FRAMES]
+        for block in blocks:
             if bits is None:
                 handle.write(np.ascontiguousarray(block.T, dtype=np.float32))
                 continue
