@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lofi_assets.audio import SAMPLE_RATE_HZ
+from lofi_assets.audio import SAMPLE_RATE_HZ, streaming
 from lofi_assets.audio.instruments import StemSource, kit_choice, melodic_choice
 from lofi_assets.audio.sampler import drum_blocks, render_drums
 from lofi_assets.audio.soundfont import SoundFont
-from lofi_assets.audio.streaming import BLOCK_SAMPLES, collect
+from lofi_assets.audio.streaming import collect
 from lofi_assets.audio.synth import SYNTH_GAIN, OfflineSynth, RenderError
 
 __all__ = [
@@ -109,11 +109,12 @@ def render_part_blocks(
     soundfont: SoundFont,
     duration_s: float,
     sample_rate_hz: int = SAMPLE_RATE_HZ,
-    block_samples: int = BLOCK_SAMPLES,
+    block_samples: int | None = None,
 ) -> Iterator[np.ndarray]:
     """``render_part`` as a stream of float32 (2, ≤ block_samples) blocks, round(duration_s ×
     rate) samples in all: FluidSynth (and the drum sampler) keep their voices between blocks,
     so the blocks join into exactly the whole-array render while only one is in memory."""
+    block_samples = block_samples or streaming.BLOCK_SAMPLES
     if is_drums:
         yield from drum_blocks(notes, program, soundfont, duration_s, sample_rate_hz, block_samples)
         return

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
+from lofi_assets.audio import streaming
 from lofi_assets.audio.instruments import (
     InstrumentLibrary,
     KitSpec,
@@ -30,7 +31,7 @@ from lofi_assets.audio.instruments import (
     load_library,
 )
 from lofi_assets.audio.soundfont import SoundFont
-from lofi_assets.audio.streaming import BLOCK_SAMPLES, collect
+from lofi_assets.audio.streaming import collect
 from lofi_assets.audio.synth import OfflineSynth, RenderError
 
 # Round-robin detunings (cents): small enough to stay one drum, large enough that two hits
@@ -259,7 +260,7 @@ def drum_blocks(
     soundfont: SoundFont,
     duration_s: float,
     sample_rate_hz: int,
-    block_samples: int = BLOCK_SAMPLES,
+    block_samples: int | None = None,
     library: InstrumentLibrary | None = None,
     on_kit: Callable[[StemSource], None] | None = None,
 ) -> Iterator[np.ndarray]:
@@ -267,6 +268,7 @@ def drum_blocks(
     into a buffer that starts at the current block and grows to hold the longest ringing
     tail, so the blocks equal the whole-array render sample for sample."""
     library = library or load_library()
+    block_samples = block_samples or streaming.BLOCK_SAMPLES
     total = round(duration_s * sample_rate_hz)
     events = sorted(
         (round(n.start_s * sample_rate_hz), n.pitch, n.velocity, round(n.end_s * sample_rate_hz))

@@ -29,8 +29,9 @@ BLOCK_SAMPLES = 1 << 18
 Blocks = Iterator[np.ndarray]
 
 
-def blocks_of(audio: np.ndarray, block_samples: int = BLOCK_SAMPLES) -> Blocks:
-    """Views of ``audio`` (channels, samples) in consecutive blocks."""
+def blocks_of(audio: np.ndarray, block_samples: int | None = None) -> Blocks:
+    """Views of ``audio`` (channels, samples) in consecutive blocks (``BLOCK_SAMPLES``)."""
+    block_samples = block_samples or BLOCK_SAMPLES
     for start in range(0, audio.shape[1], block_samples):
         yield audio[:, start : start + block_samples]
 
@@ -361,8 +362,9 @@ class ScratchAudio:
         frames = np.frombuffer(raw, dtype=np.float32).reshape(count, self.channels)
         return np.ascontiguousarray(frames.T)
 
-    def blocks(self, start: int = 0, stop: int | None = None, size: int = BLOCK_SAMPLES) -> Blocks:
+    def blocks(self, start: int = 0, stop: int | None = None, size: int | None = None) -> Blocks:
         stop = self.samples if stop is None else stop
+        size = size or BLOCK_SAMPLES
         for position in range(start, stop, size):
             yield self.read(position, min(size, stop - position))
 
