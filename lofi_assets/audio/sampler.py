@@ -300,7 +300,10 @@ def drum_blocks(
         return cached
 
     buffer_start = 0  # track position of buffer[:, 0]: the start of the block being filled
-    buffer = np.zeros((2, min(block_samples, total)), dtype=np.float32)
+    # Room for a block and the longest ringing tail after it (a detuned one-shot is at most a
+    # few per cent longer than ONE_SHOT_MAX_S): hits rarely need the buffer to grow.
+    capacity = block_samples + int(1.1 * ONE_SHOT_MAX_S * sample_rate_hz)
+    buffer = np.zeros((2, capacity), dtype=np.float32)
 
     def finished_blocks(before: int) -> Iterator[np.ndarray]:
         """Hand over every whole block that ends at or before track position ``before``."""
@@ -309,11 +312,11 @@ def drum_blocks(
             size = min(block_samples, total - buffer_start)
             if buffer_start + size > before:
                 return
-            if buffer.shape[1] < size:
-                buffer = np.pad(buffer, ((0, 0), (0, size - buffer.shape[1])))
-            yield buffer[:, :size].copy()
-            buffer = buffer[:, size:]
+            done, rest = buffer[:, :size], buffer[:, size:]
+            buffer = np.zeros((2, max(capacity, rest.shape[1])), dtype=np.float32)
+            buffer[:, : rest.shape[1]] = rest
             buffer_start += size
+            yield done
 
     for start, pitch, velocity, end in events:
         if start >= total or velocity <= 0:
