@@ -374,16 +374,20 @@ class StemFile:
     name: str
     path: Path
     samples: int
-    mean_square: float  # of the levelled stem, both channels
+    mean_square: float  # of the stem at its mix level, both channels
     non_finite_samples: int
+    # The mix-level gain: already in the file (1.0) unless it was produced with
+    # ``level_in_place=False``; mastering applies it as it reads the stem.
+    gain: float = 1.0
 
 
 def _write_levelled(
     name: str, blocks: Iterable[np.ndarray], path: Path, samples: int, level_dbfs: float,
-    sample_rate_hz: int,
+    sample_rate_hz: int, level_in_place: bool = True,
 ) -> StemFile:  # fmt: skip
     """Write a stem's blocks as float WAV, then scale the file in place to ``level_dbfs`` RMS
-    (the level needs the whole stem's RMS: a second pass, block by block)."""
+    (the level needs the whole stem's RMS: a second pass, block by block). Without
+    ``level_in_place`` the file keeps the raw stem and the gain is returned instead."""
     squares, written, non_finite = 0.0, 0, 0
     with soundfile.SoundFile(
         str(path), "w", samplerate=sample_rate_hz, channels=2, subtype=STEM_SUBTYPE, format="WAV"
@@ -391,7 +395,7 @@ def _write_levelled(
         for block in blocks:
             if block.shape[0] != 2:
                 raise ProductionError(f"Stem {name} came out with {block.shape[0]} channels")
-            handle.write(np.ascontiguousarray(block.T, dtype=np.float32))
+            handle.write(st.interleaved(block))
             squares += fx.mean_square(block) * block.size
             non_finite += int(np.count_nonzero(~np.isfinite(block)))
             written += block.shape[1]
@@ -401,16 +405,17 @@ def _write_levelled(
     if level < 1e-9:  # a part that is silent (e.g. no melody) stays silent
         return StemFile(name, path, samples, squares / max(1, 2 * samples), non_finite)
     gain = np.float32(10 ** (level_dbfs / 20) / level)
-    squares = 0.0
+    mean_square = squares / (2 * samples) * float(gain) ** 2
+    if not level_in_place:
+        return StemFile(name, path, samples, mean_square, non_finite, float(gain))
     with soundfile.SoundFile(str(path), "r+") as handle:
         for start in range(0, samples, st.BLOCK_SAMPLES):
             handle.seek(start)
             block = handle.read(st.BLOCK_SAMPLES, dtype="float32", always_2d=True)
             block *= gain
-            squares += fx.mean_square(block) * block.size
             handle.seek(start)
             handle.write(block)
-    return StemFile(name, path, samples, squares / (2 * samples), non_finite)
+    return StemFile(name, path, samples, mean_square, non_finite)
 
 
 def produce_stem_files(
@@ -421,6 +426,7 @@ def produce_stem_files(
     on_stem: Callable[[StemFile], None] | None = None,
     sample_rate_hz: int = SAMPLE_RATE_HZ,
     on_progress: Callable[[float], None] | None = None,
+    level_in_place: bool = True,
 ) -> dict[str, StemFile]:
     """Produce every stem into ``folder`` as ``<name>.wav``, processed and at its mix level.
 
@@ -428,7 +434,9 @@ def produce_stem_files(
     (``streaming.BLOCK_SAMPLES``), so memory does not grow with the track's length; the stems
     sum to the mix. ``on_stem`` gets each ``StemFile`` as it is finished (from the calling
     thread); ``on_progress`` the fraction done (0–1) after each stem is written and once it
-    is levelled and handed over (two steps a stem). Raises ``RenderError`` when a part cannot
+    is levelled and handed over (two steps a stem). ``level_in_place=False`` leaves each file
+    raw and its ``StemFile.gain`` to apply when mixing (a temporary render saves a pass over
+    every stem; the mix is the same to the bit). Raises ``RenderError`` when a part cannot
     be rendered, ``ProductionError`` when a chain misbehaves.
     """
     folder = Path(folder)
@@ -476,7 +484,9 @@ def produce_stem_files(
     def produce(name: str) -> StemFile:
         path = folder / f"{name}.wav"
         level = settings.stem_levels_dbfs[name]
-        written = _write_levelled(name, blocks(name), path, samples, level, sample_rate_hz)
+        written = _write_levelled(
+            name, blocks(name), path, samples, level, sample_rate_hz, level_in_place
+        )
         step_done()
         return written
 
@@ -745,14 +755,20 @@ def _stem_handles(
 
 
 def _summed_blocks(
-    handles: list[tuple[str, soundfile.SoundFile]], start: int, stop: int
+    handles: list[tuple[str, soundfile.SoundFile]],
+    start: int,
+    stop: int,
+    gains: Mapping[str, float] | None = None,
 ) -> Iterator[np.ndarray]:
-    """The stems summed in the order given (as ``sum_stems``), block by block."""
+    """The stems summed in the order given (as ``sum_stems``), block by block, each scaled by
+    its ``gains`` entry first when given (as ``_write_levelled`` scales a file in place)."""
     for position in range(start, stop, st.BLOCK_SAMPLES):
         mix: np.ndarray | None = None
-        for _, handle in handles:
+        for name, handle in handles:
             handle.seek(position)
             frames = handle.read(min(st.BLOCK_SAMPLES, stop - position), dtype="float32")
+            if gains is not None and gains.get(name, 1.0) != 1.0:
+                frames *= np.float32(gains[name])
             block = np.ascontiguousarray(frames.T)
             if mix is None:
                 mix = block
@@ -839,6 +855,7 @@ def _bus_span(
     settings: ProductionSettings,
     sample_rate_hz: int,
     out: st.ScratchAudio,
+    gains: Mapping[str, float] | None = None,
 ) -> _LoudnessMeter:
     """Stems → sum → bus → subsonic high-pass → fades into ``out`` for one span; measures."""
     handles = handles_of()
@@ -890,6 +907,45 @@ def _limit_span(
     return meter
 
 
+LOSS_ESTIMATES = 1  # excerpt passes before the first full one (a quarter of a pass each)
+LOSS_EXCERPT_EVERY = 4  # one block in four, each after its own lead-in
+LOSS_MIN_EXCERPTS = 4  # fewer: too few to stand for the track; go straight to full passes
+
+
+def _limiting_loss_db(
+    premaster: st.ScratchAudio, gain: float, ceiling_dbtp: float, sample_rate_hz: int
+) -> float | None:
+    """Integrated loudness the limiter removes at ``gain``, measured on every
+    ``LOSS_EXCERPT_EVERY``-th block (each limited after a ``PREROLL_S`` lead-in); ``None``
+    for a track too short to sample."""
+    block, preroll = st.BLOCK_SAMPLES, int(PREROLL_S * sample_rate_hz)
+    starts = list(range(2 * block, premaster.samples - block, LOSS_EXCERPT_EVERY * block))
+    if len(starts) < LOSS_MIN_EXCERPTS:
+        return None
+
+    def excerpt(start: int) -> tuple[_LoudnessMeter, _LoudnessMeter]:
+        limiter = pedalboard.BrickwallLimiter(
+            ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB,
+            release_ms=150.0,
+            lookahead_ms=5.0,
+            true_peak=True,
+        )
+        before = _LoudnessMeter(premaster.samples, sample_rate_hz)
+        after = _LoudnessMeter(premaster.samples, sample_rate_hz)
+        gained = premaster.read(start - preroll, preroll + block) * gain
+        before.feed(gained, start - preroll, start)
+        limited = st.collect(st.plugin_stream(limiter, iter([gained]), sample_rate_hz))
+        after.feed(limited, start - preroll, start)
+        return before, after
+
+    meters = thread_map(excerpt, starts)
+    loudness_in = _integrated([pair[0] for pair in meters], sample_rate_hz)
+    loudness_out = _integrated([pair[1] for pair in meters], sample_rate_hz)
+    if not (math.isfinite(loudness_in) and math.isfinite(loudness_out)):
+        return None
+    return loudness_in - loudness_out
+
+
 def _true_peak_of(audio: st.ScratchAudio, oversampling: int = 4) -> float:
     """``measure.true_peak_dbtp`` of a scratch file, read in overlapping chunks."""
     overlap, chunk = 256, st.BLOCK_SAMPLES
@@ -915,6 +971,7 @@ def _master_to_scratch(
     folder: Path | str,
     target_lufs: float = TARGET_LUFS,
     ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP,
+    gains: Mapping[str, float] | None = None,
 ) -> tuple[st.ScratchAudio, float | None, MasterStats]:
     """Stem files → bus → master as ``master(mix_bus(sum_stems(...)))`` does, streamed.
 
@@ -931,14 +988,26 @@ def _master_to_scratch(
 
     with st.ScratchAudio(samples, folder=folder) as premaster:
         meters = thread_map(
-            lambda span: _bus_span(reopen, span, settings, sample_rate_hz, premaster), spans
+            lambda span: _bus_span(reopen, span, settings, sample_rate_hz, premaster, gains),
+            spans,
         )
         loudness = _integrated(meters, sample_rate_hz)
         if not math.isfinite(loudness):
             raise ProductionError("The mix is silent: nothing to master")
         mastered = st.ScratchAudio(samples, folder=folder)
         try:
-            gain_db = target_lufs - loudness
+            pre_loudness = loudness
+            gain_db = target_lufs - pre_loudness
+            # Aim the first full limiter pass past the loudness the limiter will take off, as
+            # measured on excerpts: one full pass then usually lands within 0.05 LU where
+            # two were needed (each full pass costs as much as the bus).
+            for _ in range(LOSS_ESTIMATES):
+                loss_db = _limiting_loss_db(
+                    premaster, fx.db_to_gain(gain_db), ceiling_dbtp, sample_rate_hz
+                )
+                if loss_db is None:
+                    break
+                gain_db = target_lufs - pre_loudness + loss_db
             for _ in range(5):
                 gain = fx.db_to_gain(gain_db)
                 meters = thread_map(
@@ -975,6 +1044,7 @@ def master_stem_files_to(
     sample_rate_hz: int,
     out_path: Path | str,
     subtype: str = "PCM_24",
+    gains: Mapping[str, float] | None = None,
 ) -> MasterStats:
     """The pipeline's master, streamed: stem files (float WAV, ``STEM_SUBTYPE``) summed in
     the order given (``STEM_NAMES`` order), the bus and mastering, written to ``out_path``
@@ -983,11 +1053,11 @@ def master_stem_files_to(
     Memory does not grow with the track: the pre-limiter mix and the limited master are
     scratch files beside ``out_path``. Raises ``AudioFileError`` for a missing or unreadable
     stem, ``ProductionError`` for stems of different lengths, a silent mix or non-finite
-    samples.
+    samples. ``gains`` scale stems that were not levelled in place (``StemFile.gain``).
     """
     out_path = Path(out_path)
     mastered, safety, stats = _master_to_scratch(
-        stem_paths, settings, sample_rate_hz, out_path.parent
+        stem_paths, settings, sample_rate_hz, out_path.parent, gains=gains
     )
     with mastered:
         write_wav_blocks(
@@ -997,11 +1067,16 @@ def master_stem_files_to(
 
 
 def master_stem_files(
-    stem_paths: Mapping[str, Path | str], settings: ProductionSettings, sample_rate_hz: int
+    stem_paths: Mapping[str, Path | str],
+    settings: ProductionSettings,
+    sample_rate_hz: int,
+    gains: Mapping[str, float] | None = None,
 ) -> np.ndarray:
     """``master_stem_files_to`` held in memory as float32 ``(2, samples)`` (tests, short clips)."""
     with tempfile.TemporaryDirectory(prefix="lofi-master-") as folder:
-        mastered, safety, _ = _master_to_scratch(stem_paths, settings, sample_rate_hz, folder)
+        mastered, safety, _ = _master_to_scratch(
+            stem_paths, settings, sample_rate_hz, folder, gains=gains
+        )
         with mastered:
             return st.collect(_master_blocks(mastered, safety))
 
@@ -1026,6 +1101,7 @@ def render_master_file(
             folder,
             (lambda stem: progress(stem.name)) if progress else None,
             sample_rate_hz,
+            level_in_place=False,
         )
         stats = master_stem_files_to(
             {name: stem.path for name, stem in stems.items()},
@@ -1033,6 +1109,7 @@ def render_master_file(
             sample_rate_hz,
             out_path,
             subtype,
+            gains={name: stem.gain for name, stem in stems.items()},
         )
     if progress:
         progress("master")
@@ -1060,9 +1137,13 @@ def produce_master(
             folder,
             (lambda stem: progress(stem.name)) if progress else None,
             sample_rate_hz,
+            level_in_place=False,
         )
         mastered = master_stem_files(
-            {name: stem.path for name, stem in stems.items()}, settings, sample_rate_hz
+            {name: stem.path for name, stem in stems.items()},
+            settings,
+            sample_rate_hz,
+            gains={name: stem.gain for name, stem in stems.items()},
         )
     if progress:
         progress("master")
