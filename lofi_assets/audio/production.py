@@ -862,9 +862,8 @@ def _bus_span(
     try:
         meter = _LoudnessMeter(out.samples, sample_rate_hz)
         fades = _fade_gains(out.samples, sample_rate_hz)
-        bused = _bus_stream(
-            _summed_blocks(handles, span.start, span.stop), settings, sample_rate_hz
-        )
+        summed = _summed_blocks(handles, span.start, span.stop, gains)
+        bused = _bus_stream(summed, settings, sample_rate_hz)
         # A subsonic high-pass first: DC and rumble waste headroom and upset limiters.
         hpf = pedalboard.HighpassFilter(cutoff_frequency_hz=20.0)
         position = span.start
@@ -932,10 +931,11 @@ def _limiting_loss_db(
         )
         before = _LoudnessMeter(premaster.samples, sample_rate_hz)
         after = _LoudnessMeter(premaster.samples, sample_rate_hz)
-        gained = premaster.read(start - preroll, preroll + block) * gain
-        before.feed(gained, start - preroll, start)
+        lead_in = max(0, start - preroll)
+        gained = premaster.read(lead_in, start + block - lead_in) * gain
+        before.feed(gained, lead_in, start)
         limited = st.collect(st.plugin_stream(limiter, iter([gained]), sample_rate_hz))
-        after.feed(limited, start - preroll, start)
+        after.feed(limited, lead_in, start)
         return before, after
 
     meters = thread_map(excerpt, starts)
