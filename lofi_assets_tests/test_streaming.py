@@ -213,3 +213,29 @@ def test_stem_files_are_levelled_in_place(tmp_path):
         level_dbfs = 10 * np.log10(fx.mean_square(audio))
         assert level_dbfs == pytest.approx(settings.stem_levels_dbfs[name], abs=0.01)
         assert stem.mean_square == pytest.approx(fx.mean_square(audio), rel=1e-6)
+
+
+def test_a_master_over_the_ceiling_gets_the_safety_gain(tmp_path):
+    with st.ScratchAudio(100, folder=tmp_path) as mastered:
+        safety, stats = production._safety(mastered, -14.0, true_peak=-1.0, ceiling_dbtp=-1.5)
+        assert safety == pytest.approx(fx.db_to_gain(-0.55))
+        assert stats.true_peak_dbtp == pytest.approx(-1.55)
+        assert stats.integrated_lufs == pytest.approx(-14.55)
+        assert production._safety(mastered, -14.0, true_peak=-1.8)[0] is None
+
+
+def test_the_master_file_holds_the_streamed_master(tmp_path):
+    stems = {name: _noise(8.0, seed) * np.float32(0.3) for seed, name in enumerate(STEM_NAMES)}
+    paths = {
+        name: write_wav(tmp_path / f"{name}.wav", audio, RATE, subtype="FLOAT")
+        for name, audio in stems.items()
+    }
+    settings = ProductionSettings()
+    stats = master_stem_files_to(paths, settings, RATE, tmp_path / "master.wav")
+    written, _ = read_wav(tmp_path / "master.wav", RATE)
+    in_memory = master_stem_files(paths, settings, RATE)
+    assert written.shape == in_memory.shape == (2, stats.samples)
+    assert _dbfs(float(np.abs(written - in_memory).max())) <= -130.0  # 24-bit dither only
+    assert stats.true_peak_dbtp <= -1.5
+    assert soundfile.info(str(tmp_path / "master.wav")).subtype == "PCM_24"
+    assert not list(tmp_path.glob("*.f32"))  # scratch files are gone
