@@ -7,6 +7,14 @@ drum stem peaks above full scale). The drums go through an old sampler (hold, cr
 their own peak, output filter). The bus adds tape colour, a 7-band EQ, multiband and parallel
 compression, mid/side width and a tape roll-off that gives the master its lo-fi knee
 (8-13 kHz); mastering hits -14 LUFS under a true-peak ceiling.
+
+Everything streams in blocks (``streaming.BLOCK_SAMPLES``, about 6 s), so memory does not
+grow with the track's length: each stem goes from the synthesizer through its chain into its
+float WAV, and is levelled in place (its RMS needs the whole stem); mastering sums the stem
+files block by block through the bus into a scratch file, limits it into another and writes
+the master block by block (``master_stem_files_to``). ``lofi render`` takes the same path
+through a temporary folder (``render_master_file``). The whole-array ``mix_bus`` and
+``master`` remain as the reference the streamed path is tested against.
 """
 
 from __future__ import annotations
