@@ -30,7 +30,11 @@ def whole_path(seconds: float, seed: int, style: str) -> dict:
     from lofi_assets.audio.memory import reuse_freed_memory
 
     reuse_freed_memory()
-    from lofi_assets.audio.production import ProductionSettings, produce_master, production_inputs
+    from lofi_assets.audio.production import (
+        ProductionSettings,
+        production_inputs,
+        render_master_file,
+    )
     from lofi_assets.audio.soundfont import resolve_soundfont
     from lofi_assets.music.arrangement import compose_sketch
     from lofi_assets.music.plan import SketchRequest
@@ -43,13 +47,17 @@ def whole_path(seconds: float, seed: int, style: str) -> dict:
         files = write_sketch_files(sketch, Path(folder))
         plan = files.plan
         settings = ProductionSettings.from_overrides(get_style(style).production)
-        mastered = produce_master(
-            production_inputs(files.summary, plan), settings, resolve_soundfont()
+        # As `lofi render` and the pipeline: streamed to a 24-bit master file.
+        stats = render_master_file(
+            production_inputs(files.summary, plan),
+            settings,
+            resolve_soundfont(),
+            Path(folder) / "master.wav",
         )
     elapsed = time.perf_counter() - start
     return {
         "elapsed_s": elapsed,
-        "audio_s": mastered.shape[1] / 44_100,
+        "audio_s": stats.samples / 44_100,
         "peak_rss_mb": peak_rss_mb(),
     }
 

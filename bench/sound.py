@@ -72,27 +72,27 @@ def render_notes(
 
 
 def produce(files, style: str) -> tuple[np.ndarray, np.ndarray, float]:
-    """The master and the drum stem (float32 ``(2, samples)``) as ``lofi render`` makes them
-    (stems summed in their fixed order, bus, master), and the drum chain's reduced Nyquist
-    (Hz) from the style's ProductionSettings."""
+    """The master and the drum stem (float32 ``(2, samples)``) as ``lofi render`` and the
+    pipeline make them (stems streamed to files, summed in their fixed order, bus, master),
+    and the drum chain's reduced Nyquist (Hz) from the style's ProductionSettings."""
     from lofi_assets.audio.production import (
         ProductionSettings,
-        build_stems,
-        master,
-        mix_bus,
+        master_stem_files,
+        produce_stem_files,
         production_inputs,
-        sum_stems,
     )
     from lofi_assets.audio.soundfont import resolve_soundfont
+    from lofi_assets.audio.wav import read_wav
     from lofi_assets.music.styles import get_style
 
     settings = ProductionSettings.from_overrides(get_style(style).production)
     inputs = production_inputs(files.summary, files.plan)
-    stems = build_stems(inputs, settings, resolve_soundfont(), SAMPLE_RATE_HZ)
-    drums = stems["drums"]
-    mix = sum_stems(stems.items())
-    del stems
-    mastered = master(mix_bus(mix, settings, SAMPLE_RATE_HZ), SAMPLE_RATE_HZ)
+    with tempfile.TemporaryDirectory(prefix="sound-bench-") as folder:
+        stems = produce_stem_files(inputs, settings, resolve_soundfont(), folder)
+        drums = read_wav(stems["drums"].path, SAMPLE_RATE_HZ)[0]
+        mastered = master_stem_files(
+            {name: stem.path for name, stem in stems.items()}, settings, SAMPLE_RATE_HZ
+        )
     return mastered, drums, settings.drum_sample_rate_hz / 2
 
 

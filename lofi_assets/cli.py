@@ -85,16 +85,14 @@ class _ProgressBar:
 
 def _render(args: argparse.Namespace) -> int:
     from lofi_assets.audio import SAMPLE_RATE_HZ
-    from lofi_assets.audio.measure import loudness_report
     from lofi_assets.audio.memory import reuse_freed_memory
     from lofi_assets.audio.production import (
         STEM_NAMES,
         ProductionSettings,
-        produce_master,
         production_inputs,
+        render_master_file,
     )
     from lofi_assets.audio.soundfont import resolve_soundfont
-    from lofi_assets.audio.wav import write_wav
     from lofi_assets.music.analysis import read_midi
     from lofi_assets.music.sketch_files import write_sketch_files
     from lofi_assets.music.styles import get_style
@@ -124,17 +122,19 @@ def _render(args: argparse.Namespace) -> int:
         f"rendering {plan.style} {plan.key} at {plan.bpm} BPM with {soundfont.name}",
         file=sys.stderr,
     )
-    mastered = produce_master(
+    # The pipeline's streamed path (stems in a temporary folder, then the master written
+    # block by block): memory does not grow with the track's length.
+    stats = render_master_file(
         production_inputs(summary, plan),
         settings,
         soundfont,
+        out,
+        SAMPLE_RATE_HZ,
         progress=_ProgressBar(len(STEM_NAMES) + 1),
     )
-    write_wav(out, mastered, SAMPLE_RATE_HZ)
-    report = loudness_report(mastered, SAMPLE_RATE_HZ)
     print(
-        f"wrote {out}: {report.integrated_lufs:.1f} LUFS, {report.true_peak_dbtp:.1f} dBTP, "
-        f"{report.duration_s:.1f} s"
+        f"wrote {out}: {stats.integrated_lufs:.1f} LUFS, {stats.true_peak_dbtp:.1f} dBTP, "
+        f"{stats.samples / SAMPLE_RATE_HZ:.1f} s"
     )
     return 0
 

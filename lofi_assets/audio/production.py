@@ -7,13 +7,22 @@ drum stem peaks above full scale). The drums go through an old sampler (hold, cr
 their own peak, output filter). The bus adds tape colour, a 7-band EQ, multiband and parallel
 compression, mid/side width and a tape roll-off that gives the master its lo-fi knee
 (8-13 kHz); mastering hits -14 LUFS under a true-peak ceiling.
+
+Everything streams in blocks (``streaming.BLOCK_SAMPLES``, about 6 s), so memory does not
+grow with the track's length: each stem goes from the synthesizer through its chain into its
+float WAV, and is levelled in place (its RMS needs the whole stem); mastering sums the stem
+files block by block through the bus into a scratch file, limits it into another and writes
+the master block by block (``master_stem_files_to``). ``lofi render`` takes the same path
+through a temporary folder (``render_master_file``). The whole-array ``mix_bus`` and
+``master`` remain as the reference the streamed path is tested against.
 """
 
 from __future__ import annotations
 
 import math
+import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -21,16 +30,27 @@ from typing import Any
 
 import numpy as np
 import pedalboard
+import soundfile
 from scipy import signal
 
 from lofi_assets.audio import SAMPLE_RATE_HZ
 from lofi_assets.audio import effects as fx
+from lofi_assets.audio import streaming as st
 from lofi_assets.audio.ambience import synthesize_ambience
-from lofi_assets.audio.measure import integrated_lufs, true_peak_dbtp
+from lofi_assets.audio.measure import (
+    TRUE_PEAK_TAPS,
+    _gated_loudness,
+    _k_weighting_sos,
+    _true_peak_filter,
+    _windows_from_hops,
+    integrated_lufs,
+    to_db,
+    true_peak_dbtp,
+)
 from lofi_assets.audio.parallel import step_threads, thread_map
-from lofi_assets.audio.render import NoteSpan, render_part
+from lofi_assets.audio.render import NoteSpan, render_part_blocks
 from lofi_assets.audio.soundfont import SoundFont
-from lofi_assets.audio.wav import read_wav
+from lofi_assets.audio.wav import STEM_SUBTYPE, AudioFileError, read_wav, write_wav_blocks
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.analysis import MidiSummary
 from lofi_assets.music.drums import KICK
@@ -229,90 +249,210 @@ def _level(audio: np.ndarray, level_dbfs: float) -> np.ndarray:
     return audio
 
 
-def _stem_chains(
+def _stem_streams(
     inputs: ProductionInputs, settings: ProductionSettings, rate: int
-) -> dict[str, Callable]:
+) -> dict[str, Callable[[Iterable[np.ndarray], int], Iterable[np.ndarray]]]:
+    """Each instrument's chain as ``chain(blocks, samples) -> blocks`` (effects keep their
+    state across blocks; ``samples`` is the stem's whole length)."""
     kicks = inputs.kick_times_s
     delay_s = settings.delay_beats * 60.0 / inputs.bpm
 
-    def drums(audio):
-        audio = fx.band_limit(audio, rate, 30, None)
-        audio = fx.lowpass(audio, rate, settings.drum_lowpass_hz, order=2)
+    def drums(audio, samples):
+        audio = st.band_limit_stream(audio, rate, 30, None)
+        audio = st.lowpass_stream(audio, rate, settings.drum_lowpass_hz, order=2)
         # Saturate before the sampler: its output filter then removes the harmonics the
         # saturation makes above the reduced Nyquist, and the crush is the last level change
         # before the stem gain (which scales the steps with the signal: the depth holds).
-        audio = fx.tape_saturation(audio, settings.saturation_drive_db)
-        return fx.vintage_sampler(
-            audio, rate, settings.drum_sample_rate_hz, settings.drum_bit_depth
+        audio = st.stateless(lambda b: fx.tape_saturation(b, settings.saturation_drive_db), audio)
+        return st.vintage_sampler_stream(
+            audio, rate, settings.drum_sample_rate_hz, settings.drum_bit_depth, samples
         )
 
-    def bass(audio):
-        audio = fx.band_limit(audio, rate, 35, 2_500)
-        audio = fx.tape_saturation(audio, settings.saturation_drive_db)
-        audio = fx.pan(audio, settings.pans["bass"])
-        return fx.sidechain_duck(audio, rate, kicks, settings.sidechain_depth_db)
+    def bass(audio, samples):
+        audio = st.band_limit_stream(audio, rate, 35, 2_500)
+        audio = st.stateless(lambda b: fx.tape_saturation(b, settings.saturation_drive_db), audio)
+        audio = st.stateless(lambda b: fx.pan(b, settings.pans["bass"]), audio)
+        return st.sidechain_stream(audio, rate, kicks, settings.sidechain_depth_db)
 
-    def keys(audio):
-        audio = fx.band_limit(audio, rate, 120, 9_000)
-        audio = fx.pan(audio, settings.pans["keys"])
-        audio = fx.chorus(audio, rate, mix=settings.keys_chorus_mix)
-        audio = fx.wow_flutter(
+    def keys(audio, samples):
+        audio = st.band_limit_stream(audio, rate, 120, 9_000)
+        audio = st.stateless(lambda b: fx.pan(b, settings.pans["keys"]), audio)
+        audio = st.plugin_stream(
+            pedalboard.Chorus(rate_hz=0.6, depth=0.2, mix=settings.keys_chorus_mix), audio, rate
+        )
+        audio = st.wow_flutter_stream(
             audio, rate, settings.wow_rate_hz, settings.wow_depth_cents,
             settings.flutter_rate_hz, settings.flutter_depth_cents,
         )  # fmt: skip
-        audio = fx.reverb(audio, rate, settings.keys_reverb)
-        return fx.sidechain_duck(audio, rate, kicks, settings.sidechain_depth_db / 2)
+        audio = st.plugin_stream(_reverb(settings.keys_reverb), audio, rate)
+        return st.sidechain_stream(audio, rate, kicks, settings.sidechain_depth_db / 2)
 
-    def melody(audio):
-        audio = fx.band_limit(audio, rate, 200, 10_000)
-        audio = fx.pan(audio, settings.pans["melody"])
+    def melody(audio, samples):
+        audio = st.band_limit_stream(audio, rate, 200, 10_000)
+        audio = st.stateless(lambda b: fx.pan(b, settings.pans["melody"]), audio)
         if settings.melody_delay == "tape":
-            audio = fx.tape_delay(audio, rate, delay_s)
+            audio = st.tape_delay_stream(audio, rate, delay_s)
         elif settings.melody_delay == "ping_pong":
-            audio = fx.ping_pong_delay(audio, rate, delay_s)
-        return fx.reverb(audio, rate, settings.melody_reverb)
+            audio = st.ping_pong_stream(audio, rate, delay_s)
+        return st.plugin_stream(_reverb(settings.melody_reverb), audio, rate)
 
-    def pad(audio):
-        audio = fx.band_limit(audio, rate, 150, None)
-        audio = fx.filter_sweep(
+    def pad(audio, samples):
+        audio = st.band_limit_stream(audio, rate, 150, None)
+        audio = st.filter_sweep_stream(
             audio,
             rate,
             settings.pad_filter_lfo_hz,
             settings.pad_filter_min_hz,
             settings.pad_filter_max_hz,
         )
-        audio = fx.haas_widen(fx.pan(audio, settings.pans["pad"]), rate, settings.haas_delay_ms)
-        audio = fx.reverb(audio, rate, settings.pad_reverb)
-        return fx.sidechain_duck(audio, rate, kicks, settings.sidechain_depth_db)
+        audio = st.stateless(lambda b: fx.pan(b, settings.pans["pad"]), audio)
+        audio = st.haas_stream(audio, rate, settings.haas_delay_ms)
+        audio = st.plugin_stream(_reverb(settings.pad_reverb), audio, rate)
+        return st.sidechain_stream(audio, rate, kicks, settings.sidechain_depth_db)
 
     return {"drums": drums, "bass": bass, "keys": keys, "melody": melody, "pad": pad}
+
+
+def _reverb(kind: str) -> pedalboard.Reverb:
+    return pedalboard.Reverb(**fx.REVERB_PRESETS[kind])
+
+
+def _stem_chains(
+    inputs: ProductionInputs, settings: ProductionSettings, rate: int
+) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """Each instrument's chain on a whole float32 (2, samples) array (the streamed chain
+    run over the array's blocks: one implementation)."""
+    streams = _stem_streams(inputs, settings, rate)
+
+    def whole(chain):
+        def run(audio: np.ndarray) -> np.ndarray:
+            samples = audio.shape[1]
+            return st.collect(st.fit_length(chain(st.blocks_of(audio), samples), samples))
+
+        return run
+
+    return {name: whole(chain) for name, chain in streams.items()}
 
 
 # Parts whose chains low-pass them far below 11 kHz are synthesized at half the rate and
 # upsampled: nothing audible is lost and FluidSynth's costliest voices (sustained pads) halve.
 RENDER_RATE_DIVISORS = {"pad": 2, "bass": 2}
 
-# Longest jobs first so two cores stay busy to the end (pad voices are the slowest to render).
-PRODUCTION_ORDER = ("pad", "drums", "keys", "ambience", "melody", "vinyl", "bass")
+# Longest jobs first so two cores stay busy to the end (streamed, single-core seconds for a
+# 3-minute jazz track: keys 2.2, pad 2.0, drums 1.5, melody 1.2, ambience 1.0, bass 0.8,
+# vinyl 0.6).
+PRODUCTION_ORDER = ("keys", "pad", "drums", "melody", "ambience", "bass", "vinyl")
 
 
-def produce_stems(
+# Ambience and vinyl are stationary beds made whole by their generators; a long track gets
+# them in segments of this length, each from its own seed, joined by equal-power crossfades
+# (the segments are independent noise, so the level holds through the joins). A track up to
+# one segment long gets exactly the bed it always had.
+TEXTURE_SEGMENT_S = 60.0
+TEXTURE_CROSSFADE_S = 1.0
+
+
+def _texture_blocks(
+    make: Callable[[int, int], np.ndarray], seed: int, samples: int, sample_rate_hz: int
+) -> Iterator[np.ndarray]:
+    """``make(seed, n)`` (a float32 (2, n) bed) for ``samples`` samples, a segment at a time."""
+    segment = round(TEXTURE_SEGMENT_S * sample_rate_hz)
+    overlap = round(TEXTURE_CROSSFADE_S * sample_rate_hz)
+    if samples <= segment + overlap:
+        yield from st.blocks_of(make(seed, samples))
+        return
+    count = -(-(samples - overlap) // segment)
+    theta = np.linspace(0.0, np.pi / 2, overlap, dtype=np.float32)
+    fade_out, fade_in = np.cos(theta), np.sin(theta)
+    tail: np.ndarray | None = None
+    for index in range(count):
+        start = index * segment
+        last = index == count - 1
+        bed = make(stable_seed(seed, "segment", index), min(segment + overlap, samples - start))
+        if tail is None:
+            yield bed[:, : bed.shape[1] if last else segment]
+        else:
+            yield tail * fade_out + bed[:, :overlap] * fade_in
+            yield bed[:, overlap : bed.shape[1] if last else segment]
+        tail = bed[:, segment:]
+
+
+@dataclass(frozen=True)
+class StemFile:
+    """A stem written at its mix level: 32-bit float WAV (``STEM_SUBTYPE``), ``samples`` long."""
+
+    name: str
+    path: Path
+    samples: int
+    mean_square: float  # of the stem at its mix level, both channels
+    non_finite_samples: int
+    # The mix-level gain: already in the file (1.0) unless it was produced with
+    # ``level_in_place=False``; mastering applies it as it reads the stem.
+    gain: float = 1.0
+
+
+def _write_levelled(
+    name: str, blocks: Iterable[np.ndarray], path: Path, samples: int, level_dbfs: float,
+    sample_rate_hz: int, level_in_place: bool = True,
+) -> StemFile:  # fmt: skip
+    """Write a stem's blocks as float WAV, then scale the file in place to ``level_dbfs`` RMS
+    (the level needs the whole stem's RMS: a second pass, block by block). Without
+    ``level_in_place`` the file keeps the raw stem and the gain is returned instead."""
+    squares, written, non_finite = 0.0, 0, 0
+    with soundfile.SoundFile(
+        str(path), "w", samplerate=sample_rate_hz, channels=2, subtype=STEM_SUBTYPE, format="WAV"
+    ) as handle:
+        for block in blocks:
+            if block.shape[0] != 2:
+                raise ProductionError(f"Stem {name} came out with {block.shape[0]} channels")
+            handle.write(st.interleaved(block))
+            squares += fx.mean_square(block) * block.size
+            non_finite += int(np.count_nonzero(~np.isfinite(block)))
+            written += block.shape[1]
+    if written != samples:
+        raise ProductionError(f"Stem {name} came out (2, {written}), expected (2, {samples})")
+    level = math.sqrt(squares / max(1, 2 * samples))
+    if level < 1e-9:  # a part that is silent (e.g. no melody) stays silent
+        return StemFile(name, path, samples, squares / max(1, 2 * samples), non_finite)
+    gain = np.float32(10 ** (level_dbfs / 20) / level)
+    mean_square = squares / (2 * samples) * float(gain) ** 2
+    if not level_in_place:
+        return StemFile(name, path, samples, mean_square, non_finite, float(gain))
+    with soundfile.SoundFile(str(path), "r+") as handle:
+        for start in range(0, samples, st.BLOCK_SAMPLES):
+            handle.seek(start)
+            block = handle.read(st.BLOCK_SAMPLES, dtype="float32", always_2d=True)
+            block *= gain
+            handle.seek(start)
+            handle.write(block)
+    return StemFile(name, path, samples, mean_square, non_finite)
+
+
+def produce_stem_files(
     inputs: ProductionInputs,
     settings: ProductionSettings,
     soundfont: SoundFont,
-    on_stem: Callable[[str, np.ndarray], None],
+    folder: Path | str,
+    on_stem: Callable[[StemFile], None] | None = None,
     sample_rate_hz: int = SAMPLE_RATE_HZ,
     on_progress: Callable[[float], None] | None = None,
-) -> None:
-    """Produce every stem, processed and at its mix level, handing each to ``on_stem``.
+    level_in_place: bool = True,
+) -> dict[str, StemFile]:
+    """Produce every stem into ``folder`` as ``<name>.wav``, processed and at its mix level.
 
-    Stems are not kept: the caller writes each one as it arrives, so memory holds only the
-    stems in flight. The stems sum to the mix. ``on_progress`` gets the fraction done (0–1)
-    after each stem's synthesis and once ``on_stem`` has taken it (two steps a stem).
+    Each stem streams from the synthesizer through its chain to its file block by block
+    (``streaming.BLOCK_SAMPLES``), so memory does not grow with the track's length; the stems
+    sum to the mix. ``on_stem`` gets each ``StemFile`` as it is finished (from the calling
+    thread); ``on_progress`` the fraction done (0–1) after each stem is written and once it
+    is levelled and handed over (two steps a stem). ``level_in_place=False`` leaves each file
+    raw and its ``StemFile.gain`` to apply when mixing (a temporary render saves a pass over
+    every stem; the mix is the same to the bit). Raises ``RenderError`` when a part cannot
+    be rendered, ``ProductionError`` when a chain misbehaves.
     """
+    folder = Path(folder)
     length_s = inputs.duration_s + RENDER_TAIL_S
     samples = round(length_s * sample_rate_hz)
-    chains = _stem_chains(inputs, settings, sample_rate_hz)
+    chains = _stem_streams(inputs, settings, sample_rate_hz)
     steps_done, steps = 0, 2 * len(PRODUCTION_ORDER)
     progress_lock = threading.Lock()
 
@@ -323,54 +463,85 @@ def produce_stems(
             if on_progress is not None:
                 on_progress(steps_done / steps)
 
-    def produce(name: str) -> np.ndarray:
+    def ambience(seed: int, count: int) -> np.ndarray:
+        return synthesize_ambience(inputs.ambience, seed, count, sample_rate_hz)
+
+    def vinyl(seed: int, count: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        audio = fx.vinyl_crackle(
+            count, sample_rate_hz, rng, settings.crackle_per_s, settings.pops_per_s
+        )
+        audio += fx.vinyl_hiss(count, sample_rate_hz, rng, settings.hiss_level_db)
+        return audio
+
+    def blocks(name: str) -> Iterable[np.ndarray]:
         if name == "ambience":
             seed = stable_seed(inputs.seed, "ambience")
-            audio = synthesize_ambience(inputs.ambience, seed, samples, sample_rate_hz)
-            audio = fx.band_limit(audio, sample_rate_hz, 80, 12_000)
-        elif name == "vinyl":
-            rng = np.random.default_rng(stable_seed(inputs.seed, "vinyl"))
-            audio = fx.vinyl_crackle(
-                samples, sample_rate_hz, rng, settings.crackle_per_s, settings.pops_per_s
-            )
-            audio += fx.vinyl_hiss(samples, sample_rate_hz, rng, settings.hiss_level_db)
-        else:
-            part = inputs.parts[name]
-            divisor = RENDER_RATE_DIVISORS.get(name, 1)
-            audio = render_part(
-                part.notes,
-                part.program,
-                part.is_drums,
-                soundfont,
-                length_s,
-                sample_rate_hz // divisor,
-            )
-            if divisor > 1:
-                upsampled = signal.resample_poly(audio, divisor, 1, axis=1).astype(np.float32)
-                audio = np.zeros((2, samples), dtype=np.float32)
-                kept = min(samples, upsampled.shape[1])
-                audio[:, :kept] = upsampled[:, :kept]
-            step_done()
-            audio = chains[name](audio)
-        if name in ("ambience", "vinyl"):
-            step_done()  # synthesized: no separate chain step
-        if audio.shape != (2, samples):
-            raise ProductionError(f"Stem {name} came out {audio.shape}, expected (2, {samples})")
-        return _level(audio, settings.stem_levels_dbfs[name])
+            bed = _texture_blocks(ambience, seed, samples, sample_rate_hz)
+            return st.band_limit_stream(bed, sample_rate_hz, 80, 12_000)
+        if name == "vinyl":
+            seed = stable_seed(inputs.seed, "vinyl")
+            return _texture_blocks(vinyl, seed, samples, sample_rate_hz)
+        part = inputs.parts[name]
+        divisor = RENDER_RATE_DIVISORS.get(name, 1)
+        audio = render_part_blocks(
+            part.notes, part.program, part.is_drums, soundfont, length_s, sample_rate_hz // divisor
+        )
+        if divisor > 1:
+            audio = st.fit_length(st.upsample_stream(audio, divisor), samples)
+        return chains[name](audio, samples)
+
+    def produce(name: str) -> StemFile:
+        path = folder / f"{name}.wav"
+        level = settings.stem_levels_dbfs[name]
+        written = _write_levelled(
+            name, blocks(name), path, samples, level, sample_rate_hz, level_in_place
+        )
+        step_done()
+        return written
 
     # Stems run side by side (FluidSynth, pedalboard and numpy release the GIL), each handed
     # over as soon as it is done; with one thread they run in PRODUCTION_ORDER.
+    done: dict[str, StemFile] = {}
+
+    def hand_over(stem: StemFile) -> None:
+        done[stem.name] = stem
+        if on_stem is not None:
+            on_stem(stem)
+        step_done()
+
     threads = min(len(PRODUCTION_ORDER), step_threads())
     if threads == 1:
         for name in PRODUCTION_ORDER:
-            on_stem(name, produce(name))
-            step_done()
-        return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = {pool.submit(produce, name): name for name in PRODUCTION_ORDER}
-        for future in as_completed(futures):
-            on_stem(futures[future], future.result())
-            step_done()
+            hand_over(produce(name))
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = [pool.submit(produce, name) for name in PRODUCTION_ORDER]
+            for future in as_completed(futures):
+                hand_over(future.result())
+    return {name: done[name] for name in STEM_NAMES}
+
+
+def produce_stems(
+    inputs: ProductionInputs,
+    settings: ProductionSettings,
+    soundfont: SoundFont,
+    on_stem: Callable[[str, np.ndarray], None],
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    on_progress: Callable[[float], None] | None = None,
+) -> None:
+    """``produce_stem_files`` into a temporary folder, each stem handed to ``on_stem`` as a
+    float32 (2, samples) array (tests and short one-off renders: this holds a whole stem)."""
+    with tempfile.TemporaryDirectory(prefix="lofi-stems-") as folder:
+        produce_stem_files(
+            inputs,
+            settings,
+            soundfont,
+            folder,
+            lambda stem: on_stem(stem.name, read_wav(stem.path, sample_rate_hz)[0]),
+            sample_rate_hz,
+            on_progress,
+        )
 
 
 def build_stems(
@@ -490,6 +661,487 @@ def master(
     return mastered.astype(np.float32)
 
 
+@dataclass(frozen=True)
+class MasterStats:
+    """What mastering measured on the master it wrote."""
+
+    samples: int
+    integrated_lufs: float
+    true_peak_dbtp: float
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A part of the track one thread works on: it runs from ``start`` (a lead-in for its
+    filters and gain stages to settle) and keeps ``[keep_from, stop)``."""
+
+    start: int
+    keep_from: int
+    stop: int
+
+
+def _spans(samples: int, sample_rate_hz: int) -> list[_Span]:
+    """The halves of ``in_two_halves``: the same split, whatever the thread count."""
+    preroll = int(PREROLL_S * sample_rate_hz)
+    if samples < 4 * preroll:
+        return [_Span(0, 0, samples)]
+    middle = samples // 2
+    return [_Span(0, 0, middle), _Span(middle - preroll, middle, samples)]
+
+
+LOUDNESS_HOP_S = 0.1  # BS.1770 gating blocks: 400 ms windows every 100 ms
+
+
+class _LoudnessMeter:
+    """K-weighted energies of 100 ms hops of the track, fed block by block (``measure``'s
+    definition, streamed; hops past the last whole one are left out, as there)."""
+
+    def __init__(self, samples: int, sample_rate_hz: int):
+        self.hop = round(LOUDNESS_HOP_S * sample_rate_hz)
+        self.sos = _k_weighting_sos(sample_rate_hz)
+        self.energies = np.zeros((2, samples // self.hop))
+        self.state = np.zeros((self.sos.shape[0], 2, 2), dtype=np.float32)
+
+    def feed(self, block: np.ndarray, position: int, keep_from: int) -> None:
+        weighted, self.state = signal.sosfilt(self.sos, block, axis=1, zi=self.state)
+        skip = max(0, keep_from - position)
+        if skip >= block.shape[1]:
+            return
+        squares = np.square(weighted[:, skip:].astype(np.float64))
+        start = position + skip
+        first_hop = start // self.hop
+        edges = np.arange((first_hop + 1) * self.hop, start + squares.shape[1], self.hop) - start
+        sums = np.add.reduceat(squares, np.concatenate([[0], edges]).astype(np.int64), axis=1)
+        hops = first_hop + np.arange(sums.shape[1])
+        inside = hops < self.energies.shape[1]
+        self.energies[:, hops[inside]] += sums[:, inside]
+
+
+def _integrated(meters: Iterable[_LoudnessMeter], sample_rate_hz: int) -> float:
+    energies = sum(meter.energies for meter in meters)
+    return _gated_loudness(_windows_from_hops(energies, sample_rate_hz, 0.4, LOUDNESS_HOP_S))
+
+
+def _stem_handles(
+    stem_paths: Mapping[str, Path | str], sample_rate_hz: int
+) -> tuple[list[tuple[str, soundfile.SoundFile]], int]:
+    """Open every stem for block reads; refuse what cannot be mixed."""
+    handles: list[tuple[str, soundfile.SoundFile]] = []
+    try:
+        for name, path in stem_paths.items():
+            path = Path(path)
+            if not path.is_file():
+                raise AudioFileError(f"{path} does not exist: materialize the upstream asset first")
+            try:
+                handle = soundfile.SoundFile(str(path))
+            except (soundfile.LibsndfileError, RuntimeError, ValueError) as error:
+                raise AudioFileError(
+                    f"{path} is not a readable WAV file ({error}): re-materialize it"
+                ) from error
+            handles.append((name, handle))
+            if handle.frames == 0:
+                raise AudioFileError(f"{path} has no samples: re-render it")
+            if handle.channels != 2:
+                raise AudioFileError(
+                    f"{path} has {handle.channels} channel(s); the chain needs stereo stems"
+                )
+            if handle.samplerate != sample_rate_hz:
+                raise AudioFileError(
+                    f"{path} is {handle.samplerate} Hz; expected {sample_rate_hz} Hz"
+                )
+            first = handles[0][1]
+            if handle.frames != first.frames:
+                raise ProductionError(
+                    f"Stem {name} is (2, {handle.frames}), the others (2, {first.frames}): "
+                    "re-render the stems together"
+                )
+        if not handles:
+            raise ProductionError("No stems to mix")
+        return handles, handles[0][1].frames
+    except BaseException:
+        for _, handle in handles:
+            handle.close()
+        raise
+
+
+def _summed_blocks(
+    handles: list[tuple[str, soundfile.SoundFile]],
+    start: int,
+    stop: int,
+    gains: Mapping[str, float] | None = None,
+) -> Iterator[np.ndarray]:
+    """The stems summed in the order given (as ``sum_stems``), block by block, each scaled by
+    its ``gains`` entry first when given (as ``_write_levelled`` scales a file in place)."""
+    for position in range(start, stop, st.BLOCK_SAMPLES):
+        mix: np.ndarray | None = None
+        for name, handle in handles:
+            handle.seek(position)
+            frames = handle.read(min(st.BLOCK_SAMPLES, stop - position), dtype="float32")
+            if gains is not None and gains.get(name, 1.0) != 1.0:
+                frames *= np.float32(gains[name])
+            block = np.ascontiguousarray(frames.T)
+            if mix is None:
+                mix = block
+            else:
+                mix += block
+        if not np.all(np.isfinite(mix)):
+            raise ProductionError(
+                "The mix contains NaN or infinite samples: check the effect settings"
+            )
+        yield mix
+
+
+def _bus_stream(
+    blocks: Iterable[np.ndarray], settings: ProductionSettings, sample_rate_hz: int
+) -> Iterable[np.ndarray]:
+    """``mix_bus``'s chain on a stream (every stage keeps its state across blocks)."""
+    rate = sample_rate_hz
+    blocks = st.stateless(lambda b: fx.tape_saturation(b, settings.saturation_drive_db / 2), blocks)
+    eq = pedalboard.Pedalboard(fx.SevenBandEq(tuple(settings.bus_eq_gains_db)).plugins())
+    blocks = st.plugin_stream(eq, blocks, rate)
+    blocks = _multiband_stream(blocks, rate)
+    crusher = pedalboard.Compressor(threshold_db=-30.0, ratio=8.0, attack_ms=2.0, release_ms=80.0)
+    blend = settings.parallel_blend
+
+    def parallel(block: np.ndarray) -> np.ndarray:
+        crushed = crusher(np.ascontiguousarray(block), rate, reset=False)
+        return (block + blend * crushed).astype(np.float32) / (1.0 + blend)
+
+    blocks = st.stateless(parallel, blocks)
+    blocks = st.stateless(lambda b: fx.mid_side(b, side_gain_db=settings.side_gain_db), blocks)
+    return st.lowpass_stream(
+        blocks, rate, settings.bus_lowpass_hz, order=settings.bus_lowpass_order
+    )
+
+
+def _multiband_stream(blocks: Iterable[np.ndarray], sample_rate_hz: int) -> Iterator[np.ndarray]:
+    """``effects.multiband_compression`` (default bands) on a stream."""
+    crossovers = []
+    for crossover in fx.CROSSOVERS_HZ:
+        low = signal.butter(2, crossover, "lowpass", fs=sample_rate_hz, output="sos")
+        crossovers.append(np.vstack([low, low]).astype(np.float32))
+    states = [np.zeros((sos.shape[0], 2, 2), dtype=np.float32) for sos in crossovers]
+    compressors = [
+        pedalboard.Compressor(threshold_db=t, ratio=r, attack_ms=10.0, release_ms=120.0)
+        for t, r in zip((-20.0, -22.0, -24.0), (2.5, 2.0, 2.0), strict=True)
+    ]
+    for block in blocks:
+        bands, rest = [], np.ascontiguousarray(block, dtype=np.float32)
+        for index, sos in enumerate(crossovers):
+            band, states[index] = signal.sosfilt(sos, rest, axis=1, zi=states[index])
+            bands.append(band)
+            rest = rest - band
+        bands.append(rest)
+        compressed = [
+            compressor(np.ascontiguousarray(band), sample_rate_hz, reset=False)
+            for compressor, band in zip(compressors, bands, strict=True)
+        ]
+        yield np.sum(compressed, axis=0).astype(np.float32)
+
+
+def _fade_gains(samples: int, sample_rate_hz: int, fade_in_s: float = 0.01,
+                fade_out_s: float = 1.5) -> Callable[[np.ndarray, int], np.ndarray]:  # fmt: skip
+    """``_fades`` for a block at ``position``: the same ramps, placed by track position."""
+    fade_in, fade_out = int(fade_in_s * sample_rate_hz), int(fade_out_s * sample_rate_hz)
+    ramp_in = np.linspace(0, 1, fade_in, dtype=np.float32)
+    ramp_out = np.linspace(1, 0, fade_out, dtype=np.float32) ** 2
+    out_start = samples - fade_out
+
+    def apply(block: np.ndarray, position: int) -> np.ndarray:
+        end = position + block.shape[1]
+        if position < fade_in:
+            block[:, : min(end, fade_in) - position] *= ramp_in[position : min(end, fade_in)]
+        if end > out_start:
+            lo = max(position, out_start)
+            block[:, lo - position :] *= ramp_out[lo - out_start : end - out_start]
+        return block
+
+    return apply
+
+
+def _bus_span(
+    handles_of: Callable[[], list[tuple[str, soundfile.SoundFile]]],
+    span: _Span,
+    settings: ProductionSettings,
+    sample_rate_hz: int,
+    out: st.ScratchAudio,
+    gains: Mapping[str, float] | None = None,
+) -> _LoudnessMeter:
+    """Stems → sum → bus → subsonic high-pass → fades into ``out`` for one span; measures."""
+    handles = handles_of()
+    try:
+        meter = _LoudnessMeter(out.samples, sample_rate_hz)
+        fades = _fade_gains(out.samples, sample_rate_hz)
+        summed = _summed_blocks(handles, span.start, span.stop, gains)
+        bused = _bus_stream(summed, settings, sample_rate_hz)
+        # A subsonic high-pass first: DC and rumble waste headroom and upset limiters.
+        hpf = pedalboard.HighpassFilter(cutoff_frequency_hz=20.0)
+        position = span.start
+        for block in st.plugin_stream(hpf, bused, sample_rate_hz):
+            block = fades(np.array(block, dtype=np.float32), position)
+            meter.feed(block, position, span.keep_from)
+            skip = max(0, span.keep_from - position)
+            if skip < block.shape[1]:
+                out.write(position + skip, block[:, skip:])
+            position += block.shape[1]
+        return meter
+    finally:
+        for _, handle in handles:
+            handle.close()
+
+
+def _limit_span(
+    source: st.ScratchAudio,
+    out: st.ScratchAudio,
+    gain: float,
+    span: _Span,
+    ceiling_dbtp: float,
+    sample_rate_hz: int,
+) -> _LoudnessMeter:
+    limiter = pedalboard.BrickwallLimiter(
+        ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB,
+        release_ms=150.0,
+        lookahead_ms=5.0,
+        true_peak=True,
+    )
+    meter = _LoudnessMeter(out.samples, sample_rate_hz)
+    gained = (block * gain for block in source.blocks(span.start, span.stop))
+    position = span.start
+    for block in st.plugin_stream(limiter, gained, sample_rate_hz):
+        meter.feed(block, position, span.keep_from)
+        skip = max(0, span.keep_from - position)
+        if skip < block.shape[1]:
+            out.write(position + skip, block[:, skip:])
+        position += block.shape[1]
+    return meter
+
+
+LOSS_ESTIMATES = 1  # excerpt passes before the first full one (a quarter of a pass each)
+LOSS_EXCERPT_EVERY = 4  # one block in four, each after its own lead-in
+LOSS_MIN_EXCERPTS = 4  # fewer: too few to stand for the track; go straight to full passes
+
+
+def _limiting_loss_db(
+    premaster: st.ScratchAudio, gain: float, ceiling_dbtp: float, sample_rate_hz: int
+) -> float | None:
+    """Integrated loudness the limiter removes at ``gain``, measured on every
+    ``LOSS_EXCERPT_EVERY``-th block (each limited after a ``PREROLL_S`` lead-in); ``None``
+    for a track too short to sample."""
+    block, preroll = st.BLOCK_SAMPLES, int(PREROLL_S * sample_rate_hz)
+    starts = list(range(2 * block, premaster.samples - block, LOSS_EXCERPT_EVERY * block))
+    if len(starts) < LOSS_MIN_EXCERPTS:
+        return None
+
+    def excerpt(start: int) -> tuple[_LoudnessMeter, _LoudnessMeter]:
+        limiter = pedalboard.BrickwallLimiter(
+            ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB,
+            release_ms=150.0,
+            lookahead_ms=5.0,
+            true_peak=True,
+        )
+        before = _LoudnessMeter(premaster.samples, sample_rate_hz)
+        after = _LoudnessMeter(premaster.samples, sample_rate_hz)
+        lead_in = max(0, start - preroll)
+        gained = premaster.read(lead_in, start + block - lead_in) * gain
+        before.feed(gained, lead_in, start)
+        limited = st.collect(st.plugin_stream(limiter, iter([gained]), sample_rate_hz))
+        after.feed(limited, lead_in, start)
+        return before, after
+
+    meters = thread_map(excerpt, starts)
+    loudness_in = _integrated([pair[0] for pair in meters], sample_rate_hz)
+    loudness_out = _integrated([pair[1] for pair in meters], sample_rate_hz)
+    if not (math.isfinite(loudness_in) and math.isfinite(loudness_out)):
+        return None
+    return loudness_in - loudness_out
+
+
+def _true_peak_of(audio: st.ScratchAudio, oversampling: int = 4) -> float:
+    """``measure.true_peak_dbtp`` of a scratch file, read in overlapping chunks."""
+    overlap, chunk = 256, st.BLOCK_SAMPLES
+    taps = _true_peak_filter(oversampling)
+
+    def chunk_peak(start: int) -> float:
+        lo, hi = max(0, start - overlap), min(audio.samples, start + chunk + overlap)
+        upsampled = signal.upfirdn(taps, audio.read(lo, hi - lo), oversampling, axis=1)
+        upsampled = upsampled[:, TRUE_PEAK_TAPS // 2 :]
+        keep = upsampled[
+            :, (start - lo) * oversampling : (min(hi, start + chunk) - lo) * oversampling
+        ]
+        return float(np.max(np.abs(keep)))
+
+    peak = max(thread_map(chunk_peak, range(0, audio.samples, chunk)), default=0.0)
+    return to_db(peak)
+
+
+def _master_to_scratch(
+    stem_paths: Mapping[str, Path | str],
+    settings: ProductionSettings,
+    sample_rate_hz: int,
+    folder: Path | str,
+    target_lufs: float = TARGET_LUFS,
+    ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP,
+    gains: Mapping[str, float] | None = None,
+) -> tuple[st.ScratchAudio, float]:
+    """Stem files → bus → master as ``master(mix_bus(sum_stems(...)))`` does, streamed.
+
+    Returns the limited master (a scratch file the caller closes; its true-peak safety gain
+    is ``_safety``'s) and its integrated loudness.
+    """
+    handles, samples = _stem_handles(stem_paths, sample_rate_hz)
+    for _, handle in handles:
+        handle.close()
+    spans = _spans(samples, sample_rate_hz)
+
+    def reopen() -> list[tuple[str, soundfile.SoundFile]]:
+        return _stem_handles(stem_paths, sample_rate_hz)[0]
+
+    with st.ScratchAudio(samples, folder=folder) as premaster:
+        meters = thread_map(
+            lambda span: _bus_span(reopen, span, settings, sample_rate_hz, premaster, gains),
+            spans,
+        )
+        loudness = _integrated(meters, sample_rate_hz)
+        if not math.isfinite(loudness):
+            raise ProductionError("The mix is silent: nothing to master")
+        mastered = st.ScratchAudio(samples, folder=folder)
+        try:
+            pre_loudness = loudness
+            gain_db = target_lufs - pre_loudness
+            # Aim the first full limiter pass past the loudness the limiter will take off, as
+            # measured on excerpts: one full pass then usually lands within 0.05 LU where
+            # two were needed (each full pass costs as much as the bus).
+            for _ in range(LOSS_ESTIMATES):
+                loss_db = _limiting_loss_db(
+                    premaster, fx.db_to_gain(gain_db), ceiling_dbtp, sample_rate_hz
+                )
+                if loss_db is None:
+                    break
+                gain_db = target_lufs - pre_loudness + loss_db
+            for _ in range(5):
+                gain = fx.db_to_gain(gain_db)
+                meters = thread_map(
+                    lambda span, gain=gain: _limit_span(
+                        premaster, mastered, gain, span, ceiling_dbtp, sample_rate_hz
+                    ),
+                    spans,
+                )
+                loudness = _integrated(meters, sample_rate_hz)
+                error_db = target_lufs - loudness
+                if abs(error_db) <= 0.05:
+                    break
+                gain_db += error_db
+        except BaseException:
+            mastered.close()
+            raise
+    return mastered, loudness
+
+
+def _safety(
+    mastered: st.ScratchAudio,
+    loudness: float,
+    true_peak: float,
+    ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP,
+) -> tuple[float | None, MasterStats]:
+    """The final gain (``None``: none) that keeps a limited master under the ceiling."""
+    overshoot_db = true_peak - (ceiling_dbtp - 0.05)
+    if overshoot_db <= 0:
+        return None, MasterStats(mastered.samples, loudness, true_peak)
+    # Belt and braces: never ship over the ceiling.
+    safety = fx.db_to_gain(-overshoot_db)
+    return safety, MasterStats(mastered.samples, loudness - overshoot_db, true_peak - overshoot_db)
+
+
+def _master_blocks(mastered: st.ScratchAudio, safety: float | None) -> Iterator[np.ndarray]:
+    for block in mastered.blocks():
+        yield block if safety is None else (block * safety).astype(np.float32)
+
+
+def master_stem_files_to(
+    stem_paths: Mapping[str, Path | str],
+    settings: ProductionSettings,
+    sample_rate_hz: int,
+    out_path: Path | str,
+    subtype: str = "PCM_24",
+    gains: Mapping[str, float] | None = None,
+) -> MasterStats:
+    """The pipeline's master, streamed: stem files (float WAV, ``STEM_SUBTYPE``) summed in
+    the order given (``STEM_NAMES`` order), the bus and mastering, written to ``out_path``
+    (24-bit PCM, dithered, unless ``subtype`` says otherwise) block by block.
+
+    Memory does not grow with the track: the pre-limiter mix and the limited master are
+    scratch files beside ``out_path``. Raises ``AudioFileError`` for a missing or unreadable
+    stem, ``ProductionError`` for stems of different lengths, a silent mix or non-finite
+    samples. ``gains`` scale stems that were not levelled in place (``StemFile.gain``).
+    """
+    out_path = Path(out_path)
+    mastered, loudness = _master_to_scratch(
+        stem_paths, settings, sample_rate_hz, out_path.parent, gains=gains
+    )
+    with mastered, ThreadPoolExecutor(max_workers=1) as pool:
+        # The true peak is measured while the master is written as it is; in the rare case
+        # it is over the ceiling, the file is written again with the safety gain.
+        true_peak = pool.submit(_true_peak_of, mastered)
+        write_wav_blocks(out_path, _master_blocks(mastered, None), sample_rate_hz, subtype=subtype)
+        safety, stats = _safety(mastered, loudness, true_peak.result())
+        if safety is not None:
+            write_wav_blocks(
+                out_path, _master_blocks(mastered, safety), sample_rate_hz, subtype=subtype
+            )
+    return stats
+
+
+def master_stem_files(
+    stem_paths: Mapping[str, Path | str],
+    settings: ProductionSettings,
+    sample_rate_hz: int,
+    gains: Mapping[str, float] | None = None,
+) -> np.ndarray:
+    """``master_stem_files_to`` held in memory as float32 ``(2, samples)`` (tests, short clips)."""
+    with tempfile.TemporaryDirectory(prefix="lofi-master-") as folder:
+        mastered, loudness = _master_to_scratch(
+            stem_paths, settings, sample_rate_hz, folder, gains=gains
+        )
+        with mastered:
+            safety, _ = _safety(mastered, loudness, _true_peak_of(mastered))
+            return st.collect(_master_blocks(mastered, safety))
+
+
+def render_master_file(
+    inputs: ProductionInputs,
+    settings: ProductionSettings,
+    soundfont: SoundFont,
+    out_path: Path | str,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    progress: Callable[[str], None] | None = None,
+    subtype: str = "PCM_24",
+) -> MasterStats:
+    """Sketch to a master file the way the pipeline makes one (stems in a temporary folder,
+    then ``master_stem_files_to``): ``lofi render`` and the benchmarks. ``progress`` gets each
+    stem's name as it is finished, then ``"master"``."""
+    with tempfile.TemporaryDirectory(prefix="lofi-render-") as folder:
+        stems = produce_stem_files(
+            inputs,
+            settings,
+            soundfont,
+            folder,
+            (lambda stem: progress(stem.name)) if progress else None,
+            sample_rate_hz,
+            level_in_place=False,
+        )
+        stats = master_stem_files_to(
+            {name: stem.path for name, stem in stems.items()},
+            settings,
+            sample_rate_hz,
+            out_path,
+            subtype,
+            gains={name: stem.gain for name, stem in stems.items()},
+        )
+    if progress:
+        progress("master")
+    return stats
+
+
 def produce_master(
     inputs: ProductionInputs,
     settings: ProductionSettings,
@@ -497,47 +1149,28 @@ def produce_master(
     sample_rate_hz: int = SAMPLE_RATE_HZ,
     progress: Callable[[str], None] | None = None,
 ) -> np.ndarray:
-    """Sketch to master in memory (no stem files): for one-off renders and benchmarks.
+    """Sketch to master as float32 ``(2, samples)`` in memory, made by the pipeline's streamed
+    path (stems in a temporary folder, ``master_stem_files``): tests and short renders.
 
-    Stems arrive in whatever order their threads finish, but float addition is not
-    associative: they are summed in ``STEM_NAMES`` order, an early one waiting for those
-    before it, so the master is the same to the bit however the threads interleave.
+    Stems arrive in whatever order their threads finish, but they are summed in
+    ``STEM_NAMES`` order, so the master is the same to the bit however the threads interleave.
     """
-    waiting: dict[str, np.ndarray] = {}
-    mix: np.ndarray | None = None
-    summed = 0  # how many of STEM_NAMES are in the mix
-
-    def add(name: str, stem: np.ndarray) -> None:
-        nonlocal mix, summed
-        waiting[name] = stem
-        while summed < len(STEM_NAMES) and STEM_NAMES[summed] in waiting:
-            next_stem = waiting.pop(STEM_NAMES[summed])
-            mix = next_stem.copy() if mix is None else np.add(mix, next_stem, out=mix)
-            summed += 1
-        if progress:
-            progress(name)
-
-    produce_stems(inputs, settings, soundfont, add, sample_rate_hz)
-    mastered = master(mix_bus(mix, settings, sample_rate_hz), sample_rate_hz)
+    with tempfile.TemporaryDirectory(prefix="lofi-render-") as folder:
+        stems = produce_stem_files(
+            inputs,
+            settings,
+            soundfont,
+            folder,
+            (lambda stem: progress(stem.name)) if progress else None,
+            sample_rate_hz,
+            level_in_place=False,
+        )
+        mastered = master_stem_files(
+            {name: stem.path for name, stem in stems.items()},
+            settings,
+            sample_rate_hz,
+            gains={name: stem.gain for name, stem in stems.items()},
+        )
     if progress:
         progress("master")
     return mastered
-
-
-def master_stem_files(
-    stem_paths: Mapping[str, Path | str], settings: ProductionSettings, sample_rate_hz: int
-) -> np.ndarray:
-    """The pipeline's master: stem files (float WAV, ``STEM_SUBTYPE``) summed in the order given
-    (``STEM_NAMES`` order, as ``produce_master`` sums them), then the bus and mastering.
-
-    Float stems read back bit-exact, so this equals ``produce_master`` of the same sketch.
-    Raises ``AudioFileError`` for a missing or unreadable stem, ``ProductionError`` for stems
-    of different lengths. Returns float32 ``(2, samples)``.
-    """
-    mix = sum_stems(
-        (name, read_wav(path, expected_rate_hz=sample_rate_hz)[0])
-        for name, path in stem_paths.items()
-    )
-    bused = mix_bus(mix, settings, sample_rate_hz)
-    del mix  # only the bus output is needed while mastering: long tracks are large
-    return master(bused, sample_rate_hz)

@@ -12,18 +12,27 @@ Its own reverb and chorus are off — the lo-fi chain does that, per stem.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from lofi_assets.audio import SAMPLE_RATE_HZ
+from lofi_assets.audio import SAMPLE_RATE_HZ, streaming
 from lofi_assets.audio.instruments import StemSource, kit_choice, melodic_choice
-from lofi_assets.audio.sampler import render_drums
+from lofi_assets.audio.sampler import drum_blocks, render_drums
 from lofi_assets.audio.soundfont import SoundFont
+from lofi_assets.audio.streaming import collect
 from lofi_assets.audio.synth import SYNTH_GAIN, OfflineSynth, RenderError
 
-__all__ = ["SYNTH_GAIN", "NoteSpan", "RenderError", "RenderedPart", "part_source", "render_part"]
+__all__ = [
+    "SYNTH_GAIN",
+    "NoteSpan",
+    "RenderError",
+    "RenderedPart",
+    "part_source",
+    "render_part",
+    "render_part_blocks",
+]
 
 DRUM_BANK = 128  # General MIDI percussion lives in bank 128 of a GM SoundFont
 VELOCITY_ZONE = 16  # velocities per tone zone: 8 zones, one MIDI channel each (0–7)
@@ -86,9 +95,31 @@ def render_part_with_source(
     if is_drums:
         audio, source = render_drums(notes, program, soundfont, duration_s, sample_rate_hz)
         return RenderedPart(audio, source)
+    choice, _ = melodic_choice(program, soundfont)
+    audio = collect(
+        render_part_blocks(notes, program, is_drums, soundfont, duration_s, sample_rate_hz)
+    )
+    return RenderedPart(audio, choice.source)
+
+
+def render_part_blocks(
+    notes: Sequence[NoteSpan],
+    program: int,
+    is_drums: bool,
+    soundfont: SoundFont,
+    duration_s: float,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    block_samples: int | None = None,
+) -> Iterator[np.ndarray]:
+    """``render_part`` as a stream of float32 (2, ≤ block_samples) blocks, round(duration_s ×
+    rate) samples in all: FluidSynth (and the drum sampler) keep their voices between blocks,
+    so the blocks join into exactly the whole-array render while only one is in memory."""
+    block_samples = block_samples or streaming.BLOCK_SAMPLES
+    if is_drums:
+        yield from drum_blocks(notes, program, soundfont, duration_s, sample_rate_hz, block_samples)
+        return
     choice, tone_octaves = melodic_choice(program, soundfont)
     total = round(duration_s * sample_rate_hz)
-    audio = np.zeros((2, total), dtype=np.float32)
     events: list[tuple[int, int, int, int]] = []  # (sample, order, pitch, velocity)
     for note in notes:
         start = round(note.start_s * sample_rate_hz)
@@ -103,19 +134,31 @@ def render_part_with_source(
         for zone in zones:
             synth.select(zone, str(choice.path), choice.bank, choice.program)
             synth.set_filter_offset(zone, zone_filter_offset_cents(zone, tone_octaves))
-        render_until = synth.writer(audio)
         sounding: dict[int, list[int]] = {}  # pitch -> channels of its notes, oldest first
-        cursor = 0
+        block_start = 0
+        block = np.zeros((2, min(block_samples, total)), dtype=np.float32)
+        render_until = synth.writer(block)
+        cursor = 0  # within the block
         for position, order, pitch, velocity in events:
-            cursor = render_until(position, cursor)
+            while position >= block_start + block.shape[1] and block_start < total:
+                render_until(block.shape[1], cursor)
+                yield block
+                block_start += block.shape[1]
+                block = np.zeros((2, min(block_samples, total - block_start)), dtype=np.float32)
+                render_until, cursor = synth.writer(block), 0
+            cursor = render_until(position - block_start, cursor)
             if order == 1:
                 channel = velocity // VELOCITY_ZONE
                 sounding.setdefault(pitch, []).append(channel)
                 synth.noteon(channel, pitch, velocity)
             elif sounding.get(pitch):
                 synth.noteoff(sounding[pitch].pop(0), pitch)
-        render_until(total, cursor)
-    return RenderedPart(audio, choice.source)
+        while block_start < total:
+            render_until(block.shape[1], cursor)
+            yield block
+            block_start += block.shape[1]
+            block = np.zeros((2, min(block_samples, total - block_start)), dtype=np.float32)
+            render_until, cursor = synth.writer(block), 0
 
 
 def render_part(

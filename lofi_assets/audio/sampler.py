@@ -16,12 +16,13 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal
 
+from lofi_assets.audio import streaming
 from lofi_assets.audio.instruments import (
     InstrumentLibrary,
     KitSpec,
@@ -30,6 +31,7 @@ from lofi_assets.audio.instruments import (
     load_library,
 )
 from lofi_assets.audio.soundfont import SoundFont
+from lofi_assets.audio.streaming import collect
 from lofi_assets.audio.synth import OfflineSynth, RenderError
 
 # Round-robin detunings (cents): small enough to stay one drum, large enough that two hits
@@ -244,14 +246,37 @@ def render_drums(
     library: InstrumentLibrary | None = None,
 ) -> tuple[np.ndarray, StemSource]:
     """Stereo float32 (2, samples) of drum ``notes`` (NoteSpan-like) on GM2 kit ``program``."""
+    sources: list[StemSource] = []
+    audio = collect(
+        drum_blocks(notes, program, soundfont, duration_s, sample_rate_hz, library=library,
+                    on_kit=sources.append)
+    )  # fmt: skip
+    return audio, sources[0]
+
+
+def drum_blocks(
+    notes: Sequence,
+    program: int,
+    soundfont: SoundFont,
+    duration_s: float,
+    sample_rate_hz: int,
+    block_samples: int | None = None,
+    library: InstrumentLibrary | None = None,
+    on_kit: Callable[[StemSource], None] | None = None,
+) -> Iterator[np.ndarray]:
+    """``render_drums`` as float32 (2, ≤ block_samples) blocks: hits are added in note order
+    into a buffer that starts at the current block and grows to hold the longest ringing
+    tail, so the blocks equal the whole-array render sample for sample."""
     library = library or load_library()
+    block_samples = block_samples or streaming.BLOCK_SAMPLES
     total = round(duration_s * sample_rate_hz)
-    audio = np.zeros((2, total), dtype=np.float32)
     events = sorted(
         (round(n.start_s * sample_rate_hz), n.pitch, n.velocity, round(n.end_s * sample_rate_hz))
         for n in notes
     )
     kit = build_kit(program, sorted({e[1] for e in events}), soundfont, sample_rate_hz, library)
+    if on_kit is not None:
+        on_kit(kit.source)
     cache: dict[tuple, np.ndarray] = {}
     counters: dict[int, int] = {}
     choke_starts = [e[0] for e in events if e[1] in library.choke_group]
@@ -273,6 +298,25 @@ def render_drums(
             cached = _toned(cached, bucket_velocity, kit.tone_octaves[key], sample_rate_hz)
             cache[(key, *variant)] = cached
         return cached
+
+    buffer_start = 0  # track position of buffer[:, 0]: the start of the block being filled
+    # Room for a block and the longest ringing tail after it (a detuned one-shot is at most a
+    # few per cent longer than ONE_SHOT_MAX_S): hits rarely need the buffer to grow.
+    capacity = block_samples + int(1.1 * ONE_SHOT_MAX_S * sample_rate_hz)
+    buffer = np.zeros((2, capacity), dtype=np.float32)
+
+    def finished_blocks(before: int) -> Iterator[np.ndarray]:
+        """Hand over every whole block that ends at or before track position ``before``."""
+        nonlocal buffer_start, buffer
+        while buffer_start < total:
+            size = min(block_samples, total - buffer_start)
+            if buffer_start + size > before:
+                return
+            done, rest = buffer[:, :size], buffer[:, size:]
+            buffer = np.zeros((2, max(capacity, rest.shape[1])), dtype=np.float32)
+            buffer[:, : rest.shape[1]] = rest
+            buffer_start += size
+            yield done
 
     for start, pitch, velocity, end in events:
         if start >= total or velocity <= 0:
@@ -301,9 +345,14 @@ def render_drums(
                     hit = hit[:, : cut + fade]
                     tail = hit.shape[1] - cut
                     hit[:, cut:] *= np.linspace(1.0, 0.0, tail, dtype=np.float32)
+        # Events come in start order; a reversed swell may begin before its note, but never
+        # before the earliest unfinished block as long as blocks close only up to this start.
+        yield from finished_blocks(min(start, offset))
         stop = min(total, offset + hit.shape[1])
-        audio[:, offset:stop] += hit[:, : stop - offset]
-    return audio, kit.source
+        if stop - buffer_start > buffer.shape[1]:
+            buffer = np.pad(buffer, ((0, 0), (0, stop - buffer_start - buffer.shape[1])))
+        buffer[:, offset - buffer_start : stop - buffer_start] += hit[:, : stop - offset]
+    yield from finished_blocks(total)
 
 
-__all__ = ["KeyLayers", "Kit", "build_kit", "render_drums", "tone_cutoff_hz"]
+__all__ = ["KeyLayers", "Kit", "build_kit", "drum_blocks", "render_drums", "tone_cutoff_hz"]

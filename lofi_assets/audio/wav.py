@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
+from lofi_assets.audio.parallel import step_threads
+from lofi_assets.audio.streaming import interleaved
 from lofi_assets.errors import LofiError
 from lofi_assets.storage import atomic_path
 
@@ -45,36 +50,65 @@ def write_wav(
 ) -> Path:
     """Write float ``(channels, samples)`` audio atomically; 24-bit PCM unless told otherwise.
 
-    PCM subtypes (``PCM_BITS``) are TPDF-dithered (``tpdf_quantize``) from a generator seeded
-    with ``dither_seed``, so the same audio always writes the same bytes; float subtypes
+    PCM subtypes (``PCM_BITS``) are TPDF-dithered (``tpdf_quantize``) from generators seeded
+    with ``dither_seed`` (one per block, see ``write_wav_blocks``), so the same audio always
+    writes the same bytes; float subtypes
     (``STEM_SUBTYPE`` for stems) keep every sample as it is, above full scale included.
     Written in blocks, so no copy of the whole track is made.
     """
+    blocks = (
+        audio[:, start : start + WRITE_BLOCK_FRAMES]
+        for start in range(0, audio.shape[1], WRITE_BLOCK_FRAMES)
+    )
+    return write_wav_blocks(path, blocks, sample_rate_hz, subtype, dither_seed, audio.shape[0])
+
+
+def write_wav_blocks(
+    path: Path | str,
+    blocks: Iterable[np.ndarray],
+    sample_rate_hz: int,
+    subtype: str = "PCM_24",
+    dither_seed: int = 0,
+    channels: int = 2,
+) -> Path:
+    """``write_wav`` of a stream of float ``(channels, n)`` blocks (memory stays a few blocks).
+
+    Each block's dither comes from its own generator (``dither_seed`` and the block's index),
+    so blocks are quantized side by side on ``step_threads()`` threads and the same blocks
+    always write the same bytes.
+    """
     target = Path(path)
     bits = PCM_BITS.get(subtype)
-    rng = np.random.default_rng(dither_seed)
+
+    def encoded(index: int, block: np.ndarray) -> np.ndarray:
+        if bits is None:
+            return interleaved(block)
+        # libsndfile keeps the top 16 or 24 bits of an int16/int32 sample: exact codes.
+        codes = tpdf_quantize(block, bits, np.random.default_rng([dither_seed, index]))
+        if bits == 16:
+            return interleaved(codes, np.int16)
+        codes <<= 32 - bits
+        return interleaved(codes, np.int32)
+
     with (
         atomic_path(target) as temporary,
         soundfile.SoundFile(
             str(temporary),
             "w",
             samplerate=sample_rate_hz,
-            channels=audio.shape[0],
+            channels=channels,
             subtype=subtype,
             format="WAV",
         ) as handle,
+        ThreadPoolExecutor(max_workers=min(2, step_threads())) as pool,
     ):
-        for start in range(0, audio.shape[1], WRITE_BLOCK_FRAMES):
-            block = audio[:, start : start + WRITE_BLOCK_FRAMES]
-            if bits is None:
-                handle.write(np.ascontiguousarray(block.T, dtype=np.float32))
-                continue
-            # libsndfile keeps the top 16 or 24 bits of an int16/int32 sample: exact codes.
-            codes = tpdf_quantize(block, bits, rng)
-            if bits == 16:
-                handle.write(np.ascontiguousarray(codes.T, dtype=np.int16))
-            else:
-                handle.write(np.ascontiguousarray((codes << (32 - bits)).T, dtype=np.int32))
+        in_flight: deque[Future] = deque()
+        for index, block in enumerate(blocks):
+            in_flight.append(pool.submit(encoded, index, block))
+            if len(in_flight) > 2:  # at most three blocks in memory
+                handle.write(in_flight.popleft().result())
+        while in_flight:
+            handle.write(in_flight.popleft().result())
     return target
 
 

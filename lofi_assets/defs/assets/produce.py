@@ -9,7 +9,6 @@ import dagster as dg
 import numpy as np
 
 from lofi_assets.audio import SAMPLE_RATE_HZ
-from lofi_assets.audio.effects import mean_square
 from lofi_assets.audio.fingerprint import chroma_fingerprint, fingerprint_similarity
 from lofi_assets.audio.memory import reuse_freed_memory
 from lofi_assets.audio.preview import render_preview
@@ -18,13 +17,13 @@ from lofi_assets.audio.production import (
     TARGET_LUFS,
     TRUE_PEAK_CEILING_DBTP,
     ProductionSettings,
-    master_stem_files,
-    produce_stems,
+    StemFile,
+    master_stem_files_to,
+    produce_stem_files,
     production_inputs,
 )
 from lofi_assets.audio.qc import measure_master
 from lofi_assets.audio.render import part_source
-from lofi_assets.audio.wav import STEM_SUBTYPE, write_wav
 from lofi_assets.defs.assets.common import (
     compute_timer,
     png_markdown,
@@ -92,16 +91,21 @@ def stems(
             context.log.info(f"{name}: {source.describe()}")
         with atomic_directory(target) as staging:
 
-            def keep(name: str, audio: np.ndarray) -> None:
+            def keep(stem: StemFile) -> None:
                 nonlocal non_finite
-                write_wav(staging / f"{name}.wav", audio, SAMPLE_RATE_HZ, subtype=STEM_SUBTYPE)
-                shapes[name] = audio.shape
-                non_finite += int(np.count_nonzero(~np.isfinite(audio)))
-                levels_dbfs[name] = round(float(10 * np.log10(mean_square(audio) + 1e-20)), 1)
-                context.log.info(f"stem {len(shapes)}/{len(STEM_NAMES)}: {name}")
+                shapes[stem.name] = (2, stem.samples)
+                non_finite += stem.non_finite_samples
+                levels_dbfs[stem.name] = round(float(10 * np.log10(stem.mean_square + 1e-20)), 1)
+                context.log.info(f"stem {len(shapes)}/{len(STEM_NAMES)}: {stem.name}")
 
-            produce_stems(
-                inputs, _settings(plan), font, keep, on_progress=progress_log(context, "stems")
+            # Each stem streams to its float WAV (STEM_SUBTYPE) in the staging folder.
+            produce_stem_files(
+                inputs,
+                _settings(plan),
+                font,
+                staging,
+                keep,
+                on_progress=progress_log(context, "stems"),
             )
     duration_s = next(iter(shapes.values()))[1] / SAMPLE_RATE_HZ
     record = StemsRecord(
@@ -168,13 +172,14 @@ def mastered_wav(
     with compute_timer() as timing, domain_failures(artifact_store.root):
         plan = read_plan(artifact_store, midi_sketch)
         settings = _settings(plan)
-        mastered = master_stem_files(
-            {name: artifact_store.resolve(path) for name, path in stems.stem_paths.items()},
-            settings,
-            stems.sample_rate_hz,
-        )
         with atomic_directory(target) as staging:
-            write_wav(staging / MASTER_FILE, mastered, stems.sample_rate_hz)
+            # Streamed: the master is written block by block, memory does not grow with it.
+            master_stem_files_to(
+                {name: artifact_store.resolve(path) for name, path in stems.stem_paths.items()},
+                settings,
+                stems.sample_rate_hz,
+                staging / MASTER_FILE,
+            )
             qc, audio, sample_rate_hz = measure_master(staging / MASTER_FILE)
             fingerprint = chroma_fingerprint(audio, sample_rate_hz)
             write_json_atomic(staging / FINGERPRINT_FILE, np.round(fingerprint, 4).tolist())
