@@ -334,9 +334,11 @@ def _stem_chains(
     return {name: whole(chain) for name, chain in streams.items()}
 
 
-# Parts whose chains low-pass them far below 11 kHz are synthesized at half the rate and
-# upsampled: nothing audible is lost and FluidSynth's costliest voices (sustained pads) halve.
-RENDER_RATE_DIVISORS = {"pad": 2, "bass": 2}
+# Parts whose chains keep them under 11 kHz (bass 2.5 kHz, pad's sweep 4.5 kHz, keys 9 kHz,
+# melody 10 kHz; the bus rolls everything off from 10.5 kHz) are synthesized and processed
+# at half the rate, then upsampled: nothing audible is lost and their synthesis and chains
+# (the costliest: keys 2.2 s, pad 2.0 s of 9.3 s single-core for a 3-minute track) halve.
+RENDER_RATE_DIVISORS = {"pad": 2, "bass": 2, "keys": 2, "melody": 2}
 
 # Longest jobs first so two cores stay busy to the end (streamed, single-core seconds for a
 # 3-minute jazz track: keys 2.2, pad 2.0, drums 1.5, melody 1.2, ambience 1.0, bass 0.8,
@@ -452,7 +454,10 @@ def produce_stem_files(
     folder = Path(folder)
     length_s = inputs.duration_s + RENDER_TAIL_S
     samples = round(length_s * sample_rate_hz)
-    chains = _stem_streams(inputs, settings, sample_rate_hz)
+    chains_by_rate = {
+        rate: _stem_streams(inputs, settings, rate)
+        for rate in {sample_rate_hz // d for d in (1, *RENDER_RATE_DIVISORS.values())}
+    }
     steps_done, steps = 0, 2 * len(PRODUCTION_ORDER)
     progress_lock = threading.Lock()
 
@@ -484,12 +489,14 @@ def produce_stem_files(
             return _texture_blocks(vinyl, seed, samples, sample_rate_hz)
         part = inputs.parts[name]
         divisor = RENDER_RATE_DIVISORS.get(name, 1)
+        rate = sample_rate_hz // divisor
         audio = render_part_blocks(
-            part.notes, part.program, part.is_drums, soundfont, length_s, sample_rate_hz // divisor
+            part.notes, part.program, part.is_drums, soundfont, length_s, rate
         )
+        audio = chains_by_rate[rate][name](audio, -(-samples // divisor))
         if divisor > 1:
             audio = st.fit_length(st.upsample_stream(audio, divisor), samples)
-        return chains[name](audio, samples)
+        return audio
 
     def produce(name: str) -> StemFile:
         path = folder / f"{name}.wav"
