@@ -46,7 +46,8 @@ from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.styles import get_style
 from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
 
-AUDIO_VERSION = "1"
+# 2: sampled instruments and kits, float stems, the lo-fi top end, streamed in blocks (issue 13)
+AUDIO_VERSION = "2"
 MASTER_FILE, PREVIEW_FILE, FINGERPRINT_FILE = "master.wav", "preview.png", "fingerprint.json"
 RENDER_RETRIES = dg.RetryPolicy(max_retries=1, delay=5)
 
