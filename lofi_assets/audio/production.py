@@ -50,7 +50,13 @@ from lofi_assets.audio.measure import (
 from lofi_assets.audio.parallel import step_threads, thread_map
 from lofi_assets.audio.render import NoteSpan, render_part_blocks
 from lofi_assets.audio.soundfont import SoundFont
-from lofi_assets.audio.wav import STEM_SUBTYPE, AudioFileError, read_wav, write_wav_blocks
+from lofi_assets.audio.wav import (
+    STEM_SUBTYPE,
+    AudioFileError,
+    read_wav,
+    wav_file,
+    write_wav_blocks,
+)
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.analysis import MidiSummary
 from lofi_assets.music.drums import KICK
@@ -401,8 +407,8 @@ def _write_levelled(
     (the level needs the whole stem's RMS: a second pass, block by block). Without
     ``level_in_place`` the file keeps the raw stem and the gain is returned instead."""
     squares, written, non_finite = 0.0, 0, 0
-    with soundfile.SoundFile(
-        str(path), "w", samplerate=sample_rate_hz, channels=2, subtype=STEM_SUBTYPE, format="WAV"
+    with wav_file(
+        path, "w", samplerate=sample_rate_hz, channels=2, subtype=STEM_SUBTYPE, format="WAV"
     ) as handle:
         for block in blocks:
             if block.shape[0] != 2:
@@ -420,7 +426,7 @@ def _write_levelled(
     mean_square = squares / (2 * samples) * float(gain) ** 2
     if not level_in_place:
         return StemFile(name, path, samples, mean_square, non_finite, float(gain))
-    with soundfile.SoundFile(str(path), "r+") as handle:
+    with wav_file(path, "r+") as handle:
         for start in range(0, samples, st.BLOCK_SAMPLES):
             handle.seek(start)
             block = handle.read(st.BLOCK_SAMPLES, dtype="float32", always_2d=True)

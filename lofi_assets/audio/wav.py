@@ -15,6 +15,23 @@ from lofi_assets.audio.streaming import interleaved
 from lofi_assets.errors import LofiError
 from lofi_assets.storage import atomic_path
 
+# libsndfile's sndfile.h: whether float files get a PEAK chunk.
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+
+
+def wav_file(path: Path | str, mode: str = "r", **kwargs) -> soundfile.SoundFile:
+    """``soundfile.SoundFile(path, mode, **kwargs)``, writing no PEAK chunk.
+
+    libsndfile adds a PEAK chunk to float WAVs that is stamped with the time of writing, so
+    the same stem written twice would differ in its bytes — and in every SHA-256 the lineage
+    records and the re-render tests compare. soundfile has no switch for it; the library's
+    own command is sent before anything is written.
+    """
+    handle = soundfile.SoundFile(str(path), mode, **kwargs)
+    if mode != "r":
+        soundfile._snd.sf_command(handle._file, _SFC_SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
+    return handle
+
 
 class AudioFileError(LofiError):
     """A WAV that is missing, corrupt, empty, mono or at the wrong rate."""
@@ -92,8 +109,8 @@ def write_wav_blocks(
 
     with (
         atomic_path(target) as temporary,
-        soundfile.SoundFile(
-            str(temporary),
+        wav_file(
+            temporary,
             "w",
             samplerate=sample_rate_hz,
             channels=channels,
