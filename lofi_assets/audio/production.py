@@ -19,6 +19,7 @@ through a temporary folder (``render_master_file``). The whole-array ``mix_bus``
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 import threading
@@ -1120,6 +1121,28 @@ def master_stem_files(
             return st.collect(_master_blocks(mastered, safety))
 
 
+@contextlib.contextmanager
+def _temporary_stems(
+    inputs: ProductionInputs,
+    settings: ProductionSettings,
+    soundfont: SoundFont,
+    sample_rate_hz: int,
+    progress: Callable[[str], None] | None,
+) -> Iterator[dict[str, StemFile]]:
+    """Every stem, unlevelled (each ``StemFile.gain`` applies when mixing), in a temporary
+    folder removed on exit; ``progress`` gets each stem's name as it is finished."""
+    with tempfile.TemporaryDirectory(prefix="lofi-render-") as folder:
+        yield produce_stem_files(
+            inputs,
+            settings,
+            soundfont,
+            folder,
+            (lambda stem: progress(stem.name)) if progress else None,
+            sample_rate_hz,
+            level_in_place=False,
+        )
+
+
 def render_master_file(
     inputs: ProductionInputs,
     settings: ProductionSettings,
@@ -1132,16 +1155,7 @@ def render_master_file(
     """Sketch to a master file the way the pipeline makes one (stems in a temporary folder,
     then ``master_stem_files_to``): ``lofi render`` and the benchmarks. ``progress`` gets each
     stem's name as it is finished, then ``"master"``."""
-    with tempfile.TemporaryDirectory(prefix="lofi-render-") as folder:
-        stems = produce_stem_files(
-            inputs,
-            settings,
-            soundfont,
-            folder,
-            (lambda stem: progress(stem.name)) if progress else None,
-            sample_rate_hz,
-            level_in_place=False,
-        )
+    with _temporary_stems(inputs, settings, soundfont, sample_rate_hz, progress) as stems:
         stats = master_stem_files_to(
             {name: stem.path for name, stem in stems.items()},
             settings,
@@ -1168,16 +1182,7 @@ def produce_master(
     Stems arrive in whatever order their threads finish, but they are summed in
     ``STEM_NAMES`` order, so the master is the same to the bit however the threads interleave.
     """
-    with tempfile.TemporaryDirectory(prefix="lofi-render-") as folder:
-        stems = produce_stem_files(
-            inputs,
-            settings,
-            soundfont,
-            folder,
-            (lambda stem: progress(stem.name)) if progress else None,
-            sample_rate_hz,
-            level_in_place=False,
-        )
+    with _temporary_stems(inputs, settings, soundfont, sample_rate_hz, progress) as stems:
         mastered = master_stem_files(
             {name: stem.path for name, stem in stems.items()},
             settings,
