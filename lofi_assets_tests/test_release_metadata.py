@@ -81,7 +81,7 @@ def test_every_title_template_fits_youtube():
     [
         (lambda m: m.update(title="x" * 101), "title is 101 characters"),
         (lambda m: m.update(title="beats <3"), "title contains < or >"),
-        (lambda m: m.update(description="y" * 5001), "description is 5001 characters"),
+        (lambda m: m.update(description="y" * 5001), "description is 5001 bytes"),
         (lambda m: m.update(tags=["t" * 60] * 10), "tags take"),
         (lambda m: m["chapters"][0].update(start_s=5.0), "first chapter must start at 0:00"),
         (lambda m: m.update(chapters=m["chapters"][:2]), "at least 3"),

@@ -27,11 +27,12 @@ from lofi_assets.publish.distribution import (
 )
 from lofi_assets.publish.identifiers import (
     IdentifierError,
+    InvalidProductCodeError,
     IsrcRegistry,
     UpcPool,
-    ean13_check_digit,
-    valid_ean13,
+    gtin_check_digit,
     valid_isrc,
+    valid_product_code,
 )
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.visual.thumbnail import COVER_SIZE, draw_artwork, jpeg_bytes
@@ -111,13 +112,13 @@ def test_parallel_isrcs_on_postgresql_are_unique(postgres_url):
 
 
 def test_upcs_come_from_the_pool_once_each(tmp_path):
-    assert valid_ean13("4006381333931") and not valid_ean13("4006381333932")
-    assert ean13_check_digit("200000000001") == 5
+    assert valid_product_code("4006381333931") and not valid_product_code("4006381333932")
+    assert gtin_check_digit("200000000001") == 5
     pool = UpcPool(Warehouse(str(tmp_path / "w.duckdb")), UPCS)
     assert [pool.assign("a"), pool.assign("b"), pool.assign("a")] == [UPCS[0], UPCS[1], UPCS[0]]
     with pytest.raises(IdentifierError, match="exhausted"):
         pool.assign("c")
-    with pytest.raises(Exception, match="checksum"):
+    with pytest.raises(InvalidProductCodeError, match="2000000000016 fails the GS1 check digit"):
         UpcPool(Warehouse(str(tmp_path / "w.duckdb")), ["2000000000016"])
 
 

@@ -596,10 +596,11 @@ STREAMING_CHECK_SPECS = [
     for name, description in (
         ("audio_format", "16-bit PCM, 44.1 kHz, stereo, true peak ≤ -1 dBTP, ISRC in the tags"),
         ("artwork_valid", "3000×3000 RGB JPEG cover"),
-        ("isrc_valid", "Every ISRC is CC-XXX-YY-NNNNN and issued to one track only"),
+        ("isrc_valid", "Every ISRC is CC-XXX-YY-NNNNN (ISO 3901) and issued to one track only"),
         (
             "metadata_complete",
-            "Title, UPC (valid EAN-13), artist, label, genre, dates, ℗/© present",
+            "Title, UPC (UPC-A or EAN-13 with its GS1 check digit), artist, label, genre, "
+            "dates, ℗/© present; text and DDEX party ids in the stores' formats",
         ),
         ("manifest_matches_files", "Every file in the bundle matches the manifest's SHA-256"),
     )

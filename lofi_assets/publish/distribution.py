@@ -10,6 +10,16 @@ three in the shapes distributors accept:
 * metadata: ``manifest.json`` (every file with its SHA-256), a bulk-upload CSV, a DDEX ERN
   4.3-style ``NewReleaseMessage`` and a plain-text checklist for distributors without an API.
 
+Before a byte is written, :func:`release_problems` holds the plan to what the stores' formats
+define, in the unit each defines it: identifiers (ISRC, UPC/EAN, DDEX party ids) in their
+standard syntax, text that XML 1.0 can carry. The UPC is written as it was given, in every
+output: DDEX's ``ICPN`` "comprises 12 or 13 digits, depending whether it is an EAN (13) or a
+UPC (12)" (DDEX Data Dictionary, ``ICPN``; ERN 4 dropped ERN 3's ``IsEan`` flag, the length
+says it), so a UPC-A padded to 13 digits would claim to be an EAN. The bulk CSV's ``upc``
+column carries the same digits, the code as the distributor issued it: sheet and message agree,
+and no padded ``0…`` form is offered to a spreadsheet that drops leading zeros. DDEX sets no
+length on titles and names (``xs:string``), so none is invented here.
+
 Nothing here depends on the clock: the same inputs give the same bytes, and so the same
 manifest SHA-256.
 """
@@ -18,8 +28,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +46,12 @@ from PIL import Image
 from lofi_assets.audio.measure import true_peak_dbtp
 from lofi_assets.audio.wav import AudioFileError, read_wav
 from lofi_assets.errors import ConfigError, LofiError
+from lofi_assets.publish.identifiers import (
+    InvalidProductCodeError,
+    compact_isrc,
+    parse_product_code,
+    valid_isrc,
+)
 from lofi_assets.publish.metadata import timestamp
 from lofi_assets.seeding import stable_seed
 from lofi_assets.storage import atomic_path, sha256_of, write_bytes_atomic, write_json_atomic
@@ -42,6 +60,16 @@ SAMPLE_RATE_HZ = 44_100
 MAX_TRUE_PEAK_DBTP = -1.0
 COVER_PX = 3000
 ERN_NAMESPACE = "http://ddex.net/xml/ern/43"
+# DDEX Party Identifier: "PA" + "DPIDA" + a 10-character party number + a check character,
+# 18 characters, no hyphens in a message (DDEX Knowledge Base, "Communication of identifiers
+# in DDEX messages").
+DPID_PATTERN = re.compile(r"PADPIDA[0-9A-Z]{10}[0-9A-Z]")
+# Characters XML 1.0 cannot carry (W3C XML 1.0, §2.2 "Characters", production [2] Char):
+# C0 controls but tab/newline/return, surrogates, U+FFFE and U+FFFF. lxml refuses them with a
+# traceback; a one-line field (a title, a name) must not hold tab/newline/return either, or the
+# bulk CSV row and stores' displays break.
+NOT_XML_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+LINE_BREAKS = re.compile("[\t\n\r]")
 AI_DISCLOSURE = (
     "Composed and produced by software (a seeded music-theory engine and a small model trained "
     "by the label); no human performance. Declared as AI-generated where the store asks."
@@ -82,7 +110,7 @@ class TrackEntry:
 
     @property
     def isrc_compact(self) -> str:  # the 12-character form tags and DDEX use
-        return self.isrc.replace("-", "")
+        return compact_isrc(self.isrc)
 
 
 @dataclass(frozen=True)
@@ -148,7 +176,77 @@ def plan_release(
     )
 
 
+def _text_problems(field_name: str, text: str, one_line: bool = True) -> list[str]:
+    found = []
+    if not text.strip():
+        found.append(f"{field_name} is empty")
+    bad = NOT_XML_CHARS.findall(text) + (LINE_BREAKS.findall(text) if one_line else [])
+    if bad:
+        codes = ", ".join(sorted({f"U+{ord(c):04X}" for c in bad}))
+        found.append(
+            f"{field_name} {text[:40]!r} holds characters a DDEX message or bulk sheet cannot "
+            f"carry ({codes}): remove them"
+        )
+    return found
+
+
+def release_problems(plan: ReleasePlan, party_ids: Sequence[str] = ()) -> list[str]:
+    """Every way ``plan`` breaks the stores' formats; empty when it can be delivered.
+
+    Checked: the UPC is a UPC-A or EAN-13 with its GS1 check digit; each ISRC is
+    ``CC-XXX-YY-NNNNN`` with a known country code (ISO 3901) and no ISRC is on two tracks;
+    ``party_ids`` are DDEX party ids (``PADPIDA`` + 11 characters); every title and name is
+    present and holds only characters XML 1.0 allows, on one line; durations are positive.
+    """
+    found = []
+    try:
+        parse_product_code(plan.upc)
+    except InvalidProductCodeError as error:
+        found.append(str(error))
+    if not plan.tracks:
+        found.append("the release has no tracks")
+    isrcs = [track.isrc for track in plan.tracks]
+    for track in plan.tracks:
+        if not valid_isrc(track.isrc):
+            found.append(
+                f"track {track.position}: ISRC {track.isrc!r} is not CC-XXX-YY-NNNNN with an "
+                "ISO 3166-1 or ISRC-agency country code (ISO 3901)"
+            )
+        if isrcs.count(track.isrc) > 1:
+            found.append(f"track {track.position}: ISRC {track.isrc} is on another track too")
+        if track.duration_s <= 0:
+            found.append(f"track {track.position}: duration {track.duration_s} s is not positive")
+        found += _text_problems(f"track {track.position} title", track.title)
+    for name in ("title", "artist", "label", "genre", "subgenre", "p_line", "c_line"):
+        found += _text_problems(name, getattr(plan, name))
+    found += _text_problems("ai_disclosure", plan.ai_disclosure, one_line=False)
+    for party_id in party_ids:
+        if not DPID_PATTERN.fullmatch(party_id):
+            found.append(
+                f"DDEX party id {party_id!r} is not PADPIDA followed by 11 letters or digits "
+                "(18 characters, no hyphens): use the DPID DDEX allocated you"
+            )
+    return found
+
+
 # -- audio -----------------------------------------------------------------------------------
+def recording_sha256(master: Path, position: int) -> str:
+    """SHA-256 of the master's decoded samples (rate, shape, float32 frames): the recording's
+    identity for its ISRC. The sound, not the file: a header or tag change does not make a
+    new recording.
+
+    Raises:
+        DistributionError: the master is missing or not a readable stereo 44.1 kHz WAV.
+    """
+    try:
+        audio, rate = read_wav(master, expected_rate_hz=SAMPLE_RATE_HZ)
+    except AudioFileError as error:
+        raise DistributionError(f"Track {position}: {error}") from error
+    digest = hashlib.sha256(f"{rate}:{audio.shape[0]}:{audio.shape[1]}:".encode())
+    digest.update(np.ascontiguousarray(audio, dtype="<f4").tobytes())
+    return digest.hexdigest()
+
+
 def tpdf_dither_to_int16(audio: np.ndarray, seed: int) -> np.ndarray:
     """(channels, samples) float in [-1, 1] → int16 with triangular dither of ±1 LSB."""
     rng = np.random.default_rng(seed)
@@ -396,6 +494,9 @@ def build_bundle(
     problems = artwork_problems(cover)
     if problems:
         raise DistributionError(f"The cover cannot go to stores: {'; '.join(problems)}")
+    problems = release_problems(plan, [sender_party_id, recipient_party_id])
+    if problems:
+        raise DistributionError(f"The release cannot go to stores: {'; '.join(problems)}")
     peaks = []
     tracks = []
     for master, track in zip(masters, plan.tracks, strict=True):

@@ -3,6 +3,21 @@
 Everything is drawn from ``assets_library/titles.yaml`` with a seed derived from the channel
 and the date, so a release's metadata is the same every time it is made. ``problems()`` is the
 validator YouTube's limits are checked with before anything is published.
+
+YouTube states each limit in its own unit (YouTube Data API v3 reference, the ``videos``
+resource, ``snippet`` properties):
+
+* ``snippet.title``: at most 100 *characters*, any valid UTF-8 character except ``<`` and ``>``;
+* ``snippet.description``: at most 5000 *bytes*, any valid UTF-8 character except ``<`` and
+  ``>`` (a kana or kanji takes 3 bytes in UTF-8, so 1,667 of them fill it);
+* ``snippet.tags[]``: at most 500 *characters* in all, counting a comma between tags and the
+  quotes YouTube puts around a tag that contains a space.
+
+Characters are counted as Unicode code points (what ``len`` counts); bytes as UTF-8.
+``problems()`` rejects input over a limit; text this module generates is fitted instead: cut
+on a character boundary (never inside a UTF-8 sequence, nor between a character and the marks
+or joiners that follow it) and ended with "…", the least needed paragraphs of a description
+dropped first.
 """
 
 from __future__ import annotations
@@ -10,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -22,9 +38,14 @@ from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.seeding import stable_seed
 
-MAX_TITLE_CHARS = 100
-MAX_DESCRIPTION_CHARS = 5_000
-MAX_TAGS_CHARS = 500
+MAX_TITLE_CHARS = 100  # characters (code points)
+MAX_DESCRIPTION_BYTES = 5_000  # bytes of UTF-8
+MAX_TAGS_CHARS = 500  # characters, commas and quotes included
+FORBIDDEN_CHARS = "<>"  # in title and description
+# What generated text shows instead of a forbidden character: single angle quotation marks.
+FORBIDDEN_REPLACEMENTS = str.maketrans({"<": "\u2039", ">": "\u203a"})
+ELLIPSIS = "\u2026"
+ZERO_WIDTH_JOINER = "\u200d"
 MIN_CHAPTERS = 3
 MIN_CHAPTER_S = 10.0
 DEFAULT_PUBLISH_WINDOWS = ("14-16", "20-22")  # hours when the audience is listening
@@ -79,6 +100,81 @@ def _words() -> dict[str, Any]:
     return document
 
 
+def utf8_length(text: str) -> int:
+    """Bytes ``text`` takes in UTF-8 (a lone surrogate counted as the 3 bytes it would take)."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _not_utf8(text: str) -> list[str]:
+    """Code points no UTF-8 text can hold (lone surrogates, e.g. from a mis-decoded file)."""
+    return sorted({f"U+{ord(c):04X}" for c in text if 0xD800 <= ord(c) <= 0xDFFF})
+
+
+def _continues_cluster(character: str) -> bool:
+    """A combining mark, a variation selector, an emoji skin-tone modifier or a tag
+    character: it belongs to the character before it and must not be cut from it."""
+    code = ord(character)
+    return (
+        unicodedata.category(character) in ("Mn", "Mc", "Me")
+        or 0xFE00 <= code <= 0xFE0F
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+        or character == ZERO_WIDTH_JOINER
+    )
+
+
+def _cluster_boundary(text: str, index: int) -> int:
+    """The largest cut point ≤ ``index`` that splits no character from what continues it."""
+    while 0 < index < len(text) and (
+        _continues_cluster(text[index]) or text[index - 1] == ZERO_WIDTH_JOINER
+    ):
+        index -= 1
+    return index
+
+
+def fit_text(text: str, *, max_chars: int | None = None, max_bytes: int | None = None) -> str:
+    """``text`` itself when it is within ``max_chars`` code points and ``max_bytes`` UTF-8
+    bytes, else cut on a character boundary and ended with "…" so that it is."""
+
+    def fits(candidate: str) -> bool:
+        return (max_chars is None or len(candidate) <= max_chars) and (
+            max_bytes is None or utf8_length(candidate) <= max_bytes
+        )
+
+    if fits(text):
+        return text
+    end = len(text) if max_chars is None else max(0, max_chars - len(ELLIPSIS))
+    if max_bytes is not None:
+        budget = max(0, max_bytes - utf8_length(ELLIPSIS))
+        kept = text.encode("utf-8", "surrogatepass")[:budget].decode("utf-8", "ignore")
+        end = min(end, len(kept))
+    cut = text[: _cluster_boundary(text, end)].rstrip()
+    return cut + ELLIPSIS
+
+
+def fit_paragraphs(paragraphs: Sequence[str], droppable: Sequence[int], max_bytes: int) -> str:
+    """``paragraphs`` joined by blank lines within ``max_bytes`` of UTF-8: the paragraphs at
+    ``droppable`` (indices, least needed first) are left out one by one while it is too long,
+    then the longest paragraph left is shortened (:func:`fit_text`)."""
+    kept: list[str | None] = list(paragraphs)
+
+    def joined() -> str:
+        return "\n\n".join(p for p in kept if p is not None)
+
+    for index in droppable:
+        if utf8_length(joined()) <= max_bytes:
+            break
+        kept[index] = None
+    excess = utf8_length(joined()) - max_bytes
+    if excess > 0:
+        longest = max(
+            (i for i, p in enumerate(kept) if p is not None), key=lambda i: utf8_length(kept[i])
+        )
+        room = utf8_length(kept[longest]) - excess
+        kept[longest] = fit_text(kept[longest], max_bytes=max(0, room))
+    return fit_text(joined(), max_bytes=max_bytes)  # only a paragraph of one long word is left
+
+
 def timestamp(seconds: float) -> str:
     """YouTube chapter timestamps: m:ss, or h:mm:ss past an hour."""
     minutes, secs = divmod(int(seconds), 60)
@@ -109,7 +205,8 @@ def _season(date: dt.date) -> str:
 def _track_title(track: TrackFacts) -> str:
     rng = random.Random(stable_seed(track.seed, "track title"))
     words = _words()["track_words"]
-    return f"{rng.choice(words['adjectives'])} {rng.choice(words['nouns'])}".title()
+    title = f"{rng.choice(words['adjectives'])} {rng.choice(words['nouns'])}".title()
+    return title.translate(FORBIDDEN_REPLACEMENTS)
 
 
 def publish_time(
@@ -160,38 +257,43 @@ def build_metadata(
         "time": rng.choice(words["times"]),
     }
     title = rng.choice(words["templates"]).format(**fields)
-    title = title[0].upper() + title[1:]
+    title = fit_text(
+        (title[0].upper() + title[1:]).translate(FORBIDDEN_REPLACEMENTS),
+        max_chars=MAX_TITLE_CHARS,
+    )
     track_titles = [_track_title(track) for track in tracks]
     chapters = [
         {"start_s": round(start, 3), "timestamp": timestamp(start), "title": name}
         for start, name in zip(chapter_starts_s, track_titles, strict=True)
     ]
     styles = sorted({track.style_display_name for track in tracks})
-    lines = [
+    paragraphs = [
         f"{fields['mood'].capitalize()} {fields['instrument']} with {fields['ambience']} for your "
         f"{fields['time']}: {timestamp(duration_s)} of {', '.join(styles)} lofi to "
         f"{fields['activity']} to.",
-        "",
-        "Tracklist",
-        *[f"{chapter['timestamp']} {chapter['title']}" for chapter in chapters],
-        "",
+        "\n".join(
+            ["Tracklist", *[f"{chapter['timestamp']} {chapter['title']}" for chapter in chapters]]
+        ),
         f"Subscribe to {channel_name} for a new mix every day, and tell us in the comments "
         f"what you {fields['activity']} to.",
-        "",
         f"Made for studying, working and winding down: chill {' and '.join(styles).lower()} "
         f"beats with {fields['ambience']} ambience.",
-        "",
         f"Credits: music by {artist}. Keys, tempos and ambience of each track: "
         + "; ".join(
             f"{name} ({t.key}, {t.bpm:g} BPM)" for name, t in zip(track_titles, tracks, strict=True)
         ),
-        "",
         "AI disclosure: this music was composed and produced with AI-assisted generative "
-        "software (a music-theory engine and a small model trained by the channel).",
+        "software (a music-theory engine and a small model trained by the channel).\n"
         f"Licence: © {day.year} {artist}. Free to use in non-commercial streams and videos "
         f"with credit to {channel_name}.",
     ]
-    description = "\n".join(lines)
+    # Over YouTube's 5000 bytes (long names in a script of 3-byte characters, many tracks):
+    # the "made for" line, then the per-track credits, then the call to subscribe go first.
+    description = fit_paragraphs(
+        [paragraph.translate(FORBIDDEN_REPLACEMENTS) for paragraph in paragraphs],
+        droppable=[3, 4, 2],
+        max_bytes=MAX_DESCRIPTION_BYTES,
+    )
     secondary = [f"{track.style_display_name} lofi" for track in tracks] + [
         f"lofi to {fields['activity']} to", f"{fields['activity']} music", "study music", "chillhop",
     ]  # fmt: skip
@@ -221,20 +323,30 @@ def build_metadata(
 
 
 def problems(metadata: Mapping[str, Any]) -> list[str]:
-    """Every way ``metadata`` breaks YouTube's limits; empty when it can be published."""
+    """Every way ``metadata`` (a release document or a videos.insert ``snippet``) breaks
+    YouTube's limits, each in the unit YouTube gives it (see the module docstring); empty when
+    it can be published."""
     found = []
     title, description = str(metadata.get("title", "")), str(metadata.get("description", ""))
+    tags = [str(tag) for tag in metadata.get("tags", [])]
     if not title.strip():
         found.append("title is empty")
     if len(title) > MAX_TITLE_CHARS:
-        found.append(f"title is {len(title)} characters (max {MAX_TITLE_CHARS})")
-    if "<" in title or ">" in title:
-        found.append("title contains < or >")
-    if len(description) > MAX_DESCRIPTION_CHARS:
-        found.append(f"description is {len(description)} characters (max {MAX_DESCRIPTION_CHARS})")
-    if "<" in description or ">" in description:
-        found.append("description contains < or >")
-    tags = list(metadata.get("tags", []))
+        found.append(f"title is {len(title)} characters (max {MAX_TITLE_CHARS} characters)")
+    description_bytes = utf8_length(description)
+    if description_bytes > MAX_DESCRIPTION_BYTES:
+        found.append(
+            f"description is {description_bytes} bytes in UTF-8 ({len(description)} characters; "
+            f"YouTube allows {MAX_DESCRIPTION_BYTES} bytes)"
+        )
+    for name, text in (("title", title), ("description", description)):
+        if any(character in text for character in FORBIDDEN_CHARS):
+            found.append(f"{name} contains < or >")
+    for name, text in (("title", title), ("description", description), ("tags", "".join(tags))):
+        if _not_utf8(text):
+            found.append(
+                f"{name} holds code points that are not valid UTF-8 ({', '.join(_not_utf8(text))})"
+            )
     if tags_length(tags) > MAX_TAGS_CHARS:
         found.append(f"tags take {tags_length(tags)} characters (max {MAX_TAGS_CHARS})")
     chapters = list(metadata.get("chapters", []))

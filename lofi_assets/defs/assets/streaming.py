@@ -36,9 +36,16 @@ from lofi_assets.publish.distribution import (
     build_bundle,
     bundle_problems,
     plan_release,
+    recording_sha256,
+    release_problems,
     store_wav_facts,
 )
-from lofi_assets.publish.identifiers import IsrcRegistry, UpcPool, valid_ean13
+from lofi_assets.publish.identifiers import (
+    IsrcRegistry,
+    RecordingIdentity,
+    UpcPool,
+    release_key,
+)
 from lofi_assets.storage import atomic_directory, write_json_atomic
 
 BUNDLE_DIR, RECEIPT_FILE = "bundle", "receipt.json"
@@ -86,16 +93,27 @@ def streaming_release(
             + [release_metadata.metadata_path, thumbnail.cover_path],
         )
         track_titles = artifact_store.read_json(release_metadata.metadata_path)["track_titles"]
+        upc_pool = UpcPool(store, distributor.upc_codes())  # a bad pool refuses before any ISRC
         registry = IsrcRegistry(store, distributor.isrc_registrant)
+        # An ISRC belongs to the recording (its day, slot and sound), never to display names:
+        # renaming the channel re-makes the day with the codes it had (identifiers.py).
+        recordings = [
+            RecordingIdentity(
+                date,
+                date_and_slot(key)[1],
+                recording_sha256(artifact_store.resolve(record.wav_path), position),
+            )
+            for position, (key, record) in enumerate(masters, start=1)
+        ]
         tracks = [
             (
                 title,
-                registry.issue(f"{settings.name}|{key}", year=int(date[:4])),
+                registry.issue(recording, year=int(date[:4]), channel_name=settings.name),
                 record.duration_s,
             )
-            for (key, record), title in zip(masters, track_titles, strict=True)
+            for recording, (_, record), title in zip(recordings, masters, track_titles, strict=True)
         ]
-        upc = UpcPool(store, distributor.upc_codes()).assign(f"{settings.name}|{date}")
+        upc = upc_pool.assign(release_key(date), legacy_key=f"{settings.name}|{date}")
         plan = plan_release(
             date, thumbnail.headline.title(), upc, distributor.settings(settings.artist), tracks
         )
@@ -120,8 +138,7 @@ def streaming_release(
         )[0]["n"]
         fields = vars(bundle.plan)
         missing = [name for name in REQUIRED_FIELDS if not str(fields[name]).strip()]
-        if not valid_ean13(plan.upc):
-            missing.append(f"upc {plan.upc} is not a valid EAN-13")
+        missing += release_problems(bundle.plan, [distributor.ddex_party_id])
         problems = bundle_problems(bundle_folder)
         art_problems = artwork_problems(bundle_folder / plan.artwork_file)
     context.log.info(
