@@ -30,3 +30,12 @@ class InvalidSlotError(ConfigError):
 
 class CorruptMidiError(LofiError):
     """A MIDI file that cannot be parsed."""
+
+
+class MidiFormatError(CorruptMidiError):
+    """A MIDI file that parses but cannot be played as one timeline: a type 2 file of several
+    independent sequences, or a time division the Standard MIDI File spec does not define."""
+
+
+class MidiNotFoundError(LofiError, FileNotFoundError):
+    """A MIDI file that is not there (a ``FileNotFoundError`` too, for callers that catch it)."""

@@ -61,7 +61,10 @@ from lofi_assets.audio.wav import (
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.analysis import MidiSummary
 from lofi_assets.music.drums import KICK
+from lofi_assets.music.form import bar_duration_s
+from lofi_assets.music.plan import BPM_LIMITS, DURATION_LIMITS_S
 from lofi_assets.music.plan_record import PlanRecord
+from lofi_assets.music.score import DRUM_CHANNEL
 from lofi_assets.seeding import stable_seed
 
 INSTRUMENT_STEMS = ("drums", "bass", "keys", "melody", "pad")
@@ -218,31 +221,61 @@ class ProductionInputs:
         return np.array([note.start_s for note in drums.notes if note.pitch == KICK])
 
 
+# The longest track the product composes (plan.DURATION_LIMITS_S), plus a bar at the slowest
+# tempo (BPM_LIMITS): plans round to whole bars. Music that runs past it is refused before any
+# audio is allocated (each stem holds 2 × rate × duration samples).
+MAX_TRACK_DURATION_S = DURATION_LIMITS_S[1] + bar_duration_s(BPM_LIMITS[0])
+
+
+def production_duration_s(summary: MidiSummary, plan: PlanRecord) -> float:
+    """The music's length in seconds: the plan's (its bars at its tempo), or the end of the
+    file's last note if that is later, so nothing written is cut. Controller, meta and
+    end-of-track events after the last note never count (``read_midi`` ends the music at the
+    last note); the renderer adds ``RENDER_TAIL_S`` for the release tails.
+
+    Raises ``ProductionError`` past ``MAX_TRACK_DURATION_S``, naming the limit.
+    """
+    duration_s = max(plan.duration_s, summary.length_s)
+    if not duration_s <= MAX_TRACK_DURATION_S:
+        what = (
+            f"its notes run to {summary.length_s:.1f} s"
+            if summary.length_s >= plan.duration_s
+            else f"its plan's {plan.bars} bars at {plan.bpm} BPM last {plan.duration_s:.1f} s"
+        )
+        raise ProductionError(
+            f"The music is too long to render: {what}, and the longest track lofi makes is "
+            f"{MAX_TRACK_DURATION_S:.0f} s (MAX_TRACK_DURATION_S): shorten the MIDI file or its "
+            "plan"
+        )
+    return duration_s
+
+
 def production_inputs(summary: MidiSummary, plan: PlanRecord) -> ProductionInputs:
-    """Read the parts of a parsed sketch; refuse a sketch that has none to play."""
-    seconds_per_beat = 60.0 / summary.tempo_bpm
+    """The parts of a parsed MIDI file as notes in seconds (through the file's own tempo map
+    or SMPTE rate, ``MidiNote.start_s``), its length (``production_duration_s``) and the
+    plan's facts.
+
+    Raises ``ProductionError`` if no part has a note, or if the music is longer than
+    ``MAX_TRACK_DURATION_S`` (checked before anything is rendered).
+    """
+    duration_s = production_duration_s(summary, plan)
     parts = {}
     for name in INSTRUMENT_STEMS:
         notes = summary.tracks.get(name, [])
         parts[name] = PartNotes(
-            notes=tuple(
-                NoteSpan(
-                    n.start_beats * seconds_per_beat,
-                    n.end_beats * seconds_per_beat,
-                    n.pitch,
-                    n.velocity,
-                )
-                for n in notes
-            ),
+            notes=tuple(NoteSpan(n.start_s, n.end_s, n.pitch, n.velocity) for n in notes),
             program=summary.programs.get(name, 0),
-            is_drums=bool(notes) and notes[0].channel == 9,
+            is_drums=bool(notes) and notes[0].channel == DRUM_CHANNEL,
         )
     if not any(part.notes for part in parts.values()):
-        raise ProductionError("The MIDI sketch has no notes in any of its tracks: re-compose it")
+        raise ProductionError(
+            "The MIDI file has no notes on any channel: give a file with notes, or make one "
+            "with `lofi sketch`"
+        )
     return ProductionInputs(
         parts=parts,
         bpm=float(plan.bpm),
-        duration_s=summary.length_s,
+        duration_s=duration_s,
         ambience=plan.ambience,
         seed=plan.seed,
     )

@@ -1,16 +1,25 @@
-"""Write a sketch as a Standard MIDI File (type 1, one named track per instrument).
+"""Write a sketch as a Standard MIDI File (type 1, one named track per instrument), and read
+any file's clock back.
 
 Every track opens with its program change — on the drum channel (10) too, where the program
 selects the GM2 drum kit — and keys that pedal carry sustain-pedal (CC64) events.
+
+Reading side: ``TimeDivision`` decodes the header's division word and ``MidiClock`` turns a
+file's ticks into seconds (through its whole tempo map, or its SMPTE frame rate) and beats, as
+the Standard MIDI File 1.0 spec defines them; ``lofi_assets.music.analysis.read_midi`` uses it.
 """
 
 from __future__ import annotations
 
+import bisect
 import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mido
 
+from lofi_assets.errors import MidiFormatError
 from lofi_assets.music.arrangement import Sketch
 from lofi_assets.music.score import BEATS_PER_BAR, Part
 from lofi_assets.music.theory import FLAT_NAMES, SHARP_NAMES
@@ -19,6 +28,13 @@ from lofi_assets.storage import write_bytes_atomic
 TICKS_PER_BEAT = 480
 SUSTAIN_PEDAL_CC = 64  # the MIDI damper pedal; ≥ 64 is down
 PEDAL_DOWN, PEDAL_UP = 127, 0
+# SMF 1.0, "Meta-Events", Set Tempo: 120 BPM (500 000 µs per quarter note) until the first one.
+DEFAULT_TEMPO_US = 500_000
+# SMF 1.0, "Header Chunks": an SMPTE division's high byte is -24, -25, -29 or -30, the frame
+# rate; "-29 corresponds to 30 drop frame", i.e. NTSC colour's 30 000 / 1 001 ≈ 29.97 frames a
+# second of real time (drop-frame numbering skips frame labels, not frames), so a tick of a -29
+# file lasts 1 001 / (30 000 × ticks per frame) s.
+SMPTE_FRAMES_PER_SECOND = {24: 24.0, 25: 25.0, 29: 30_000 / 1_001, 30: 30.0}
 
 
 def ms_to_ticks(milliseconds: float, bpm: float) -> float:
@@ -133,3 +149,135 @@ def midi_bytes(sketch: Sketch) -> bytes:
 def write_sketch_midi(sketch: Sketch, path: Path | str) -> Path:
     """Write the sketch's MIDI atomically; the same sketch always gives the same bytes."""
     return write_bytes_atomic(path, midi_bytes(sketch))
+
+
+@dataclass(frozen=True)
+class TimeDivision:
+    """The header's division word (SMF 1.0, "Header Chunks").
+
+    Metrical (bit 15 clear): ``ticks_per_beat`` ticks per quarter note, timed by the tempo map.
+    SMPTE (bit 15 set): ``smpte_format`` (24, 25, 29 = 30 drop-frame, 30) frames a second and
+    ``ticks_per_frame`` ticks each, a fixed ``ticks_per_second`` that no tempo changes.
+    """
+
+    ticks_per_beat: int | None = None
+    smpte_format: int | None = None
+    ticks_per_frame: int | None = None
+
+    @classmethod
+    def from_header(cls, division: int) -> TimeDivision:
+        """Decode the division as mido reads it (a signed 16-bit ``ticks_per_beat``: an SMPTE
+        division is negative, -frames in its high byte, ticks per frame in its low byte).
+
+        Raises ``MidiFormatError`` for 0 ticks per beat, a frame rate the spec does not define
+        or 0 ticks per frame.
+        """
+        if division > 0:
+            return cls(ticks_per_beat=division)
+        if division == 0:
+            raise MidiFormatError(
+                "The MIDI header's division is 0 ticks per quarter note, so no event has a time: "
+                "re-export the file from your sequencer"
+            )
+        word = division & 0xFFFF
+        frames = 256 - (word >> 8)  # the high byte is -frames in two's complement
+        ticks_per_frame = word & 0xFF
+        if frames not in SMPTE_FRAMES_PER_SECOND or ticks_per_frame == 0:
+            rates = ", ".join(f"-{rate}" for rate in SMPTE_FRAMES_PER_SECOND)
+            raise MidiFormatError(
+                f"The MIDI header's SMPTE division (-{frames} frames/s × {ticks_per_frame} ticks "
+                f"per frame) is not one the Standard MIDI File spec defines ({rates} frames/s, "
+                "≥ 1 tick per frame): re-export the file with a metrical or standard SMPTE timing"
+            )
+        return cls(smpte_format=frames, ticks_per_frame=ticks_per_frame)
+
+    @property
+    def is_smpte(self) -> bool:
+        return self.smpte_format is not None
+
+    @property
+    def ticks_per_second(self) -> float | None:
+        """Ticks a second of an SMPTE division; None for a metrical one (the tempo decides)."""
+        if self.smpte_format is None or self.ticks_per_frame is None:
+            return None
+        return SMPTE_FRAMES_PER_SECOND[self.smpte_format] * self.ticks_per_frame
+
+    def describe(self) -> str:
+        if self.is_smpte:
+            return f"SMPTE {self.smpte_format} frames/s × {self.ticks_per_frame} ticks"
+        return f"{self.ticks_per_beat} ticks per quarter note"
+
+
+@dataclass(frozen=True)
+class MidiClock:
+    """One file's clock: ticks from its start to seconds and to beats (quarter notes).
+
+    Seconds: a metrical file runs each stretch between two Set Tempo events at that tempo
+    (``mido.tick2second`` per stretch, SMF 1.0 "Meta-Events"); an SMPTE file runs at its fixed
+    ``ticks_per_second`` whatever the tempo events say. Beats: a metrical file counts
+    ``ticks_per_beat``; an SMPTE file's beats come from its tempo events laid on its seconds
+    (120 BPM before the first), so musical measures still read a beat grid.
+    """
+
+    division: TimeDivision
+    tempo_changes: tuple[tuple[int, int], ...]  # (tick, µs per quarter note), one per tick
+    _ticks: list[int] = field(init=False, repr=False, compare=False)
+    _seconds: list[float] = field(init=False, repr=False, compare=False)
+    _beats: list[float] = field(init=False, repr=False, compare=False)
+    _tempos: list[int] = field(init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_events(
+        cls, division: TimeDivision, tempo_events: Iterable[tuple[int, int]]
+    ) -> MidiClock:
+        """The clock of a file from its Set Tempo events ``(tick, µs per quarter note)`` in
+        playback order; of several on one tick the last is the one in force."""
+        by_tick: dict[int, int] = {}
+        for tick, tempo in tempo_events:
+            by_tick[tick] = tempo
+        return cls(division, tuple(sorted(by_tick.items())))
+
+    def __post_init__(self) -> None:
+        starts = [(0, DEFAULT_TEMPO_US)]
+        for tick, tempo in self.tempo_changes:
+            if tick == 0:
+                starts[0] = (0, tempo)
+            else:
+                starts.append((tick, tempo))
+        object.__setattr__(self, "_ticks", [tick for tick, _ in starts])
+        object.__setattr__(self, "_tempos", [tempo for _, tempo in starts])
+        object.__setattr__(self, "_seconds", [0.0])
+        object.__setattr__(self, "_beats", [0.0])
+        for index in range(1, len(starts)):  # each stretch starts where the last one ends
+            tick = starts[index][0]
+            self._seconds.append(self._seconds_in(index - 1, tick))
+            self._beats.append(self._beats_in(index - 1, tick, self._seconds[-1]))
+
+    def _seconds_in(self, stretch: int, tick: int) -> float:
+        ticks_per_second = self.division.ticks_per_second
+        if ticks_per_second is not None:
+            return tick / ticks_per_second
+        return self._seconds[stretch] + mido.tick2second(
+            tick - self._ticks[stretch], self.division.ticks_per_beat, self._tempos[stretch]
+        )
+
+    def _beats_in(self, stretch: int, tick: int, seconds: float) -> float:
+        if self.division.ticks_per_beat is not None:
+            return tick / self.division.ticks_per_beat
+        return (
+            self._beats[stretch] + (seconds - self._seconds[stretch]) * 1e6 / self._tempos[stretch]
+        )
+
+    def seconds(self, tick: int) -> float:
+        """Seconds from the file's start to ``tick``."""
+        return self._seconds_in(bisect.bisect_right(self._ticks, tick) - 1, tick)
+
+    def beats(self, tick: int) -> float:
+        """Quarter notes from the file's start to ``tick``."""
+        stretch = bisect.bisect_right(self._ticks, tick) - 1
+        return self._beats_in(stretch, tick, self._seconds_in(stretch, tick))
+
+    @property
+    def first_tempo_us(self) -> int:
+        """The first tempo the file sets (µs per quarter note), 120 BPM if it sets none."""
+        return self.tempo_changes[0][1] if self.tempo_changes else DEFAULT_TEMPO_US
