@@ -18,6 +18,7 @@ from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.release import release_metadata, release_mix, thumbnail
 from lofi_assets.defs.assets.streaming import streaming_release
+from lofi_assets.defs.checks import streaming_check_results
 from lofi_assets.defs.records import (
     MasterRecord,
     MetadataRecord,
@@ -291,6 +292,17 @@ def test_a_release_the_stores_cannot_take_is_refused_before_a_byte_is_written(
         )
     assert any(problem in found for found in release_problems(plan))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_blocking_store_checks_fail_on_a_bad_release():
+    plan = _release("036000291453", isrcs=("XX-LFE-26-00001", "QZ-LFE-26-00002"))
+    isrcs = [track.isrc for track in plan.tracks]
+    checks = streaming_check_results([], [], isrcs, 0, release_problems(plan), [])
+    results = {result.check_name: result for result in checks}
+    assert results["isrc_valid"].passed is False
+    assert results["metadata_complete"].passed is False
+    good = _release(UPC_A)
+    assert release_problems(good, ["PADPIDA0000000001X"]) == []
 
 
 def test_isrcs_have_a_known_country_code():

@@ -80,7 +80,8 @@ class ProductCode:
 
     @property
     def gtin13(self) -> str:
-        """The 13-digit form: a UPC-A with a leading 0 (the same GTIN, GS1 §"GTIN-12")."""
+        """The 13-digit form: a UPC-A with a leading 0. GS1 pads a GTIN-12 with zeros on the
+        left to compare it with longer GTINs: both forms are one code."""
         return self.digits.zfill(13)
 
 

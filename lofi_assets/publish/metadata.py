@@ -9,7 +9,7 @@ resource, ``snippet`` properties):
 
 * ``snippet.title``: at most 100 *characters*, any valid UTF-8 character except ``<`` and ``>``;
 * ``snippet.description``: at most 5000 *bytes*, any valid UTF-8 character except ``<`` and
-  ``>`` (a kana or kanji takes 3 bytes in UTF-8, so 1,667 of them fill it);
+  ``>`` (a kana or kanji takes 3 bytes in UTF-8, so no more than 1,666 of them fit);
 * ``snippet.tags[]``: at most 500 *characters* in all, counting a comma between tags and the
   quotes YouTube puts around a tag that contains a space.
 
