@@ -108,6 +108,12 @@ def _render(args: argparse.Namespace) -> int:
             )
         summary = read_midi(midi_path)
         plan = read_plan_record(plan_path)
+        # Where each part came from: a named track, or a channel and program of a file without
+        # the product's track names (a type-0 or DAW export).
+        print(
+            "parts: " + "; ".join(f"{part} ← {src}" for part, src in summary.part_sources.items()),
+            file=sys.stderr,
+        )
     elif args.seed is not None:
         sketch = compose_sketch(
             SketchRequest(seed=args.seed, style=args.style, duration_s=args.duration)

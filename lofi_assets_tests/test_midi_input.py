@@ -442,7 +442,9 @@ def test_lofi_render_refuses_the_four_hour_file_in_one_line(jazz, tmp_path, caps
                  str(tmp_path / "out.wav")])  # fmt: skip
     assert time.perf_counter() - started < 5.0
     assert code == 2
-    error = capsys.readouterr().err.strip().splitlines()[-1]
+    printed = capsys.readouterr().err.strip().splitlines()
+    assert "parts: keys ← channel 1 program 0" in printed  # a type-0 file: parts by channel
+    error = printed[-1]
     assert error.startswith("lofi: error: The music is too long to render")
     assert "MAX_TRACK_DURATION_S" in error
     assert not (tmp_path / "out.wav").exists()
