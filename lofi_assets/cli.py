@@ -2,15 +2,25 @@
 
 Thin over the domain code; only ``release`` and ``pools`` touch Dagster (imported lazily so
 ``lofi sketch`` starts fast).
+
+Every failure ends in one line on stderr, ``lofi: error: …``, that names the fix, with secrets
+masked (:func:`lofi_assets.redaction.redact`). Exit codes: 0 done; 2 bad input (a usage error,
+a LofiError, a path that does not exist or cannot be written); 1 anything else (an unreachable
+service, a full disk, a failed run, a bug). A bug's line says where its traceback was written;
+``LOFI_DEBUG=1`` prints the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import os
 import sys
+import tempfile
+import traceback
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from lofi_assets.channel import CHANNEL_START_ENV, Channel, channel_timezone
@@ -20,7 +30,23 @@ from lofi_assets.music.midi_io import write_sketch_midi
 from lofi_assets.music.plan import SketchRequest
 from lofi_assets.music.plan_record import read_plan_record, record_sketch
 from lofi_assets.music.styles import load_styles
+from lofi_assets.redaction import redact
 from lofi_assets.storage import write_json_atomic
+
+EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+DEBUG_ENV = "LOFI_DEBUG"
+# A path given on the command line that is missing, or not what it must be: the user's to fix.
+BAD_PATH_ERRNOS = frozenset(
+    {
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+    }
+)
 
 
 def _parse_date(text: str) -> str:
@@ -158,28 +184,54 @@ def _styles(_: argparse.Namespace) -> int:
 def _instance():
     import dagster as dg
 
-    if not os.environ.get("DAGSTER_HOME"):
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
         raise ConfigError(
             "DAGSTER_HOME is not set: run `bash scripts/dev.sh release` (it uses ./.dagster_home) "
             "or export DAGSTER_HOME=/path/to/instance"
         )
+    # Dagster's own rule (DagsterInstance.get): an absolute path to an existing folder.
+    if not Path(home).is_absolute() or not Path(home).is_dir():
+        problem = "is not an absolute path" if not Path(home).is_absolute() else "is not a folder"
+        raise ConfigError(
+            f"DAGSTER_HOME={home} {problem}: create the folder and export its absolute path "
+            "(mkdir -p ~/.dagster_home && export DAGSTER_HOME=~/.dagster_home)"
+        )
     return dg.DagsterInstance.get()
 
 
-def _release(args: argparse.Namespace) -> int:
-    from lofi_assets.definitions import defs
-    from lofi_assets.defs.partitions import CHANNEL_START_DATE, track_partition_key
+def calendar_date(text: str | None) -> str:
+    """``text`` (YYYY-MM-DD; None: today in the channel's timezone) as a day of the channel's
+    calendar, the ``release_dates`` partitions.
 
-    date = (
-        _parse_date(args.date)
-        if args.date
-        else dt.datetime.now(ZoneInfo(channel_timezone())).date().isoformat()
-    )
-    if date < CHANNEL_START_DATE:  # ISO dates order as strings
+    Raises ConfigError naming the valid range when the day is before the channel's start
+    (``LOFI_CHANNEL_START``) or after today: ``end_offset=1`` makes today the last partition.
+    """
+    from lofi_assets.defs.partitions import release_dates
+
+    timezone = channel_timezone()
+    date = _parse_date(text) if text else dt.datetime.now(ZoneInfo(timezone)).date().isoformat()
+    # channel_start_date() refuses a start after today, so both keys exist.
+    first = release_dates.get_first_partition_key()
+    last = release_dates.get_last_partition_key()
+    if date < first:  # ISO dates order as strings
         raise ConfigError(
-            f"{date} is before the channel's start {CHANNEL_START_DATE} ({CHANNEL_START_ENV}): "
-            f"give a later --date, or set {CHANNEL_START_ENV} to an earlier launch day"
+            f"{date} is before the channel's start {first} ({CHANNEL_START_ENV}): give a --date "
+            f"from {first} to {last}, or set {CHANNEL_START_ENV} to an earlier launch day"
         )
+    if date > last:
+        raise ConfigError(
+            f"{date} is after today ({last} in {timezone}): give a --date from {first} to {last}"
+        )
+    return date
+
+
+def _release(args: argparse.Namespace) -> int:
+    date = calendar_date(args.date)  # before the code location loads: a typo fails fast
+
+    from lofi_assets.definitions import defs
+    from lofi_assets.defs.partitions import track_partition_key
+
     instance = _instance()
     channel = defs.resources["channel"].to_channel()
     quiet: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -267,13 +319,42 @@ def _auth_youtube(args: argparse.Namespace) -> int:
             f"Name the OAuth client file (--client-secrets or {CLIENT_SECRETS_ENV}) and where "
             f"to write the token (--token-file or {TOKEN_FILE_ENV})"
         )
-    path = run_installed_app_flow(Path(secrets), Path(token), port=args.port)
+    path = run_installed_app_flow(
+        Path(secrets), Path(token), port=args.port, open_browser=not args.no_browser
+    )
     print(f"token written to {path} (mode 0600); export {TOKEN_FILE_ENV}={path} to publish live")
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's one-line errors: ``lofi: error: … (see `lofi render --help`)``
+    instead of the usage block; exit code 2 as argparse's own."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"lofi: error: {message} (see `{self.prog} --help`)\n")
+
+
+def existing_file(text: str) -> str:
+    """An argparse type: a file that exists (a missing input is refused before any work)."""
+    path = Path(text)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise argparse.ArgumentTypeError(f"{text} {what}")
+    return text
+
+
+def writable_file(text: str) -> str:
+    """An argparse type: a file to write, in a folder that exists (not created on a typo)."""
+    folder = Path(text).parent
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"no folder {folder} to write into: create it first")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lofi", description="lofi-empire command line")
+    parser = _Parser(prog="lofi", description="lofi-empire command line")
     commands = parser.add_subparsers(dest="command", required=True)
 
     sketch = commands.add_parser("sketch", help="compose one MIDI sketch to a file")
@@ -291,9 +372,15 @@ def build_parser() -> argparse.ArgumentParser:
     sketch.set_defaults(run=_sketch)
 
     render = commands.add_parser("render", help="render a sketch to a mastered WAV")
-    render.add_argument("--out", required=True, help="WAV file to write (44.1 kHz, 24-bit)")
-    render.add_argument("--midi", help="a sketch MIDI file (its plan JSON beside it or --plan)")
-    render.add_argument("--plan", help="the sketch's plan JSON (default: <midi>.plan.json)")
+    render.add_argument(
+        "--out", required=True, type=writable_file, help="WAV file to write (44.1 kHz, 24-bit)"
+    )
+    render.add_argument(
+        "--midi", type=existing_file, help="a sketch MIDI file (its plan JSON beside it or --plan)"
+    )
+    render.add_argument(
+        "--plan", type=existing_file, help="the sketch's plan JSON (default: <midi>.plan.json)"
+    )
     render.add_argument("--seed", type=int, help="compose a new sketch from this seed instead")
     render.add_argument("--style", help="style preset with --seed")
     render.add_argument("--duration", type=float, help="target length in seconds with --seed")
@@ -318,17 +405,90 @@ def build_parser() -> argparse.ArgumentParser:
     auth.add_argument("--client-secrets", help="OAuth desktop client JSON from Google Cloud")
     auth.add_argument("--token-file", help="where to write the token (mode 0600)")
     auth.add_argument("--port", type=int, default=0, help="local redirect port (0: any free one)")
+    auth.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="only print the consent URL (open it on any machine that can reach this port)",
+    )
     auth.set_defaults(run=_auth_youtube)
     return parser
 
 
+def _one_line(text: str) -> str:
+    return " ".join(redact(text).split())
+
+
+def _traceback_file(error: BaseException) -> Path | None:
+    """The traceback of ``error`` in a new file under the temp folder (None if that fails)."""
+    text = "".join(traceback.format_exception(error))
+    try:
+        handle, name = tempfile.mkstemp(prefix="lofi-traceback-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(redact(text))
+    except OSError:
+        return None
+    return Path(name)
+
+
+def failure_line(error: BaseException) -> tuple[str, int]:
+    """The one ``lofi: error: …`` line and the exit code for an exception that ended a command.
+
+    By kind: a LofiError already names its fix (2); an OSError on a path says which and what
+    to check (2 when the path is missing or not permitted, 1 otherwise, e.g. a full disk); a
+    connection error names the service when the message does (1); anything else is a bug:
+    its traceback goes to a file the line names (1).
+    """
+    if isinstance(error, LofiError):
+        return _one_line(f"lofi: error: {error}"), EXIT_BAD_INPUT
+    if isinstance(error, OSError) and error.filename is not None:
+        path = (
+            error.filename if error.filename2 is None else f"{error.filename} → {error.filename2}"
+        )
+        reason = error.strerror or type(error).__name__
+        if error.errno == errno.ENOSPC:
+            fix = "free some space or set LOFI_DATA_DIR to a larger disk"
+        elif error.errno in BAD_PATH_ERRNOS:
+            fix = "check the path, that its folder exists and that you may read and write there"
+        else:
+            fix = "check the disk and the path"
+        code = EXIT_BAD_INPUT if error.errno in BAD_PATH_ERRNOS else EXIT_FAILED
+        return _one_line(f"lofi: error: {reason}: {path} — {fix}"), code
+    if isinstance(error, ConnectionError | TimeoutError) or type(error).__module__.startswith(
+        ("requests", "urllib3", "httplib2", "google.auth", "asyncssh", "psycopg2")
+    ):
+        # Our own wrappers (TokenServerUnreachableError …) already name the server and the fix.
+        message = str(error) or type(error).__name__
+        if not type(error).__module__.startswith("lofi_assets."):
+            message = f"a network request failed: {message} — check the network and the address"
+        return _one_line(f"lofi: error: {message}"), EXIT_FAILED
+    saved = _traceback_file(error)
+    where = f"traceback in {saved}" if saved else "no traceback file could be written"
+    return (
+        _one_line(
+            f"lofi: error: internal error ({type(error).__name__}: {error}); {where}; run "
+            f"again with {DEBUG_ENV}=1 to see it here, and please report it"
+        ),
+        EXIT_FAILED,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one ``lofi`` command; returns the exit code (module docstring: 0, 1 or 2)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exited:  # --help (0) or a usage error (2, its line already printed)
+        return exited.code if isinstance(exited.code, int) else EXIT_BAD_INPUT
     try:
         return args.run(args)
-    except LofiError as error:
-        print(f"lofi: error: {error}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("lofi: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report it
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV) and not isinstance(error, LofiError):
+            raise  # a developer asked for the traceback
+        line, code = failure_line(error)
+        print(line, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

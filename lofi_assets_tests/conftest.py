@@ -71,7 +71,8 @@ def make_resources(data_dir: Path) -> dict:
         "soundfont": SoundFontResource(),
         "artifact_store": store,
         "record_io_manager": RecordIOManager(store=store),
-        "youtube": YouTubeResource(),  # dry-run: no credentials
+        # dry-run whatever the environment holds: $YOUTUBE_TOKEN_FILE would make "auto" live
+        "youtube": YouTubeResource(mode="dry_run"),
         "warehouse": WarehouseResource(url=str(data_dir / "warehouse.duckdb")),
         "distributor": DistributorResource(drop_folder=str(data_dir / "dropbox")),
     }

@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from lofi_assets.audio.soundfont import SoundFont, resolve_soundfont
-from lofi_assets.channel import DEFAULT_SLOTS, Channel
+from lofi_assets.channel import CHANNEL_TIMEZONE_ENV, DEFAULT_SLOTS, Channel, channel_timezone
 from lofi_assets.defs.failures import DATA_DIR_ENV
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
@@ -18,6 +18,7 @@ from lofi_assets.publish.distribution import ReleaseSettings
 from lofi_assets.publish.feedback import Thresholds
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.publish.youtube import (
+    ENDPOINT_ENV,
     TOKEN_FILE_ENV,
     CredentialsError,
     YouTubeClients,
@@ -29,10 +30,26 @@ from lofi_assets.publish.youtube import (
 DEFAULT_DATA_DIR = "data"
 WAREHOUSE_URL_ENV = "LOFI_WAREHOUSE_URL"
 WAREHOUSE_FILE = "warehouse.duckdb"
+SFTP_PASSWORD_ENV = "LOFI_SFTP_PASSWORD"
+DROP_FOLDER_NAME = "distributor_dropbox"
 
 
 def default_data_dir() -> str:
     return os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)
+
+
+def field_or_environment(value: str | None, variable: str) -> str | None:
+    """A resource field's value, or else the environment variable's, read when it is used.
+
+    Why at use time: run config that configures a resource replaces *every* value given when
+    the resource was constructed, ``dg.EnvVar`` wiring included (Dagster builds the resource
+    from the run config alone; see "Configuring resources at launch time" in Dagster's
+    resources docs). Overriding one field of ``distributor`` (say ``sftp_host``) then
+    dropped ``LOFI_SFTP_PASSWORD``, and the error claimed the variable was missing while it
+    was set. Reading the variable here keeps it for every configuration; an explicit value
+    (literal or ``{"env": …}``) still wins.
+    """
+    return value or os.environ.get(variable) or None
 
 
 class ChannelConfig(dg.ConfigurableResource):
@@ -40,10 +57,10 @@ class ChannelConfig(dg.ConfigurableResource):
 
     channel_name: str = Field(default="Lofi Empire", description="Shown in titles and seeds")
     artist: str = Field(default="Lofi Empire", description="Primary artist on every release")
-    timezone: str = Field(
-        default="UTC",
-        description="IANA timezone of the channel's publish hours; the code location sets it "
-        "from LOFI_CHANNEL_TIMEZONE, which also sets the days of release_dates",
+    timezone: str | None = Field(
+        default=None,
+        description=f"IANA timezone of the channel's publish hours; empty: ${CHANNEL_TIMEZONE_ENV} "
+        "(which also sets the days of release_dates), else UTC",
     )
     slots: list[str] = Field(
         default=list(DEFAULT_SLOTS), description="Track slots per day (subset of 1, 2, 3)"
@@ -78,7 +95,8 @@ class ChannelConfig(dg.ConfigurableResource):
         return Channel(
             name=self.channel_name,
             artist=self.artist,
-            timezone=self.timezone,
+            # The calendar's timezone unless set here (field_or_environment says why at use).
+            timezone=self.timezone or channel_timezone(),
             slots=tuple(self.slots),
             style_weights=dict(self.style_weights),
             track_length_range_s=(self.track_length_min_s, self.track_length_max_s),
@@ -134,28 +152,43 @@ class YouTubeResource(dg.ConfigurableResource):
 
     mode: str = Field(default="auto", description="auto, dry_run or live")
     token_file: str | None = Field(
-        default=None, description=f"OAuth token file from `lofi auth youtube` (${TOKEN_FILE_ENV})"
+        default=None,
+        description=f"OAuth token file from `lofi auth youtube`; empty: ${TOKEN_FILE_ENV}",
     )
     endpoint: str | None = Field(
-        default=None, description="Another API server, e.g. a local one ($YOUTUBE_API_ENDPOINT)"
+        default=None, description=f"Another API server, e.g. a local one; empty: ${ENDPOINT_ENV}"
     )
     chunk_mb: int = Field(default=8, ge=1, description="Upload chunk size in MiB")
+
+    @property
+    def resolved_token_file(self) -> str | None:
+        """The token file: this field, else ``$YOUTUBE_TOKEN_FILE`` (read now, see
+        field_or_environment)."""
+        return field_or_environment(self.token_file, TOKEN_FILE_ENV)
+
+    @property
+    def resolved_endpoint(self) -> str | None:
+        """The API server: this field, else ``$YOUTUBE_API_ENDPOINT``, else Google's (None)."""
+        return field_or_environment(self.endpoint, ENDPOINT_ENV)
 
     @property
     def live(self) -> bool:
         if self.mode not in ("auto", "dry_run", "live"):
             raise ConfigError(f"YouTube mode {self.mode!r}: use auto, dry_run or live")
-        if self.mode == "live" and not self.token_file:
+        token_file = self.resolved_token_file
+        if self.mode == "live" and not token_file:
             raise CredentialsError(
-                f"YouTube mode is live but no token file is set: run `lofi auth youtube` and "
-                f"set {TOKEN_FILE_ENV}"
+                f"YouTube mode is live but no token file is set (neither token_file nor "
+                f"${TOKEN_FILE_ENV}): run `lofi auth youtube` and set {TOKEN_FILE_ENV}"
             )
-        return self.mode == "live" or (self.mode == "auto" and bool(self.token_file))
+        return self.mode == "live" or (self.mode == "auto" and bool(token_file))
 
     def clients(self) -> YouTubeClients:
-        endpoint = self.endpoint or None
+        endpoint = self.resolved_endpoint
         credentials = (
-            load_credentials(self.token_file, token_uri_for(endpoint)) if self.live else None
+            load_credentials(self.resolved_token_file, token_uri_for(endpoint))
+            if self.live
+            else None
         )
         return build_clients(credentials, endpoint)
 
@@ -176,18 +209,22 @@ class DistributorResource(dg.ConfigurableResource):
     """How streaming releases are labelled, identified and delivered.
 
     Delivery goes to a local drop folder by default, or to a distributor's SFTP server. The
-    SFTP password comes from the environment (``dg.EnvVar``), never from a file in the repo.
+    SFTP password comes from the environment (``$LOFI_SFTP_PASSWORD``, read when delivering,
+    so it survives run config that overrides other fields), never from a file in the repo.
     """
 
     delivery: str = Field(default="drop_folder", description="drop_folder or sftp")
-    drop_folder: str = Field(
-        default=str(Path(DEFAULT_DATA_DIR) / "distributor_dropbox"),
-        description="Where bundles are dropped for pick-up",
+    drop_folder: str | None = Field(
+        default=None,
+        description=f"Where bundles are dropped for pick-up; empty: ${DATA_DIR_ENV}/"
+        f"{DROP_FOLDER_NAME} (./data/{DROP_FOLDER_NAME})",
     )
     sftp_host: str | None = Field(default=None, description="The distributor's SFTP host")
     sftp_port: int = Field(default=22)
     sftp_username: str | None = Field(default=None)
-    sftp_password: str | None = Field(default=None, description="($LOFI_SFTP_PASSWORD)")
+    sftp_password: str | None = Field(
+        default=None, description=f"Empty: ${SFTP_PASSWORD_ENV}, read when delivering"
+    )
     sftp_private_key_file: str | None = Field(default=None)
     sftp_known_hosts: str | None = Field(
         default=None, description="known_hosts file with the server's key (default ~/.ssh)"
@@ -208,19 +245,25 @@ class DistributorResource(dg.ConfigurableResource):
     ddex_party_id: str = Field(default="PADPIDA0000000001X", description="Our DDEX party id")
 
     def target(self) -> DropFolder | SftpTarget:
+        """Where bundles go. Raises ConfigError naming the missing setting."""
         if self.delivery == "drop_folder":
-            return DropFolder(Path(self.drop_folder).resolve())
+            folder = self.drop_folder or str(Path(default_data_dir()) / DROP_FOLDER_NAME)
+            return DropFolder(Path(folder).resolve())
         if self.delivery != "sftp":
             raise ConfigError(f"Delivery {self.delivery!r}: use drop_folder or sftp")
         if not self.sftp_host or not self.sftp_username:
             raise ConfigError("SFTP delivery needs sftp_host and sftp_username")
-        if not self.sftp_password and not self.sftp_private_key_file:
+        password = field_or_environment(self.sftp_password, SFTP_PASSWORD_ENV)
+        if not password and not self.sftp_private_key_file:
+            # Read just now from this process's environment: the message is true when it runs.
             raise ConfigError(
-                "SFTP delivery needs a password ($LOFI_SFTP_PASSWORD) or sftp_private_key_file"
+                f"SFTP delivery to {self.sftp_username}@{self.sftp_host} needs a password or a "
+                f"key: neither sftp_password nor sftp_private_key_file is set, and "
+                f"{SFTP_PASSWORD_ENV} is not set in the environment of this run; set one of them"
             )
         return SftpTarget(
             host=self.sftp_host, port=self.sftp_port, username=self.sftp_username,
-            remote_dir=self.sftp_remote_dir, password=self.sftp_password,
+            remote_dir=self.sftp_remote_dir, password=password,
             private_key_file=self.sftp_private_key_file, known_hosts=self.sftp_known_hosts,
         )  # fmt: skip
 

@@ -13,11 +13,15 @@ protocol says "resume incomplete", so the transport comes from ``build_http`` (w
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
+import socket
+import ssl
 import time
 import urllib.parse
+import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +33,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest, build_http
 
 from lofi_assets.errors import LofiError
+from lofi_assets.redaction import redact
 from lofi_assets.storage import write_bytes_atomic
 
 SCOPES = (
@@ -46,6 +51,8 @@ RETRIABLE_STATUSES = frozenset({500, 502, 503, 504})
 TRANSIENT_ERRORS = (httplib2.HttpLib2Error, ConnectionError, TimeoutError, OSError)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_S = 64.0
+# Where google-auth refreshes tokens when neither the token file nor an endpoint says otherwise.
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 
 class PublishError(LofiError):
@@ -62,6 +69,59 @@ class QuotaExceededError(PublishError):
 
 class CredentialsError(PublishError):
     """The OAuth token file is missing, unreadable or revoked."""
+
+
+class TokenServerUnreachableError(ConnectionError):
+    """The OAuth token server did not answer: refused, timed out, name not resolved, TLS failed.
+
+    A ConnectionError and not a LofiError on purpose: the network may come back, so a Dagster
+    step's RetryPolicy retries it (``domain_failures`` stops only LofiErrors), and the CLI exits
+    1 (a failure of the surroundings), not 2 (bad input). The message names the server, with any
+    password in its URL masked, and the fix.
+    """
+
+
+def connection_failure_reason(error: BaseException) -> str:
+    """What went wrong under a library's connection error, in a few words.
+
+    requests wraps urllib3's MaxRetryError, which wraps NewConnectionError, whose cause is the
+    socket's ConnectionRefusedError; google-auth wraps all of it once more in TransportError.
+    The chain is walked through ``__cause__``, ``__context__``, ``reason`` and ``args``.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    innermost = error
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        innermost = current
+        if isinstance(current, ConnectionRefusedError) or getattr(current, "errno", None) == (
+            errno.ECONNREFUSED
+        ):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "host name not resolved"
+        if isinstance(current, TimeoutError | socket.timeout):
+            return "timed out"
+        if isinstance(current, ssl.SSLError):
+            return f"TLS failed ({current.reason or current})"
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        linked += list(getattr(current, "args", ()))
+        pending += [item for item in linked if isinstance(item, BaseException)]
+    return str(innermost) or type(innermost).__name__
+
+
+def token_server_unreachable(
+    token_uri: str, error: BaseException, where: str
+) -> TokenServerUnreachableError:
+    """The error for a token request that never got an answer; ``where`` says where the
+    token_uri was configured (the fix)."""
+    return TokenServerUnreachableError(
+        f"could not reach the token server at {redact(token_uri)}: "
+        f"{connection_failure_reason(error)} — check the network, or the token_uri ({where})"
+    )
 
 
 def error_reason(error: HttpError) -> str:
@@ -230,7 +290,7 @@ def token_uri_for(endpoint: str | None) -> str | None:
 
 def load_credentials(token_file: str | Path, token_uri: str | None = None) -> Any:
     """Credentials from a token file, refreshed (and written back, 0600) when expired."""
-    from google.auth.exceptions import RefreshError
+    from google.auth.exceptions import RefreshError, TransportError
     from google.auth.transport.requests import Request
     from google.oauth2.credentials import Credentials
 
@@ -254,6 +314,11 @@ def load_credentials(token_file: str | Path, token_uri: str | None = None) -> An
             raise CredentialsError(f"{path} has no refresh token: run `lofi auth youtube`")
         try:
             credentials.refresh(Request())
+        except TransportError as error:
+            where = f"from {ENDPOINT_ENV}" if token_uri else f"in {path}"
+            raise token_server_unreachable(
+                credentials.token_uri or GOOGLE_TOKEN_URI, error, where
+            ) from error
         except RefreshError as error:
             raise CredentialsError(
                 "The refresh token was refused (revoked, or expired after 7 days because the "
@@ -271,9 +336,30 @@ def clients_from_environment() -> YouTubeClients:
     return build_clients(credentials, endpoint)
 
 
-def run_installed_app_flow(client_secrets: Path, token_file: Path, port: int = 0) -> Path:
-    """`lofi auth youtube`: consent in the browser, then the token file (0600)."""
+def browser_available() -> bool:
+    """Whether Python's webbrowser module finds a browser to open (none on a headless server)."""
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
+def run_installed_app_flow(
+    client_secrets: Path, token_file: Path, port: int = 0, open_browser: bool = True
+) -> Path:
+    """`lofi auth youtube`: consent in the browser, then the token file (0600).
+
+    The consent URL is always printed; a browser is opened only when asked and one exists
+    (``webbrowser.get`` raises on a headless server, which would end the flow before it began).
+
+    Raises CredentialsError for a missing or malformed client file, a port in use or a refused
+    code exchange, and TokenServerUnreachableError when the client file's token_uri does not
+    answer.
+    """
+    import requests
     from google_auth_oauthlib.flow import InstalledAppFlow
+    from oauthlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
 
     if not client_secrets.is_file():
         raise CredentialsError(
@@ -281,8 +367,40 @@ def run_installed_app_flow(client_secrets: Path, token_file: Path, port: int = 0
             f"(APIs & Services → Credentials → OAuth client ID → Desktop app) and set "
             f"{CLIENT_SECRETS_ENV}"
         )
-    flow = InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=list(SCOPES))
-    credentials = flow.run_local_server(
-        host="127.0.0.1", port=port, open_browser=True, access_type="offline", prompt="consent"
-    )
+    try:
+        flow = InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=list(SCOPES))
+    except (ValueError, KeyError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+        raise CredentialsError(
+            f"{client_secrets} is not an OAuth client file ({type(error).__name__}: {error}): "
+            "download the JSON of a Desktop app client from Google Cloud Console "
+            "(APIs & Services → Credentials)"
+        ) from error
+    token_uri = str(flow.client_config.get("token_uri", GOOGLE_TOKEN_URI))
+    try:
+        credentials = flow.run_local_server(
+            host="127.0.0.1",
+            port=port,
+            open_browser=open_browser and browser_available(),
+            authorization_prompt_message="Open this URL in a browser to authorize lofi: {url}",
+            access_type="offline",
+            prompt="consent",
+        )
+    except requests.exceptions.ConnectionError as error:
+        raise token_server_unreachable(token_uri, error, f"in {client_secrets}") from error
+    except InsecureTransportError as error:
+        raise CredentialsError(
+            f"The token_uri in {client_secrets} ({redact(token_uri)}) is not https: OAuth 2.0 "
+            "sends the client secret there (RFC 6749 §3.2); download the client file again"
+        ) from error
+    except OAuth2Error as error:
+        raise CredentialsError(
+            f"The token server at {redact(token_uri)} refused the authorization "
+            f"({error.error}): run `lofi auth youtube` again and finish the consent in time"
+        ) from error
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise CredentialsError(
+            f"Port {port} on 127.0.0.1 is in use: pass another --port, or 0 for any free one"
+        ) from error
     return write_token(token_file, credentials)
