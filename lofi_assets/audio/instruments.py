@@ -7,6 +7,13 @@ SoundFont's own kit for every other key. Anything missing — a font not install
 converted, a preset a font lacks, a sample folder — falls back to the base SoundFont (FluidR3_GM
 or ``$LOFI_SOUNDFONT``) with a warning, never to silence; ``StemSource`` records what played.
 
+Whether a font can play a part is read from its preset table (the SF2 ``phdr`` records, SoundFont
+2.04 §7.2), never by listening, and decided per part along the base font's chain
+(``SoundFont.chain``): the first font that has the part's exact ``bank:program``, or a preset of
+the same kind and family (``_substitutes``), plays it. FluidSynth itself would substitute any
+preset — a drum kit for a piano, a piano for a kit — or play nothing; a part no font of the
+chain can play is refused with ``MissingPresetError`` before anything renders.
+
 SF3 fonts (Ogg Vorbis samples) are converted once to SF2 in the instrument cache
 (``$LOFI_INSTRUMENTS_DIR``, default ``~/.cache/lofi-empire/instruments``):
 ``python -m lofi_assets.audio.instruments`` (run by ``scripts/dev.sh setup`` and the
@@ -22,14 +29,14 @@ import logging
 import os
 import struct
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from lofi_assets.audio.soundfont import SoundFont
+from lofi_assets.audio.soundfont import DEFAULT_SOURCES, FALLBACK_ENV, SOUNDFONT_ENV, SoundFont
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
 
@@ -37,12 +44,39 @@ LOG = logging.getLogger(__name__)
 INSTRUMENTS_DIR_ENV = "LOFI_INSTRUMENTS_DIR"
 DRUM_BANK = 128  # SoundFont drum kits live in bank 128
 GM2_KIT_STEP = 8  # GM2/GS kit numbers: variations of kit n sit on n+1…n+7
+# General MIDI 1 Sound Set: 128 programs in 16 families of 8 (piano 0–7, chromatic percussion
+# 8–15, organ 16–23, guitar 24–31, bass 32–39, …): a family member is the same kind of sound.
+GM_FAMILY_SIZE = 8
+STANDARD_KIT = 0  # GM2 kit 1 "Standard" (program 0): FluidSynth's own drum-channel fallback
 KEY_CLASSES = {36: "kick", 35: "kick", 38: "snare", 40: "snare", 37: "snare"}
 KEY_CLASSES |= {42: "hat", 44: "hat", 46: "hat"}
 
 
 class InstrumentLibraryError(ConfigError):
     """``instruments.yaml`` is malformed."""
+
+
+class MissingPresetError(ConfigError):
+    """No font of the SoundFont chain can play a part: none has its ``bank:program`` or a
+    preset of its kind and family.
+
+    ``missing``: ``(part, bank, program)`` per part (``part`` is "" where unknown);
+    ``fonts``: the files searched, in order.
+    """
+
+    def __init__(self, missing: Sequence[tuple[str, int, int]], fonts: Sequence[str]) -> None:
+        self.missing = tuple(missing)
+        self.fonts = tuple(fonts)
+        listed = ", ".join(
+            f"{part} {bank}:{program}" if part else f"{bank}:{program}"
+            for part, bank, program in self.missing
+        )
+        super().__init__(
+            f"No SoundFont can play {listed} (bank:program; searched {' → '.join(self.fonts)}, "
+            "for the preset or one of its General MIDI family): set "
+            f"{SOUNDFONT_ENV} (or --soundfont) to a General MIDI font that has them, or let the "
+            f"default fonts play them (unset {FALLBACK_ENV}; apt-get install fluid-soundfont-gm)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +142,14 @@ class StemSource:
     preset: str
     samples: str | None = None  # the recorded kit folder the sampler used, if any
     fallback: str | None = None  # why the library's choice did not play, if it did not
+    # The part's own preset, "bank:program" (its GM program; bank 128 and the GM2 kit program
+    # for drums): what played differs from it only where ``fallback`` says why.
+    requested: str | None = None
 
     def describe(self) -> str:
         text = f"{self.preset} ({self.font} {self.bank}:{self.program}, {self.engine})"
+        if self.requested and self.requested != f"{self.bank}:{self.program}":
+            text += f" for {self.requested}"
         if self.samples:
             text += f" + {self.samples} samples"
         return text + (f" [fallback: {self.fallback}]" if self.fallback else "")
@@ -356,6 +395,21 @@ class PresetChoice:
     bank: int
     program: int
     source: StemSource
+    origin: SoundFont  # the font of the chain that plays it (or whose library font does)
+
+
+def _substitutes(gm_bank: int, gm_program: int) -> tuple[tuple[int, int], ...]:
+    """The presets of one font that may play a part, best first: its own ``bank:program``,
+    then the first of its family — for a melodic part the first program of its GM family
+    (``GM_FAMILY_SIZE``), for a kit the first kit of its GM2 family (``GM2_KIT_STEP``), then
+    the Standard kit. Never across kinds: FluidSynth's own fallback would play a kit for a
+    piano or a piano for a kit.
+    """
+    family = (gm_bank, gm_program - gm_program % GM_FAMILY_SIZE)
+    candidates = [(gm_bank, gm_program), family]
+    if gm_bank == DRUM_BANK:
+        candidates.append((DRUM_BANK, STANDARD_KIT))
+    return tuple(dict.fromkeys(candidates))
 
 
 def _choose(
@@ -367,53 +421,70 @@ def _choose(
     engine: str,
     gm_program: int,
 ) -> PresetChoice:
-    """The library font's preset if it can play, else the base SoundFont's, with the reason.
+    """The preset that plays a part, the first that can along ``base.chain``, with the reason
+    for every font passed over.
 
-    The base font plays the part's own General MIDI program (``gm_program``; a GM2 kit
-    program for drums), else its GM2 family's first kit, else its first preset of the bank.
+    A default font (FluidR3_GM, pretty_midi's) first offers the library font's
+    ``bank:program`` (``font``), then its own presets for the part's General MIDI program
+    (``gm_program``; a GM2 kit program for drums, ``bank`` 128) and its family
+    (``_substitutes``). An override offers only its own presets: it plays every part it has a
+    preset for. Raises ``MissingPresetError`` when no font of the chain can play the part.
     """
-    fallback = None
-    if font is not None and base.source != "override":
-        path, fallback = font_file(font, library)
-        if path is not None:
-            presets = preset_table(path)
-            if (bank, program) in presets:
-                name = presets[(bank, program)]
-                source = StemSource(engine, path.stem, str(path), bank, program, name)
-                return PresetChoice(path, bank, program, source)
-            fallback = f"{path.name} has no preset {bank}:{program}"
-    elif font is not None:
-        fallback = f"{base.name} is an override ({base.path}): it plays every part"
-    presets = preset_table(base.path)
     gm_bank = DRUM_BANK if bank == DRUM_BANK else 0
-    candidates = [(gm_bank, gm_program), (gm_bank, gm_program - gm_program % GM2_KIT_STEP)]
-    candidates.append((gm_bank, 0))
-    for candidate in candidates:
-        if candidate in presets:
-            if candidate != (gm_bank, gm_program):
-                reason = (
-                    f"{base.path.name} has no preset {gm_bank}:{gm_program}, "
-                    f"played {candidate[0]}:{candidate[1]}"
-                )
-                fallback = f"{fallback}; {reason}" if fallback else reason
-            if fallback:
-                _warn_once(f"Instrument {bank}:{program}: {fallback}")
-            source = StemSource(
-                engine, base.name, str(base.path), *candidate, presets[candidate], fallback=fallback
-            )
-            return PresetChoice(base.path, *candidate, source)
-    first = min(presets)  # a font without even 0:0 still plays something
-    _warn_once(f"Instrument {bank}:{program}: {base.path.name} lacks it, played {first}")
-    source = StemSource(
-        engine, base.name, str(base.path), *first, presets[first], fallback=fallback
+    requested = f"{gm_bank}:{gm_program}"
+    reasons: list[str] = []
+    library_offered = font is None
+
+    def chosen(
+        path: Path, name: str, candidate: tuple[int, int], origin: SoundFont
+    ) -> PresetChoice:
+        fallback = "; ".join(reasons) or None
+        if fallback:
+            _warn_once(f"Instrument {requested}: {fallback}")
+        preset = preset_table(path)[candidate]
+        source = StemSource(
+            engine, name, str(path), *candidate, preset, fallback=fallback, requested=requested
+        )
+        return PresetChoice(path, *candidate, source, origin)
+
+    for chain_font in base.chain:
+        if chain_font.source in DEFAULT_SOURCES and not library_offered:
+            library_offered = True
+            path, reason = font_file(font, library)
+            if path is not None:
+                if (bank, program) in preset_table(path):
+                    return chosen(path, path.stem, (bank, program), chain_font)
+                reason = f"{path.name} has no preset {bank}:{program}"
+            reasons.append(reason)
+        presets = preset_table(chain_font.path)
+        substitutes = _substitutes(gm_bank, gm_program)
+        for candidate in substitutes:
+            if candidate in presets:
+                if candidate != (gm_bank, gm_program):
+                    kind = (
+                        "the Standard kit"
+                        if candidate == (DRUM_BANK, STANDARD_KIT)
+                        else "its family"
+                    )
+                    reasons.append(
+                        f"{chain_font.path.name} has no preset {requested}: "
+                        f"{candidate[0]}:{candidate[1]} ({kind}) played it"
+                    )
+                return chosen(chain_font.path, chain_font.name, candidate, chain_font)
+        alternatives = "".join(f" nor {b}:{p}" for b, p in substitutes[1:])
+        reasons.append(f"{chain_font.path.name} has no preset {requested}{alternatives}")
+    raise MissingPresetError(
+        [("", gm_bank, gm_program)], [chain_font.path.name for chain_font in base.chain]
     )
-    return PresetChoice(base.path, *first, source)
 
 
 def melodic_choice(
     program: int, base: SoundFont, library: InstrumentLibrary | None = None
 ) -> tuple[PresetChoice, float]:
-    """The preset that plays melodic GM ``program`` and its tone depth (octaves)."""
+    """The preset that plays melodic GM ``program`` and its tone depth (octaves).
+
+    Raises ``MissingPresetError`` when no font of ``base.chain`` can play it (see ``_choose``).
+    """
     library = library or load_library()
     spec = library.melodic.get(program)
     if spec is None:
@@ -428,15 +499,20 @@ def kit_choice(
 ) -> tuple[PresetChoice, KitSpec, str | None]:
     """The SoundFont kit and recorded layers that play GM2 kit ``program``.
 
-    The third value says why the recorded layers cannot play (their folder is missing), else
-    None.
+    The third value says why the recorded layers cannot play (their folder is missing, or an
+    override's kit plays), else None. Raises ``MissingPresetError`` (see ``_choose``).
     """
     library = library or load_library()
     spec = library.kit_spec(program)
     choice = _choose(spec.font, DRUM_BANK, spec.font_program, base, library, "sampler", program)
     missing = None
-    if spec.keys and base.source == "override":
-        missing = f"{base.name} is an override: recorded kits are not used"
+    if spec.keys and choice.origin.source not in DEFAULT_SOURCES:
+        # The override's (or a named fallback's) own kit plays: recorded layers belong to the
+        # default instruments.
+        missing = (
+            f"{choice.origin.name} ({choice.origin.source}) plays the kit: recorded kits are "
+            "not used"
+        )
     elif spec.keys and (spec.sample_dir is None or not spec.sample_dir.is_dir()):
         missing = f"sample folder {spec.sample_dir} is missing (install hydrogen-drumkits)"
         _warn_once(f"Drum kit {program}: {missing}; the SoundFont kit plays every key")

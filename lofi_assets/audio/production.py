@@ -38,6 +38,7 @@ from lofi_assets.audio import SAMPLE_RATE_HZ
 from lofi_assets.audio import effects as fx
 from lofi_assets.audio import streaming as st
 from lofi_assets.audio.ambience import synthesize_ambience
+from lofi_assets.audio.instruments import MissingPresetError, StemSource
 from lofi_assets.audio.measure import (
     TRUE_PEAK_TAPS,
     _gated_loudness,
@@ -49,7 +50,7 @@ from lofi_assets.audio.measure import (
     true_peak_dbtp,
 )
 from lofi_assets.audio.parallel import step_threads, thread_map
-from lofi_assets.audio.render import NoteSpan, render_part_blocks
+from lofi_assets.audio.render import NoteSpan, part_source, render_part_blocks
 from lofi_assets.audio.soundfont import SoundFont
 from lofi_assets.audio.wav import (
     STEM_SUBTYPE,
@@ -73,10 +74,20 @@ RENDER_TAIL_S = 2.0  # let releases and reverb tails ring past the last bar
 TARGET_LUFS = -14.0  # streaming platforms normalise to about -14 LUFS
 TRUE_PEAK_CEILING_DBTP = -1.5
 LIMITER_MARGIN_DB = 0.3  # the limiter aims under the ceiling; 24-bit dither stays inside
+# A stem whose part has notes is silent when its peak stays under this: 26 dB under the
+# quietest stem's mix level (pad, -26 dBFS RMS; an RMS is never above its peak) and near the
+# floor of 12-bit audio, so no played note leaves a stem this quiet — a preset that makes no
+# sound (a font without the notes' key range, an empty preset) does. A stem under it is not
+# raised to its mix level (that would turn noise into a part) and fails ``stems_audible``.
+SILENT_STEM_PEAK_DBFS = -70.0
 
 
 class ProductionError(LofiError):
     """The sketch cannot be produced as given."""
+
+
+class SilentStemError(ProductionError):
+    """A part with notes rendered silent (its stem peaks under ``SILENT_STEM_PEAK_DBFS``)."""
 
 
 @dataclass(frozen=True)
@@ -431,6 +442,52 @@ class StemFile:
     # The mix-level gain: already in the file (1.0) unless it was produced with
     # ``level_in_place=False``; mastering applies it as it reads the stem.
     gain: float = 1.0
+    peak_dbfs: float = -math.inf  # sample peak at mix level (the gain applied), dBFS
+    notes: int = 0  # the part's notes that sound inside the stem (0 for ambience and vinyl)
+
+    @property
+    def silent(self) -> bool:
+        """Notes were played but the stem peaks under ``SILENT_STEM_PEAK_DBFS``."""
+        return self.notes > 0 and not self.peak_dbfs >= SILENT_STEM_PEAK_DBFS
+
+
+def _sounding_notes(part: PartNotes, length_s: float, sample_rate_hz: int) -> int:
+    """The notes of ``part`` the renderers play: a velocity and a start inside the stem."""
+    total = round(length_s * sample_rate_hz)
+    return sum(
+        1 for n in part.notes if n.velocity > 0 and round(n.start_s * sample_rate_hz) < total
+    )
+
+
+def _render_rate(name: str, sample_rate_hz: int) -> int:
+    return sample_rate_hz // RENDER_RATE_DIVISORS.get(name, 1)
+
+
+def stem_sources(
+    inputs: ProductionInputs, soundfont: SoundFont, sample_rate_hz: int = SAMPLE_RATE_HZ
+) -> dict[str, StemSource]:
+    """What plays each instrument stem that has notes (font, preset, kit, any fallback and
+    why), in ``INSTRUMENT_STEMS`` order; a part without notes needs no preset and is absent.
+
+    Raises ``MissingPresetError`` listing every part (``part bank:program``) that no font of
+    ``soundfont.chain`` can play — one error, before anything is rendered.
+    """
+    length_s = inputs.duration_s + RENDER_TAIL_S
+    sources: dict[str, StemSource] = {}
+    missing: list[tuple[str, int, int]] = []
+    fonts: tuple[str, ...] = ()
+    for name in INSTRUMENT_STEMS:
+        part = inputs.parts.get(name)
+        if part is None or not _sounding_notes(part, length_s, _render_rate(name, sample_rate_hz)):
+            continue
+        try:
+            sources[name] = part_source(part.program, part.is_drums, soundfont)
+        except MissingPresetError as error:
+            missing.extend((name, bank, program) for _, bank, program in error.missing)
+            fonts = error.fonts
+    if missing:
+        raise MissingPresetError(missing, fonts)
+    return sources
 
 
 def _write_levelled(
@@ -439,8 +496,9 @@ def _write_levelled(
 ) -> StemFile:  # fmt: skip
     """Write a stem's blocks as float WAV, then scale the file in place to ``level_dbfs`` RMS
     (the level needs the whole stem's RMS: a second pass, block by block). Without
-    ``level_in_place`` the file keeps the raw stem and the gain is returned instead."""
-    squares, written, non_finite = 0.0, 0, 0
+    ``level_in_place`` the file keeps the raw stem and the gain is returned instead. A stem
+    that peaks under ``SILENT_STEM_PEAK_DBFS`` is left as it is (gain 1)."""
+    squares, written, non_finite, peak = 0.0, 0, 0, 0.0
     with wav_file(
         path, "w", samplerate=sample_rate_hz, channels=2, subtype=STEM_SUBTYPE, format="WAV"
     ) as handle:
@@ -450,16 +508,21 @@ def _write_levelled(
             handle.write(st.interleaved(block))
             squares += fx.mean_square(block) * block.size
             non_finite += int(np.count_nonzero(~np.isfinite(block)))
+            peak = max(peak, float(np.max(np.abs(block), initial=0.0)))
             written += block.shape[1]
     if written != samples:
         raise ProductionError(f"Stem {name} came out (2, {written}), expected (2, {samples})")
     level = math.sqrt(squares / max(1, 2 * samples))
-    if level < 1e-9:  # a part that is silent (e.g. no melody) stays silent
-        return StemFile(name, path, samples, squares / max(1, 2 * samples), non_finite)
+    # A part that is silent (no melody, or a preset that made no sound) stays silent: levelling
+    # it would raise its noise floor to the mix level.
+    if level < 1e-9 or not to_db(peak) >= SILENT_STEM_PEAK_DBFS:
+        mean_square = squares / max(1, 2 * samples)
+        return StemFile(name, path, samples, mean_square, non_finite, peak_dbfs=to_db(peak))
     gain = np.float32(10 ** (level_dbfs / 20) / level)
     mean_square = squares / (2 * samples) * float(gain) ** 2
+    peak_dbfs = to_db(peak * float(gain))
     if not level_in_place:
-        return StemFile(name, path, samples, mean_square, non_finite, float(gain))
+        return StemFile(name, path, samples, mean_square, non_finite, float(gain), peak_dbfs)
     with wav_file(path, "r+") as handle:
         for start in range(0, samples, st.BLOCK_SAMPLES):
             handle.seek(start)
@@ -467,7 +530,7 @@ def _write_levelled(
             block *= gain
             handle.seek(start)
             handle.write(block)
-    return StemFile(name, path, samples, mean_square, non_finite)
+    return StemFile(name, path, samples, mean_square, non_finite, peak_dbfs=peak_dbfs)
 
 
 def produce_stem_files(
@@ -488,12 +551,20 @@ def produce_stem_files(
     thread); ``on_progress`` the fraction done (0–1) after each stem is written and once it
     is levelled and handed over (two steps a stem). ``level_in_place=False`` leaves each file
     raw and its ``StemFile.gain`` to apply when mixing (a temporary render saves a pass over
-    every stem; the mix is the same to the bit). Raises ``RenderError`` when a part cannot
+    every stem; the mix is the same to the bit). Each ``StemFile`` carries its peak and its
+    part's note count (``StemFile.silent``: notes, but no sound). Raises
+    ``MissingPresetError`` before rendering anything when a part with notes has no preset
+    in any font of ``soundfont.chain`` (``stem_sources``), ``RenderError`` when a part cannot
     be rendered, ``ProductionError`` when a chain misbehaves.
     """
     folder = Path(folder)
+    stem_sources(inputs, soundfont, sample_rate_hz)  # refuse unplayable parts up front
     length_s = inputs.duration_s + RENDER_TAIL_S
     samples = round(length_s * sample_rate_hz)
+    notes = {
+        name: _sounding_notes(part, length_s, _render_rate(name, sample_rate_hz))
+        for name, part in inputs.parts.items()
+    }
     chains_by_rate = {
         rate: _stem_streams(inputs, settings, rate)
         for rate in {sample_rate_hz // d for d in (1, *RENDER_RATE_DIVISORS.values())}
@@ -530,9 +601,12 @@ def produce_stem_files(
         part = inputs.parts[name]
         divisor = RENDER_RATE_DIVISORS.get(name, 1)
         rate = sample_rate_hz // divisor
-        audio = render_part_blocks(
-            part.notes, part.program, part.is_drums, soundfont, length_s, rate
-        )
+        if notes[name]:
+            audio = render_part_blocks(
+                part.notes, part.program, part.is_drums, soundfont, length_s, rate
+            )
+        else:  # nothing sounds: no preset is chosen (a font need not have one) for silence
+            audio = st.blocks_of(np.zeros((2, round(length_s * rate)), dtype=np.float32))
         audio = chains_by_rate[rate][name](audio, -(-samples // divisor))
         if divisor > 1:
             audio = st.fit_length(st.upsample_stream(audio, divisor), samples)
@@ -545,7 +619,7 @@ def produce_stem_files(
             name, blocks(name), path, samples, level, sample_rate_hz, level_in_place
         )
         step_done()
-        return written
+        return replace(written, notes=notes.get(name, 0))
 
     # Stems run side by side (FluidSynth, pedalboard and numpy release the GIL), each handed
     # over as soon as it is done; with one thread they run in PRODUCTION_ORDER.
@@ -601,6 +675,37 @@ def build_stems(
     stems: dict[str, np.ndarray] = {}
     produce_stems(inputs, settings, soundfont, stems.__setitem__, sample_rate_hz)
     return {name: stems[name] for name in STEM_NAMES}
+
+
+def require_audible(stems: Mapping[str, StemFile]) -> None:
+    """Raise ``SilentStemError`` naming every stem whose part has notes but that is silent
+    (``StemFile.silent``): a master of rain and vinyl raised to -14 LUFS is not a track."""
+    silent = {name: stem for name, stem in stems.items() if stem.silent}
+    if silent:
+        listed = ", ".join(
+            f"{name} ({stem.notes} notes, peak {stem.peak_dbfs:.0f} dBFS)"
+            for name, stem in silent.items()
+        )
+        raise SilentStemError(
+            f"Silent stems although their parts have notes: {listed}, under "
+            f"{SILENT_STEM_PEAK_DBFS:.0f} dBFS: their SoundFont presets make no sound for "
+            "these notes (key range, empty preset); use a General MIDI SoundFont"
+        )
+
+
+def stem_peak_dbfs(path: Path | str) -> float:
+    """The sample peak of the WAV at ``path`` (every channel), in dBFS, read block by block.
+
+    Raises ``AudioFileError`` when the file cannot be read.
+    """
+    peak = 0.0
+    try:
+        with wav_file(path, "r") as handle:
+            for block in handle.blocks(st.BLOCK_SAMPLES, dtype="float32", always_2d=True):
+                peak = max(peak, float(np.max(np.abs(block), initial=0.0)))
+    except (OSError, RuntimeError) as error:  # soundfile raises RuntimeError subclasses
+        raise AudioFileError(f"Cannot read the stem {path}: {error}") from error
+    return to_db(peak)
 
 
 def sum_stems(stems: Iterable[tuple[str, np.ndarray]]) -> np.ndarray:
@@ -1165,7 +1270,7 @@ def _temporary_stems(
     """Every stem, unlevelled (each ``StemFile.gain`` applies when mixing), in a temporary
     folder removed on exit; ``progress`` gets each stem's name as it is finished."""
     with tempfile.TemporaryDirectory(prefix="lofi-render-") as folder:
-        yield produce_stem_files(
+        stems = produce_stem_files(
             inputs,
             settings,
             soundfont,
@@ -1174,6 +1279,8 @@ def _temporary_stems(
             sample_rate_hz,
             level_in_place=False,
         )
+        require_audible(stems)
+        yield stems
 
 
 def render_master_file(

@@ -244,14 +244,18 @@ def render_drums(
     duration_s: float,
     sample_rate_hz: int,
     library: InstrumentLibrary | None = None,
-) -> tuple[np.ndarray, StemSource]:
-    """Stereo float32 (2, samples) of drum ``notes`` (NoteSpan-like) on GM2 kit ``program``."""
+) -> tuple[np.ndarray, StemSource | None]:
+    """Stereo float32 (2, samples) of drum ``notes`` (NoteSpan-like) on GM2 kit ``program``,
+    and what played them (None when no hit falls inside ``duration_s``: nothing played).
+
+    Raises ``MissingPresetError`` when no font of ``soundfont.chain`` has a kit for it.
+    """
     sources: list[StemSource] = []
     audio = collect(
         drum_blocks(notes, program, soundfont, duration_s, sample_rate_hz, library=library,
                     on_kit=sources.append)
     )  # fmt: skip
-    return audio, sources[0]
+    return audio, (sources[0] if sources else None)
 
 
 def drum_blocks(
@@ -274,6 +278,12 @@ def drum_blocks(
         (round(n.start_s * sample_rate_hz), n.pitch, n.velocity, round(n.end_s * sample_rate_hz))
         for n in notes
     )
+    if not any(start < total and velocity > 0 for start, _, velocity, _ in events):
+        # Nothing to play: no kit is needed (a font without one must not refuse a part
+        # that has no hits), and the stem is silence.
+        for start in range(0, total, block_samples):
+            yield np.zeros((2, min(block_samples, total - start)), dtype=np.float32)
+        return
     kit = build_kit(program, sorted({e[1] for e in events}), soundfont, sample_rate_hz, library)
     if on_kit is not None:
         on_kit(kit.source)

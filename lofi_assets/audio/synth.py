@@ -95,8 +95,18 @@ class OfflineSynth:
             if font_id < 0:
                 raise RenderError(f"FluidSynth could not load {font_path}")
             self._fonts[font_path] = font_id
-        if self.synth.program_select(channel, self._fonts[font_path], bank, program) != 0:
+        font_id = self._fonts[font_path]
+        if self.synth.program_select(channel, font_id, bank, program) != 0:
             raise RenderError(f"{font_path} has no preset {bank}:{program}")
+        # FluidSynth substitutes a preset it cannot find on other paths (fluid_synth.c,
+        # fluid_synth_program_change: a drum channel takes its bank's program 0, a melodic one
+        # bank 0's program, then 0:0): make sure the channel holds exactly the preset asked
+        # for, so a part is never played by another.
+        if tuple(self.synth.program_info(channel)) != (font_id, bank, program):
+            raise RenderError(
+                f"FluidSynth put {self.synth.program_info(channel)} (font, bank, program) on "
+                f"channel {channel}, not {font_path} {bank}:{program}"
+            )
 
     def set_filter_offset(self, channel: int, cents: float) -> None:
         """Move every voice's low-pass cutoff on ``channel`` by ``cents`` (NRPN-style offset)."""

@@ -1,14 +1,16 @@
 """Asset checks: one property each, computed from the files as written to disk."""
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from lofi_assets.audio.fingerprint import DUPLICATE_SIMILARITY
+from lofi_assets.audio.production import SILENT_STEM_PEAK_DBFS, stem_peak_dbfs
 from lofi_assets.audio.qc import MasterQc
 from lofi_assets.audio.tempo import tempo_agrees
+from lofi_assets.audio.wav import AudioFileError
 from lofi_assets.errors import CorruptMidiError
 from lofi_assets.lineage import StaleInputsError, stale_inputs
 from lofi_assets.music.analysis import MidiSummary, in_key_rate, read_midi
@@ -158,6 +160,13 @@ STEMS_CHECK_SPECS = [
         blocking=True,
         description="Every stem exists, is stereo, finite and as long as the others",
     ),
+    dg.AssetCheckSpec(
+        "stems_audible",
+        asset="stems",
+        blocking=True,
+        description=f"Every stem whose part has notes peaks at or above "
+        f"{SILENT_STEM_PEAK_DBFS:.0f} dBFS (a preset that made no sound fails it)",
+    ),
 ]
 
 LOUDNESS_TOLERANCE_LU = 0.5
@@ -203,6 +212,36 @@ def check_stems_complete(
             "missing": dg.MetadataValue.json(missing),
             "shapes": dg.MetadataValue.json({n: list(s) for n, s in stem_shapes.items()}),
             "non_finite_samples": non_finite,
+        },
+    )
+
+
+def check_stems_audible(
+    stem_paths: Mapping[str, Path], note_counts: Mapping[str, int]
+) -> dg.AssetCheckResult:
+    """Fails when a stem whose part has notes (``note_counts``) peaks under
+    ``SILENT_STEM_PEAK_DBFS``, measured from its file (``stem_paths``); an unreadable stem
+    fails too."""
+    peaks_dbfs: dict[str, float] = {}
+    unreadable: dict[str, str] = {}
+    for name, path in stem_paths.items():
+        if note_counts.get(name, 0) <= 0:
+            continue
+        try:
+            peaks_dbfs[name] = round(stem_peak_dbfs(path), 1)
+        except AudioFileError as error:
+            unreadable[name] = str(error)
+    silent = sorted(name for name, peak in peaks_dbfs.items() if peak < SILENT_STEM_PEAK_DBFS)
+    return dg.AssetCheckResult(
+        check_name="stems_audible",
+        passed=not silent and not unreadable,
+        metadata={
+            "silent_stems": dg.MetadataValue.json(
+                {name: note_counts[name] for name in silent}  # stem: its notes
+            ),
+            "peak_dbfs": dg.MetadataValue.json(peaks_dbfs),
+            "threshold_dbfs": SILENT_STEM_PEAK_DBFS,
+            "unreadable": dg.MetadataValue.json(unreadable),
         },
     )
 

@@ -21,9 +21,9 @@ from lofi_assets.audio.production import (
     master_stem_files_to,
     produce_stem_files,
     production_inputs,
+    stem_sources,
 )
 from lofi_assets.audio.qc import measure_master
-from lofi_assets.audio.render import part_source
 from lofi_assets.defs.assets.common import (
     compute_timer,
     png_markdown,
@@ -34,6 +34,7 @@ from lofi_assets.defs.assets.common import (
 from lofi_assets.defs.checks import (
     MASTER_CHECK_SPECS,
     STEMS_CHECK_SPECS,
+    check_stems_audible,
     check_stems_complete,
     master_check_results,
 )
@@ -82,14 +83,14 @@ def stems(
         plan = read_plan(artifact_store, midi_sketch)
         inputs = production_inputs(read_midi(artifact_store.resolve(midi_sketch.midi_path)), plan)
         font = soundfont.resolve()
-        context.log.info(f"Rendering with {font.name} ({font.source}): {font.path}")
-        # What plays each instrument stem (font, preset, recorded kit, any fallback and why).
-        sources = {
-            name: part_source(part.program, part.is_drums, font)
-            for name, part in inputs.parts.items()
-        }
+        context.log.info(f"Rendering with {font.describe()}: {font.path}")
+        # What plays each instrument stem with notes (font, preset, recorded kit, any fallback
+        # and why); a part no font of the chain can play is refused here, before rendering.
+        sources = stem_sources(inputs, font)
         for name, source in sources.items():
-            context.log.info(f"{name}: {source.describe()}")
+            log = context.log.warning if source.fallback else context.log.info
+            log(f"{name}: {source.describe()}")
+        notes: dict[str, int] = {}
         with atomic_directory(target) as staging:
 
             def keep(stem: StemFile) -> None:
@@ -97,6 +98,7 @@ def stems(
                 shapes[stem.name] = (2, stem.samples)
                 non_finite += stem.non_finite_samples
                 levels_dbfs[stem.name] = round(float(10 * np.log10(stem.mean_square + 1e-20)), 1)
+                notes[stem.name] = stem.notes
                 context.log.info(f"stem {len(shapes)}/{len(STEM_NAMES)}: {stem.name}")
 
             # Each stem streams to its float WAV (STEM_SUBTYPE) in the staging folder.
@@ -107,6 +109,10 @@ def stems(
                 staging,
                 keep,
                 on_progress=progress_log(context, "stems"),
+            )
+            # Measured from the staged files as written (before they replace the last ones).
+            audible = check_stems_audible(
+                {name: staging / f"{name}.wav" for name in STEM_NAMES}, notes
             )
     duration_s = next(iter(shapes.values()))[1] / SAMPLE_RATE_HZ
     record = StemsRecord(
@@ -123,11 +129,16 @@ def stems(
             "stem_sources": dg.MetadataValue.json(
                 {name: asdict(source) for name, source in sources.items()}
             ),
+            # Stems a font other than the library's choice played, and why (empty: none).
+            "stem_fallbacks": dg.MetadataValue.json(
+                {name: source.fallback for name, source in sources.items() if source.fallback}
+            ),
+            "stem_notes": dg.MetadataValue.json(notes),
             "duration_s": dg.MetadataValue.float(record.duration_s),
             "stem_rms_dbfs": dg.MetadataValue.json(levels_dbfs),
             "path": dg.MetadataValue.path(str(target)),
         },
-        check_results=[check_stems_complete(shapes, non_finite, STEM_NAMES)],
+        check_results=[check_stems_complete(shapes, non_finite, STEM_NAMES), audible],
     )
 
 

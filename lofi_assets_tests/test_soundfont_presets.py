@@ -1,0 +1,303 @@
+"""SoundFonts that lack presets (issue 14): a one-preset font or a drums-only kit font as the
+override plays what it has; every other part plays exactly as without the override, and the
+stem sources say so; with no fallback the render is refused, listing each part's missing
+bank:program; a part whose preset makes no sound fails ``stems_audible`` and the render.
+
+The fonts are built here: a valid SoundFont 2.04 file (RIFF sfbk: INFO, sdta, pdta) with one
+looped sine sample and the presets asked for, a few kilobytes. Stems are measured from their
+files with soundfile and numpy, independently of the product's own bookkeeping.
+"""
+
+import math
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from lofi_assets.audio.instruments import MissingPresetError, preset_table
+from lofi_assets.audio.production import (
+    INSTRUMENT_STEMS,
+    SILENT_STEM_PEAK_DBFS,
+    ProductionSettings,
+    SilentStemError,
+    produce_stem_files,
+    production_inputs,
+    render_master_file,
+    stem_sources,
+)
+from lofi_assets.audio.soundfont import (
+    FALLBACK_ENV,
+    SOUNDFONT_ENV,
+    SoundFontNotFoundError,
+    resolve_soundfont,
+)
+from lofi_assets.cli import main
+from lofi_assets.defs.checks import check_stems_audible
+from lofi_assets.music.arrangement import compose_sketch
+from lofi_assets.music.plan import SketchRequest
+from lofi_assets.music.sketch_files import write_sketch_files
+from lofi_assets.music.styles import get_style
+
+SEED, STYLE, DURATION_S = 7, "jazz", 14.0
+# jazz: keys Rhodes 0:4, bass Acoustic Bass 0:32, melody Muted Trumpet 0:59, pad Strings 0:48,
+# drums the GM2 Brush kit 128:40 (assets_library/styles/jazz.yaml).
+JAZZ_PRESETS = {"keys": "0:4", "bass": "0:32", "melody": "0:59", "pad": "0:48", "drums": "128:40"}
+SINE_RATE_HZ, SINE_CYCLE = 44_000, 100  # 440 Hz in whole cycles: the loop is seamless
+
+
+def _chunk(chunk_id: bytes, body: bytes) -> bytes:
+    return chunk_id + struct.pack("<I", len(body)) + body + (b"\0" if len(body) & 1 else b"")
+
+
+def write_sine_soundfont(
+    path: Path, presets: list[tuple[int, int]], key_range: tuple[int, int] = (0, 127)
+) -> Path:
+    """A SoundFont 2.04 file whose presets (bank, program) all play one looped 440 Hz sine
+    instrument over ``key_range`` (SF2 2.04 §7: phdr/pbag/pgen → inst/ibag/igen → shdr)."""
+    sine = np.sin(2 * np.pi * np.arange(SINE_CYCLE * 40) / SINE_CYCLE)
+    pcm = np.round(16_000 * sine).astype("<i2").tobytes() + b"\0" * 92  # 46 zero samples
+    count = len(presets)
+    phdr = b"".join(
+        struct.pack("<20sHHHIII", f"Sine {bank}:{program}".encode(), program, bank, i, 0, 0, 0)
+        for i, (bank, program) in enumerate(presets)
+    ) + struct.pack("<20sHHHIII", b"EOP", 0, 0, count, 0, 0, 0)
+    pbag = b"".join(struct.pack("<HH", i, 0) for i in range(count + 1))
+    pgen = struct.pack("<HH", 41, 0) * count + struct.pack("<HH", 0, 0)  # 41: instrument 0
+    inst = struct.pack("<20sH", b"Sine", 0) + struct.pack("<20sH", b"EOI", 1)
+    # keyRange (43) first, sampleModes (54) = loop, overridingRootKey (58) = A4, sampleID (53).
+    igen = struct.pack("<HBB", 43, *key_range)
+    igen += struct.pack("<HHHHHH", 54, 1, 58, 69, 53, 0) + struct.pack("<HH", 0, 0)
+    ibag = struct.pack("<HH", 0, 0) + struct.pack("<HH", 4, 0)
+    loop = (SINE_CYCLE * 10, SINE_CYCLE * 38)
+    shdr = struct.pack(
+        "<20sIIIIIBbHH", b"Sine", 0, SINE_CYCLE * 40, *loop, SINE_RATE_HZ, 69, 0, 0, 1
+    )
+    shdr += struct.pack("<20sIIIIIBbHH", b"EOS", 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    no_modulators = b"\0" * 10
+    hydra = [
+        (b"phdr", phdr), (b"pbag", pbag), (b"pmod", no_modulators), (b"pgen", pgen),
+        (b"inst", inst), (b"ibag", ibag), (b"imod", no_modulators), (b"igen", igen),
+        (b"shdr", shdr),
+    ]  # fmt: skip
+    info = _chunk(b"ifil", struct.pack("<HH", 2, 4)) + _chunk(b"isng", b"EMU8000\0")
+    info += _chunk(b"INAM", b"Test sine\0")
+    body = b"sfbk" + _chunk(b"LIST", b"INFO" + info)
+    body += _chunk(b"LIST", b"sdta" + _chunk(b"smpl", pcm))
+    body += _chunk(b"LIST", b"pdta" + b"".join(_chunk(cid, data) for cid, data in hydra))
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sketch(tmp_path_factory):
+    request = SketchRequest(seed=SEED, style=STYLE, duration_s=DURATION_S)
+    files = write_sketch_files(compose_sketch(request), tmp_path_factory.mktemp("sketch"))
+    return production_inputs(files.summary, files.plan)
+
+
+def _settings() -> ProductionSettings:
+    return ProductionSettings.from_overrides(get_style(STYLE).production)
+
+
+def _stems(sketch, soundfont, folder: Path) -> dict[str, np.ndarray]:
+    folder.mkdir()
+    produce_stem_files(sketch, _settings(), soundfont, folder)
+    return {
+        name: soundfile.read(folder / f"{name}.wav", dtype="float32", always_2d=True)[0]
+        for name in INSTRUMENT_STEMS
+    }
+
+
+def _peak_dbfs(audio: np.ndarray) -> float:
+    peak = float(np.max(np.abs(audio)))
+    return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def _rms_dbfs(audio: np.ndarray) -> float:
+    return 10 * math.log10(float(np.mean(audio.astype(np.float64) ** 2)) + 1e-30)
+
+
+@pytest.fixture(scope="module")
+def default_stems(sketch, tmp_path_factory):
+    """The stems without an override: what every part the override lacks must sound like."""
+    return _stems(sketch, resolve_soundfont(), tmp_path_factory.mktemp("default") / "stems")
+
+
+@pytest.fixture
+def no_override(monkeypatch):
+    monkeypatch.delenv(SOUNDFONT_ENV, raising=False)
+    monkeypatch.delenv(FALLBACK_ENV, raising=False)
+
+
+def test_the_sketch_has_notes_in_every_part_and_the_fonts_read_back(sketch, tmp_path):
+    assert all(sketch.parts[name].notes for name in INSTRUMENT_STEMS)
+    piano = write_sine_soundfont(tmp_path / "piano.sf2", [(0, 0)])
+    kit = write_sine_soundfont(tmp_path / "kit.sf2", [(128, 0)])
+    assert preset_table(piano) == {(0, 0): "Sine 0:0"}
+    assert preset_table(kit) == {(128, 0): "Sine 128:0"}
+
+
+@pytest.mark.usefixtures("no_override")
+@pytest.mark.parametrize(
+    ("presets", "own_parts"),
+    [
+        # A downloaded grand piano: its 0:0 plays the Rhodes part (same GM family, piano 0–7).
+        ([(0, 0)], {"keys": ("0:0", "0:4")}),
+        # A drums-only kit: its Standard kit 128:0 plays the brush-kit part.
+        ([(128, 0)], {"drums": ("128:0", "128:40")}),
+    ],
+    ids=["one_preset_piano", "drums_only_kit"],
+)
+def test_a_font_lacking_presets_plays_what_it_has_and_the_defaults_play_the_rest(
+    sketch, default_stems, tmp_path, presets, own_parts
+):
+    font = resolve_soundfont(write_sine_soundfont(tmp_path / "user.sf2", presets))
+    sources = stem_sources(sketch, font)
+    stems = _stems(sketch, font, tmp_path / "stems")
+    for name in INSTRUMENT_STEMS:
+        source, audio = sources[name], stems[name]
+        level_dbfs = _settings().stem_levels_dbfs[name]
+        # Audible, and at its mix level: the stem was levelled, so the part made sound.
+        assert _peak_dbfs(audio) > SILENT_STEM_PEAK_DBFS + 40, name
+        assert _rms_dbfs(audio) == pytest.approx(level_dbfs, abs=0.1), name
+        assert source.requested == JAZZ_PRESETS[name]
+        if name in own_parts:
+            played, requested = own_parts[name]
+            assert (source.font, f"{source.bank}:{source.program}") == ("user", played)
+            assert f"user.sf2 has no preset {requested}: {played}" in source.fallback
+            assert not np.array_equal(audio, default_stems[name])  # the sine, not the default
+        else:
+            # Played by the default instruments, sample for sample as without the override,
+            # and the metadata says why.
+            assert source.font != "user"
+            assert f"user.sf2 has no preset {JAZZ_PRESETS[name]}" in source.fallback
+            assert np.array_equal(audio, default_stems[name]), name
+
+
+@pytest.mark.usefixtures("no_override")
+@pytest.mark.parametrize(
+    ("presets", "missing"),
+    [
+        ([(0, 0)], "drums 128:40, bass 0:32, melody 0:59, pad 0:48"),
+        ([(128, 0)], "bass 0:32, keys 0:4, melody 0:59, pad 0:48"),
+    ],
+    ids=["one_preset_piano", "drums_only_kit"],
+)
+def test_without_a_fallback_the_render_is_refused_naming_every_missing_preset(
+    sketch, tmp_path, monkeypatch, capsys, presets, missing
+):
+    user = write_sine_soundfont(tmp_path / "user.sf2", presets)
+    font = resolve_soundfont(user, fallback="none")
+    assert font.fallback is None
+    with pytest.raises(MissingPresetError) as refused:
+        produce_stem_files(sketch, _settings(), font, tmp_path)
+    assert f"No SoundFont can play {missing} (bank:program; searched user.sf2" in str(refused.value)
+    assert [path.name for path in tmp_path.iterdir()] == ["user.sf2"]  # nothing rendered
+    # The same through the CLI with the environment: one error line, exit code 2, no WAV.
+    monkeypatch.setenv(SOUNDFONT_ENV, str(user))
+    monkeypatch.setenv(FALLBACK_ENV, "none")
+    out = tmp_path / "track.wav"
+    arguments = ["render", "--seed", str(SEED), "--style", STYLE, "--duration", str(DURATION_S)]
+    assert main([*arguments, "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"lofi: error: No SoundFont can play {missing}")
+    assert "LOFI_SOUNDFONT" in error and not out.exists()
+
+
+@pytest.mark.usefixtures("no_override")
+def test_a_preset_that_makes_no_sound_fails_the_render_and_the_stems_audible_check(
+    sketch, tmp_path
+):
+    # A piano whose one zone covers keys 120–127: the keys part's notes find no sample.
+    mute = write_sine_soundfont(tmp_path / "mute.sf2", [(0, 0)], key_range=(120, 127))
+    font = resolve_soundfont(mute)
+    folder = tmp_path / "stems"
+    folder.mkdir()
+    stems = produce_stem_files(sketch, _settings(), font, folder)
+    keys_audio, _ = soundfile.read(folder / "keys.wav", dtype="float32")
+    assert _peak_dbfs(keys_audio) < SILENT_STEM_PEAK_DBFS  # measured: silent, not levelled up
+    assert stems["keys"].silent and stems["keys"].notes == len(sketch.parts["keys"].notes)
+    assert [name for name, stem in stems.items() if stem.silent] == ["keys"]
+    paths = {name: folder / f"{name}.wav" for name in stems}
+    notes = {name: stem.notes for name, stem in stems.items()}
+    failed = check_stems_audible(paths, notes)
+    assert not failed.passed
+    assert failed.metadata["silent_stems"].value == {"keys": notes["keys"]}
+    # Passing side: the same silent file passes when its part has no notes, and every other
+    # stem (audible) passes as it is.
+    assert check_stems_audible(paths, {**notes, "keys": 0}).passed
+    with pytest.raises(SilentStemError, match=r"keys \(\d+ notes, peak"):
+        render_master_file(sketch, _settings(), font, tmp_path / "track.wav")
+    assert not (tmp_path / "track.wav").exists()
+
+
+def test_the_stems_audible_check_reads_the_files(tmp_path):
+    rate = 44_100
+    tone = 0.1 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate, dtype=np.float32)
+    soundfile.write(tmp_path / "bass.wav", np.stack([tone, tone], axis=1), rate, "FLOAT")
+    quiet = np.full((rate, 2), 10 ** ((SILENT_STEM_PEAK_DBFS - 1) / 20), dtype=np.float32)
+    soundfile.write(tmp_path / "pad.wav", quiet, rate, "FLOAT")
+    paths = {"bass": tmp_path / "bass.wav", "pad": tmp_path / "pad.wav"}
+    passed = check_stems_audible(paths, {"bass": 12, "pad": 0})
+    assert passed.passed and passed.metadata["peak_dbfs"].value == {"bass": -20.0}
+    failed = check_stems_audible(paths, {"bass": 12, "pad": 3})
+    assert not failed.passed and failed.metadata["silent_stems"].value == {"pad": 3}
+    assert failed.metadata["peak_dbfs"].value["pad"] == pytest.approx(-71.0, abs=0.05)
+    missing = check_stems_audible({"bass": tmp_path / "gone.wav"}, {"bass": 1})
+    assert not missing.passed and "gone.wav" in missing.metadata["unreadable"].value["bass"]
+
+
+def test_the_default_fonts_keep_their_chain_and_an_unknown_fallback_is_refused(
+    tmp_path, no_override
+):
+    default = resolve_soundfont()
+    assert default.source in {"debian", "pretty_midi"}
+    assert resolve_soundfont(fallback="none").fallback is None
+    user = write_sine_soundfont(tmp_path / "user.sf2", [(0, 0)])
+    chained = resolve_soundfont(user)
+    assert chained.chain[0].path == user and chained.chain[1].path == default.path
+    with pytest.raises(SoundFontNotFoundError, match=FALLBACK_ENV):
+        resolve_soundfont(user, fallback=tmp_path / "missing.sf2")
+    named = resolve_soundfont(user, fallback=write_sine_soundfont(tmp_path / "gm.sf2", [(0, 32)]))
+    assert [font.source for font in named.chain] == ["override", "fallback"]
+
+
+def test_the_stems_asset_names_the_fallbacks_and_blocks_on_a_silent_stem(
+    data_dir, instance, tmp_path, no_override
+):
+    import dagster as dg
+
+    from lofi_assets.defs.assets.compose import midi_sketch
+    from lofi_assets.defs.assets.produce import stems
+    from lofi_assets.defs.partitions import track_partition_key
+    from lofi_assets.defs.resources import SoundFontResource
+    from lofi_assets_tests.conftest import make_resources
+
+    mute = write_sine_soundfont(tmp_path / "mute.sf2", [(0, 0)], key_range=(120, 127))
+    resources = {**make_resources(data_dir), "soundfont": SoundFontResource(path=str(mute))}
+    config = {"midi_sketch": {"config": {"duration_s": 20.0, "style": STYLE}}}
+    result = dg.materialize(
+        [midi_sketch, stems],
+        partition_key=track_partition_key("2026-11-27", "1"),
+        resources=resources,
+        instance=instance,
+        run_config={"ops": config},
+        raise_on_error=False,
+    )
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert evaluations["stems_complete"].passed
+    audible = evaluations["stems_audible"]
+    assert not audible.passed and audible.blocking
+    assert set(audible.metadata["silent_stems"].value) == {"keys"}
+    (materialized,) = [
+        event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey("stems")
+    ]
+    fallbacks = materialized["stem_fallbacks"].value
+    assert set(fallbacks) == set(INSTRUMENT_STEMS)  # keys by the mute piano's family, rest default
+    assert "mute.sf2 has no preset 0:4: 0:0 (its family) played it" in fallbacks["keys"]
+    assert materialized["stem_sources"].value["keys"]["font"] == "mute"
+    assert materialized["stem_sources"].value["bass"]["font"] != "mute"
