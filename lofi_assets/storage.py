@@ -12,6 +12,7 @@ an abandoned temporary (a killed run) from a live one and removes only the aband
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -31,6 +32,87 @@ FRESH_TEMPORARY_S = 10.0
 
 class PartitionBusyError(LofiError):
     """Another run is writing the same folder right now."""
+
+
+# Write errors that mean "this file system has no room": the disk (ENOSPC) or the user's quota
+# (EDQUOT). Retrying does not help; freeing space or another data root does.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def size_text(size_bytes: float) -> str:
+    """``1536`` → "1.5 KiB": a byte count as a person reads it (binary units, as ``df -h``)."""
+    size = float(size_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(size) < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def free_bytes(path: Path | str) -> int:
+    """Bytes a writer may still put on the file system holding ``path`` (its nearest existing
+    folder when ``path`` does not exist yet)."""
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+class DiskFullError(LofiError):
+    """The file system holding an artifact has no room left for it (ENOSPC or EDQUOT).
+
+    Not transient: the same write fails again until space is freed, so it is never retried.
+    ``needed_bytes`` is the size of the whole file when it is known (a WAV of known length:
+    the message adds what is free), otherwise a lower bound ("at least": what had been
+    written, or what was free when the work began, when the disk filled up).
+    """
+
+    def __init__(self, path: Path | str, needed_bytes: int, exact: bool = True) -> None:
+        self.path = Path(path)
+        self.needed_bytes, self.exact = int(needed_bytes), exact
+        needed = (
+            f"{size_text(self.needed_bytes)} needed, {size_text(free_bytes(self.path))} free"
+            if exact
+            else f"at least {size_text(self.needed_bytes)} needed"
+        )
+        super().__init__(
+            f"no space left on device while writing {self.path} ({needed}): free space on "
+            "that disk, or set LOFI_DATA_DIR to a folder on a larger one"
+        )
+
+
+def ensure_free_space(path: Path | str, needed_bytes: int) -> None:
+    """Refuse a write of ``needed_bytes`` to ``path`` before it starts when the file system
+    has less room, so nothing is half-written and the message names the size.
+
+    Raises:
+        DiskFullError: fewer than ``needed_bytes`` bytes are free.
+    """
+    if free_bytes(path) < needed_bytes:
+        raise DiskFullError(path, needed_bytes)
+
+
+class TruncatedMediaError(LofiError):
+    """A media file (WAV, MP4) holds less than its own header declares: a copy cut short, a
+    writer killed or starved of disk space. Readers refuse it rather than play the part that
+    is there as if it were the whole.
+
+    ``declared`` and ``actual`` say the length in the file's own terms (bytes of audio and
+    seconds for a WAV, bytes of a box for an MP4).
+    """
+
+    def __init__(self, path: Path | str, declared: str, actual: str, fix: str = "") -> None:
+        self.path = Path(path)
+        self.declared, self.actual = declared, actual
+        self.fix = fix or "re-materialize the asset that wrote it"
+        super().__init__(
+            f"{self.path} is truncated: its header declares {declared}, the file holds "
+            f"{actual}: {self.fix}"
+        )
+
+    def with_fix(self, fix: str) -> TruncatedMediaError:
+        """The same error with a more specific fix (the asset and partition to re-make)."""
+        return type(self)(self.path, self.declared, self.actual, fix)
 
 
 def _locked(fd: int) -> bool:
@@ -74,12 +156,18 @@ def sha256_of(path: Path | str) -> str:
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path | str, mode: int = 0o644) -> Iterator[Path]:
+def atomic_path(
+    target: Path | str, mode: int = 0o644, needed_bytes: int | None = None
+) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
 
     The file is created private (mkstemp's 0600) and given ``mode`` only when complete, so a
     secret written with ``mode=0o600`` is never readable by others, even for a moment. On any
     exception the temporary file is removed and ``target`` is left untouched.
+
+    Raises:
+        DiskFullError: the file system ran out of room while the temporary was written
+            (``needed_bytes``, when the caller knows the whole size, goes in the message).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -91,14 +179,29 @@ def atomic_path(target: Path | str, mode: int = 0o644) -> Iterator[Path]:
         yield tmp_path
         os.chmod(tmp_path, mode)
         os.replace(tmp_path, target)
+    except DiskFullError as error:  # a writer that knew: named by where the file goes
+        if error.path == target:
+            raise
+        raise DiskFullError(target, error.needed_bytes, error.exact) from error
+    except OSError as error:
+        if error.errno not in NO_SPACE_ERRNOS:
+            raise
+        written = tmp_path.stat().st_size if tmp_path.exists() else 0
+        raise DiskFullError(
+            target, needed_bytes or written, exact=needed_bytes is not None
+        ) from error
     finally:
         tmp_path.unlink(missing_ok=True)
         os.close(fd)
 
 
 def write_bytes_atomic(target: Path | str, payload: bytes, mode: int = 0o644) -> Path:
-    """Write ``payload`` to ``target`` atomically and return the target path."""
-    with atomic_path(target, mode) as tmp_path:
+    """Write ``payload`` to ``target`` atomically and return the target path.
+
+    Raises:
+        DiskFullError: the payload does not fit on the file system.
+    """
+    with atomic_path(target, mode, needed_bytes=len(payload)) as tmp_path:
         tmp_path.write_bytes(payload)
     return Path(target)
 
@@ -161,8 +264,21 @@ def _lock_partition(lock_path: Path, target: Path) -> int:
 @contextlib.contextmanager
 def _staging_swap(target: Path) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    free_at_start = free_bytes(staging)
     try:
-        yield staging
+        try:
+            yield staging
+        except DiskFullError as error:  # name the file where it was going, not the staging copy
+            if not error.path.is_relative_to(staging):
+                raise
+            final = target / error.path.relative_to(staging)
+            raise DiskFullError(final, error.needed_bytes, error.exact) from error
+        except OSError as error:
+            if error.errno not in NO_SPACE_ERRNOS:
+                raise
+            # Scratch files are gone by now: the work needed more than was free.
+            staged = sum(f.stat().st_size for f in staging.rglob("*") if f.is_file())
+            raise DiskFullError(target, max(staged, free_at_start), exact=False) from error
         os.chmod(staging, 0o755)
         retired = None
         if target.exists():

@@ -16,6 +16,7 @@ from scipy import signal
 
 from lofi_assets.audio.effects import mean_square
 from lofi_assets.audio.parallel import thread_map
+from lofi_assets.audio.wav import wav_file
 
 CHUNK = 1 << 18  # samples per chunk when summing in float64
 SILENCE_DBFS = -60.0
@@ -89,10 +90,12 @@ def integrated_lufs(audio: np.ndarray, sample_rate_hz: int) -> float:
 
 
 def _hop_energies_of_file(path, hop_s: float, block_frames: int) -> tuple[np.ndarray, int]:
-    """``_hop_energies`` of a WAV streamed block by block, the filter state carried across."""
-    import soundfile
+    """``_hop_energies`` of a WAV streamed block by block, the filter state carried across.
 
-    with soundfile.SoundFile(str(path)) as handle:
+    Raises:
+        AudioFileError: the file is missing or unreadable; TruncatedWavError: cut short.
+    """
+    with wav_file(path) as handle:
         rate = handle.samplerate
         sos = _k_weighting_sos(rate)
         hop = round(hop_s * rate)

@@ -500,8 +500,9 @@ def _write_levelled(
     that peaks under ``SILENT_STEM_PEAK_DBFS`` is left as it is (gain 1)."""
     squares, written, non_finite, peak = 0.0, 0, 0, 0.0
     with wav_file(
-        path, "w", samplerate=sample_rate_hz, channels=2, subtype=STEM_SUBTYPE, format="WAV"
-    ) as handle:
+        path, "w", expected_frames=samples,  # a full disk refused before the first block
+        samplerate=sample_rate_hz, channels=2, subtype=STEM_SUBTYPE, format="WAV",
+    ) as handle:  # fmt: skip
         for block in blocks:
             if block.shape[0] != 2:
                 raise ProductionError(f"Stem {name} came out with {block.shape[0]} channels")
@@ -884,12 +885,7 @@ def _stem_handles(
             path = Path(path)
             if not path.is_file():
                 raise AudioFileError(f"{path} does not exist: materialize the upstream asset first")
-            try:
-                handle = soundfile.SoundFile(str(path))
-            except (soundfile.LibsndfileError, RuntimeError, ValueError) as error:
-                raise AudioFileError(
-                    f"{path} is not a readable WAV file ({error}): re-materialize it"
-                ) from error
+            handle = wav_file(path)  # refuses a stem cut short (RIFF sizes vs the file)
             handles.append((name, handle))
             if handle.frames == 0:
                 raise AudioFileError(f"{path} has no samples: re-render it")

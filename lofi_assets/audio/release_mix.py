@@ -15,7 +15,7 @@ import numpy as np
 import soundfile
 
 from lofi_assets.audio.measure import SILENCE_FRAME_S, short_term_lufs
-from lofi_assets.audio.wav import AudioFileError
+from lofi_assets.audio.wav import AudioFileError, wav_file
 from lofi_assets.errors import ConfigError
 from lofi_assets.storage import atomic_path
 
@@ -47,12 +47,7 @@ class ReleaseMix:
 
 
 def _open(track: MixTrack) -> soundfile.SoundFile:
-    try:
-        handle = soundfile.SoundFile(str(track.path))
-    except (soundfile.LibsndfileError, RuntimeError) as error:
-        raise AudioFileError(
-            f"{track.path} is not a readable WAV ({error}): re-master it"
-        ) from error
+    handle = wav_file(track.path)  # refuses a master cut short, naming both lengths
     if handle.channels != 2 or handle.frames == 0:
         handle.close()
         raise AudioFileError(f"{track.path} must be a non-empty stereo master")
@@ -71,7 +66,14 @@ def _blocks(handle: soundfile.SoundFile, frames: int) -> Iterator[np.ndarray]:
 
 
 def join_tracks(tracks: Sequence[MixTrack], out_path: Path) -> ReleaseMix:
-    """Write the tracks as one 24-bit WAV, each crossfading into the next (equal power)."""
+    """Write the tracks as one 24-bit WAV, each crossfading into the next (equal power).
+
+    Raises:
+        ConfigError: no tracks, or a crossfade outside ``CROSSFADE_RANGE_S``.
+        AudioFileError: a master is missing, unreadable, not stereo, at another rate or
+            shorter than its crossfades; ``TruncatedWavError`` when it is cut short.
+        DiskFullError: the mix does not fit where it goes (checked before writing).
+    """
     if not tracks:
         raise ConfigError("A release mix needs at least one mastered track")
     for track in tracks[1:]:
@@ -88,10 +90,17 @@ def join_tracks(tracks: Sequence[MixTrack], out_path: Path) -> ReleaseMix:
             if fades[index] + outgoing >= handle.frames:
                 raise AudioFileError(f"{tracks[index].path} is shorter than its crossfades")
         chapters, crossfade_starts, written = [], [], 0
+        total_frames = sum(handle.frames for handle in handles) - sum(fades)
         with (
             atomic_path(out_path) as temporary,
-            soundfile.SoundFile(
-                str(temporary), "w", samplerate=rate, channels=2, subtype="PCM_24", format="WAV"
+            wav_file(
+                temporary,
+                "w",
+                expected_frames=total_frames,
+                samplerate=rate,
+                channels=2,
+                subtype="PCM_24",
+                format="WAV",
             ) as out,
         ):
             tail = np.zeros((2, 0), dtype=np.float32)
@@ -128,7 +137,7 @@ def join_tracks(tracks: Sequence[MixTrack], out_path: Path) -> ReleaseMix:
 def longest_gap_s(path: Path, threshold_dbfs: float = GAP_THRESHOLD_DBFS) -> float:
     """Longest run of 50 ms frames below ``threshold_dbfs``, read in blocks."""
     longest = run = 0
-    with soundfile.SoundFile(str(path)) as handle:
+    with wav_file(path) as handle:
         frame = int(SILENCE_FRAME_S * handle.samplerate)
         for block in handle.blocks(blocksize=frame * 400, dtype="float32", always_2d=True):
             frames = block.shape[0] // frame
@@ -151,7 +160,7 @@ def crossfade_loudness_steps_lu(
     """Largest step between consecutive short-term loudness values (3 s windows, 1 s apart)
     around each crossfade: how abruptly the level changes as one track hands over."""
     steps = []
-    with soundfile.SoundFile(str(path)) as handle:
+    with wav_file(path) as handle:
         rate = handle.samplerate
         for start_s in crossfade_starts_s:
             begin = max(0, int((start_s - 6.0) * rate))

@@ -1,7 +1,17 @@
-"""WAV files in and out: atomic writes, and reads that refuse what the chain cannot use."""
+"""WAV files in and out: atomic writes, and reads that refuse what the chain cannot use.
+
+Every WAV the product reads is opened by ``wav_file`` (or ``read_wav`` over it), which first
+compares the RIFF header with the file: libsndfile reads a file cut short as a shorter file
+without a word (it trusts the bytes present over the ``data`` chunk's declared size), so a
+master truncated to 70 % would otherwise be mixed, measured and published as a 70 % track.
+Writers opened by ``wav_file`` turn libsndfile's bare "System error." on a full disk into a
+``DiskFullError`` naming the file and the size it needed.
+"""
 
 from __future__ import annotations
 
+import errno
+import os
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,28 +23,176 @@ import soundfile
 from lofi_assets.audio.parallel import step_threads
 from lofi_assets.audio.streaming import interleaved
 from lofi_assets.errors import LofiError
-from lofi_assets.storage import atomic_path
+from lofi_assets.storage import (
+    DiskFullError,
+    TruncatedMediaError,
+    atomic_path,
+    ensure_free_space,
+    free_bytes,
+)
 
 # libsndfile's sndfile.h: whether float files get a PEAK chunk.
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050
-
-
-def wav_file(path: Path | str, mode: str = "r", **kwargs) -> soundfile.SoundFile:
-    """``soundfile.SoundFile(path, mode, **kwargs)``, writing no PEAK chunk.
-
-    libsndfile adds a PEAK chunk to float WAVs that is stamped with the time of writing, so
-    the same stem written twice would differ in its bytes — and in every SHA-256 the lineage
-    records and the re-render tests compare. soundfile has no switch for it; the library's
-    own command is sent before anything is written.
-    """
-    handle = soundfile.SoundFile(str(path), mode, **kwargs)
-    if mode != "r":
-        soundfile._snd.sf_command(handle._file, _SFC_SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
-    return handle
+# libsndfile's SFE_SYSTEM: an OS call failed; sf_strerror then carries strerror(errno).
+_SFE_SYSTEM = 2
+# Bytes per sample of the subtypes the product writes (the size a WAV will need on disk).
+SUBTYPE_BYTES = {"PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}
+WAV_HEADER_BYTES = 4096  # RIFF, fmt and the odd LIST chunk: generous, so a pre-check never
+# passes a file that then fails on its last block
 
 
 class AudioFileError(LofiError):
     """A WAV that is missing, corrupt, empty, mono or at the wrong rate."""
+
+
+class TruncatedWavError(AudioFileError, TruncatedMediaError):
+    """A WAV whose ``data`` (or RIFF) chunk declares more bytes than the file holds."""
+
+
+def _chunks(handle, file_bytes: int, big_endian: bool) -> Iterable[tuple[bytes, int, int]]:
+    """(chunk id, declared size, offset of its payload) of each chunk after "WAVE"."""
+    order = "big" if big_endian else "little"
+    offset = 12
+    while offset + 8 <= file_bytes:
+        handle.seek(offset)
+        header = handle.read(8)
+        size = int.from_bytes(header[4:8], order)
+        yield header[:4], size, offset + 8
+        offset += 8 + size + (size & 1)  # chunks are word-aligned (RIFF spec, pad byte)
+
+
+def verify_wav_length(path: Path | str) -> None:
+    """Refuse a WAV that holds less than its header declares.
+
+    The RIFF/RIFX/RF64 container (Microsoft's RIFF WAVE format; EBU Tech 3306 for RF64)
+    declares the size of the whole file and of its ``data`` chunk; a copy cut short, a
+    writer killed or starved of disk space leaves fewer bytes than declared. Files that are
+    not RIFF WAVE (or lack a ``data`` chunk header) are left to libsndfile to judge.
+
+    Raises:
+        TruncatedWavError: naming the path, declared vs present audio (seconds and bytes).
+    """
+    path = Path(path)
+    file_bytes = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX", b"RF64") or head[8:] != b"WAVE":
+            return
+        big_endian = head[:4] == b"RIFX"
+        order = "big" if big_endian else "little"
+        riff_bytes = int.from_bytes(head[4:8], order) + 8
+        bytes_per_s = data_bytes = data_offset = data64 = None
+        for chunk_id, size, offset in _chunks(handle, file_bytes, big_endian):
+            if chunk_id == b"ds64":  # RF64: the real 64-bit sizes (the 32-bit ones read -1)
+                handle.seek(offset)
+                sizes = handle.read(16)
+                riff_bytes = int.from_bytes(sizes[:8], "little") + 8
+                data64 = int.from_bytes(sizes[8:16], "little")
+            elif chunk_id == b"fmt ":
+                handle.seek(offset + 8)  # nAvgBytesPerSec
+                bytes_per_s = int.from_bytes(handle.read(4), order) or None
+            elif chunk_id == b"data":
+                data_bytes = data64 if data64 is not None else size
+                data_offset = offset
+                break
+    if data_offset is None:
+        if riff_bytes > file_bytes:  # cut off before its data chunk even began
+            raise TruncatedWavError(
+                path, f"{riff_bytes:,} bytes", f"{file_bytes:,} bytes and no audio data"
+            )
+        return
+    present = file_bytes - data_offset
+    if data_bytes > present:
+
+        def length(size: int) -> str:
+            if not bytes_per_s:
+                return f"{size:,} bytes of audio"
+            return f"{size / bytes_per_s:.2f} s of audio ({size:,} bytes)"
+
+        raise TruncatedWavError(path, length(data_bytes), length(present))
+    if riff_bytes > file_bytes:  # the data is whole but a chunk after it (tags) is cut
+        raise TruncatedWavError(path, f"{riff_bytes:,} bytes", f"{file_bytes:,} bytes")
+
+
+def _open_for_reading(path: Path, **kwargs) -> soundfile.SoundFile:
+    if not path.is_file():
+        raise AudioFileError(f"{path} does not exist: materialize the upstream asset first")
+    verify_wav_length(path)
+    try:
+        return soundfile.SoundFile(str(path), "r", **kwargs)
+    except (soundfile.LibsndfileError, RuntimeError, ValueError) as error:
+        raise AudioFileError(
+            f"{path} is not a readable WAV file ({error}): re-materialize it"
+        ) from error
+
+
+class _WavWriter(soundfile.SoundFile):
+    """A SoundFile for writing whose failures name the file and, on a full disk, the size."""
+
+    def __init__(self, path: str, mode: str, expected_frames: int | None, **kwargs) -> None:
+        super().__init__(path, mode, **kwargs)
+        self._frame_bytes = self.channels * SUBTYPE_BYTES.get(self.subtype, 4)
+        self._expected_bytes = (
+            None
+            if expected_frames is None
+            else WAV_HEADER_BYTES + expected_frames * self._frame_bytes
+        )
+
+    def write(self, data) -> None:
+        try:
+            super().write(data)
+        except soundfile.LibsndfileError as error:
+            raise self._write_failure(error, len(data)) from error
+
+    def _write_failure(self, error: soundfile.LibsndfileError, frames: int) -> LofiError:
+        detail = soundfile._ffi.string(soundfile._snd.sf_strerror(self._file)).decode(
+            "utf-8", "replace"
+        )
+        pending = frames * self._frame_bytes
+        written = os.path.getsize(self.name) if os.path.exists(self.name) else 0
+        # libsndfile reports ENOSPC as SFE_SYSTEM ("System error.") and keeps errno's text
+        # only in sf_strerror; a file system with less room than the block is full, whatever
+        # the locale's wording.
+        if error.code == _SFE_SYSTEM and (
+            os.strerror(errno.ENOSPC) in detail
+            or os.strerror(errno.EDQUOT) in detail
+            or free_bytes(self.name) < pending
+        ):
+            if self._expected_bytes is not None:
+                return DiskFullError(self.name, self._expected_bytes)
+            return DiskFullError(self.name, written + pending, exact=False)
+        return AudioFileError(f"could not write {self.name}: {detail}")
+
+
+def wav_file(
+    path: Path | str, mode: str = "r", expected_frames: int | None = None, **kwargs
+) -> soundfile.SoundFile:
+    """``soundfile.SoundFile(path, mode, **kwargs)``: the one opener of every WAV the product
+    reads or writes.
+
+    Reading (``mode="r"``), the file is first checked against its header
+    (``verify_wav_length``). Writing, no PEAK chunk is written: libsndfile adds one to float
+    WAVs stamped with the time of writing, so the same stem written twice would differ in its
+    bytes — and in every SHA-256 the lineage records and the re-render tests compare
+    (soundfile has no switch for it; the library's own command is sent before anything is
+    written). With ``expected_frames``, free space is checked before the first byte.
+
+    Raises:
+        AudioFileError: a file to read is missing or not a WAV libsndfile can read.
+        TruncatedWavError: a file to read holds less than its header declares.
+        DiskFullError: no room for ``expected_frames``, or the disk filled up while writing.
+    """
+    if mode == "r":
+        return _open_for_reading(Path(path), **kwargs)
+    handle = _WavWriter(str(path), mode, expected_frames, **kwargs)
+    if handle._expected_bytes is not None and "w" in mode:
+        try:
+            ensure_free_space(path, handle._expected_bytes)
+        except DiskFullError:
+            handle.close()
+            raise
+    soundfile._snd.sf_command(handle._file, _SFC_SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
+    return handle
 
 
 # Word lengths of the PCM subtypes the project writes; anything else (FLOAT, DOUBLE) is
@@ -77,7 +235,9 @@ def write_wav(
         audio[:, start : start + WRITE_BLOCK_FRAMES]
         for start in range(0, audio.shape[1], WRITE_BLOCK_FRAMES)
     )
-    return write_wav_blocks(path, blocks, sample_rate_hz, subtype, dither_seed, audio.shape[0])
+    return write_wav_blocks(
+        path, blocks, sample_rate_hz, subtype, dither_seed, audio.shape[0], audio.shape[1]
+    )
 
 
 def write_wav_blocks(
@@ -87,12 +247,17 @@ def write_wav_blocks(
     subtype: str = "PCM_24",
     dither_seed: int = 0,
     channels: int = 2,
+    frames: int | None = None,
 ) -> Path:
     """``write_wav`` of a stream of float ``(channels, n)`` blocks (memory stays a few blocks).
 
     Each block's dither comes from its own generator (``dither_seed`` and the block's index),
     so blocks are quantized side by side on ``step_threads()`` threads and the same blocks
-    always write the same bytes.
+    always write the same bytes. ``frames``, the total length when known, lets a full disk be
+    refused before the first byte, with the exact size in the message.
+
+    Raises:
+        DiskFullError: no room for the file (named with its final path, not the temporary).
     """
     target = Path(path)
     bits = PCM_BITS.get(subtype)
@@ -112,6 +277,7 @@ def write_wav_blocks(
         wav_file(
             temporary,
             "w",
+            expected_frames=frames,
             samplerate=sample_rate_hz,
             channels=channels,
             subtype=subtype,
@@ -130,16 +296,17 @@ def write_wav_blocks(
 
 
 def read_wav(path: Path | str, expected_rate_hz: int | None = None) -> tuple[np.ndarray, int]:
-    """Read a stereo WAV as float32 (2, samples); raise AudioFileError with the fix otherwise."""
+    """Read a stereo WAV as float32 (2, samples).
+
+    Raises:
+        AudioFileError: missing, unreadable, empty, not stereo or not at ``expected_rate_hz``
+            (the message says the fix).
+        TruncatedWavError: the file holds less than its header declares.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise AudioFileError(f"{path} does not exist: materialize the upstream asset first")
-    try:
-        frames, sample_rate_hz = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, ValueError) as error:
-        raise AudioFileError(
-            f"{path} is not a readable WAV file ({error}): re-materialize it"
-        ) from error
+    with wav_file(path) as handle:
+        frames = handle.read(dtype="float32", always_2d=True)
+        sample_rate_hz = handle.samplerate
     if frames.shape[0] == 0:
         raise AudioFileError(f"{path} has no samples: re-render it")
     if frames.shape[1] != 2:
@@ -163,18 +330,11 @@ def write_faded_excerpt(
 
     Only the excerpt is read, so a one-hour mix costs no more than a 30-second one.
     """
-    source = Path(source)
-    try:
-        info = soundfile.info(str(source))
-    except (soundfile.LibsndfileError, RuntimeError) as error:
-        raise AudioFileError(f"{source} is not a readable WAV file ({error})") from error
-    rate = info.samplerate
-    length = min(round(seconds * rate), info.frames)
-    start = max(0, min(round(start_s * rate), info.frames - length))
-    frames, _ = soundfile.read(
-        str(source), start=start, frames=length, dtype="float32", always_2d=True
-    )
-    audio = np.ascontiguousarray(frames.T)
+    with wav_file(source) as handle:
+        rate = handle.samplerate
+        length = min(round(seconds * rate), handle.frames)
+        handle.seek(max(0, min(round(start_s * rate), handle.frames - length)))
+        audio = np.ascontiguousarray(handle.read(length, dtype="float32", always_2d=True).T)
     fade_in = min(round(fade_in_s * rate), length // 2)
     fade_out = min(round(fade_out_s * rate), length // 2)
     audio[:, :fade_in] *= np.sin(np.linspace(0, np.pi / 2, fade_in, dtype=np.float32)) ** 2

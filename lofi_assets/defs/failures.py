@@ -7,7 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from lofi_assets.channel import DEFAULT_SLOTS
 from lofi_assets.errors import LofiError
+from lofi_assets.storage import TruncatedMediaError
 
 DATA_DIR_ENV = "LOFI_DATA_DIR"
 # A data root that cannot take files: no permission, read-only, full, or a file in the way.
@@ -16,12 +18,32 @@ UNWRITABLE_ERRNOS = frozenset(
 )
 
 
+def remake_fix(data_root: Path, path: Path) -> str | None:
+    """The fix "re-materialize <asset> for <partition>" of an artifact under ``data_root``,
+    read off the data layout (``<asset>/<date>/<slot>/…`` or ``<asset>/<date>/…``, DESIGN.md); None
+    for a file outside it (or in a staging folder)."""
+    try:
+        parts = Path(path).resolve().relative_to(Path(data_root).resolve()).parts
+    except ValueError:
+        return None
+    if len(parts) < 3 or any(part.startswith(".") for part in parts[:-1]):
+        return None
+    asset, date = parts[0], parts[1]
+    key = f"{date}|{parts[2]}" if len(parts) > 3 and parts[2] in DEFAULT_SLOTS else date
+    return f"re-materialize {asset} for {key}"
+
+
 @contextlib.contextmanager
 def domain_failures(data_root: Path) -> Iterator[None]:
-    """Raise ``dg.Failure`` (not retried) for bad input; name the folder when it can't be written."""
+    """Raise ``dg.Failure`` (not retried: bad input, a truncated file or a full disk fails
+    again the same way) for a domain error; name the folder when it can't be written, and the
+    asset and partition to re-make when an artifact is cut short."""
     try:
         yield
     except LofiError as error:
+        if isinstance(error, TruncatedMediaError):
+            fix = remake_fix(data_root, error.path)
+            error = error.with_fix(fix) if fix else error
         reason = getattr(error, "reason", "")  # e.g. YouTube's quotaExceeded
         raise dg.Failure(
             description=str(error),

@@ -37,14 +37,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import soundfile
 from lxml import etree
 from mutagen.id3 import TALB, TIT2, TPE1, TRCK, TSRC
 from mutagen.wave import WAVE
 from PIL import Image
 
 from lofi_assets.audio.measure import true_peak_dbtp
-from lofi_assets.audio.wav import AudioFileError, read_wav
+from lofi_assets.audio.wav import AudioFileError, read_wav, wav_file
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.publish.identifiers import (
     InvalidProductCodeError,
@@ -270,7 +269,11 @@ def write_store_wav(master: Path, out: Path, plan: ReleasePlan, track: TrackEntr
             f"{MAX_TRUE_PEAK_DBTP}): re-master it with a lower ceiling"
         )
     with atomic_path(out) as temporary:
-        soundfile.write(str(temporary), samples.T, rate, subtype="PCM_16", format="WAV")
+        with wav_file(
+            temporary, "w", expected_frames=samples.shape[1],
+            samplerate=rate, channels=2, subtype="PCM_16", format="WAV",
+        ) as wav:  # fmt: skip
+            wav.write(samples.T)  # a full disk: DiskFullError naming the file and size
         tagged = WAVE(str(temporary))
         tagged.add_tags()
         tagged.tags.add(TSRC(encoding=3, text=[track.isrc_compact]))
@@ -284,8 +287,8 @@ def write_store_wav(master: Path, out: Path, plan: ReleasePlan, track: TrackEntr
 
 def store_wav_facts(path: Path) -> dict:
     """What the audio check reads back: format, rate, channels, true peak, the ISRC tag."""
-    info = soundfile.info(str(path))
-    audio, _ = soundfile.read(str(path), dtype="float32", always_2d=True)
+    with wav_file(path) as info:  # refuses a file cut short
+        audio = info.read(dtype="float32", always_2d=True)
     tags = WAVE(str(path)).tags
     return {
         "subtype": info.subtype,

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile
 from PIL import Image, ImageDraw, ImageFilter
 
 from lofi_assets.audio.measure import loudest_window_of_file
-from lofi_assets.audio.wav import write_faded_excerpt
+from lofi_assets.audio.wav import wav_file, write_faded_excerpt
 from lofi_assets.visual.motion import encode_animated
 from lofi_assets.visual.thumbnail import MIN_CONTRAST, contrast_behind, font, jpeg_bytes
 from lofi_assets.visual.video import SHORTS_SIZE, encode_static
@@ -103,7 +102,8 @@ def make_teaser(
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".teaser.") as scratch:
         folder = Path(scratch)
         excerpt = write_faded_excerpt(mix, folder / "excerpt.wav", start_s, seconds)
-        duration_s = float(soundfile.info(str(excerpt)).duration)
+        with wav_file(excerpt) as handle:
+            duration_s = handle.frames / handle.samplerate
         image = folder / "teaser.jpg"
         image.write_bytes(jpeg_bytes(picture, 92))
         if motion == "static":

@@ -2,12 +2,17 @@
 
 Static mode drives ffmpeg directly: one picture looped by the ``loop`` filter, x264 tuned for
 still images, a closed GOP, AAC-LC at 48 kHz, ``+faststart``, and an exact ``-t`` (``-shortest``
-overshoots by up to a GOP). ``probe()`` reads the result back with ffprobe for the checks.
+overshoots by up to a GOP). ``probe()`` reads the result back with ffprobe for the checks,
+after ``verify_mp4_length`` has compared the file with its own box sizes: ffprobe reads the
+stream durations from the ``moov`` box, which a ``+faststart`` file keeps at the front, so a
+copy cut short in its media data still probes as the whole video.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lofi_assets.errors import LofiError
-from lofi_assets.storage import atomic_path
+from lofi_assets.storage import DiskFullError, TruncatedMediaError, atomic_path, free_bytes
 
 FPS = 12  # frame times every 83 ms: the video ends within 0.1 s of the audio
 AUDIO_RATE_HZ = 48_000
@@ -27,6 +32,10 @@ SHORTS_SIZE = (1080, 1920)  # vertical, for YouTube Shorts, Reels and TikTok
 
 class VideoError(LofiError):
     """ffmpeg is missing or could not encode the video."""
+
+
+class TruncatedVideoError(VideoError, TruncatedMediaError):
+    """An MP4 whose boxes declare more bytes than the file holds, or that has no ``moov``."""
 
 
 def tool(name: str) -> str:
@@ -84,7 +93,11 @@ def run_ffmpeg(
                     progress(min(1.0, int(value) / 1e6 / duration_s))
         if process.returncode != 0:
             errors.seek(0)
-            raise VideoError(f"ffmpeg could not encode {out.name}: {errors.read().strip()[-500:]}")
+            message = errors.read().strip()
+            if os.strerror(errno.ENOSPC) in message or free_bytes(temporary) == 0:
+                written = temporary.stat().st_size if temporary.exists() else 0
+                raise DiskFullError(out, written, exact=False)
+            raise VideoError(f"ffmpeg could not encode {out.name}: {message[-500:]}")
     return out
 
 
@@ -124,7 +137,52 @@ def _moov_first(path: Path) -> bool:
     return moov != -1 and (mdat == -1 or moov < mdat)
 
 
+def verify_mp4_length(path: Path) -> None:
+    """Refuse an MP4 that holds less than its top-level boxes declare, or has no ``moov``.
+
+    Every top-level box starts with its size (ISO/IEC 14496-12 §4.2: 32-bit, 1 = a 64-bit
+    size follows the type, 0 = to the end of the file); the sizes must add up to the file.
+
+    Raises:
+        TruncatedVideoError: naming the box cut short, its declared and present bytes.
+    """
+    file_bytes = path.stat().st_size
+    offset, boxes = 0, []
+    with path.open("rb") as handle:
+        while offset + 8 <= file_bytes:
+            handle.seek(offset)
+            header = handle.read(16)
+            size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            if size == 1:
+                size = int.from_bytes(header[8:16], "big")
+            elif size == 0:
+                size = file_bytes - offset
+            if size < 8:
+                raise TruncatedVideoError(
+                    path, f"a box of at least 8 bytes at byte {offset:,}", f"{size} bytes"
+                )
+            boxes.append(kind)
+            if offset + size > file_bytes:
+                raise TruncatedVideoError(
+                    path,
+                    f"a {kind.decode('latin-1')!r} box of {size:,} bytes at byte {offset:,}",
+                    f"{file_bytes - offset:,} bytes of it",
+                )
+            offset += size
+    if b"moov" not in boxes:  # the index ffmpeg writes last (or first, with +faststart)
+        raise TruncatedVideoError(path, "a 'moov' box (the stream index)", "none")
+
+
 def probe(path: Path) -> VideoFacts:
+    """What the video checks read, from ffprobe, after ``verify_mp4_length``.
+
+    Raises:
+        TruncatedVideoError: the file is cut short (see ``verify_mp4_length``).
+        VideoError: ffprobe cannot read it, or it lacks a video or an audio stream.
+    """
+    if not path.is_file():
+        raise VideoError(f"{path} does not exist: materialize the video first")
+    verify_mp4_length(path)
     result = subprocess.run(
         [tool("ffprobe"), "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
         capture_output=True, text=True,
@@ -132,8 +190,10 @@ def probe(path: Path) -> VideoFacts:
     if result.returncode != 0:
         raise VideoError(f"ffprobe could not read {path}: {result.stderr.strip()}")
     streams = json.loads(result.stdout)["streams"]
-    video = next(s for s in streams if s["codec_type"] == "video")
-    audio = next(s for s in streams if s["codec_type"] == "audio")
+    video = next((s for s in streams if s["codec_type"] == "video"), None)
+    audio = next((s for s in streams if s["codec_type"] == "audio"), None)
+    if video is None or audio is None:
+        raise VideoError(f"{path} lacks a video or an audio stream: re-encode it")
     return VideoFacts(
         video_codec=video["codec_name"],
         video_profile=video.get("profile", ""),

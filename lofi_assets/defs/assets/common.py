@@ -3,7 +3,7 @@
 import base64
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
@@ -11,6 +11,7 @@ import dagster as dg
 from lofi_assets.defs.partitions import DATE_DIMENSION, release_dates, track_partitions
 from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ArtifactStore
+from lofi_assets.errors import LofiError
 from lofi_assets.music.plan_record import PlanRecord, read_plan_record
 from lofi_assets.storage import PartitionBusyError
 
@@ -161,3 +162,50 @@ def compute_timer() -> Iterator[dict[str, float]]:
         yield timing
     finally:
         timing["compute_s"] = round(time.perf_counter() - started, 3)
+
+
+class BlockingCheckFailedError(LofiError):
+    """A blocking check failed on an asset's staged files: they were discarded and the
+    previous good version of the asset (files and record) stays in place."""
+
+
+def _metadata_text(metadata: dict[str, Any]) -> str:
+    values = {k: getattr(v, "value", v) for k, v in metadata.items()}
+    return ", ".join(f"{name}={value}" for name, value in values.items())
+
+
+def judge_staged(
+    asset: str,
+    partition_key: str,
+    results: Sequence[dg.AssetCheckResult],
+    specs: Sequence[dg.AssetCheckSpec],
+) -> Iterator[dg.AssetCheckResult]:
+    """Judge ``results`` of files still in their staging folder, before they replace the
+    previous version (non-negotiable 3: blocking checks judge staged files).
+
+    Used as ``yield from judge_staged(…)`` inside ``with atomic_directory(…)``. All blocking
+    checks passing, it yields nothing: the results ride with the materialization as usual.
+    A blocking check failing (severity ERROR), it yields every result, so the UI shows the
+    verdicts beside the failed step, and raises: the staging folder is discarded, the
+    previous files and record stay, and no downstream asset runs.
+
+    Raises:
+        BlockingCheckFailedError: naming each failed blocking check and what it measured.
+    """
+    blocking = {spec.name for spec in specs if spec.blocking}
+    failed = [
+        result
+        for result in results
+        if result.check_name in blocking
+        and not result.passed
+        and result.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    if not failed:
+        return
+    yield from results
+    verdicts = "; ".join(f"{r.check_name} ({_metadata_text(r.metadata)})" for r in failed)
+    raise BlockingCheckFailedError(
+        f"{asset} {partition_key} was not replaced: blocking check(s) failed on the new files: "
+        f"{verdicts}. The previous version stays in place; fix its inputs (re-materialize "
+        "the upstream asset that is wrong) and materialize it again"
+    )

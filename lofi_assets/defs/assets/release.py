@@ -1,6 +1,7 @@
 """Release group: the day's tracks as one release: mix, metadata, artwork, video and teaser."""
 
 import base64
+from collections.abc import Iterator
 
 import dagster as dg
 from PIL import Image
@@ -14,9 +15,11 @@ from lofi_assets.audio.release_mix import (
     join_tracks,
     longest_gap_s,
 )
+from lofi_assets.audio.wav import verify_wav_length
 from lofi_assets.defs.assets.common import (
     ALL_SLOTS_OF_THE_DAY,
     day_tracks_deps,
+    judge_staged,
     progress_log,
     read_plan,
     release_asset_options,
@@ -97,7 +100,7 @@ def release_mix(
     mastered_wav: dict[str, MasterRecord],
     midi_sketch: dict[str, SketchRecord],
     artifact_store: ArtifactStore,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """The day's masters joined with equal-power crossfades, with a chapter per track."""
     reuse_freed_memory()
     by_slot = sorted(mastered_wav, key=lambda key: int(date_and_slot(key)[1]))
@@ -119,26 +122,41 @@ def release_mix(
                     settings.crossfade_s,
                 )
             )
-        mix = join_tracks(tracks, target / MIX_FILE)
-        chapters = [{"start_s": c.start_s, "title": c.title} for c in mix.chapters]
-        write_json_atomic(target / CHAPTERS_FILE, chapters)
-        integrated = integrated_lufs_of_file(mix.path)
-        longest_gap = longest_gap_s(mix.path)
-        steps = [
-            crossfade_loudness_steps_lu(mix.path, [start], track.crossfade_in_s)[0]
-            for start, track in zip(mix.crossfade_starts_s, tracks[1:], strict=True)
-        ]
+        # Made and judged in a staging folder: the day's previous mix, chapters and record
+        # stay until the new ones pass every blocking check.
+        with atomic_directory(target) as staging:
+            mix = join_tracks(tracks, staging / MIX_FILE)
+            chapters = [{"start_s": c.start_s, "title": c.title} for c in mix.chapters]
+            write_json_atomic(staging / CHAPTERS_FILE, chapters)
+            integrated = integrated_lufs_of_file(mix.path)
+            longest_gap = longest_gap_s(mix.path)
+            steps = [
+                crossfade_loudness_steps_lu(mix.path, [start], track.crossfade_in_s)[0]
+                for start, track in zip(mix.crossfade_starts_s, tracks[1:], strict=True)
+            ]
+            check_results = release_mix_check_results(
+                integrated,
+                longest_gap,
+                steps,
+                [c["start_s"] for c in chapters],
+                mix.duration_s,
+                len(tracks),
+            )
+            yield from judge_staged(
+                "release_mix", context.partition_key, check_results, RELEASE_MIX_CHECK_SPECS
+            )
+    mix_path = target / MIX_FILE
     chapter_lines = "\n".join(f"{timestamp(c['start_s'])} {c['title']}" for c in chapters)
     context.log.info(f"{len(tracks)} tracks, {mix.duration_s / 60:.1f} min, {integrated:.2f} LUFS")
     record = ReleaseMixRecord(
-        wav_path=artifact_store.relative(mix.path),
+        wav_path=artifact_store.relative(mix_path),
         chapters_path=artifact_store.relative(target / CHAPTERS_FILE),
         duration_s=round(mix.duration_s, 3),
         chapters=chapters,
         slots=[date_and_slot(key)[1] for key in by_slot],
         input_sha256=inputs,
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         value=record,
         metadata={
             "duration_s": dg.MetadataValue.float(round(mix.duration_s, 2)),
@@ -146,16 +164,9 @@ def release_mix(
             "tracks": dg.MetadataValue.int(len(tracks)),
             "integrated_lufs": dg.MetadataValue.float(round(integrated, 2)),
             "chapters": dg.MetadataValue.md(f"```\n{chapter_lines}\n```"),
-            "path": dg.MetadataValue.path(str(mix.path)),
+            "path": dg.MetadataValue.path(str(mix_path)),
         },
-        check_results=release_mix_check_results(
-            integrated,
-            longest_gap,
-            steps,
-            [c["start_s"] for c in chapters],
-            mix.duration_s,
-            len(tracks),
-        ),
+        check_results=check_results,
     )
 
 
@@ -258,7 +269,7 @@ def thumbnail(
     midi_sketch: dict[str, SketchRecord],
     channel: ChannelConfig,
     artifact_store: ArtifactStore,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """Three 1280×720 thumbnail variants (A/B/C) and a 3000×3000 cover, drawn for the day."""
     date = str(context.partition_key)
     target = artifact_store.partition_dir("thumbnail", context.partition_key)
@@ -268,9 +279,12 @@ def thumbnail(
         plan = read_plan(artifact_store, midi_sketch[lead])
         seed = stable_seed("thumbnail", channel.to_channel().name, date)
         legibility, previews, paths = {}, [], {}
+        artworks = {}  # variant (and "cover") → the artwork as drawn, for headline_legible
         with atomic_directory(target) as staging:
             for variant in VARIANTS:
-                artwork = draw_artwork(THUMBNAIL_SIZE, plan.style, seed, variant)
+                artwork = artworks[variant] = draw_artwork(
+                    THUMBNAIL_SIZE, plan.style, seed, variant
+                )
                 write_bytes_atomic(staging / f"thumbnail_{variant}.jpg", fitted_jpeg(artwork.image))
                 legibility[variant] = {
                     "text_height_px": artwork.text_height_px,
@@ -278,22 +292,27 @@ def thumbnail(
                     "badge_corner_clear": badge_corner_clear(artwork),
                     "scene": artwork.scene,
                     "palette": artwork.palette,
+                    "drawn": artwork.text.drawn,
+                    "shortened": artwork.text.shortened,
                 }
                 previews.append(_jpeg_markdown(artwork.image, f"variant {variant}"))
-            cover = draw_artwork(COVER_SIZE, plan.style, seed, "A")
+            cover = artworks["cover"] = draw_artwork(COVER_SIZE, plan.style, seed, "A")
             write_bytes_atomic(staging / "cover.jpg", jpeg_bytes(cover.image, 90))
-        facts = {}
-        for path in sorted(target.glob("*.jpg")):
-            with Image.open(path) as image:
-                facts[path.stem] = {
-                    "format": image.format, "mode": image.mode,
-                    "size": list(image.size), "bytes": path.stat().st_size,
-                }  # fmt: skip
-            name = path.stem.removeprefix("thumbnail_")
-            if name in VARIANTS:
-                paths[name] = artifact_store.relative(path)
+            # Judged as staged: the previous artwork stays until the new passes.
+            facts = {}
+            for path in sorted(staging.glob("*.jpg")):
+                with Image.open(path) as image:
+                    facts[path.stem] = {
+                        "format": image.format, "mode": image.mode,
+                        "size": list(image.size), "bytes": path.stat().st_size,
+                    }  # fmt: skip
+                name = path.stem.removeprefix("thumbnail_")
+                if name in VARIANTS:
+                    paths[name] = artifact_store.relative(target / path.name)
+            check_results = [check_artwork_format(facts), check_headline_legible(artworks)]
+            yield from judge_staged("thumbnail", date, check_results, THUMBNAIL_CHECK_SPECS)
     context.log.info(f"Headline {artwork.headline!r}, {len(VARIANTS)} variants and a cover")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         value=ThumbnailRecord(
             variant_paths=paths,
             cover_path=artifact_store.relative(target / "cover.jpg"),
@@ -307,7 +326,7 @@ def thumbnail(
             "legibility": dg.MetadataValue.json(legibility),
             "path": dg.MetadataValue.path(str(target)),
         },
-        check_results=[check_artwork_format(facts), check_headline_legible(legibility)],
+        check_results=check_results,
     )
 
 
@@ -347,9 +366,10 @@ def video(
     thumbnail: ThumbnailRecord,
     channel: ChannelConfig,
     artifact_store: ArtifactStore,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """MP4 (H.264 High + AAC-LC 48 kHz) of the day's mix over its artwork, ready for YouTube."""
-    target = artifact_store.partition_dir("video", context.partition_key) / VIDEO_FILE
+    folder = artifact_store.partition_dir("video", context.partition_key)
+    target = folder / VIDEO_FILE
     with domain_failures(artifact_store.root):
         size = size_of(config.resolution)
         overlay = config.overlay_for(thumbnail.scene)
@@ -358,19 +378,30 @@ def video(
         )
         image = artifact_store.resolve(thumbnail.variant_paths["A"])
         mix = artifact_store.resolve(release_mix.wav_path)
+        verify_wav_length(mix)  # ffmpeg would encode a mix cut short without a word
         progress = progress_log(context, f"encoding {VIDEO_FILE} ({config.motion})")
-        if config.motion == "static":
-            encode_static(image, mix, target, release_mix.duration_s, size, progress)
-        else:
-            seed = stable_seed("video", channel.to_channel().name, str(context.partition_key))
-            encode_animated(
-                image, mix, target, release_mix.duration_s, size, overlay, seed, progress
+        # Encoded and judged in a staging folder: the previous video stays until the new one
+        # passes every blocking check.
+        with atomic_directory(folder) as staging:
+            staged = staging / VIDEO_FILE
+            if config.motion == "static":
+                encode_static(image, mix, staged, release_mix.duration_s, size, progress)
+            else:
+                seed = stable_seed("video", channel.to_channel().name, str(context.partition_key))
+                encode_animated(
+                    image, mix, staged, release_mix.duration_s, size, overlay, seed, progress
+                )
+            facts = probe(staged)
+            check_results = video_check_results(
+                facts, size, release_mix.duration_s, len(release_mix.slots)
             )
-        facts = probe(target)
+            yield from judge_staged(
+                "video", context.partition_key, check_results, VIDEO_CHECK_SPECS
+            )
     context.log.info(
         f"{facts.video_duration_s:.2f} s of {facts.width}×{facts.height} video ({config.motion})"
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         value=VideoRecord(
             video_path=artifact_store.relative(target),
             duration_s=round(facts.video_duration_s, 3),
@@ -385,9 +416,7 @@ def video(
             "size_mb": dg.MetadataValue.float(round(target.stat().st_size / 1e6, 1)),
             "path": dg.MetadataValue.path(str(target)),
         },
-        check_results=video_check_results(
-            facts, size, release_mix.duration_s, len(release_mix.slots)
-        ),
+        check_results=check_results,
     )
 
 
@@ -408,9 +437,10 @@ def shorts_teaser(
     thumbnail: ThumbnailRecord,
     channel: ChannelConfig,
     artifact_store: ArtifactStore,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """A 1080×1920 teaser of the day's loudest 30 s for Shorts, Reels and TikTok."""
-    target = artifact_store.partition_dir("shorts_teaser", context.partition_key) / TEASER_FILE
+    folder = artifact_store.partition_dir("shorts_teaser", context.partition_key)
+    target = folder / TEASER_FILE
     with domain_failures(artifact_store.root):
         overlay = config.overlay_for(thumbnail.scene)
         inputs = input_hashes(
@@ -418,22 +448,29 @@ def shorts_teaser(
             [release_mix.wav_path, thumbnail.cover_path, release_metadata.metadata_path],
         )
         name = channel.to_channel().name
-        teaser = make_teaser(
-            mix=artifact_store.resolve(release_mix.wav_path),
-            cover=artifact_store.resolve(thumbnail.cover_path),
-            out=target,
-            title=release_metadata.title,
-            caption=f"Full mix on {name}",
-            seed=stable_seed("shorts_teaser", name, str(context.partition_key)),
-            motion=config.motion,
-            overlay=overlay,
-        )
-        facts = probe(target)
+        # Encoded and judged in a staging folder: the previous teaser stays until the new one
+        # passes every blocking check.
+        with atomic_directory(folder) as staging:
+            teaser = make_teaser(
+                mix=artifact_store.resolve(release_mix.wav_path),
+                cover=artifact_store.resolve(thumbnail.cover_path),
+                out=staging / TEASER_FILE,
+                title=release_metadata.title,
+                caption=f"Full mix on {name}",
+                seed=stable_seed("shorts_teaser", name, str(context.partition_key)),
+                motion=config.motion,
+                overlay=overlay,
+            )
+            facts = probe(staging / TEASER_FILE)
+            check_results = teaser_check_results(facts, SHORTS_SIZE, teaser.duration_s)
+            yield from judge_staged(
+                "shorts_teaser", context.partition_key, check_results, TEASER_CHECK_SPECS
+            )
     context.log.info(
         f"Teaser from {timestamp(teaser.start_s)} ({teaser.loudness_lufs:.1f} LUFS), "
         f"{facts.video_duration_s:.1f} s"
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         value=TeaserRecord(
             teaser_path=artifact_store.relative(target),
             start_s=teaser.start_s,
@@ -448,5 +485,5 @@ def shorts_teaser(
             "size_mb": dg.MetadataValue.float(round(target.stat().st_size / 1e6, 1)),
             "path": dg.MetadataValue.path(str(target)),
         },
-        check_results=teaser_check_results(facts, SHORTS_SIZE, teaser.duration_s),
+        check_results=check_results,
     )
