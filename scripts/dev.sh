@@ -12,11 +12,14 @@ VENV="$ROOT/.venv"
 PYTHON_BIN="${PYTHON:-python3}"
 # Debian packages the project needs at run time (installed when missing and apt is there):
 # FluidSynth's library for rendering, the FluidR3 General MIDI SoundFont (MIT), and ffmpeg
-# (ffprobe and the ebur128 loudness meter the tests check masters with), and League Spartan
-# (OFL) for thumbnail headlines; the sampled instruments (assets_library/instruments.yaml,
+# (ffprobe and the ebur128 loudness meter the tests check masters with); the text fallback
+# chain (lofi_assets/visual/text.py): League Spartan (OFL) for Latin headlines, Noto Sans CJK
+# (OFL) for kana, kanji, Hangul, Cyrillic and Greek, DejaVu Sans (free licence) for symbols,
+# Noto Color Emoji (OFL) for emoji; the sampled instruments (assets_library/instruments.yaml,
 # licences in assets_library/LICENSES.md): MuseScore General (MIT; piano, electric pianos,
 # guitars, basses, the GM2 drum kits) and Hydrogen's drum kits (the recorded acoustic kit).
 DEBIAN_PACKAGES=(libfluidsynth3 fluid-soundfont-gm ffmpeg fonts-league-spartan
+  fonts-noto-cjk fonts-dejavu-core fonts-noto-color-emoji
   musescore-general-soundfont hydrogen-drumkits)
 # And for the tests: Chromium for the UI test (Playwright drives it; it cannot download one).
 TEST_DEBIAN_PACKAGES=(chromium)

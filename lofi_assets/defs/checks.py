@@ -20,7 +20,21 @@ from lofi_assets.music.model.metrics import originality_rate
 from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.theory import Key
 from lofi_assets.publish.identifiers import valid_isrc
-from lofi_assets.visual.teaser import MAX_SHORTS_S
+from lofi_assets.visual.teaser import (
+    MAX_SHORTS_S,
+    MIN_TEASER_TEXT_HEIGHT_PX,
+    teaser_text_problems,
+)
+from lofi_assets.visual.text import TextFacts
+from lofi_assets.visual.thumbnail import (
+    COVER_SIZE,
+    MAX_THUMBNAIL_BYTES,
+    MIN_CONTRAST,
+    MIN_TEXT_HEIGHT_PX,
+    THUMBNAIL_SIZE,
+    Artwork,
+    headline_problems,
+)
 
 MIN_IN_KEY_RATE = 0.85
 TEMPO_TOLERANCE_BPM = 0.01
@@ -432,7 +446,9 @@ THUMBNAIL_CHECK_SPECS = [
         "headline_legible",
         asset="thumbnail",
         blocking=True,
-        description="Headline ≥ 58 px tall, contrast ≥ 4.5:1, duration-badge corner clear",
+        description=f"Every headline character drawn by a font that has it; the drawn text "
+        f"≥ {MIN_TEXT_HEIGHT_PX} px tall (at 1280 px), inside the safe area, contrast "
+        f"≥ {MIN_CONTRAST}:1, duration-badge corner clear; measured on thumbnails and cover",
     ),
 ]
 
@@ -441,8 +457,8 @@ def check_artwork_format(facts: dict[str, dict]) -> dg.AssetCheckResult:
     """``facts``: file name → {"format", "mode", "size", "bytes"} read back from disk."""
     wrong = {}
     for name, fact in facts.items():
-        expected = (3000, 3000) if name == "cover" else (1280, 720)
-        too_big = name != "cover" and fact["bytes"] > 1_000_000
+        expected = COVER_SIZE if name == "cover" else THUMBNAIL_SIZE
+        too_big = name != "cover" and fact["bytes"] > MAX_THUMBNAIL_BYTES
         if (
             fact["format"] != "JPEG"
             or fact["mode"] != "RGB"
@@ -457,20 +473,18 @@ def check_artwork_format(facts: dict[str, dict]) -> dg.AssetCheckResult:
     )
 
 
-def check_headline_legible(variants: dict[str, dict]) -> dg.AssetCheckResult:
-    """``variants``: variant → {"text_height_px", "contrast", "badge_corner_clear"}."""
-    failing = {
-        name: facts
-        for name, facts in variants.items()
-        if facts["text_height_px"] < 58
-        or facts["contrast"] < 4.5
-        or not facts["badge_corner_clear"]
-    }
+def check_headline_legible(artworks: Mapping[str, Artwork]) -> dg.AssetCheckResult:
+    """``artworks``: variant (or "cover") → the artwork as drawn; its headline is judged by
+    what was measured from its ink (``headline_problems``), not by a sample letter."""
+    problems = {name: headline_problems(artwork) for name, artwork in artworks.items()}
+    failing = {name: found for name, found in problems.items() if found}
     return dg.AssetCheckResult(
         check_name="headline_legible",
         passed=not failing,
         metadata={
-            "variants": dg.MetadataValue.json(variants),
+            "headlines": dg.MetadataValue.json(
+                {name: artwork.text.as_json() for name, artwork in artworks.items()}
+            ),
             "failing": dg.MetadataValue.json(failing),
         },
     )
@@ -550,7 +564,27 @@ TEASER_CHECK_SPECS = [
         "shorts_length", asset="shorts_teaser", blocking=True,
         description=f"At most {MAX_SHORTS_S:.0f} s: longer uploads are not Shorts",
     ),
+    dg.AssetCheckSpec(
+        "text_legible", asset="shorts_teaser", blocking=True,
+        description="Title and caption (the channel's name) drawn whole: every character by a "
+        f"font that has it, ≥ {MIN_TEASER_TEXT_HEIGHT_PX} px tall, inside the safe area, "
+        f"contrast ≥ {MIN_CONTRAST}:1",
+    ),
 ]  # fmt: skip
+
+
+def check_teaser_text_legible(title: TextFacts, caption: TextFacts) -> dg.AssetCheckResult:
+    """The teaser's title and caption as measured from their ink (``teaser_text_problems``)."""
+    problems = teaser_text_problems(title, caption)
+    return dg.AssetCheckResult(
+        check_name="text_legible",
+        passed=not any(problems.values()),
+        metadata={
+            "title": dg.MetadataValue.json(title.as_json()),
+            "caption": dg.MetadataValue.json(caption.as_json()),
+            "problems": dg.MetadataValue.json(problems),
+        },
+    )
 
 
 def teaser_check_results(

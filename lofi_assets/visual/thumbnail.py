@@ -1,9 +1,10 @@
 """Procedural thumbnails and covers: a scene per style, a palette, grain, and a headline.
 
 Scenes are drawn in relative coordinates so one drawing serves the 1280×720 thumbnail and the
-3000×3000 cover. The headline is checked for what makes a thumbnail work on a phone: tall
-enough letters, WCAG contrast against what is actually behind them, and the bottom-right
-corner left free for YouTube's duration badge.
+3000×3000 cover. The headline (in any script: see ``visual/text.py``) is fitted to the safe
+area and checked, as drawn, for what makes a thumbnail work on a phone: every character drawn
+by a font that has it, tall enough letters, WCAG contrast against what is actually behind
+them, inside the safe area, and the bottom-right corner left free for YouTube's duration badge.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.seeding import stable_seed
+from lofi_assets.visual.text import Box, TextFacts, TextStyle, draw_text, fit_text
 
 THUMBNAIL_SIZE = (1280, 720)
 COVER_SIZE = (3000, 3000)
@@ -29,7 +31,9 @@ MAX_THUMBNAIL_BYTES = 1_000_000  # YouTube allows 2 MB; we keep half of that
 MIN_TEXT_HEIGHT_PX = 58  # at 1280 wide: still readable when the thumbnail is 240 px wide
 MIN_CONTRAST = 4.5  # WCAG AA for text
 BADGE_BOX = (0.80, 0.82)  # right 20 % × bottom 18 %: where YouTube prints the duration
-FONT_PATH = Path("/usr/share/fonts/opentype/league-spartan/LeagueSpartan-Bold.otf")
+SAFE_MARGIN = 0.05  # text keeps 5 % of the width (height) from the left/right (top/bottom) edges
+HEADLINE_SIZE_PX = 104  # at 1280 wide: the designed size, shrunk only to fit
+HEADLINE_LEFT = 0.06  # the headline's left edge, as a fraction of the width
 SCENES = ("window_rain", "city_dusk", "desk_room", "nature")
 STYLE_SCENES = {
     "japanese": ("window_rain", "nature"),
@@ -46,28 +50,50 @@ VARIANTS = ("A", "B", "C")
 @dataclass(frozen=True)
 class Artwork:
     image: Image.Image
-    headline: str
+    headline: str  # as chosen from titles.yaml; ``text.drawn`` is what the picture shows
     palette: str
     scene: str
-    text_box: tuple[int, int, int, int]  # left, top, right, bottom of the headline
-    text_height_px: int
-    contrast: float
+    text: TextFacts  # the headline as drawn, measured from its ink
+
+    @property
+    def text_box(self) -> Box:  # left, top, right, bottom of the headline's ink
+        return self.text.box
+
+    @property
+    def text_height_px(self) -> int:  # ink height of the headline's shortest line
+        return self.text.text_height_px
+
+    @property
+    def contrast(self) -> float:
+        return self.text.contrast
+
+
+def palettes() -> dict[str, dict[str, str]]:
+    """The palettes of the current assets library (``$LOFI_ASSETS_LIBRARY`` or the bundled)."""
+    return _palettes_in(assets_library_dir())
 
 
 @cache
-def palettes() -> dict[str, dict[str, str]]:
-    path = assets_library_dir() / "palettes.yaml"
+def _palettes_in(library: Path) -> dict[str, dict[str, str]]:
+    path = library / "palettes.yaml"
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     if len(document) < 8:
         raise ConfigError(f"{path}: at least 8 palettes are needed")
     return document
 
 
-@cache
 def _headlines() -> dict[str, list[str]]:
-    return yaml.safe_load((assets_library_dir() / "titles.yaml").read_text(encoding="utf-8"))[
-        "headlines"
-    ]
+    return _headlines_in(assets_library_dir())
+
+
+@cache
+def _headlines_in(library: Path) -> dict[str, list[str]]:
+    path = library / "titles.yaml"
+    headlines = yaml.safe_load(path.read_text(encoding="utf-8")).get("headlines") or {}
+    for style, choices in headlines.items():
+        if not all(isinstance(choice, str) and choice.strip() for choice in choices or []):
+            raise ConfigError(f"{path}: headlines.{style} must be a list of non-empty strings")
+    return headlines
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -94,12 +120,6 @@ def contrast_behind(image: Image.Image, box, ink) -> float:
     """WCAG contrast of ``ink`` against the mean colour inside ``box`` of ``image``."""
     behind = np.asarray(image.crop(tuple(round(v) for v in box)), dtype=np.float32)
     return contrast_ratio(ink, behind.reshape(-1, 3).mean(axis=0))
-
-
-def font(size_px: int) -> ImageFont.FreeTypeFont:
-    if FONT_PATH.is_file():
-        return ImageFont.truetype(str(FONT_PATH), size_px)
-    return ImageFont.load_default(size=size_px)
 
 
 def _gradient(size, top, bottom) -> Image.Image:
@@ -199,55 +219,55 @@ def _grain(image: Image.Image, seed: int, strength: float = 10.0) -> Image.Image
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
+def safe_box(size: tuple[int, int]) -> Box:
+    """Where text may be drawn on a picture of ``size``: :data:`SAFE_MARGIN` in from each edge."""
+    width, height = size
+    return (round(SAFE_MARGIN * width), round(SAFE_MARGIN * height),
+            round((1 - SAFE_MARGIN) * width), round((1 - SAFE_MARGIN) * height))  # fmt: skip
+
+
 def _place_headline(
     image: Image.Image, headline: str, colours: dict[str, str], variant: str
-) -> tuple:
+) -> TextFacts:
     width, height = image.size
     scale = width / THUMBNAIL_SIZE[0]
-    headline_font = font(round(104 * scale))
-    stroke = max(2, round(7 * scale))
-    draw = ImageDraw.Draw(image, "RGBA")
-    lines = headline.upper().split(" ")
-    text = (
-        "\n".join([" ".join(lines[:2]), " ".join(lines[2:])])
-        if len(lines) > 2
-        else headline.upper()
+    style = TextStyle(
+        ink=_rgb(colours["ink"]),
+        stroke=_rgb(colours["stroke"]),
+        stroke_px=max(2, round(7 * scale)),
+        spacing_px=int(8 * scale),
     )
-    spacing = int(8 * scale)
-    left, top, right, bottom = draw.multiline_textbbox(
-        (0, 0), text, font=headline_font, stroke_width=stroke, spacing=spacing
-    )
-    margin = int(0.06 * width)
-    origin_x = margin
+    text = headline.upper()
+    words = text.split(" ")
+    # The designed look: two words on the first line, the rest on the second.
+    natural = [" ".join(words[:2]), " ".join(words[2:])] if len(words) > 2 else [text]
+    origin_x = int(HEADLINE_LEFT * width)
+    safe = safe_box(image.size)
+    layout = fit_text(
+        text, style,
+        max_width_px=safe[2] - origin_x,
+        max_size_px=round(HEADLINE_SIZE_PX * scale),
+        min_height_px=MIN_TEXT_HEIGHT_PX * scale,
+        max_lines=2,
+        natural_lines=natural,
+    )  # fmt: skip
+    left, top, right, bottom = layout.box
     origin_y = {
         "A": int(0.1 * height),
         "B": int(0.5 * height - (bottom - top) / 2),
         "C": int(0.1 * height),
     }[variant]
-    if variant == "C":
-        origin_x = int(0.06 * width)
     box = (origin_x + left, origin_y + top, origin_x + right, origin_y + bottom)
-    ink, stroke_colour = _rgb(colours["ink"]), _rgb(colours["stroke"])
-    contrast = contrast_behind(image, box, ink)
+    contrast = contrast_behind(image, box, style.ink)
     if contrast < MIN_CONTRAST:  # darken what is behind the words until they read
         pad = int(0.02 * width)
-        draw.rounded_rectangle(
+        ImageDraw.Draw(image, "RGBA").rounded_rectangle(
             [box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad],
             radius=pad,
-            fill=(*stroke_colour, 170),
+            fill=(*style.stroke, 170),
         )
-        contrast = contrast_behind(image, box, ink)
-    draw.multiline_text(
-        (origin_x, origin_y),
-        text,
-        font=headline_font,
-        fill=ink,
-        stroke_width=stroke,
-        stroke_fill=stroke_colour,
-        spacing=spacing,
-    )
-    glyph_box = draw.textbbox((0, 0), "H", font=headline_font)
-    return box, glyph_box[3] - glyph_box[1], contrast
+        contrast = contrast_behind(image, box, style.ink)
+    return draw_text(image, layout, (origin_x, origin_y), safe, contrast)
 
 
 def headline_for(style: str, seed: int) -> str:
@@ -276,8 +296,8 @@ def draw_artwork(size: tuple[int, int], style: str, seed: int, variant: str = "A
     )  # soft, painterly edges
     image = _grain(image, stable_seed(seed, "grain", variant))
     headline = headline_for(style, seed)
-    box, text_height, contrast = _place_headline(image, headline, colours, variant)
-    return Artwork(image, headline, palette_name, scene, box, text_height, contrast)
+    text = _place_headline(image, headline, colours, variant)
+    return Artwork(image, headline, palette_name, scene, text)
 
 
 def badge_corner_clear(artwork: Artwork) -> bool:
@@ -287,6 +307,20 @@ def badge_corner_clear(artwork: Artwork) -> bool:
     right, bottom = artwork.text_box[2], artwork.text_box[3]
     corner_left, corner_top = BADGE_BOX[0] * width, BADGE_BOX[1] * height
     return right <= corner_left or bottom <= corner_top or left >= width or top >= height
+
+
+def headline_problems(artwork: Artwork) -> list[str]:
+    """Why ``artwork``'s headline would not read on a phone; empty when it does.
+
+    Limits scale with the picture's width from the 1280-px thumbnail's: :data:`MIN_TEXT_HEIGHT_PX`
+    of ink, :data:`MIN_CONTRAST` (WCAG 2 AA), inside :func:`safe_box`, every glyph drawn, and
+    the duration-badge corner clear.
+    """
+    scale = artwork.image.size[0] / THUMBNAIL_SIZE[0]
+    found = artwork.text.problems(MIN_TEXT_HEIGHT_PX * scale, MIN_CONTRAST)
+    if not badge_corner_clear(artwork):
+        found.append("headline reaches into the bottom-right corner YouTube covers")
+    return found
 
 
 def jpeg_bytes(image: Image.Image, quality: int = 88) -> bytes:

@@ -33,6 +33,7 @@ from lofi_assets.defs.checks import (
     check_artwork_format,
     check_headline_legible,
     check_no_problems,
+    check_teaser_text_legible,
     release_mix_check_results,
     teaser_check_results,
     video_check_results,
@@ -59,7 +60,7 @@ from lofi_assets.publish.upload import parse_rfc3339
 from lofi_assets.seeding import stable_seed
 from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
 from lofi_assets.visual.motion import OVERLAYS, encode_animated
-from lofi_assets.visual.teaser import make_teaser
+from lofi_assets.visual.teaser import make_teaser, shorts_caption
 from lofi_assets.visual.thumbnail import (
     COVER_SIZE,
     THUMBNAIL_SIZE,
@@ -456,13 +457,16 @@ def shorts_teaser(
                 cover=artifact_store.resolve(thumbnail.cover_path),
                 out=staging / TEASER_FILE,
                 title=release_metadata.title,
-                caption=f"Full mix on {name}",
+                caption=shorts_caption(name),
                 seed=stable_seed("shorts_teaser", name, str(context.partition_key)),
                 motion=config.motion,
                 overlay=overlay,
             )
             facts = probe(staging / TEASER_FILE)
-            check_results = teaser_check_results(facts, SHORTS_SIZE, teaser.duration_s)
+            check_results = [
+                *teaser_check_results(facts, SHORTS_SIZE, teaser.duration_s),
+                check_teaser_text_legible(teaser.title_text, teaser.caption_text),
+            ]
             yield from judge_staged(
                 "shorts_teaser", context.partition_key, check_results, TEASER_CHECK_SPECS
             )

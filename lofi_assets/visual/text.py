@@ -1,0 +1,626 @@
+"""Text in any script: a font fallback chain, text fitted to a width, and facts measured from ink.
+
+One font never covers every script a channel brings (League Spartan has Latin only; a
+*japanese* channel names itself in kana and kanji, a viewer-facing name may carry an emoji).
+Every character is therefore drawn by the first font of :data:`FONT_CHAIN` whose cmap (read
+with fontTools) has it, so nothing turns into a .notdef box or into nothing at all. A character
+no installed font has is not drawn and is listed in :attr:`TextFacts.missing`, which the
+legibility checks refuse.
+
+Text is fitted before it is drawn: shrunk down to the legibility floor, then wrapped, then
+shortened by whole words from the end, never cut inside a word. The facts a check reads
+(height, box, ink) are measured from the masks actually composited onto the picture.
+"""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from fontTools.ttLib import TTCollection, TTFont
+from PIL import Image, ImageDraw, ImageFont
+
+from lofi_assets.errors import ConfigError
+
+Rgb = tuple[int, int, int]
+Box = tuple[int, int, int, int]  # left, top, right, bottom in pixels
+
+INK_ALPHA = 128  # a pixel counts as ink when the glyph covers at least half of it
+
+
+class FontsMissingError(ConfigError):
+    """No font of the text fallback chain is installed."""
+
+
+@dataclass(frozen=True)
+class FontSource:
+    """One font of the fallback chain, as a Debian package installs it."""
+
+    name: str  # the face's full name (name ID 4), e.g. "Noto Sans CJK JP Bold"
+    path: Path
+    package: str  # the Debian package that installs ``path``
+    # CBDT colour-bitmap fonts (Noto Color Emoji) load at one pixel size only; glyphs are drawn
+    # there with their embedded colours and scaled to the text size.
+    bitmap_size_px: int | None = None
+
+
+# Order matters: the first font that has a character draws it. League Spartan keeps the
+# channel's Latin look; Noto Sans CJK JP (Japanese glyph forms first: this product ships a
+# japanese style) draws kana, kanji, Hangul, Cyrillic and Greek; DejaVu Sans draws the
+# symbols both lack; Noto Color Emoji draws emoji. Licences: assets_library/LICENSES.md.
+FONT_CHAIN: tuple[FontSource, ...] = (
+    FontSource(
+        "League Spartan Bold",
+        Path("/usr/share/fonts/opentype/league-spartan/LeagueSpartan-Bold.otf"),
+        "fonts-league-spartan",
+    ),
+    FontSource(
+        "Noto Sans CJK JP Bold",
+        Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+        "fonts-noto-cjk",
+    ),
+    FontSource(
+        "DejaVu Sans Bold",
+        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+        "fonts-dejavu-core",
+    ),
+    FontSource(
+        "Noto Color Emoji",
+        Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"),
+        "fonts-noto-color-emoji",
+        bitmap_size_px=109,
+    ),
+)
+
+# Default_Ignorable_Code_Point ranges (Unicode DerivedCoreProperties.txt): joiners, variation
+# selectors, bidi controls, tags. A font that lacks one must draw nothing for it (The Unicode
+# Standard §5.21), so they are dropped instead of being reported missing.
+_DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)  # fmt: skip
+_ZWJ = "\u200d"
+_EMOJI_PRESENTATION = "\ufe0f"  # VS16: "draw the preceding character as an emoji" (UTS #51 §4)
+_TEXT_PRESENTATION = "\ufe0e"  # VS15: "draw it as text"
+_EMOJI_MODIFIERS = range(0x1F3FB, 0x1F400)  # skin tones attach to the emoji before them
+_REGIONAL_INDICATORS = range(0x1F1E6, 0x1F200)  # two of them make one flag
+# Line breaking in text without spaces (UAX #14 classes ID and H2/H3, with JIS X 4051's
+# kinsoku rules): a line may break between two wide characters, but not before closing
+# punctuation, small kana or the prolonged-sound mark, and not after an opening bracket.
+_NO_BREAK_BEFORE = set(
+    "、。，．・：；？！ー～」』）〕］｝〉》】ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々"
+)
+_NO_BREAK_AFTER = set("「『（〔［｛〈《【")
+
+
+def _ignorable(code_point: int) -> bool:
+    return any(low <= code_point <= high for low, high in _DEFAULT_IGNORABLE)
+
+
+@cache
+def _coverage(source: FontSource) -> tuple[frozenset[int], int]:
+    """The code points ``source`` maps to a glyph (its best cmap), and its face index.
+
+    A collection (.ttc) is searched for the face named ``source.name``.
+    """
+    if source.path.suffix.lower() == ".ttc":
+        with TTCollection(str(source.path), lazy=True) as collection:
+            for index, face in enumerate(collection.fonts):
+                if face["name"].getDebugName(4) == source.name:
+                    return frozenset(face.getBestCmap()), index
+        raise FontsMissingError(
+            f"{source.path} has no face named {source.name!r}: reinstall {source.package}"
+        )
+    with TTFont(str(source.path), lazy=True) as face:
+        return frozenset(face.getBestCmap()), 0
+
+
+def installed_chain(chain: Sequence[FontSource] = FONT_CHAIN) -> tuple[FontSource, ...]:
+    """The fonts of ``chain`` present on this machine, in order.
+
+    Raises FontsMissingError when none is: nothing could be drawn.
+    """
+    present = tuple(source for source in chain if source.path.is_file())
+    if not present:
+        packages = " ".join(source.package for source in chain)
+        raise FontsMissingError(
+            "No font of the text chain is installed: run `bash scripts/dev.sh setup` "
+            f"or `apt-get install {packages}`"
+        )
+    return present
+
+
+def covers(source: FontSource, character: str) -> bool:
+    """True when ``source``'s cmap maps every code point of ``character`` to a glyph."""
+    cmap, _ = _coverage(source)
+    return all(ord(c) in cmap for c in character)
+
+
+@cache
+def _pillow_font(source: FontSource, size_px: int) -> ImageFont.FreeTypeFont:
+    _, index = _coverage(source)
+    load_px = source.bitmap_size_px or size_px
+    return ImageFont.truetype(str(source.path), load_px, index=index)
+
+
+def _clusters(text: str) -> list[str]:
+    """``text`` cut into user-perceived characters: a base with its marks, joiners, selectors,
+    skin tones, or the second half of a flag (a simplification of UAX #29's rules)."""
+    clusters: list[str] = []
+    for character in text:
+        code_point = ord(character)
+        if clusters and (
+            unicodedata.category(character) in ("Mn", "Mc", "Me")
+            or _ignorable(code_point)
+            or code_point in _EMOJI_MODIFIERS
+            or clusters[-1].endswith(_ZWJ)
+            or (
+                code_point in _REGIONAL_INDICATORS
+                and len(clusters[-1]) == 1
+                and ord(clusters[-1]) in _REGIONAL_INDICATORS
+            )
+        ):
+            clusters[-1] += character
+        else:
+            clusters.append(character)
+    return clusters
+
+
+@dataclass(frozen=True)
+class Run:
+    """Consecutive characters drawn with one font."""
+
+    text: str
+    source: FontSource
+
+
+def font_runs(text: str, chain: Sequence[FontSource]) -> tuple[tuple[Run, ...], tuple[str, ...]]:
+    """``text`` (NFC) split into runs of one font each, and the code points no font has.
+
+    Each cluster takes the first font of ``chain`` that has all its visible code points (the
+    emoji font first when VS16 asks for emoji presentation, last when VS15 asks for text).
+    Ignorable code points the chosen font lacks are dropped; a character no font has is left
+    out of the runs and returned as ``"U+XXXX"`` in the second element.
+    """
+    runs: list[Run] = []
+    missing: list[str] = []
+    for cluster in _clusters(unicodedata.normalize("NFC", text)):
+        visible = [c for c in cluster if not _ignorable(ord(c))]
+        if not visible:
+            continue
+        order = list(chain)
+        if _EMOJI_PRESENTATION in cluster:
+            order.sort(key=lambda source: source.bitmap_size_px is None)
+        elif _TEXT_PRESENTATION in cluster:
+            order.sort(key=lambda source: source.bitmap_size_px is not None)
+        source = next((s for s in order if covers(s, "".join(visible))), None)
+        if source is None:  # keep the base if a font has it, report the rest
+            source = next((s for s in order if covers(s, visible[0])), None)
+        if source is None:
+            missing.extend(f"U+{ord(c):04X}" for c in visible)
+            continue
+        drawn = "".join(c for c in cluster if covers(source, c))
+        missing.extend(f"U+{ord(c):04X}" for c in visible if not covers(source, c))
+        if runs and runs[-1].source == source:
+            runs[-1] = Run(runs[-1].text + drawn, source)
+        else:
+            runs.append(Run(drawn, source))
+    return tuple(runs), tuple(missing)
+
+
+def break_points(text: str) -> list[int]:
+    """Indices where ``text`` may be split into lines: at spaces, and between wide (CJK)
+    characters where the kinsoku rules allow (see ``_NO_BREAK_BEFORE``); never inside a
+    cluster (an emoji sequence, a letter and its marks)."""
+    points, index = [], 0
+    clusters = _clusters(text)
+    for before, after in itertools.pairwise(clusters):
+        index += len(before)
+        if after[0] == " " or before[-1] == " ":
+            if after[0] == " ":
+                points.append(index)
+            continue
+        wide = {"W", "F"}
+        if (
+            (
+                unicodedata.east_asian_width(before[0]) in wide
+                or unicodedata.east_asian_width(after[0]) in wide
+            )
+            and after[0] not in _NO_BREAK_BEFORE
+            and before[-1] not in _NO_BREAK_AFTER
+        ):
+            points.append(index)
+    return points
+
+
+def _split(text: str, cuts: Sequence[int]) -> tuple[str, ...]:
+    edges = [0, *cuts, len(text)]
+    return tuple(text[a:b].strip(" ") for a, b in itertools.pairwise(edges))
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    """How a block of text is drawn: colours, outline, line gap, alignment."""
+
+    ink: Rgb
+    stroke: Rgb
+    stroke_px: int
+    spacing_px: int  # extra gap between lines, as Pillow's ``spacing``
+    align: str = "left"  # "left" or "center"
+
+
+@dataclass(frozen=True)
+class _PlacedRun:
+    run: Run
+    x: float  # pen position, from the block's left edge
+    baseline: float  # from the block's top
+
+
+@dataclass(frozen=True)
+class TextLayout:
+    """Lines of text at one size, with every run placed; ``box`` is relative to the origin."""
+
+    text: str  # what the caller asked to draw
+    lines: tuple[str, ...]  # what is drawn
+    size_px: int
+    style: TextStyle
+    runs: tuple[tuple[_PlacedRun, ...], ...]  # per line
+    missing: tuple[str, ...]
+    box: Box  # ink box with the outline, predicted from glyph metrics
+    line_heights_px: tuple[int, ...]  # ink height of each line without the outline, predicted
+    ascent_px: int  # the tallest ascent of the fonts used: the first baseline's depth
+    descent_px: int
+    advance_px: float  # the widest line's pen advance
+    shortened: bool = False  # whole words were dropped from the end to fit
+    fits: bool = True  # within the width and the legibility floor
+
+    @property
+    def width_px(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def text_height_px(self) -> int:
+        return min(self.line_heights_px, default=0)
+
+
+def _run_bbox(placed: _PlacedRun, size_px: int, stroke_px: int) -> tuple[float, ...]:
+    """Box of one run at its pen position, relative to the block (glyph metrics, not ink)."""
+    source = placed.run.source
+    face = _pillow_font(source, size_px)
+    if source.bitmap_size_px:
+        scale = size_px / source.bitmap_size_px
+        left, top, right, bottom = face.getbbox(placed.run.text, anchor="ls")
+        return (placed.x + left * scale, placed.baseline + top * scale,
+                placed.x + right * scale, placed.baseline + bottom * scale)  # fmt: skip
+    left, top, right, bottom = face.getbbox(placed.run.text, anchor="ls", stroke_width=stroke_px)
+    return placed.x + left, placed.baseline + top, placed.x + right, placed.baseline + bottom
+
+
+def _advance(run: Run, size_px: int) -> float:
+    face = _pillow_font(run.source, size_px)
+    if run.source.bitmap_size_px:
+        return face.getlength(run.text) * size_px / run.source.bitmap_size_px
+    return face.getlength(run.text)
+
+
+def _metrics(source: FontSource, size_px: int) -> tuple[float, float]:
+    """Ascent and descent of ``source`` at ``size_px`` (FreeType's, as Pillow's anchors use)."""
+    ascent, descent = _pillow_font(source, size_px).getmetrics()
+    if source.bitmap_size_px:
+        scale = size_px / source.bitmap_size_px
+        return ascent * scale, descent * scale
+    return ascent, descent
+
+
+def lay_out(
+    text: str,
+    lines: Sequence[str],
+    size_px: int,
+    style: TextStyle,
+    chain: Sequence[FontSource] | None = None,
+) -> TextLayout:
+    """``lines`` placed at ``size_px``: pen positions, baselines and the predicted ink box.
+
+    Line pitch follows Pillow's multiline rule (ascent + 2 × outline + spacing), with the tallest
+    ascent of the fonts used, so Latin text sits exactly where ``multiline_text`` put it.
+    """
+    chain = tuple(chain or installed_chain())
+    line_runs, missing = [], []
+    for line in lines:
+        runs, absent = font_runs(line, chain)
+        line_runs.append(runs)
+        missing.extend(absent)
+    sources = {run.source for runs in line_runs for run in runs} or {chain[0]}
+    ascent = max(round(_metrics(source, size_px)[0]) for source in sources)
+    descent = max(round(_metrics(source, size_px)[1]) for source in sources)
+    pitch = ascent + 2 * style.stroke_px + style.spacing_px
+    widths = [sum(_advance(run, size_px) for run in runs) for runs in line_runs]
+    widest = max(widths, default=0.0)
+    placed_lines, boxes, heights = [], [], []
+    for number, (runs, width) in enumerate(zip(line_runs, widths, strict=True)):
+        x = (widest - width) / 2 if style.align == "center" else 0.0
+        baseline = ascent + number * pitch
+        placed = []
+        for run in runs:
+            placed.append(_PlacedRun(run, x, baseline))
+            x += _advance(run, size_px)
+        placed_lines.append(tuple(placed))
+        outlined = [_run_bbox(p, size_px, style.stroke_px) for p in placed]
+        bare = [_run_bbox(p, size_px, 0) for p in placed]
+        boxes.extend(outlined)
+        heights.append(round(max(b[3] for b in bare) - min(b[1] for b in bare)) if bare else 0)
+    if boxes:
+        box = tuple(round(f(b[i] for b in boxes)) for i, f in enumerate((min, min, max, max)))
+    else:
+        box = (0, 0, 0, 0)
+    return TextLayout(
+        text=text, lines=tuple(lines), size_px=size_px, style=style,
+        runs=tuple(placed_lines), missing=tuple(missing), box=box,
+        line_heights_px=tuple(heights), ascent_px=ascent, descent_px=descent, advance_px=widest,
+    )  # fmt: skip
+
+
+def _wrapped(text: str, size_px: int, style: TextStyle, max_width_px: float, max_lines: int,
+             chain: Sequence[FontSource]) -> tuple[str, ...] | None:  # fmt: skip
+    """``text`` on the fewest lines (≤ ``max_lines``) that fit, the lines then balanced."""
+    points = break_points(text)
+    widths: dict[str, int] = {}
+
+    def width(line: str) -> int:
+        line = line.strip(" ")
+        if line not in widths:
+            widths[line] = lay_out(line, [line], size_px, style, chain).width_px
+        return widths[line]
+
+    if width(text) <= max_width_px:
+        return (text,)
+    cuts: list[int] = []
+    start = 0
+    while True:  # greedy: each line takes as much as fits (widths grow with the line)
+        if len(cuts) + 1 >= max_lines:
+            return None
+        last = None
+        for point in (p for p in points if p > start):
+            if width(text[start:point]) > max_width_px:
+                break
+            last = point
+        if last is None:
+            return None
+        cuts.append(last)
+        start = last
+        if width(text[start:]) <= max_width_px:
+            break
+    if len(cuts) == 1:  # two lines: the break that makes the longer line shortest
+        cuts = [min(points, key=lambda p: max(width(line) for line in _split(text, [p])))]
+    return _split(text, cuts)
+
+
+def fit_text(
+    text: str,
+    style: TextStyle,
+    *,
+    max_width_px: float,
+    max_size_px: int,
+    min_size_px: int = 1,
+    min_height_px: float = 0.0,
+    max_lines: int = 2,
+    natural_lines: Sequence[str] | None = None,
+    may_shorten: bool = True,
+    chain: Sequence[FontSource] | None = None,
+) -> TextLayout:
+    """The largest layout of ``text`` that fits ``max_width_px``, tried in this order:
+
+    1. ``natural_lines`` (the designed look), shrunk from ``max_size_px`` down to the floor;
+    2. the text wrapped onto at most ``max_lines`` lines, shrunk the same way;
+    3. when ``may_shorten``, the same with whole words dropped from the end (``shortened``).
+
+    The floor is ``min_size_px`` and a measured ink height of ``min_height_px`` for the
+    shortest line. When nothing fits, the whole text at the floor is returned with
+    ``fits=False``: it overflows, and the legibility check that measures it fails.
+    """
+    chain = tuple(chain or installed_chain())
+    step = max(1, round(max_size_px / 100))
+    sizes = range(max_size_px, min_size_px - 1, -step)
+
+    def legible(layout: TextLayout) -> bool:
+        return layout.text_height_px >= min_height_px
+
+    def attempt(candidate: str, natural: Sequence[str] | None) -> TextLayout | None:
+        if natural:
+            for size_px in sizes:
+                layout = lay_out(candidate, natural, size_px, style, chain)
+                if not legible(layout):
+                    break
+                if layout.width_px <= max_width_px:
+                    return layout
+        for size_px in sizes:
+            lines = _wrapped(candidate, size_px, style, max_width_px, max_lines, chain)
+            probe = lay_out(candidate, lines or (candidate,), size_px, style, chain)
+            if not legible(probe):
+                return None
+            if lines:
+                return probe
+        return None
+
+    words = text.split(" ")
+    for count in range(len(words), 0 if may_shorten else len(words) - 1, -1):
+        candidate = " ".join(words[:count])
+        natural = natural_lines if count == len(words) else None
+        layout = attempt(candidate, natural)
+        if layout is not None:
+            return _with(layout, shortened=count < len(words), fits=True)
+    # Nothing fits: the designed lines at the smallest legible size, reported as overflowing.
+    lines = tuple(natural_lines or (text,))
+    floor = lay_out(text, lines, sizes[0], style, chain)
+    for size_px in sizes:
+        layout = lay_out(text, lines, size_px, style, chain)
+        if not legible(layout):
+            break
+        floor = layout
+    return _with(floor, shortened=False, fits=False)
+
+
+def _with(layout: TextLayout, *, shortened: bool, fits: bool) -> TextLayout:
+    return TextLayout(**{**vars(layout), "shortened": shortened, "fits": fits})
+
+
+@dataclass(frozen=True)
+class TextFacts:
+    """What a legibility check reads about text drawn on a picture, measured from its ink.
+
+    ``box`` includes the outline, in picture pixels; ``line_heights_px`` are the fill's ink
+    heights (pixels at least half covered); ``contrast`` is WCAG contrast of the ink against
+    the mean colour behind ``box`` before drawing; ``safe_box`` is where text must stay.
+    """
+
+    text: str
+    drawn: str  # lines joined with "\n"
+    size_px: int
+    box: Box
+    safe_box: Box
+    line_heights_px: tuple[int, ...]
+    line_ink_px: tuple[int, ...]
+    contrast: float
+    missing: tuple[str, ...]
+    fonts: tuple[str, ...]
+    shortened: bool
+
+    @property
+    def text_height_px(self) -> int:
+        return min(self.line_heights_px, default=0)
+
+    def inside_safe_area(self) -> bool:
+        left, top, right, bottom = self.box
+        safe_left, safe_top, safe_right, safe_bottom = self.safe_box
+        return (
+            left >= safe_left and top >= safe_top and right <= safe_right and bottom <= safe_bottom
+        )
+
+    def problems(self, min_height_px: float, min_contrast: float) -> list[str]:
+        """Why the text does not read, one sentence each; empty when it does."""
+        found = []
+        if self.missing:
+            found.append(
+                f"no installed font has {', '.join(self.missing)} in {self.text!r}: "
+                "change the text or add a font that has it to the chain (visual/text.py)"
+            )
+        blank = [line for line, ink in zip(self.drawn.split("\n"), self.line_ink_px, strict=True)
+                 if line.strip() and ink == 0]  # fmt: skip
+        if blank or not self.drawn.strip():
+            found.append(f"no ink drawn for {blank or [self.text]}")
+        if self.text_height_px < min_height_px:
+            found.append(f"text {self.text_height_px} px tall, below {min_height_px:g} px")
+        if not self.inside_safe_area():
+            found.append(f"text box {list(self.box)} outside the safe area {list(self.safe_box)}")
+        if self.contrast < min_contrast:
+            found.append(f"contrast {self.contrast:.2f}:1, below {min_contrast}:1")
+        return found
+
+    def as_json(self) -> dict:
+        return {
+            "drawn": self.drawn, "size_px": self.size_px, "text_height_px": self.text_height_px,
+            "box": list(self.box), "safe_box": list(self.safe_box),
+            "contrast": round(self.contrast, 2), "missing_glyphs": list(self.missing),
+            "fonts": list(self.fonts), "shortened": self.shortened,
+        }  # fmt: skip
+
+
+def _line_masks(
+    placed: Sequence[_PlacedRun], size_px: int, stroke_px: int, origin: tuple[float, float]
+) -> tuple[tuple[int, int], Image.Image, Image.Image, Image.Image | None]:
+    """One line rendered: where it goes on the picture, outline+fill mask, fill mask, emoji RGBA.
+
+    Glyphs keep the fractional part of their pen position (Pillow renders it), so text
+    centred at half a pixel looks as ``ImageDraw.text`` draws it.
+    """
+    placed = [_PlacedRun(p.run, p.x + origin[0], p.baseline + origin[1]) for p in placed]
+    boxes = [_run_bbox(p, size_px, stroke_px) for p in placed]
+    left = int(np.floor(min(b[0] for b in boxes))) - 2
+    top = int(np.floor(min(b[1] for b in boxes))) - 2
+    size = (int(np.ceil(max(b[2] for b in boxes))) - left + 2,
+            int(np.ceil(max(b[3] for b in boxes))) - top + 2)  # fmt: skip
+    outline, fill = Image.new("L", size), Image.new("L", size)
+    colour = None
+    for item in placed:
+        source = item.run.source
+        face = _pillow_font(source, size_px)
+        if source.bitmap_size_px:  # draw at the bitmap size with its colours, then scale
+            scale = size_px / source.bitmap_size_px
+            ascent, descent = face.getmetrics()
+            width = max(1, int(np.ceil(face.getlength(item.run.text))))
+            glyphs = Image.new("RGBA", (width, ascent + descent))
+            ImageDraw.Draw(glyphs).text(
+                (0, ascent), item.run.text, font=face, anchor="ls", embedded_color=True
+            )
+            scaled = glyphs.resize(
+                (max(1, round(glyphs.width * scale)), max(1, round(glyphs.height * scale))),
+                Image.Resampling.LANCZOS,
+            )
+            colour = colour or Image.new("RGBA", size)
+            at = (round(item.x - left), round(item.baseline - ascent * scale - top))
+            colour.alpha_composite(scaled, at)
+            continue
+        position = (item.x - left, item.baseline - top)
+        ImageDraw.Draw(outline).text(position, item.run.text, font=face, fill=255, anchor="ls",
+                                     stroke_width=stroke_px, stroke_fill=255)  # fmt: skip
+        ImageDraw.Draw(fill).text(position, item.run.text, font=face, fill=255, anchor="ls")
+    return (left, top), outline, fill, colour
+
+
+def draw_text(
+    image: Image.Image,
+    layout: TextLayout,
+    origin: tuple[float, float],
+    safe_box: Box,
+    contrast: float,
+) -> TextFacts:
+    """Composite ``layout`` onto ``image`` (RGB, in place) with its top-left at ``origin``, and
+    measure what was drawn.
+
+    ``origin`` is where Pillow's ``multiline_text`` would put its anchor "la"; ``contrast``
+    (measured by the caller before drawing, so behind the text) is carried into the facts.
+    """
+    style = layout.style
+    boxes, heights, inks = [], [], []
+    for placed in layout.runs:
+        if not placed:
+            heights.append(0)
+            inks.append(0)
+            continue
+        at, outline, fill, colour = _line_masks(placed, layout.size_px, style.stroke_px, origin)
+        image.paste(style.stroke, at, outline)
+        image.paste(style.ink, at, fill)
+        coverage = np.asarray(fill)
+        covered = np.asarray(outline) > 0
+        if colour is not None:
+            image.paste(colour.convert("RGB"), at, colour)
+            coverage = np.maximum(coverage, np.asarray(colour)[..., 3])
+            covered |= coverage > 0
+        inks.append(int((coverage >= INK_ALPHA).sum()))
+        # Height as a glyph's box has it (any coverage), as Pillow's textbbox measured it.
+        rows = np.flatnonzero((coverage > 0).any(axis=1))
+        heights.append(int(rows[-1] - rows[0] + 1) if rows.size else 0)
+        rows, columns = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
+        if rows.size:
+            boxes.append((at[0] + columns[0], at[1] + rows[0],
+                          at[0] + columns[-1] + 1, at[1] + rows[-1] + 1))  # fmt: skip
+    box = (
+        tuple(int(f(b[i] for b in boxes)) for i, f in enumerate((min, min, max, max)))
+        if boxes
+        else (0, 0, 0, 0)
+    )
+    fonts = sorted({p.run.source.name for line in layout.runs for p in line})
+    return TextFacts(
+        text=layout.text, drawn="\n".join(layout.lines), size_px=layout.size_px, box=box,
+        safe_box=tuple(int(v) for v in safe_box), line_heights_px=tuple(heights),
+        line_ink_px=tuple(inks), contrast=float(contrast), missing=layout.missing,
+        fonts=tuple(fonts), shortened=layout.shortened,
+    )  # fmt: skip
