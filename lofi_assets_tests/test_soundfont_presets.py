@@ -178,15 +178,15 @@ def test_a_font_lacking_presets_plays_what_it_has_and_the_defaults_play_the_rest
 
 @pytest.mark.usefixtures("no_override")
 @pytest.mark.parametrize(
-    ("presets", "missing"),
+    ("presets", "missing", "via_flag"),
     [
-        ([(0, 0)], "drums 128:40, bass 0:32, melody 0:59, pad 0:48"),
-        ([(128, 0)], "bass 0:32, keys 0:4, melody 0:59, pad 0:48"),
+        ([(0, 0)], "drums 128:40, bass 0:32, melody 0:59, pad 0:48", True),
+        ([(128, 0)], "bass 0:32, keys 0:4, melody 0:59, pad 0:48", False),
     ],
     ids=["one_preset_piano", "drums_only_kit"],
 )
 def test_without_a_fallback_the_render_is_refused_naming_every_missing_preset(
-    sketch, tmp_path, monkeypatch, capsys, presets, missing
+    sketch, tmp_path, monkeypatch, capsys, presets, missing, via_flag
 ):
     user = write_sine_soundfont(tmp_path / "user.sf2", presets)
     font = resolve_soundfont(user, fallback="none")
@@ -195,11 +195,15 @@ def test_without_a_fallback_the_render_is_refused_naming_every_missing_preset(
         produce_stem_files(sketch, _settings(), font, tmp_path)
     assert f"No SoundFont can play {missing} (bank:program; searched user.sf2" in str(refused.value)
     assert [path.name for path in tmp_path.iterdir()] == ["user.sf2"]  # nothing rendered
-    # The same through the CLI with the environment: one error line, exit code 2, no WAV.
-    monkeypatch.setenv(SOUNDFONT_ENV, str(user))
+    # The same through the CLI (`--soundfont`, or $LOFI_SOUNDFONT): one error line, exit
+    # code 2, no WAV.
     monkeypatch.setenv(FALLBACK_ENV, "none")
     out = tmp_path / "track.wav"
     arguments = ["render", "--seed", str(SEED), "--style", STYLE, "--duration", str(DURATION_S)]
+    if via_flag:
+        arguments += ["--soundfont", str(user)]
+    else:
+        monkeypatch.setenv(SOUNDFONT_ENV, str(user))
     assert main([*arguments, "--out", str(out)]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith(f"lofi: error: No SoundFont can play {missing}")
@@ -228,7 +232,8 @@ def test_a_preset_that_makes_no_sound_fails_the_render_and_the_stems_audible_che
     # Passing side: the same silent file passes when its part has no notes, and every other
     # stem (audible) passes as it is.
     assert check_stems_audible(paths, {**notes, "keys": 0}).passed
-    with pytest.raises(SilentStemError, match=r"keys \(\d+ notes, peak"):
+    played = r"keys \(\d+ notes, played by Sine 0:0 \(mute 0:0\), no signal\)"
+    with pytest.raises(SilentStemError, match=played):
         render_master_file(sketch, _settings(), font, tmp_path / "track.wav")
     assert not (tmp_path / "track.wav").exists()
 

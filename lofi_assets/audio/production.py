@@ -678,20 +678,30 @@ def build_stems(
     return {name: stems[name] for name in STEM_NAMES}
 
 
-def require_audible(stems: Mapping[str, StemFile]) -> None:
+def require_audible(
+    stems: Mapping[str, StemFile], sources: Mapping[str, StemSource] | None = None
+) -> None:
     """Raise ``SilentStemError`` naming every stem whose part has notes but that is silent
-    (``StemFile.silent``): a master of rain and vinyl raised to -14 LUFS is not a track."""
+    (``StemFile.silent``), and what played it (``sources``, from ``stem_sources``): a master
+    of rain and vinyl raised to -14 LUFS is not a track."""
     silent = {name: stem for name, stem in stems.items() if stem.silent}
-    if silent:
-        listed = ", ".join(
-            f"{name} ({stem.notes} notes, peak {stem.peak_dbfs:.0f} dBFS)"
-            for name, stem in silent.items()
+    if not silent:
+        return
+    described = []
+    for name, stem in silent.items():
+        peak = f"peak {stem.peak_dbfs:.0f} dBFS" if stem.peak_dbfs > to_db(0.0) else "no signal"
+        source = sources.get(name) if sources else None
+        played = (
+            f", played by {source.preset} ({source.font} {source.bank}:{source.program})"
+            if source
+            else ""
         )
-        raise SilentStemError(
-            f"Silent stems although their parts have notes: {listed}, under "
-            f"{SILENT_STEM_PEAK_DBFS:.0f} dBFS: their SoundFont presets make no sound for "
-            "these notes (key range, empty preset); use a General MIDI SoundFont"
-        )
+        described.append(f"{name} ({stem.notes} notes{played}, {peak})")
+    raise SilentStemError(
+        f"Silent stems although their parts have notes: {', '.join(described)}; under "
+        f"{SILENT_STEM_PEAK_DBFS:.0f} dBFS, the preset makes no sound for these notes (its key "
+        "range, an empty preset): use a General MIDI SoundFont that covers them"
+    )
 
 
 def stem_peak_dbfs(path: Path | str) -> float:
@@ -1275,7 +1285,7 @@ def _temporary_stems(
             sample_rate_hz,
             level_in_place=False,
         )
-        require_audible(stems)
+        require_audible(stems, stem_sources(inputs, soundfont, sample_rate_hz))
         yield stems
 
 
