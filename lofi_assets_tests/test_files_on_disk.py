@@ -25,7 +25,7 @@ from lofi_assets.audio.wav import (
 )
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
-from lofi_assets.defs.assets.release import release_mix
+from lofi_assets.defs.assets.release import release_mix, thumbnail, video
 from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.partitions import track_partition_key
 from lofi_assets.defs.records import MasterRecord, record_to_document
@@ -216,20 +216,23 @@ def good_release(tmp_path_factory):
             )  # fmt: skip
             write_json_atomic(folder / RECORD_FILE, record_to_document(record))
 
-        def make_release() -> dg.ExecuteInProcessResult:
+        def make(asset: dg.AssetsDefinition = release_mix) -> dg.ExecuteInProcessResult:
             return dg.materialize(
-                [midi_sketch, stems, mastered_wav, release_mix], selection=[release_mix],
-                partition_key=DATE, resources=resources, instance=instance,
+                [midi_sketch, stems, mastered_wav, release_mix, thumbnail, video],
+                selection=[asset], partition_key=DATE, resources=resources, instance=instance,
+                run_config={"ops": {"video": {"config": {"motion": "static"}}}}
+                if asset is video
+                else None,
                 raise_on_error=False,
             )  # fmt: skip
 
-        first = make_release()
+        first = make()
         assert first.success
         evaluations = {e.check_name: e.passed for e in first.get_asset_check_evaluations()}
         assert evaluations == dict.fromkeys(
             ("mix_loudness", "no_gaps", "smooth_crossfades", "chapters_valid"), True
         )
-        yield data, make_release
+        yield data, make
 
 
 def _release_files(data: Path) -> dict[str, bytes]:
@@ -246,13 +249,13 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
 
 @pytest.mark.parametrize("fraction", [0.7, 0.5])
 def test_a_truncated_master_is_refused_and_the_previous_release_stays(good_release, fraction):
-    data, make_release = good_release
+    data, make = good_release
     before = _release_files(data)
     master = data / "mastered_wav" / DATE / "2" / "master.wav"
     whole = master.read_bytes()
     try:
         _truncate(master, fraction)
-        result = make_release()
+        result = make()
         assert not result.success
         message = _failure_message(result)
         assert f"{master} is truncated: its header declares 20.00 s of audio" in message
@@ -264,14 +267,14 @@ def test_a_truncated_master_is_refused_and_the_previous_release_stays(good_relea
 
 
 def test_a_failed_blocking_check_keeps_the_previous_release(good_release):
-    data, make_release = good_release
+    data, make = good_release
     before = _release_files(data)
     master = data / "mastered_wav" / DATE / "2" / "master.wav"
     whole = master.read_bytes()
     try:
         # A whole, readable master with 3 s of silence in it: the mix gets a gap.
         write_wav(master, _master_at_minus_14(20.0, 2, gap_s=(8.0, 11.0)), RATE)
-        result = make_release()
+        result = make()
         assert not result.success
         evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         assert evaluations["no_gaps"] is False  # the verdict still shows in the UI
@@ -282,3 +285,32 @@ def test_a_failed_blocking_check_keeps_the_previous_release(good_release):
         assert _release_files(data) == before
     finally:
         master.write_bytes(whole)
+
+
+def test_a_video_is_judged_before_it_replaces_the_previous_one(good_release):
+    data, make = good_release
+    assert make(thumbnail).success
+    assert make(video).success
+    folder = data / "video" / DATE
+    before = {name: (folder / name).read_bytes() for name in ("video.mp4", "record.json")}
+    mix = data / "release_mix" / DATE / "mix.wav"
+    whole = mix.read_bytes()
+    try:
+        _truncate(mix, 0.7)  # ffmpeg would encode the 70 % it finds
+        refused = make(video)
+        assert not refused.success
+        message = _failure_message(refused)
+        assert f"{mix} is truncated" in message
+        assert f"re-materialize release_mix for {DATE}" in message
+        assert {name: (folder / name).read_bytes() for name in before} == before
+        # A whole mix shorter than its record says: the staged video's audio ends 18 s early.
+        write_wav(mix, _master_at_minus_14(30.0, 5), RATE)
+        failed = make(video)
+        assert not failed.success
+        evaluations = {e.check_name: e.passed for e in failed.get_asset_check_evaluations()}
+        assert evaluations["durations_match"] is False
+        assert evaluations["video_streams"] is True
+        assert f"video {DATE} was not replaced" in _failure_message(failed)
+        assert {name: (folder / name).read_bytes() for name in before} == before
+    finally:
+        mix.write_bytes(whole)

@@ -8,6 +8,7 @@ from lofi_assets.defs.assets.common import (
     ALL_SLOTS_OF_THE_DAY,
     PUBLISH_AUTOMATION,
     day_tracks_deps,
+    judge_staged,
     release_asset_options,
 )
 from lofi_assets.defs.checks import (
@@ -118,6 +119,8 @@ def streaming_release(
             date, thumbnail.headline.title(), upc, distributor.settings(settings.artist), tracks
         )
         cover = artifact_store.resolve(thumbnail.cover_path)
+        # Built and judged in a staging folder: a bundle that fails a blocking check neither
+        # replaces the previous one nor reaches the distributor.
         with atomic_directory(folder / BUNDLE_DIR) as staging:
             bundle = build_bundle(
                 staging,
@@ -126,21 +129,31 @@ def streaming_release(
                 cover,
                 distributor.ddex_party_id,
             )
+            audio_facts = [store_wav_facts(staging / t.audio_file) for t in bundle.plan.tracks]
+            isrcs = [t.isrc for t in bundle.plan.tracks]
+            duplicates = store.query(
+                "SELECT count(*) AS n FROM (SELECT isrc FROM isrc_registry GROUP BY isrc "
+                "HAVING count(*) > 1) AS repeated"
+            )[0]["n"]
+            fields = vars(bundle.plan)
+            missing = [name for name in REQUIRED_FIELDS if not str(fields[name]).strip()]
+            missing += release_problems(bundle.plan, [distributor.ddex_party_id])
+            check_results = [
+                *streaming_check_results(
+                    audio_facts,
+                    artwork_problems(staging / plan.artwork_file),
+                    isrcs,
+                    int(duplicates),
+                    missing,
+                    bundle_problems(staging),
+                ),
+                current,
+            ]
+            yield from judge_staged("streaming_release", date, check_results, STREAMING_CHECK_SPECS)
         bundle_folder = folder / BUNDLE_DIR
         target = distributor.target()
         receipt = target.deliver(bundle_folder, f"{date}_{upc}")
         write_json_atomic(folder / RECEIPT_FILE, receipt.to_document())
-        audio_facts = [store_wav_facts(bundle_folder / t.audio_file) for t in bundle.plan.tracks]
-        isrcs = [t.isrc for t in bundle.plan.tracks]
-        duplicates = store.query(
-            "SELECT count(*) AS n FROM (SELECT isrc FROM isrc_registry GROUP BY isrc "
-            "HAVING count(*) > 1) AS repeated"
-        )[0]["n"]
-        fields = vars(bundle.plan)
-        missing = [name for name in REQUIRED_FIELDS if not str(fields[name]).strip()]
-        missing += release_problems(bundle.plan, [distributor.ddex_party_id])
-        problems = bundle_problems(bundle_folder)
-        art_problems = artwork_problems(bundle_folder / plan.artwork_file)
     context.log.info(
         f"{plan.release_type} {plan.title!r} (UPC {upc}) for {plan.release_date}: "
         f"{len(isrcs)} tracks, {receipt.outcome} to {receipt.target}"
@@ -167,10 +180,5 @@ def streaming_release(
             "status": "awaiting_manual (see CHECKLIST.txt)",
             "manifest": dg.MetadataValue.path(str(bundle_folder / MANIFEST_FILE)),
         },
-        check_results=[
-            *streaming_check_results(
-                audio_facts, art_problems, isrcs, int(duplicates), missing, problems
-            ),
-            current,
-        ],
+        check_results=check_results,
     )
