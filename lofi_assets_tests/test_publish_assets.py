@@ -175,6 +175,38 @@ def test_quota_exhaustion_fails_the_run_after_one_request(day):
         assert "quota resets" in error.user_failure_data.description
 
 
+def test_an_unverified_channel_is_published_and_its_thumbnail_follows_later(day):
+    """thumbnails.set answers 403 forbidden (no phone verification): the run succeeds with the
+    playlists and the schedule and shows the thumbnail pending; once allowed, a run sets it."""
+    with LocalYouTube() as server:
+        server.fake.thumbnails_allowed = False
+        youtube = _live(server, day, "unverified.json")
+        ledger = WarehouseResource(url=str(day["root"] / "unverified.duckdb"))
+        first = _materialize(day, [youtube_upload], youtube=youtube, warehouse=ledger)
+        assert first.success
+        shown = first.get_asset_materialization_events()[0].materialization.metadata
+        assert shown["state"].value == "scheduled"
+        assert shown["steps_done"].value == ["uploaded", "playlisted", "scheduled"]
+        status = shown["thumbnail_status"].value
+        assert status.startswith("pending: ") and "https://www.youtube.com/verify" in status
+        (video_id,) = server.fake.videos
+        metadata = json.loads(
+            (day["data"] / "release_metadata" / DATE / "metadata.json").read_text()
+        )
+        assert len(server.fake.playlist_items) == len(metadata["playlists"])
+
+        server.fake.thumbnails_allowed = True
+        later = _materialize(day, [youtube_upload], youtube=youtube, warehouse=ledger)
+        shown = later.get_asset_materialization_events()[0].materialization.metadata
+        assert (shown["thumbnail_status"].value, shown["steps_done"].value) == (
+            "set",
+            ["thumbnail"],
+        )
+        assert server.fake.thumbnail_sets == {video_id: 1}
+        assert len(server.fake.playlist_items) == len(metadata["playlists"])
+        assert list(server.fake.videos) == [video_id]
+
+
 def test_an_expired_token_is_refreshed_and_saved_privately(day):
     with LocalYouTube() as server:
         token = write_token_file(day["root"] / "expired.json", server.endpoint, expired=True)

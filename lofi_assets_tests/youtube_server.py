@@ -3,10 +3,19 @@
 The real google-api-python-client talks to it over HTTP on 127.0.0.1 (``YOUTUBE_API_ENDPOINT``).
 It implements the resumable upload protocol (POST → 200 + Location; PUT chunks with
 Content-Range → 308 + Range, or 200/201 with the video when complete; ``bytes */N`` status
-queries; 404 for an unknown session), thumbnails.set, playlists, playlistItems, videos.list and
-videos.update, and youtubeAnalytics reports.query. Faults are injected per data chunk (a 503,
-a connection reset halfway through the chunk, a chunk kept but never answered, a hang) and per route (403 quotaExceeded, 400
-uploadLimitExceeded, any error body). Every request is counted by route.
+queries; 404 for an unknown session), thumbnails.set, playlists, playlistItems (insert, and list
+by playlist and video, paged), channels.list (the uploads playlist), videos.list and
+videos.update, OAuth token refresh and youtubeAnalytics reports.query.
+
+Faults are injected per data chunk (``chunk_faults``: a 503, a connection reset halfway through
+the chunk, a chunk kept but never answered — the video is created when it was the last one, as
+YouTube does, so only the reply is lost —, a hang, the access token expiring mid-upload), on
+every data chunk (``every_chunk_fault``: 404 as from a misrouted endpoint, or a 308 that keeps
+nothing), per route (403 quotaExceeded, 400 uploadLimitExceeded, any error body) and per
+channel (``thumbnails_allowed`` False: 403 forbidden, as for a channel without phone
+verification). A chunk whose body does not arrive within ``body_timeout_s`` (a client that
+promised bytes it never sends) is counted in ``stalled_bodies`` and its connection closed.
+Every request is counted by route; successful thumbnail sets per video.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import json
 import re
 import socket
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +34,12 @@ from typing import Any
 
 QUOTA_ERROR = (403, "quotaExceeded", "The request cannot be completed because you have exceeded your quota.")  # fmt: skip
 UPLOAD_LIMIT_ERROR = (400, "uploadLimitExceeded", "The user has exceeded the number of videos they may upload.")  # fmt: skip
+# thumbnails.set's answer for a channel that may not use custom thumbnails (unverified):
+# https://developers.google.com/youtube/v3/docs/thumbnails/set#errors
+THUMBNAILS_FORBIDDEN = (403, "forbidden", "The authenticated user doesn't have permissions to upload and set custom video thumbnails.")  # fmt: skip
+AUTH_ERROR = (401, "authError", "Request had invalid authentication credentials.")
+CHANNEL_ID = "UClocalchannel0000000000"
+UPLOADS_PLAYLIST_ID = "UU" + CHANNEL_ID[2:]  # YouTube's uploads playlist: the channel id, UU for UC
 
 
 class FakeYouTube:
@@ -37,9 +53,15 @@ class FakeYouTube:
         self.playlists: dict[str, dict[str, Any]] = {}
         self.playlist_items: list[dict[str, Any]] = []
         self.thumbnails: dict[str, bytes] = {}
-        self.chunk_faults: dict[
-            int, str
-        ] = {}  # data-PUT number (1-based) → 503 | reset | drop | hang
+        self.thumbnail_sets: Counter[str] = Counter()  # video id → thumbnails set (successfully)
+        self.thumbnails_allowed = True
+        # data-PUT number (1-based) → 503 | reset | drop | hang | expire_token
+        self.chunk_faults: dict[int, str] = {}
+        self.every_chunk_fault: str | None = None  # 404 | discard, on every data PUT
+        self.expired_tokens: set[str] = set()  # bearer tokens answered with 401 from now on
+        self.body_timeout_s = 5.0
+        self.stalled_bodies = 0
+        self.session_starts_s: list[float] = []  # time.monotonic() of every videos.insert
         # "POST /youtube/v3/playlistItems" (or "*" for every call) → (status, reason, message)
         self.route_errors: dict[str, tuple[int, str, str]] = {}
         self.daily_views: dict[str, int] = {}  # video id → views per day in reports
@@ -80,12 +102,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _error(self, status: int, reason: str, message: str) -> None:
+    def _error(
+        self, status: int, reason: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         self._reply(
             status,
             {"error": {"code": status, "message": message,
                        "errors": [{"reason": reason, "domain": "youtube", "message": message}]}},
+            headers,
         )  # fmt: skip
+
+    def _bearer(self) -> str:
+        return self.headers.get("Authorization", "").removeprefix("Bearer ")
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _route(self, method: str) -> None:
         parsed = urllib.parse.urlparse(self.path)
@@ -93,6 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
         route = f"{method} {parsed.path}"
         with self.fake.lock:
             self.fake.requests[route] += 1
+        if self._bearer() in self.fake.expired_tokens:
+            self._body()
+            return self._error(*AUTH_ERROR, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if parsed.path == "/upload/youtube/v3/videos" and "upload_id" in query:
             return self._upload_chunk(query["upload_id"])
         error = self.fake.route_errors.get(route) or self.fake.route_errors.get("*")
@@ -104,7 +139,9 @@ class _Handler(BaseHTTPRequestHandler):
             "POST /upload/youtube/v3/thumbnails/set": self._set_thumbnail,
             "GET /youtube/v3/playlists": self._list_playlists,
             "POST /youtube/v3/playlists": self._insert_playlist,
+            "GET /youtube/v3/playlistItems": self._list_playlist_items,
             "POST /youtube/v3/playlistItems": self._insert_playlist_item,
+            "GET /youtube/v3/channels": self._list_channels,
             "GET /youtube/v3/videos": self._list_videos,
             "PUT /youtube/v3/videos": self._update_video,
             "GET /v2/reports": self._report,
@@ -131,6 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(400, "badRequest", "only resumable uploads are supported")
         upload_id = self.fake.next_id("session-")
         with self.fake.lock:
+            self.fake.session_starts_s.append(time.monotonic())
             self.fake.sessions[upload_id] = {
                 "metadata": metadata,
                 "size": int(self.headers.get("X-Upload-Content-Length") or -1),
@@ -160,24 +198,31 @@ class _Handler(BaseHTTPRequestHandler):
         with self.fake.lock:
             self.fake.data_puts += 1
             fault = self.fake.chunk_faults.pop(self.fake.data_puts, None)
+            fault = fault or self.fake.every_chunk_fault
         length = int(self.headers["Content-Length"])
         if fault == "reset":  # read half the chunk, then drop the connection
             self.rfile.read(length // 2)
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return None
+            return self._hang_up()
         if fault == "hang":
             self.fake.hang_started.set()
             self.fake.release_hang.wait(60)
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return None
-        data = self.rfile.read(length)
+            return self._hang_up()
+        data = self._chunk_body(length)
+        if data is None:
+            return self._hang_up()
+        if fault == "expire_token":  # the access token expires now, in the middle of the upload
+            with self.fake.lock:
+                self.fake.expired_tokens.add(self._bearer())
+            return self._error(*AUTH_ERROR, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if fault == "404":  # what a misrouted upload URL answers to every chunk
+            return self._error(404, "notFound", "Not Found")
+        if fault == "discard":  # "resume incomplete", with nothing of the chunk kept
+            received = len(session["data"])
+            return self._reply(308, None, {"Range": f"bytes=0-{received - 1}"} if received else {})
         if fault == "drop":  # keep the whole chunk, then close without an answer
             session["data"].extend(data)
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return None
+            self._complete(session)  # YouTube creates the video even if the reply is lost
+            return self._hang_up()
         if fault == "503":
             return self._error(503, "backendError", "Service unavailable")
         first, last = int(match.group(1)), int(match.group(2))
@@ -186,7 +231,30 @@ class _Handler(BaseHTTPRequestHandler):
         session["data"].extend(data[: last - first + 1])
         return self._upload_status(session)
 
+    def _chunk_body(self, length: int) -> bytes | None:
+        """The chunk's bytes, or None when the client promised them and never sent them."""
+        self.connection.settimeout(self.fake.body_timeout_s)
+        try:
+            data = self.rfile.read(length)
+        except TimeoutError:
+            data = None
+        finally:
+            self.connection.settimeout(None)
+        if data is None or len(data) < length:
+            with self.fake.lock:
+                self.fake.stalled_bodies += 1
+            return None
+        return data
+
     def _upload_status(self, session: dict[str, Any]) -> None:
+        received = len(session["data"])
+        if self._complete(session):
+            return self._reply(200, self._public(self.fake.videos[session["video_id"]]))
+        headers = {"Range": f"bytes=0-{received - 1}"} if received else {}
+        return self._reply(308, None, headers)
+
+    def _complete(self, session: dict[str, Any]) -> bool:
+        """Create the session's video once all its bytes are in; whether it exists."""
         received = len(session["data"])
         if received == session["size"]:
             if session["video_id"] is None:
@@ -205,9 +273,8 @@ class _Handler(BaseHTTPRequestHandler):
                         "contentDetails": {"duration": "PT9M0S"},
                         "_bytes": bytes(session["data"]),
                     }
-            return self._reply(200, self._public(self.fake.videos[session["video_id"]]))
-        headers = {"Range": f"bytes=0-{received - 1}"} if received else {}
-        return self._reply(308, None, headers)
+            return True
+        return False
 
     @staticmethod
     def _public(video: dict[str, Any]) -> dict[str, Any]:
@@ -218,7 +285,10 @@ class _Handler(BaseHTTPRequestHandler):
         data = self._body()
         if query.get("videoId") not in self.fake.videos:
             return self._error(404, "videoNotFound", "no such video")
+        if not self.fake.thumbnails_allowed:
+            return self._error(*THUMBNAILS_FORBIDDEN)
         self.fake.thumbnails[query["videoId"]] = data
+        self.fake.thumbnail_sets[query["videoId"]] += 1
         self._reply(200, {"kind": "youtube#thumbnailSetResponse", "items": [{"default": {}}]})
 
     def _list_playlists(self, query: dict[str, str]) -> None:
@@ -239,6 +309,43 @@ class _Handler(BaseHTTPRequestHandler):
         item = {"id": self.fake.next_id("item-"), **body}
         self.fake.playlist_items.append(item)
         return self._reply(200, item)
+
+    def _list_channels(self, query: dict[str, str]) -> None:
+        if query.get("mine") != "true":
+            return self._error(400, "missingRequiredParameter", "only mine=true is supported")
+        channel = {"kind": "youtube#channel", "id": CHANNEL_ID,
+                   "contentDetails": {"relatedPlaylists": {"uploads": UPLOADS_PLAYLIST_ID}}}  # fmt: skip
+        return self._reply(200, {"kind": "youtube#channelListResponse", "items": [channel]})
+
+    def _list_playlist_items(self, query: dict[str, str]) -> None:
+        """playlistItems.list by playlistId (the uploads playlist: newest first), optionally
+        filtered by videoId, in pages of maxResults (default 5, as YouTube's)."""
+        playlist_id = query.get("playlistId", "")
+        if playlist_id == UPLOADS_PLAYLIST_ID:
+            items = [
+                {"kind": "youtube#playlistItem", "id": f"upload-{video_id}",
+                 "snippet": {"playlistId": playlist_id, "title": video["snippet"].get("title"),
+                             "description": video["snippet"].get("description"),
+                             "resourceId": {"kind": "youtube#video", "videoId": video_id}},
+                 "contentDetails": {"videoId": video_id}}
+                for video_id, video in reversed(self.fake.videos.items())
+            ]  # fmt: skip
+        elif playlist_id in self.fake.playlists:
+            items = [
+                i for i in self.fake.playlist_items if i["snippet"]["playlistId"] == playlist_id
+            ]
+        else:
+            return self._error(404, "playlistNotFound", "no such playlist")
+        if "videoId" in query:
+            wanted = query["videoId"]
+            items = [i for i in items if i["snippet"]["resourceId"]["videoId"] == wanted]
+        start, size = int(query.get("pageToken") or 0), int(query.get("maxResults") or 5)
+        page: dict[str, Any] = {"kind": "youtube#playlistItemListResponse",
+                                "items": items[start : start + size],
+                                "pageInfo": {"totalResults": len(items), "resultsPerPage": size}}  # fmt: skip
+        if start + size < len(items):
+            page["nextPageToken"] = str(start + size)
+        return self._reply(200, page)
 
     def _list_videos(self, query: dict[str, str]) -> None:
         wanted = query.get("id", "").split(",")

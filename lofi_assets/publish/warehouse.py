@@ -36,6 +36,13 @@ SCHEMA = (
         item_id VARCHAR NOT NULL,
         PRIMARY KEY (release_date, playlist_title)
     )""",
+    # A thumbnail YouTube would not take yet (the channel is not verified): set by a later run.
+    """CREATE TABLE IF NOT EXISTS youtube_pending_thumbnails (
+        release_date VARCHAR PRIMARY KEY,
+        video_id VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL,
+        since VARCHAR NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS video_daily (
         day VARCHAR NOT NULL,
         video_id VARCHAR NOT NULL,

@@ -149,6 +149,8 @@ def youtube_upload(
                 chunk_bytes=youtube.chunk_mb * 1024 * 1024,
             )
             outcome = publisher.publish(release)
+            if outcome.thumbnail_pending:
+                context.log.warning(outcome.thumbnail_pending)
             record = UploadRecord(
                 "live", None, outcome.video_id, outcome.state, release.publish_at_utc,
                 input_sha256=inputs,
@@ -160,6 +162,10 @@ def youtube_upload(
                 "url": dg.MetadataValue.url(f"https://www.youtube.com/watch?v={outcome.video_id}"),
                 "steps_done": dg.MetadataValue.json(outcome.steps_done),
                 "retries": dg.MetadataValue.int(outcome.retries),
+                # Pending: the channel may not use custom thumbnails yet; a later run sets it.
+                "thumbnail_status": f"pending: {outcome.thumbnail_pending}"
+                if outcome.thumbnail_pending
+                else "set",
                 "scheduled": "left private: the publish time had passed"
                 if outcome.private_until_published_by_hand
                 else release.publish_at_utc,
