@@ -2,6 +2,7 @@
 ``mastered_wav`` (mixed, lo-fi bus, mastered to -14 LUFS under a -1.5 dBTP ceiling)."""
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from lofi_assets.audio.production import (
 from lofi_assets.audio.qc import measure_master
 from lofi_assets.defs.assets.common import (
     compute_timer,
+    judge_staged,
     png_markdown,
     progress_log,
     read_plan,
@@ -71,7 +73,7 @@ def stems(
     midi_sketch: SketchRecord,
     artifact_store: ArtifactStore,
     soundfont: SoundFontResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """One processed WAV per layer (drums, bass, keys, melody, pad, ambience, vinyl) at mix
     level, 32-bit float (a stem may peak above full scale; PCM would clip it)."""
     reuse_freed_memory()
@@ -114,6 +116,11 @@ def stems(
             audible = check_stems_audible(
                 {name: staging / f"{name}.wav" for name in STEM_NAMES}, notes
             )
+            check_results = [check_stems_complete(shapes, non_finite, STEM_NAMES), audible]
+            # Judged as staged: stems that fail keep the last good ones (and their record).
+            yield from judge_staged(
+                "stems", context.partition_key, check_results, STEMS_CHECK_SPECS
+            )
     duration_s = next(iter(shapes.values()))[1] / SAMPLE_RATE_HZ
     record = StemsRecord(
         stem_paths={name: artifact_store.relative(target / f"{name}.wav") for name in STEM_NAMES},
@@ -121,7 +128,7 @@ def stems(
         duration_s=round(duration_s, 3),
         soundfont=f"{font.name} ({font.source})",
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         value=record,
         metadata={
             "compute_s": dg.MetadataValue.float(timing["compute_s"]),
@@ -138,7 +145,7 @@ def stems(
             "stem_rms_dbfs": dg.MetadataValue.json(levels_dbfs),
             "path": dg.MetadataValue.path(str(target)),
         },
-        check_results=[check_stems_complete(shapes, non_finite, STEM_NAMES), audible],
+        check_results=check_results,
     )
 
 
@@ -177,7 +184,7 @@ def mastered_wav(
     midi_sketch: SketchRecord,
     stems: StemsRecord,
     artifact_store: ArtifactStore,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """The mixed, lo-fi processed track mastered to -14 LUFS (≤ -1.5 dBTP), 44.1 kHz 24-bit."""
     reuse_freed_memory()
     target = artifact_store.partition_dir("mastered_wav", context.partition_key)
@@ -197,7 +204,18 @@ def mastered_wav(
             write_json_atomic(staging / FINGERPRINT_FILE, np.round(fingerprint, 4).tolist())
             preview = render_preview(audio, sample_rate_hz)
             write_bytes_atomic(staging / PREVIEW_FILE, preview)
-    nearest = _nearest_master(artifact_store, target, fingerprint)
+            check_results = master_check_results(
+                qc,
+                float(plan.bpm),
+                dict(settings.spectral_envelope_db),
+                _nearest_master(artifact_store, target, fingerprint),
+                TARGET_LUFS,
+                TRUE_PEAK_CEILING_DBTP,
+            )
+            # Judged as staged: a master that fails keeps the last good one (and its record).
+            yield from judge_staged(
+                "mastered_wav", context.partition_key, check_results, MASTER_CHECK_SPECS
+            )
     context.log.info(
         f"{qc.integrated_lufs:.2f} LUFS, {qc.true_peak_dbtp:.2f} dBTP, LRA {qc.loudness_range_lu:.1f} LU, "
         f"{qc.duration_s:.1f} s"
@@ -212,7 +230,7 @@ def mastered_wav(
         style=plan.style,
         bpm=float(plan.bpm),
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         value=record,
         metadata={
             "compute_s": dg.MetadataValue.float(timing["compute_s"]),
@@ -226,12 +244,5 @@ def mastered_wav(
             "path": dg.MetadataValue.path(str(target / MASTER_FILE)),
             "preview": png_markdown(preview, "waveform and spectrogram"),
         },
-        check_results=master_check_results(
-            qc,
-            float(plan.bpm),
-            dict(settings.spectral_envelope_db),
-            nearest,
-            TARGET_LUFS,
-            TRUE_PEAK_CEILING_DBTP,
-        ),
+        check_results=check_results,
     )

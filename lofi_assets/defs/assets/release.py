@@ -189,7 +189,7 @@ def release_metadata(
     midi_sketch: dict[str, SketchRecord],
     channel: ChannelConfig,
     artifact_store: ArtifactStore,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
     """Title, description with chapters, tags, playlists and publish time of the day's release."""
     target = artifact_store.partition_dir("release_metadata", context.partition_key)
     with domain_failures(artifact_store.root):
@@ -228,10 +228,12 @@ def release_metadata(
             publish_windows=channel.publish_windows,
         )
         document = metadata.to_document()
+        # Judged before it is written: a document that fails keeps the last good one.
+        check_results = [check_no_problems("metadata_valid", problems(document))]
+        yield from judge_staged("release_metadata", date, check_results, METADATA_CHECK_SPECS)
         path = write_json_atomic(target / METADATA_FILE, document)
-    found = problems(document)
     context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         value=MetadataRecord(
             metadata_path=artifact_store.relative(path),
             title=metadata.title,
@@ -247,7 +249,7 @@ def release_metadata(
             "description": dg.MetadataValue.md(f"```\n{metadata.description}\n```"),
             "path": dg.MetadataValue.path(str(path)),
         },
-        check_results=[check_no_problems("metadata_valid", found)],
+        check_results=check_results,
     )
 
 
