@@ -225,6 +225,8 @@ def atomic_directory(target: Path | str) -> Iterator[Path]:
 
     Raises:
         PartitionBusyError: another process is writing ``target`` now.
+        DiskFullError: the file system ran out of room while the folder was staged (named by
+            the file's final path, or ``target`` when no writer knew which file).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
