@@ -7,7 +7,6 @@ set and one playlist item per playlist; each test runs in well under 10 s (the t
 import datetime as dt
 import hashlib
 import itertools
-import os
 import time
 
 import pytest
@@ -27,11 +26,16 @@ from lofi_assets.publish.youtube import (
     load_credentials,
     token_uri_for,
 )
-from lofi_assets_tests.youtube_server import LocalYouTube, write_token_file
+from lofi_assets_tests.youtube_server import (
+    UPLOAD_CHUNK_BYTES,
+    LocalYouTube,
+    five_chunk_release,
+    write_token_file,
+)
 
 pytestmark = pytest.mark.timeout(10)
 
-CHUNK = 256 * 1024
+CHUNK = UPLOAD_CHUNK_BYTES
 DATE = "2026-11-27"
 NOW = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 SESSION_START = "POST /upload/youtube/v3/videos"
@@ -48,16 +52,7 @@ def server():
 
 @pytest.fixture
 def release(tmp_path):
-    video = tmp_path / "video.mp4"
-    video.write_bytes(os.urandom(4 * CHUNK + 1000))  # five chunks, the last one short
-    thumbnail = tmp_path / "thumbnail.jpg"
-    thumbnail.write_bytes(b"\xff\xd8" + os.urandom(5000))
-    return ReleaseUpload(
-        release_date=DATE, video_path=video, thumbnail_path=thumbnail,
-        title="Rainy jazz to study to", description="A quiet hour.\n\n0:00 One\n3:00 Two",
-        tags=["lofi", "jazz"], playlists=["Lofi for studying"],
-        publish_at_utc="2026-11-27T15:00:00Z",
-    )  # fmt: skip
+    return five_chunk_release(tmp_path)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -10,12 +9,18 @@ import textwrap
 
 import pytest
 
-from lofi_assets.publish.upload import Publisher, ReleaseUpload, UploadLedger
+from lofi_assets.publish.upload import Publisher, UploadLedger
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.publish.youtube import PublishError, QuotaExceededError, build_clients
-from lofi_assets_tests.youtube_server import QUOTA_ERROR, UPLOAD_LIMIT_ERROR, LocalYouTube
+from lofi_assets_tests.youtube_server import (
+    QUOTA_ERROR,
+    UPLOAD_CHUNK_BYTES,
+    UPLOAD_LIMIT_ERROR,
+    LocalYouTube,
+    five_chunk_release,
+)
 
-CHUNK = 256 * 1024
+CHUNK = UPLOAD_CHUNK_BYTES
 NOW = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 SESSION_START = "POST /upload/youtube/v3/videos"
 THUMBNAIL_SET = "POST /upload/youtube/v3/thumbnails/set"
@@ -30,16 +35,7 @@ def server():
 
 @pytest.fixture
 def release(tmp_path):
-    video = tmp_path / "video.mp4"
-    video.write_bytes(os.urandom(4 * CHUNK + 1000))  # five chunks, the last one short
-    thumbnail = tmp_path / "thumbnail.jpg"
-    thumbnail.write_bytes(b"\xff\xd8" + os.urandom(5000))
-    return ReleaseUpload(
-        release_date="2026-11-27", video_path=video, thumbnail_path=thumbnail,
-        title="Rainy jazz to study to", description="A quiet hour.\n\n0:00 One\n3:00 Two\n6:00 Three",
-        tags=["lofi", "jazz"], playlists=["Lofi for studying"],
-        publish_at_utc="2026-11-27T15:00:00Z",
-    )  # fmt: skip
+    return five_chunk_release(tmp_path)
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])

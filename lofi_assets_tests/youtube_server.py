@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import os
 import re
 import socket
 import threading
@@ -30,7 +31,10 @@ import time
 import urllib.parse
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+from lofi_assets.publish.upload import ReleaseUpload
 
 QUOTA_ERROR = (403, "quotaExceeded", "The request cannot be completed because you have exceeded your quota.")  # fmt: skip
 UPLOAD_LIMIT_ERROR = (400, "uploadLimitExceeded", "The user has exceeded the number of videos they may upload.")  # fmt: skip
@@ -433,3 +437,21 @@ def write_token_file(path, endpoint: str, expired: bool = False):
         )
     )
     return path
+
+
+UPLOAD_CHUNK_BYTES = 256 * 1024  # the resumable protocol's unit: chunks are multiples of it
+
+
+def five_chunk_release(folder: Path) -> ReleaseUpload:
+    """A release of 2026-11-27 whose video is random bytes in five chunks of
+    UPLOAD_CHUNK_BYTES (the last one short), with a small JPEG-headed thumbnail."""
+    video = folder / "video.mp4"
+    video.write_bytes(os.urandom(4 * UPLOAD_CHUNK_BYTES + 1000))
+    thumbnail = folder / "thumbnail.jpg"
+    thumbnail.write_bytes(b"\xff\xd8" + os.urandom(5000))
+    return ReleaseUpload(
+        release_date="2026-11-27", video_path=video, thumbnail_path=thumbnail,
+        title="Rainy jazz to study to", description="A quiet hour.\n\n0:00 One\n3:00 Two\n6:00 Three",
+        tags=["lofi", "jazz"], playlists=["Lofi for studying"],
+        publish_at_utc="2026-11-27T15:00:00Z",
+    )  # fmt: skip
