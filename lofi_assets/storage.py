@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lofi_assets.errors import LofiError
+from lofi_assets.errors import ConfigError, LofiError
 
 # A temporary younger than this is left alone: its writer may not have locked it yet.
 FRESH_TEMPORARY_S = 10.0
@@ -113,6 +113,64 @@ class TruncatedMediaError(LofiError):
     def with_fix(self, fix: str) -> TruncatedMediaError:
         """The same error with a more specific fix (the asset and partition to re-make)."""
         return type(self)(self.path, self.declared, self.actual, fix)
+
+
+class PathEscapeError(ConfigError):
+    """A name from outside the product (an id from an API or run config, a partition key, a
+    path read from a record) would place a file outside the folder it belongs in."""
+
+
+def confined_path(root: Path | str, *parts: str | os.PathLike[str], what: str = "name") -> Path:
+    """``root`` joined with ``parts``, refused when the result would lie outside ``root``.
+
+    Every path the product builds from outside data goes through here (the data root joined
+    with an asset name, partition keys, ids, a record's relative paths). A part may hold
+    several components (``audio/01.wav``); names that merely contain dots (``v1..2``,
+    ``...``, ``‥``, ``．．``) are plain names. ``what`` names the input in the message
+    ("YouTube video id", "partition key").
+
+    Returns the lexical join ``root/parts`` (not resolved: messages and records keep the
+    data root's own spelling).
+
+    Raises:
+        PathEscapeError: a part is empty, absolute, holds a NUL byte or a ``..`` component
+            (refused even when it would come back inside: no name the product makes has
+            one), or the joined path's real location (symbolic links resolved, as far as
+            they exist) is not under ``root``'s real location: a link planted inside the
+            data root that leads out. The data root itself may be a link (or a mount).
+    """
+    root = Path(root)
+    for part in parts:
+        text = os.fspath(part)
+        reason = ""
+        if not text or not Path(text).parts:
+            reason = "it names nothing (empty or '.')"
+        elif "\0" in text:
+            reason = "it holds a NUL byte"
+        elif Path(text).is_absolute():
+            reason = "it is an absolute path"
+        elif ".." in Path(text).parts:
+            reason = "it climbs out with '..'"
+        if reason:
+            raise PathEscapeError(
+                f"{what} {text!r} cannot name a path under {root}: {reason}; use a relative "
+                "name without '..' (an id, a date, a file name)"
+            )
+    candidate = root.joinpath(*parts)
+    try:
+        real_root, real = root.resolve(), candidate.resolve()
+    except (RuntimeError, OSError) as error:  # a link loop (RuntimeError before Python 3.13)
+        raise PathEscapeError(
+            f"{what} {'/'.join(map(os.fspath, parts))!r}: {candidate} cannot be resolved "
+            f"({error}); remove the symbolic link loop under {root}"
+        ) from error
+    if not real.is_relative_to(real_root):
+        raise PathEscapeError(
+            f"{what} {'/'.join(map(os.fspath, parts))!r} leads outside {root}: {candidate} "
+            f"resolves to {real} through a symbolic link; remove the link (link or mount the "
+            "whole data root instead)"
+        )
+    return candidate
 
 
 def _locked(fd: int) -> bool:

@@ -262,7 +262,8 @@ class _Handler(BaseHTTPRequestHandler):
         received = len(session["data"])
         if received == session["size"]:
             if session["video_id"] is None:
-                video_id = self.fake.next_id("video-")
+                # 11 characters ("video-00001"), the form of YouTube's own ids
+                video_id = self.fake.next_id("video-0")
                 with self.fake.lock:
                     session["video_id"] = video_id
                     self.fake.videos[video_id] = {

@@ -148,12 +148,17 @@ def analytics_threshold_sensor(
     context: dg.SensorEvaluationContext, channel: ChannelConfig, warehouse: WarehouseResource
 ) -> dg.RunRequest | dg.SkipReason:
     """One run per breakout release: more of what worked. The cursor remembers which
-    breakouts were acted on; the run key makes a repeated request a no-op."""
+    breakouts were acted on; the run key makes a repeated request a no-op. A row whose video
+    id or release date is malformed (they name the run's folders) is never requested; the
+    skip reason or the log says which."""
     acted = set(json.loads(context.cursor or "[]"))
     crossing, reason = breakouts(early_performance(warehouse.warehouse()), channel.thresholds())
     fresh = [p for p in crossing if p.video_id not in acted]
     if not fresh:
-        return dg.SkipReason(reason or f"every breakout ({len(acted)}) has been acted on")
+        done = f"every breakout ({len(acted)}) has been acted on" if crossing else ""
+        return dg.SkipReason("; ".join(filter(None, (done, reason))))
+    if reason:  # breakouts to act on, and malformed rows it left out
+        context.log.warning(f"analytics_threshold_sensor: {reason}")
     breakout = fresh[0]
     context.update_cursor(json.dumps(sorted(acted | {breakout.video_id})))
     return dg.RunRequest(

@@ -26,6 +26,7 @@ from lofi_assets.publish.youtube import (
     load_credentials,
     token_uri_for,
 )
+from lofi_assets.storage import confined_path
 
 DEFAULT_DATA_DIR = "data"
 WAREHOUSE_URL_ENV = "LOFI_WAREHOUSE_URL"
@@ -121,13 +122,17 @@ class ArtifactStore(dg.ConfigurableResource):
         return Path(self.data_dir).resolve()
 
     def partition_dir(self, asset_name: str, partition_key: str | dg.MultiPartitionKey) -> Path:
-        return self.root.joinpath(asset_name, *partition_path_parts(partition_key))
+        """``<root>/<asset>/<date>[/<slot>]``; keys come from run tags and the UI, so the folder
+        is confined under the root (``PathEscapeError`` otherwise)."""
+        parts = partition_path_parts(partition_key)
+        return confined_path(self.root, asset_name, *parts, what="partition key")
 
     def relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.root).as_posix()
 
     def resolve(self, relative_path: str) -> Path:
-        return self.root / relative_path
+        """A record's path under the root (records are files anyone may edit: confined)."""
+        return confined_path(self.root, relative_path, what="artifact path")
 
     def read_json(self, relative_path: str) -> Any:
         return json.loads(self.resolve(relative_path).read_text(encoding="utf-8"))

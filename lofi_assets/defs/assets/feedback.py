@@ -20,14 +20,17 @@ from lofi_assets.publish.feedback import (
     BOOSTS_FILE,
     StyleBoost,
     add_boost,
+    require_iso_date,
+    require_video_id,
     variation_requests,
 )
+from lofi_assets.storage import confined_path
 
 
 class BreakoutConfig(dg.Config):
     """Filled in by analytics_threshold_sensor; set by hand to replay a breakout."""
 
-    video_id: str = Field(description="The breakout video")
+    video_id: str = Field(description="The breakout video's YouTube id (11 characters)")
     release_date: str = Field(description="Its release date (YYYY-MM-DD)")
     views_48h: int = Field(default=0, description="What it did in its first 48 h")
     average_view_percentage: float = Field(default=0.0)
@@ -46,47 +49,53 @@ def breakout_feedback(
 ) -> dg.MaterializeResult:
     """More of what worked: variations of the breakout's lead track and a boost for its style."""
     with domain_failures(artifact_store.root):
+        # Run config is typed in the UI's launchpad (or filled in from an API response by the
+        # sensor): every value that names a folder or a date is checked before anything is
+        # read or written.
+        video_id = require_video_id(config.video_id, "breakout_feedback config video_id")
+        release_date = require_iso_date(config.release_date, "breakout_feedback release_date")
+        tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+        effective_from = require_iso_date(
+            config.effective_from or tomorrow, "breakout_feedback effective_from"
+        )
         slot = channel.to_channel().slots[0]
         record_path = (
-            artifact_store.partition_dir(
-                "midi_sketch", track_partition_key(config.release_date, slot)
-            )
+            artifact_store.partition_dir("midi_sketch", track_partition_key(release_date, slot))
             / RECORD_FILE
         )
         if not record_path.is_file():
             raise ConfigError(
-                f"No midi_sketch for {config.release_date} slot {slot}: the breakout's recipe "
+                f"No midi_sketch for {release_date} slot {slot}: the breakout's recipe "
                 "is read from its plan"
             )
         sketch_record = record_from_document(json.loads(record_path.read_text(encoding="utf-8")))
         plan = read_plan(artifact_store, sketch_record)
-        folder = artifact_store.root / "breakout_feedback" / config.video_id
+        folder = confined_path(
+            artifact_store.root, "breakout_feedback", video_id, what="YouTube video id"
+        )
         made = []
         for index, request in enumerate(
-            variation_requests(plan, config.video_id, config.variations), start=1
+            variation_requests(plan, video_id, config.variations), start=1
         ):
             files = write_sketch_files(compose_sketch(request), folder / f"variation_{index}")
             made.append(artifact_store.relative(files.midi_path))
-        tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
-        effective_from = config.effective_from or tomorrow
-        dt.date.fromisoformat(effective_from)  # a bad date fails here, before anything is written
         boost = StyleBoost(
             style=plan.style,
             factor=BOOST_FACTOR,
             effective_from=effective_from,
-            video_id=config.video_id,
+            video_id=video_id,
             reason=(
                 f"{config.views_48h} views in 48 h, {config.average_view_percentage:.1f} % viewed"
             ),
         )
         added = add_boost(artifact_store.root / BOOSTS_FILE, boost)
     context.log.info(
-        f"Breakout {config.video_id}: {len(made)} variations of {plan.style} in "
+        f"Breakout {video_id}: {len(made)} variations of {plan.style} in "
         f"{plan.key}; style boost {'added' if added else 'already recorded'}"
     )
     return dg.MaterializeResult(
         metadata={
-            "video_id": config.video_id,
+            "video_id": video_id,
             "recipe": f"{plan.style} in {plan.key} at {plan.bpm} BPM",
             "variations": dg.MetadataValue.json(made),
             "style_boost": f"{plan.style} ×{BOOST_FACTOR} from {boost.effective_from}"
