@@ -54,11 +54,20 @@ def test_compose_file_describes_the_dagster_deploy_shape():
     user_code = services["user_code"]["command"]
     assert grpc["host"] == "user_code" and str(grpc["port"]) == user_code[user_code.index("-p") + 1]
     assert "lofi_assets.definitions" in user_code
-    # Celery workers consume the broker docker/celery_worker.yaml names: the redis service.
+    # Celery workers consume the broker docker/celery_worker.yaml names: the redis service,
+    # its URLs (password included) read from the environment the services are given.
     worker = yaml.safe_load((DOCKER / "celery_worker.yaml").read_text())["execution"]["config"]
-    assert all(
-        url.startswith("redis://redis:6379/") for url in (worker["broker"], worker["backend"])
+    assert (worker["broker"], worker["backend"]) == (
+        {"env": "LOFI_CELERY_BROKER"},
+        {"env": "LOFI_CELERY_BACKEND"},
     )
+    for name in DAGSTER_SERVICES:
+        environment = services[name]["environment"]
+        for variable, database in (("LOFI_CELERY_BROKER", 0), ("LOFI_CELERY_BACKEND", 1)):
+            assert re.fullmatch(
+                rf"redis://:\$\{{LOFI_REDIS_PASSWORD:\?[^}}]+\}}@redis:6379/{database}",
+                environment[variable],
+            ), (name, variable)
     assert services["celery_worker"]["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "-q" in services["celery_worker"]["command"]
 
@@ -84,8 +93,129 @@ def test_secrets_live_in_an_uncommitted_env_file_that_names_every_variable():
         "DAGSTER_HOME"
     }
     # ${NAME} is read from .env; $${NAME} is the container's own variable at run time.
-    wanted |= set(re.findall(r"(?<!\$)\$\{(\w+)\}", (DOCKER / "docker-compose.yml").read_text()))
+    # With or without a default (:-) or a required-message (:?).
+    compose = (DOCKER / "docker-compose.yml").read_text()
+    wanted |= set(re.findall(r"(?<!\$)\$\{(\w+)(?::[-?][^}]*)?\}", compose))
     assert wanted <= defined, wanted - defined
+
+
+# --- production hardening: non-root images, a Redis that demands a password and stays off
+# public networks (issue 15, item 9). No Docker engine runs here (nor `docker compose`), so
+# the files are parsed; each rule is also shown refusing a file that breaks it.
+
+ROOT_USERS = {"", "root", "0"}
+ENV_EXAMPLE = DOCKER / ".env.example"
+REQUIRED_VARIABLE = re.compile(r"\$\{\w+:\?[^}]+\}$")  # compose refuses to start without it
+# An unset ${NAME:-default} as compose reads it: the default.
+COMPOSE_DEFAULT = re.compile(r"\$\{\w+:-([^}]*)\}")
+
+
+def _final_stage_user(dockerfile: str) -> str:
+    """The user the last stage's processes run as: its last USER instruction ("" for none,
+    i.e. root)."""
+    final_stage = re.split(r"^FROM\s", dockerfile, flags=re.M | re.I)[-1]
+    users = re.findall(r"^USER\s+(\S+)", final_stage, flags=re.M | re.I)
+    return users[-1] if users else ""
+
+
+def hardening_problems(compose: dict, dockerfile: str) -> list[str]:
+    """What makes the production shape unsafe: a service of our image that runs as root, a
+    data folder its user cannot write, a Redis without a password from the environment, or a
+    Redis port published beyond the loopback interface."""
+    problems = []
+    user = _final_stage_user(dockerfile)
+    uid, _, gid = user.partition(":")
+    if uid in ROOT_USERS or gid in {"root", "0"}:
+        problems.append(f"the Dockerfile's last USER is {user or 'missing'} (root)")
+    account = re.search(r"useradd\b[^\n]*?--uid (\d+)[\s\S]*?\s(\w+)\s*\\?\n", dockerfile)
+    if account is None or account.group(1) != uid:
+        problems.append(f"USER {user} is not the account useradd creates")
+    else:
+        owned = re.search(rf"chown {account.group(2)}:\w+ ([^\n]+)", dockerfile)
+        for folder in ("${DAGSTER_HOME}", "${LOFI_DATA_DIR}"):
+            if owned is None or folder not in owned.group(1).split():
+                problems.append(f"{folder} is not owned by {account.group(2)}")
+    for name, service in compose["services"].items():
+        ours = service.get("build", {}).get("dockerfile") == "docker/Dockerfile"
+        if ours and str(service.get("user", user)).partition(":")[0] in ROOT_USERS:
+            problems.append(f"service {name} runs as root")
+    redis = compose["services"]["redis"]
+    command = " ".join(redis.get("command", []))
+    password = re.search(r"requirepass\s+(\S+)", command)
+    if password is None:
+        problems.append("redis has no requirepass")
+    else:
+        reference = password.group(1).strip("\"'")
+        # A container variable ($$NAME) set from the environment's ${NAME:?…}, or ${NAME:?…}.
+        variable = re.fullmatch(r"\$\$(\w+)", reference)
+        source = redis.get("environment", {}).get(variable.group(1)) if variable else reference
+        if not REQUIRED_VARIABLE.match(str(source)):
+            problems.append(f"redis' requirepass {reference} is not a required variable")
+    for port in redis.get("ports", []):
+        mapping = COMPOSE_DEFAULT.sub(r"\1", str(port)) if isinstance(port, str) else port
+        host_ip = (
+            mapping.get("host_ip", "")
+            if isinstance(mapping, dict)
+            else mapping.rpartition(":")[0].rpartition(":")[0]
+        )
+        if host_ip != "127.0.0.1":
+            problems.append(f"redis port {port} is published on {host_ip or '0.0.0.0'}")
+    return problems
+
+
+def test_images_run_as_non_root_and_redis_demands_a_password_on_loopback():
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    assert hardening_problems(_compose(), dockerfile) == []
+    assert _final_stage_user(dockerfile) == "10001:10001"
+    # No credentials committed in a URL: every redis:// password is a required variable (or
+    # the placeholder the .env example shows).
+    for path in (DOCKER / "docker-compose.yml", DOCKER / "celery_worker.yaml", ENV_EXAMPLE):
+        passwords = re.findall(r"redis://:?([^@\s]*)@", path.read_text())
+        literal = [p for p in passwords if p != "<password>" and not REQUIRED_VARIABLE.match(p)]
+        assert literal == [], path.name
+
+
+def _mutated(change) -> list[str]:
+    compose, dockerfile = _compose(), (DOCKER / "Dockerfile").read_text()
+    result = change(compose, dockerfile)
+    return hardening_problems(compose, result if isinstance(result, str) else dockerfile)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda c, d: re.sub(r"^USER .*$", "", d, flags=re.M), "last USER is missing"),
+        (lambda c, d: d + "USER root\n", "last USER is root"),
+        (lambda c, d: d + "USER 0:0\n", "last USER is 0:0"),
+        (lambda c, d: d.replace("${LOFI_DATA_DIR} ${NUMBA", "${NUMBA"), "LOFI_DATA_DIR} is not"),
+        (lambda c, d: c["services"]["daemon"].update(user="root"), "service daemon runs as root"),
+        (
+            lambda c, d: c["services"]["redis"].update(command=["redis-server"]),
+            "redis has no requirepass",
+        ),
+        (
+            lambda c, d: c["services"]["redis"].update(
+                command=["redis-server", "--requirepass", "hunter2"]
+            ),
+            "requirepass hunter2 is not a required variable",
+        ),
+        (
+            lambda c, d: c["services"]["redis"]["environment"].update(
+                LOFI_REDIS_PASSWORD="${LOFI_REDIS_PASSWORD}"
+            ),
+            "is not a required variable",
+        ),
+        (lambda c, d: c["services"]["redis"].update(ports=["6379:6379"]), "on 0.0.0.0"),
+        (lambda c, d: c["services"]["redis"].update(ports=["0.0.0.0:6379:6379"]), "on 0.0.0.0"),
+        (
+            lambda c, d: c["services"]["redis"].update(ports=[{"target": 6379, "published": 6379}]),
+            "on 0.0.0.0",
+        ),
+    ],
+)
+def test_the_hardening_rules_refuse_what_breaks_them(change, problem):
+    problems = _mutated(change)
+    assert any(problem in line for line in problems), problems
 
 
 def _production_instance(postgres_url, tmp_path, monkeypatch):
