@@ -34,6 +34,7 @@ from lofi_assets.defs.automation import (
 from lofi_assets.defs.executor import forked_multiprocess_executor
 from lofi_assets.defs.io import RecordIOManager
 from lofi_assets.defs.resources import (
+    SFTP_PASSWORD_ENV,
     WAREHOUSE_FILE,
     WAREHOUSE_URL_ENV,
     ArtifactStore,
@@ -47,15 +48,39 @@ from lofi_assets.defs.resources import (
 from lofi_assets.defs.scale_out import celery_tracks_job
 from lofi_assets.publish.youtube import ENDPOINT_ENV, TOKEN_FILE_ENV
 
-SFTP_PASSWORD_ENV = "LOFI_SFTP_PASSWORD"
-
 
 def _from_environment(name: str, default: str | None = None) -> str | dg.EnvVar | None:
     """dg.EnvVar when the variable is set (read at run time, never logged), else ``default``."""
     return dg.EnvVar(name) if os.environ.get(name) else default
 
 
-artifact_store = ArtifactStore(data_dir=default_data_dir())
+def resources_from_environment() -> dict[str, object]:
+    """Every resource, configured from the environment as the code location is.
+
+    A secret-bearing setting ($LOFI_WAREHOUSE_URL, $LOFI_SFTP_PASSWORD, the token file) is a
+    ``dg.EnvVar``: Dagster stores and shows the variable's name, and reads the value when the
+    run uses it. A literal would be kept in the job's snapshot in the run storage and shown
+    in the UI's resource config (Dagster docs, "Using environment variables and secrets").
+    """
+    artifact_store = ArtifactStore(data_dir=default_data_dir())
+    return {
+        "channel": ChannelConfig(timezone=channel_timezone()),
+        "soundfont": SoundFontResource(),
+        "artifact_store": artifact_store,
+        "record_io_manager": RecordIOManager(store=artifact_store),
+        "youtube": YouTubeResource(
+            token_file=_from_environment(TOKEN_FILE_ENV),
+            endpoint=_from_environment(ENDPOINT_ENV),
+        ),
+        "distributor": DistributorResource(
+            drop_folder=str(Path(default_data_dir()) / "distributor_dropbox"),
+            sftp_password=_from_environment(SFTP_PASSWORD_ENV),
+        ),
+        "warehouse": WarehouseResource(
+            url=_from_environment(WAREHOUSE_URL_ENV, str(Path(default_data_dir()) / WAREHOUSE_FILE))
+        ),
+    }
+
 
 defs = dg.Definitions(
     assets=[
@@ -87,21 +112,5 @@ defs = dg.Definitions(
     executor=forked_multiprocess_executor,
     schedules=[daily_release_schedule, analytics_schedule],
     sensors=[analytics_threshold_sensor, release_automation_sensor],
-    resources={
-        "channel": ChannelConfig(timezone=channel_timezone()),
-        "soundfont": SoundFontResource(),
-        "artifact_store": artifact_store,
-        "record_io_manager": RecordIOManager(store=artifact_store),
-        "youtube": YouTubeResource(
-            token_file=_from_environment(TOKEN_FILE_ENV),
-            endpoint=_from_environment(ENDPOINT_ENV),
-        ),
-        "distributor": DistributorResource(
-            drop_folder=str(Path(default_data_dir()) / "distributor_dropbox"),
-            sftp_password=_from_environment(SFTP_PASSWORD_ENV),
-        ),
-        "warehouse": WarehouseResource(
-            url=_from_environment(WAREHOUSE_URL_ENV, str(Path(default_data_dir()) / WAREHOUSE_FILE))
-        ),
-    },
+    resources=resources_from_environment(),
 )

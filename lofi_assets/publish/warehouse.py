@@ -7,6 +7,11 @@ written with ``?`` placeholders and translated for psycopg2.
 
 DuckDB lets one process write a file at a time, so each operation opens a short connection
 and waits (with backoff) while another run holds the lock.
+
+A PostgreSQL URL may carry a password (``postgresql+psycopg2://lofi:SECRET@db/lofi``, the
+SQLAlchemy form ``docker/dagster.yaml`` uses, or plain ``postgresql://``). It is read with
+SQLAlchemy's ``make_url`` into psycopg2's keyword arguments, and every message shows it as
+``render_as_string(hide_password=True)`` renders it: the password never leaves this module.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lofi_assets.errors import ConfigError, LofiError
+from lofi_assets.redaction import redact, safe_url
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS youtube_uploads (
@@ -85,19 +91,40 @@ class WarehouseError(LofiError):
     """The warehouse cannot be opened or written."""
 
 
+# The SQLAlchemy dialect names of PostgreSQL through psycopg2 (SQLAlchemy's "PostgreSQL"
+# dialect page: postgresql:// defaults to psycopg2); postgres:// is libpq's own alias.
+POSTGRESQL_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
+
+
 class Warehouse:
-    """``duckdb:///abs/file.duckdb``, a plain ``.duckdb`` path, or ``postgresql://user@host/db``."""
+    """``duckdb:///abs/file.duckdb``, a plain ``.duckdb`` path, or a PostgreSQL URL
+    (``postgresql://`` or ``postgresql+psycopg2://``, user, password, host, port, database and
+    libpq options such as ``?sslmode=require``).
+
+    Raises:
+        ConfigError: neither a ``.duckdb`` file nor a PostgreSQL URL (shown password-masked).
+    """
 
     def __init__(self, url: str) -> None:
-        if url.startswith(("postgresql://", "postgres://")):
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme in POSTGRESQL_SCHEMES:
             self.engine = "postgresql"
-            self.target = url
-        else:
+            self._connect_options = _psycopg2_options(url)
+            self.target = safe_url(url)  # what messages may show: the password masked
+        elif scheme in ("", "duckdb"):
             self.engine = "duckdb"
             path = Path(url.removeprefix("duckdb://"))  # duckdb:///abs/x.duckdb or a path
             if path.suffix != ".duckdb":
-                raise ConfigError(f"Warehouse {url!r}: use a .duckdb file or a postgresql:// URL")
+                raise ConfigError(
+                    f"Warehouse {safe_url(url)!r}: use a .duckdb file or a postgresql:// URL"
+                )
             self.target = str(path)
+        else:
+            raise ConfigError(
+                f"Warehouse {safe_url(url)!r}: the {scheme}:// scheme is not supported; use a "
+                "path ending in .duckdb, or postgresql://user:password@host:port/database "
+                "(postgresql+psycopg2:// too)"
+            )
         self._ready = False
 
     def __repr__(self) -> str:  # never the URL itself: it may carry a password
@@ -109,9 +136,13 @@ class Warehouse:
             import psycopg2
 
             try:
-                connection = psycopg2.connect(self.target)
-            except psycopg2.OperationalError as error:
-                raise WarehouseError(f"Cannot reach the PostgreSQL warehouse: {error}") from error
+                connection = psycopg2.connect(**self._connect_options)
+            except (psycopg2.OperationalError, psycopg2.ProgrammingError) as error:
+                reason = " ".join(redact(str(error)).split())  # libpq's lines, as one
+                raise WarehouseError(
+                    f"Cannot reach the PostgreSQL warehouse at {self.target}: {reason} — check "
+                    f"the URL in $LOFI_WAREHOUSE_URL and that the database is up and exists"
+                ) from error
             try:
                 with connection, connection.cursor() as cursor:
                     yield cursor
@@ -184,6 +215,28 @@ class Warehouse:
                 cursor.execute("SELECT pg_advisory_xact_lock(2026112701)")
             for statement in SCHEMA:
                 cursor.execute(statement)
+
+
+def _psycopg2_options(url: str) -> dict[str, Any]:
+    """psycopg2.connect's keyword arguments from a SQLAlchemy-style URL: host, port, user,
+    password (percent-decoded), dbname, and the query's libpq options.
+
+    Raises:
+        ConfigError: the URL cannot be read (shown password-masked).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as error:
+        raise ConfigError(
+            f"Warehouse URL {safe_url(url)!r} cannot be read ({redact(str(error))}): write it "
+            "as postgresql://user:password@host:port/database, the password percent-encoded"
+        ) from None  # the parser's message may quote the URL whole
+    options: dict[str, Any] = parsed.translate_connect_args(username="user", database="dbname")
+    options.update({name: value for name, value in parsed.query.items() if isinstance(value, str)})
+    return options
 
 
 class Transaction:

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import httplib2
+from google.auth.exceptions import RefreshError, TransportError
+from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest, build_http
@@ -188,6 +190,11 @@ class Retrier:
                     raise refusal(error, action) from error
                 attempt += 1
                 self.backoff(attempt, action, f"HTTP {error.resp.status}")
+            except TokenServerUnreachableError:
+                # A ConnectionError, but of the token server, not the API: the step's retry
+                # (or the next run) tries again, rather than minutes of backoff here holding
+                # the youtube_api pool.
+                raise
             except TRANSIENT_ERRORS as error:
                 attempt += 1
                 self.backoff(attempt, action, f"{type(error).__name__}: {error}")
@@ -277,6 +284,55 @@ def build_clients(credentials: Any | None = None, endpoint: str | None = None) -
     )
 
 
+REFRESH_REFUSED = (
+    "The token server at {server} refused the refresh token ({reason}; revoked, or expired "
+    "after 7 days because the OAuth consent screen is in testing mode): run `lofi auth youtube`"
+)
+
+
+def _refusal_reason(error: RefreshError) -> str:
+    """The OAuth error code of a refused refresh (``invalid_grant``, RFC 6749 §5.2), from the
+    reply google-auth attaches as the error's second argument; else its message, masked."""
+    reply = error.args[1] if len(error.args) > 1 else None
+    if isinstance(reply, dict):
+        code = reply.get("error")
+        if isinstance(code, dict):  # Google's API error shape: {"error": {"errors": [{reason}]}}
+            reasons = [e.get("reason") for e in code.get("errors", []) if isinstance(e, dict)]
+            code = next((r for r in reasons if isinstance(r, str)), code.get("status"))
+        return redact(code) if isinstance(code, str) else "refused"
+    return redact(str(error.args[0])) if error.args else "refused"
+
+
+class ReportingCredentials(Credentials):
+    """OAuth user credentials whose refresh fails with our errors wherever it happens.
+
+    google-auth refreshes in two places: when the token file is loaded expired, and in the
+    middle of any API call, when the API answers 401 and ``google_auth_httplib2.AuthorizedHttp``
+    calls ``credentials.refresh`` itself (its ``request``, "refresh and retry on 401"). Both go
+    through this ``refresh``, so both raise TokenServerUnreachableError (no answer) or
+    CredentialsError (the refresh token refused), never google-auth's TransportError or
+    RefreshError, whose messages quote the token server's whole reply.
+    """
+
+    # Where the token_uri came from, for the fix in the message (set by load_credentials).
+    token_uri_source = "in the token file"
+
+    def refresh(self, request: Any) -> None:
+        try:
+            super().refresh(request)
+        except TransportError as error:
+            server = self.token_uri or GOOGLE_TOKEN_URI
+            raise token_server_unreachable(server, error, self.token_uri_source) from error
+        except RefreshError as error:
+            raise CredentialsError(
+                REFRESH_REFUSED.format(
+                    server=redact(self.token_uri or GOOGLE_TOKEN_URI),
+                    reason=_refusal_reason(error),
+                ),
+                "refresh_refused",
+            ) from error
+
+
 def write_token(path: Path, credentials: Any) -> Path:
     """Save OAuth credentials (with the refresh token) readable by the owner only."""
     return write_bytes_atomic(path, credentials.to_json().encode("utf-8"), mode=0o600)
@@ -289,10 +345,14 @@ def token_uri_for(endpoint: str | None) -> str | None:
 
 
 def load_credentials(token_file: str | Path, token_uri: str | None = None) -> Any:
-    """Credentials from a token file, refreshed (and written back, 0600) when expired."""
-    from google.auth.exceptions import RefreshError, TransportError
+    """Credentials from a token file, refreshed (and written back, 0600) when expired.
+
+    Raises:
+        CredentialsError: no such file, not a token file, no refresh token, or the refresh
+            token refused.
+        TokenServerUnreachableError: the token server did not answer.
+    """
     from google.auth.transport.requests import Request
-    from google.oauth2.credentials import Credentials
 
     path = Path(token_file)
     if not path.is_file():
@@ -300,30 +360,20 @@ def load_credentials(token_file: str | Path, token_uri: str | None = None) -> An
             f"{TOKEN_FILE_ENV} names {path}, which does not exist: run `lofi auth youtube`"
         )
     try:
-        credentials = Credentials.from_authorized_user_file(str(path), list(SCOPES))
+        credentials = ReportingCredentials.from_authorized_user_file(str(path), list(SCOPES))
     except (ValueError, json.JSONDecodeError) as error:
         raise CredentialsError(
             f"{path} is not an OAuth token file ({type(error).__name__}): run `lofi auth youtube`"
-        ) from error
+        ) from None  # google-auth's message may quote the file's fields, secrets included
     if token_uri:
         expiry = credentials.expiry
         credentials = credentials.with_token_uri(token_uri)
         credentials.expiry = expiry  # the copy forgets it, and would look valid forever
+    credentials.token_uri_source = f"from {ENDPOINT_ENV}" if token_uri else f"in {path}"
     if not credentials.valid:
         if not credentials.refresh_token:
             raise CredentialsError(f"{path} has no refresh token: run `lofi auth youtube`")
-        try:
-            credentials.refresh(Request())
-        except TransportError as error:
-            where = f"from {ENDPOINT_ENV}" if token_uri else f"in {path}"
-            raise token_server_unreachable(
-                credentials.token_uri or GOOGLE_TOKEN_URI, error, where
-            ) from error
-        except RefreshError as error:
-            raise CredentialsError(
-                "The refresh token was refused (revoked, or expired after 7 days because the "
-                "OAuth consent screen is in testing mode): run `lofi auth youtube`"
-            ) from error
+        credentials.refresh(Request())
         write_token(path, credentials)
     return credentials
 
