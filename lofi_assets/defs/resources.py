@@ -199,11 +199,16 @@ class YouTubeResource(dg.ConfigurableResource):
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """Where the upload ledger and analytics live: a DuckDB file, or PostgreSQL in production."""
+    """Where the upload ledger and analytics live: a DuckDB file, or PostgreSQL in production.
+
+    A URL with a password belongs in ``$LOFI_WAREHOUSE_URL`` (wired as ``dg.EnvVar``): a literal
+    here would be stored with the job's snapshot and shown in the UI.
+    """
 
     url: str = Field(
         default=str(Path(DEFAULT_DATA_DIR) / WAREHOUSE_FILE),
-        description=f"A .duckdb path or a postgresql:// URL (${WAREHOUSE_URL_ENV})",
+        description=f"A .duckdb path, or a postgresql:// (or postgresql+psycopg2://) URL; "
+        f"with a password, from ${WAREHOUSE_URL_ENV}",
     )
 
     def warehouse(self) -> Warehouse:
