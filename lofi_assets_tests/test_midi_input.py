@@ -484,3 +484,144 @@ def test_lofi_render_plays_an_smpte_file_like_the_original(tmp_path, capsys):
     assert np.corrcoef(original[:size], played[:size])[0, 1] > 0.99
     loud = original[:size] > original.max() - 30
     assert np.median(np.abs(original[:size] - played[:size])[loud]) < 0.5
+
+
+# --- channel 10 note by note; a drums track plays a kit on any channel -----------------------
+
+
+def _edited(source: Path, path: Path, edit) -> Path:
+    """``source`` with ``edit(track)`` applied to each track named by its first track_name."""
+    midi = mido.MidiFile(source)
+    for track in midi.tracks:
+        edit(track.name, track)
+    return _save(midi, path)
+
+
+def test_one_channel_10_hit_in_the_keys_track_goes_to_the_drums_and_the_keys_stay_keys(
+    jazz, tmp_path
+):
+    midi_path, plan = jazz
+    reference = _inputs(midi_path, plan)
+
+    def add_hit(name: str, track: mido.MidiTrack) -> None:
+        if name == "keys":  # a kick (GM key 36) on channel 10 at the keys' first event
+            first = next(i for i, m in enumerate(track) if m.type == "note_on")
+            track.insert(first, mido.Message("note_on", channel=9, note=36, velocity=90, time=0))
+            track.insert(first + 1, mido.Message("note_off", channel=9, note=36, time=0))
+            track[first], track[first + 2] = (
+                track[first].copy(time=track[first + 2].time),
+                track[first + 2].copy(time=0),
+            )
+
+    summary = read_midi(_edited(midi_path, tmp_path / "keys_hit.mid", add_hit))
+    inputs = production_inputs(summary, plan)
+    keys, drums = inputs.parts["keys"], inputs.parts["drums"]
+    assert (keys.is_drums, keys.program) == (False, reference.parts["keys"].program)
+    assert keys.notes == reference.parts["keys"].notes
+    assert drums.is_drums and len(drums.notes) == len(reference.parts["drums"].notes) + 1
+    assert "track 'keys' channel 10" in summary.part_sources["drums"]
+    assert summary.part_sources["keys"] == "track 'keys'"
+
+
+def test_a_keys_track_all_on_channel_10_is_drums_per_general_midi(jazz, tmp_path):
+    midi_path, plan = jazz
+    reference = _inputs(midi_path, plan)
+
+    def keys_on_10(name: str, track: mido.MidiTrack) -> None:
+        for index, message in enumerate(track):
+            if name == "keys" and hasattr(message, "channel"):
+                track[index] = message.copy(channel=9)
+            elif name == "drums":
+                track[index] = message if message.is_meta else message.copy(channel=1)
+
+    # The drums track moves to channel 2 so the keys' program change cannot select its kit.
+    summary = read_midi(_edited(midi_path, tmp_path / "keys10.mid", keys_on_10))
+    inputs = production_inputs(summary, plan)
+    assert "keys" not in summary.tracks and not inputs.parts["keys"].notes
+    drum_hits = len(reference.parts["drums"].notes) + len(reference.parts["keys"].notes)
+    assert len(inputs.parts["drums"].notes) == drum_hits and inputs.parts["drums"].is_drums
+    assert summary.part_sources["drums"].startswith("track 'keys' channel 10")
+
+
+@pytest.mark.parametrize(
+    ("program", "kit", "reading"),
+    [(40, 40, "GM2 kit 40 Brush"), (33, 0, "no GM2 kit, Standard kit 0")],
+)
+def test_a_drums_track_exported_on_channel_1_plays_a_kit(jazz, tmp_path, program, kit, reading):
+    """Ableton exports every clip on channel 1: the drums still play a GM2 kit, not program
+    40 (violin) or 33 (finger bass), and the parts line says how the program was read."""
+    midi_path, plan = jazz
+    reference = _inputs(midi_path, plan)
+
+    def to_channel_1(name: str, track: mido.MidiTrack) -> None:
+        for index, message in enumerate(track):
+            if name == "drums" and message.type == "program_change":
+                track[index] = message.copy(channel=0, program=program)
+            elif name == "drums" and not message.is_meta:
+                track[index] = message.copy(channel=0)
+
+    summary = read_midi(_edited(midi_path, tmp_path / "drums1.mid", to_channel_1))
+    assert summary.part_sources["drums"] == (
+        f"track 'drums' channel 1 (program {program} read as {reading})"
+    )
+    inputs = production_inputs(summary, plan)
+    drums = inputs.parts["drums"]
+    assert (drums.is_drums, drums.program) == (True, kit)
+    assert drums.notes == reference.parts["drums"].notes
+    assert len(summary.drum_notes()) == len(drums.notes)
+    assert all(not inputs.parts[name].is_drums for name in ("keys", "bass", "melody", "pad"))
+
+
+# --- chunks the SMF spec tells readers to ignore; files empty or cut short ------------------
+
+
+def _chunks(data: bytes) -> list[bytes]:
+    """The file's chunks, each with its 8-byte header (SMF 1.0 "Chunks")."""
+    chunks, offset = [], 0
+    while offset < len(data):
+        (length,) = struct.unpack_from(">I", data, offset + 4)
+        chunks.append(data[offset : offset + 8 + length])
+        offset += 8 + length
+    return chunks
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    return kind + struct.pack(">I", len(payload)) + payload
+
+
+def test_alien_chunks_are_ignored_and_an_rmid_file_is_unwrapped(jazz, tmp_path):
+    midi_path, plan = jazz
+    reference = _inputs(midi_path, plan)
+    header, *tracks = _chunks(midi_path.read_bytes())
+    # Yamaha XF's information chunk before the tracks, a sequencer's own chunk between two.
+    alien = b"".join(
+        (header, _chunk(b"XFIH", b"XF02\x00\x00"), tracks[0], _chunk(b"Seq!", b"abc"), *tracks[1:])
+    )
+    (tmp_path / "xf.mid").write_bytes(alien)
+    _assert_same_music(_inputs(tmp_path / "xf.mid", plan), reference)
+    # RIFF RMID (.rmi): little-endian sizes, the SMF in the "data" chunk, an odd chunk padded.
+    smf = midi_path.read_bytes()
+    body = b"RMID" + b"INFO" + struct.pack("<I", 3) + b"abc\x00"
+    body += b"data" + struct.pack("<I", len(smf)) + smf
+    (tmp_path / "song.rmi").write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    _assert_same_music(_inputs(tmp_path / "song.rmi", plan), reference)
+
+
+def test_an_empty_or_cut_short_midi_file_says_which(jazz, tmp_path):
+    midi_path, _ = jazz
+    data = midi_path.read_bytes()
+    (tmp_path / "empty.mid").write_bytes(b"")
+    with pytest.raises(CorruptMidiError, match=r"empty\.mid is not a readable MIDI file: the file "
+                       r"is empty \(0 bytes\)"):  # fmt: skip
+        read_midi(tmp_path / "empty.mid")
+    header, first, second, *_ = _chunks(data)
+    cut = len(header) + len(first) + 100  # 100 bytes into the second track's chunk
+    (tmp_path / "cut.mid").write_bytes(data[:cut])
+    expected = len(header) + len(first) + len(second)
+    with pytest.raises(
+        CorruptMidiError, match=f"cut short at byte {cut} \\(expected {expected}\\)"
+    ):
+        read_midi(tmp_path / "cut.mid")
+    (tmp_path / "header.mid").write_bytes(data[:10])  # the 14-byte header chunk cut at 10
+    with pytest.raises(CorruptMidiError, match=r"cut short at byte 10 \(expected 14\)"):
+        read_midi(tmp_path / "header.mid")

@@ -76,6 +76,72 @@ def test_a_bad_plan_names_the_file_and_the_field(record, tmp_path, edit, message
     assert str(path) in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.update(bpm=1e9), "bpm is 1000000000.0, outside 40–200 BPM"),
+        (lambda d: d.update(bars=-3), "bars is -3, not a whole number ≥ 5"),
+        (lambda d: d.update(key=5), "key, tonic and mode must be text"),
+        (lambda d: d.update(key="C# lydian"), "key is 'C# lydian' but tonic"),
+        (lambda d: d.update(tonic_pc=12), "tonic_pc is 12, not a whole number 0–11"),
+        (lambda d: d.update(seed=-1), "seed is -1, not a whole number ≥ 0"),
+        (lambda d: d.update(swing=2.0), "swing is 2.0, outside 0.54–0.62"),
+        (lambda d: d.update(target_duration_s=1e6), "target_duration_s is 1000000.0, outside"),
+        (lambda d: d.update(duration_s=500.0), "duration_s is 500.0, but"),
+        (lambda d: d.update(ambience="nope"), "ambience is 'nope', not one of rain_light"),
+        (lambda d: d.update(style="nope"), "style is 'nope', not one of ambient"),
+        (lambda d: d.update(time_signature=[3, 4]), "lofi composes 4/4 only"),
+        (lambda d: d["instruments"]["keys"].update(program=300), "instruments.keys.program is"),
+    ],
+)
+def test_a_plan_value_outside_the_composers_range_is_refused_when_read(
+    record, tmp_path, edit, message
+):
+    """The same ranges as ``lofi sketch`` (plan.BPM_LIMITS …): refused on reading, naming the
+    field, its value and the valid range — not 3 stems into a render."""
+    document = record.to_document()
+    edit(document)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(PlanFormatError, match=message) as raised:
+        read_plan_record(path)
+    assert str(raised.value).startswith(f"{path}: ")
+
+
+def test_a_plan_at_the_edges_of_the_ranges_is_read(record, tmp_path):
+    document = record.to_document()
+    bpm, bars = 200, record.bars
+    document.update(bpm=bpm, duration_s=round(bars * 4 * 60 / bpm, 3), seed=0, swing=0.62)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(document))
+    assert (read_plan_record(path).bpm, read_plan_record(path).seed) == (200, 0)
+
+
+def test_a_plan_with_a_utf8_byte_order_mark_is_read(record, tmp_path):
+    """RFC 8259 §8.1: a parser may ignore the byte order mark some editors write."""
+    path = tmp_path / "plan.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(record.to_document()).encode())
+    assert read_plan_record(path) == record
+
+
+def test_lofi_render_refuses_a_plan_with_an_absurd_tempo_in_one_line(tmp_path, capsys):
+    out = tmp_path / "t.mid"
+    assert main(["sketch", "--seed", "3", "--duration", "20", "--out", str(out)]) == 0
+    plan_path = out.with_suffix(".plan.json")
+    document = json.loads(plan_path.read_text())
+    document["bpm"] = 1e9
+    plan_path.write_text(json.dumps(document))
+    capsys.readouterr()
+    assert main(["render", "--midi", str(out), "--out", str(tmp_path / "t.wav")]) == 2
+    captured = capsys.readouterr()
+    error = captured.err.strip().splitlines()
+    assert error == [
+        f"lofi: error: {plan_path}: bpm is 1000000000.0, outside 40–200 BPM: fix the plan, or "
+        "re-make it (materialize midi_sketch or run `lofi sketch`)"
+    ]
+    assert "BPM" not in captured.out and not (tmp_path / "t.wav").exists()
+
+
 def test_a_missing_or_garbled_plan_is_one_cli_error(tmp_path, capsys):
     out = tmp_path / "t.mid"
     assert main(["sketch", "--seed", "3", "--duration", "20", "--out", str(out)]) == 0

@@ -65,7 +65,6 @@ from lofi_assets.music.drums import KICK
 from lofi_assets.music.form import bar_duration_s
 from lofi_assets.music.plan import BPM_LIMITS, DURATION_LIMITS_S
 from lofi_assets.music.plan_record import PlanRecord
-from lofi_assets.music.score import DRUM_CHANNEL
 from lofi_assets.seeding import stable_seed
 
 INSTRUMENT_STEMS = ("drums", "bass", "keys", "melody", "pad")
@@ -209,6 +208,14 @@ class ProductionSettings:
 
 @dataclass(frozen=True)
 class PartNotes:
+    """One instrument stem's notes (seconds), its program and whether a drum kit plays it.
+
+    ``program`` is a General MIDI program (0–127), or for drums (``is_drums``) a GM2 kit
+    program. Only the drums part is drums: ``read_midi`` puts every channel-10 note there, and
+    a ``drums`` track's notes on any channel (``MidiSummary.programs`` maps their program to a
+    kit), so no other part holds a drum hit.
+    """
+
     notes: tuple[NoteSpan, ...]
     program: int
     is_drums: bool
@@ -276,7 +283,10 @@ def production_inputs(summary: MidiSummary, plan: PlanRecord) -> ProductionInput
         parts[name] = PartNotes(
             notes=tuple(NoteSpan(n.start_s, n.end_s, n.pitch, n.velocity) for n in notes),
             program=summary.programs.get(name, 0),
-            is_drums=bool(notes) and notes[0].channel == DRUM_CHANNEL,
+            # Decided by the part, never by a note's channel: a drums track exported on
+            # channel 1 still plays a kit, and a keys track's one channel-10 hit is on the
+            # drums part already (read_midi), not a reason to play the keys on a kit.
+            is_drums=name == "drums",
         )
     if not any(part.notes for part in parts.values()):
         raise ProductionError(

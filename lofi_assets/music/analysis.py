@@ -10,8 +10,14 @@ metrical or SMPTE division, every tempo change — and hands back the product's 
 decides, where the spec leaves a choice:
 
 - **Parts.** In a type 1 file a track whose name is a part's (``drums``, ``bass``, ``keys``,
-  ``melody``, ``pad``; any case) is that part, whatever its channels (``lofi sketch`` writes
-  these). Everything else — a type 0 file (its one track's name is the sequence's), unnamed or
+  ``melody``, ``pad``; any case) is that part (``lofi sketch`` writes these) — except that a
+  channel-10 note is a drum hit wherever it is (General MIDI 1, "GM Percussion Key Map":
+  channel 10 is percussion, note by note), so a ``keys`` track's channel-10 notes play on the
+  drums part and its other notes stay keys; a track named ``keys`` all on channel 10 is drums.
+  A ``drums`` track is drums on any channel (a DAW such as Ableton exports every clip on
+  channel 1): its program, read on a channel other than 10 as a melodic program, is taken as
+  the GM2 kit of that number when it is one (``GM2_KITS``), else the Standard kit 0, and
+  ``part_sources`` says so. Everything else — a type 0 file (its one track's name is the sequence's), unnamed or
   otherwise named tracks — is told apart by channel and program: channel 10 is the drums
   (General MIDI), and each other (channel, program in force at the note) pair goes to the part
   of its General MIDI family (``GM_FAMILY_PARTS``). When two or more such pairs claim keys (or
@@ -26,6 +32,8 @@ decides, where the spec leaves a choice:
   that starts there is dropped, as nothing says how long it sounds.
 - **Length** is the end of the last note: controller, meta and end-of-track events after it
   (a stray controller 90 s after the last bar) do not lengthen the music.
+- **Bytes.** Chunks other than the header and ``MTrk`` are ignored and a RIFF ``RMID`` file is
+  unwrapped (``midi_io.standard_midi_bytes``) before mido parses the file.
 - **Type 2** files (independent sequences, no common timeline) are refused unless they hold one
   sequence, which reads like a type 0 file.
 """
@@ -34,6 +42,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import io
 import math
 import statistics
 from collections import Counter, deque
@@ -54,6 +63,7 @@ from lofi_assets.music.midi_io import (
     TimeDivision,
     ms_to_ticks,
     performed_tick,
+    standard_midi_bytes,
 )
 from lofi_assets.music.score import DRUM_CHANNEL, PART_NAMES
 
@@ -78,6 +88,27 @@ GM_FAMILY_PARTS: tuple[str, ...] = (
     "keys",  # 112–119 Percussive (tinkle bell, steel drums, melodic toms …)
     "pad",  # 120–127 Sound Effects
 )
+
+
+# General MIDI 2 (MMA RP-024), "GM2 Percussion Sound Set": the drum kits a program change
+# selects on the percussion channel (0-based program numbers; 25 is the analog, TR-808, kit).
+GM2_KITS: dict[int, str] = {
+    0: "Standard",
+    8: "Room",
+    16: "Power",
+    24: "Electronic",
+    25: "Analog",
+    32: "Jazz",
+    40: "Brush",
+    48: "Orchestra",
+    56: "SFX",
+}
+STANDARD_KIT = 0
+
+
+def gm2_kit(program: int) -> int:
+    """The GM2 kit a drum part plays for ``program``: the kit of that number, else Standard (0)."""
+    return program if program in GM2_KITS else STANDARD_KIT
 
 
 def gm_part(program: int) -> str:
@@ -123,14 +154,12 @@ class MidiSummary:
     part_sources: dict[str, str]
 
     def pitched_notes(self) -> list[MidiNote]:
-        return [
-            note for notes in self.tracks.values() for note in notes if note.channel != DRUM_CHANNEL
-        ]
+        """The notes of every part but the drums (whatever their channels)."""
+        return [note for part, notes in self.tracks.items() if part != "drums" for note in notes]
 
     def drum_notes(self) -> list[MidiNote]:
-        return [
-            note for notes in self.tracks.values() for note in notes if note.channel == DRUM_CHANNEL
-        ]
+        """The drum part's notes: every channel-10 note, and a ``drums`` track's on any channel."""
+        return list(self.tracks.get("drums", []))
 
     def all_notes(self) -> list[MidiNote]:
         return [note for notes in self.tracks.values() for note in notes]
@@ -159,12 +188,22 @@ class _Heard:
 
 def _open_midi(path: Path | str) -> mido.MidiFile:
     try:
-        return mido.MidiFile(str(path))
+        data = Path(path).read_bytes()
     except FileNotFoundError as error:
         raise MidiNotFoundError(
             f"No MIDI file at {path}: check the path, or make one with `lofi sketch --out {path}`"
         ) from error
-    except Exception as error:  # mido raises OSError, EOFError, ValueError, KeyError …
+    except OSError as error:  # a folder, no permission …
+        raise CorruptMidiError(f"{path} is not a readable MIDI file: {error}") from error
+    clean = standard_midi_bytes(data, str(path))
+    try:
+        return mido.MidiFile(file=io.BytesIO(clean))
+    except EOFError as error:  # mido's EOFError has no message
+        raise CorruptMidiError(
+            f"{path} is not a readable MIDI file: an event of its last track runs past the end "
+            "of the file (the file is cut short): copy or export it again"
+        ) from error
+    except Exception as error:  # mido raises OSError, ValueError, KeyError …
         raise CorruptMidiError(f"{path} is not a readable MIDI file: {error}") from error
 
 
@@ -276,8 +315,23 @@ def _assign_parts(
         name = names.get(note.track, "").strip()
         if midi_type == 1 and name.lower() in PART_NAMES:
             part = name.lower()
-            parts.setdefault(part, []).append(note)
             source = f"track {name!r}"
+            if note.channel == DRUM_CHANNEL and part != "drums":
+                # Channel 10 is percussion note by note (GM 1): the hit plays on the drums,
+                # the track's other notes stay its part.
+                part, source = "drums", f"track {name!r} channel 10"
+            elif part == "drums" and note.channel != DRUM_CHANNEL:
+                kit = gm2_kit(note.program)
+                reading = (
+                    f"GM2 kit {kit} {GM2_KITS[kit]}"
+                    if kit == note.program
+                    else f"no GM2 kit, Standard kit {kit}"
+                )
+                source = (
+                    f"track {name!r} channel {note.channel + 1} "
+                    f"(program {note.program} read as {reading})"
+                )
+            parts.setdefault(part, []).append(note)
             if source not in sources.setdefault(part, []):
                 sources[part].append(source)
         else:
@@ -332,8 +386,14 @@ def read_midi(path: Path | str) -> MidiSummary:
     programs: dict[str, int] = {}
     for part in sorted(parts, key=PART_NAMES.index):
         notes = parts[part]
-        # The program most of the part's notes were played with (the first such on a tie).
-        programs[part] = Counter(note.program for note in notes).most_common(1)[0][0]
+        # The program most of the part's notes were played with (the first such on a tie); a
+        # drums-track note off channel 10 counts as the GM2 kit its program names.
+        programs[part] = Counter(
+            gm2_kit(note.program)
+            if part == "drums" and note.channel != DRUM_CHANNEL
+            else note.program
+            for note in notes
+        ).most_common(1)[0][0]
         tracks[part] = sorted(
             (
                 MidiNote(

@@ -4,7 +4,9 @@ any file's clock back.
 Every track opens with its program change — on the drum channel (10) too, where the program
 selects the GM2 drum kit — and keys that pedal carry sustain-pedal (CC64) events.
 
-Reading side: ``TimeDivision`` decodes the header's division word and ``MidiClock`` turns a
+Reading side: ``standard_midi_bytes`` finds the Standard MIDI File in a file's bytes (unwrapping
+a RIFF ``RMID`` file, dropping chunks the spec tells readers to ignore) for mido to parse,
+``TimeDivision`` decodes the header's division word and ``MidiClock`` turns a
 file's ticks into seconds (through its whole tempo map, or its SMPTE frame rate) and beats, as
 the Standard MIDI File 1.0 spec defines them; ``lofi_assets.music.analysis.read_midi`` uses it.
 """
@@ -13,13 +15,14 @@ from __future__ import annotations
 
 import bisect
 import io
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mido
 
-from lofi_assets.errors import MidiFormatError
+from lofi_assets.errors import CorruptMidiError, MidiFormatError
 from lofi_assets.music.arrangement import Sketch
 from lofi_assets.music.score import BEATS_PER_BAR, Part
 from lofi_assets.music.theory import FLAT_NAMES, SHARP_NAMES
@@ -149,6 +152,95 @@ def midi_bytes(sketch: Sketch) -> bytes:
 def write_sketch_midi(sketch: Sketch, path: Path | str) -> Path:
     """Write the sketch's MIDI atomically; the same sketch always gives the same bytes."""
     return write_bytes_atomic(path, midi_bytes(sketch))
+
+
+SMF_HEADER_LENGTH = 6  # SMF 1.0, "Header Chunks": format, ntrks, division (16 bits each)
+CHUNK_HEADER_LENGTH = 8  # a 4-character type and a 32-bit length
+
+
+def _cut_short(source: str, at: int, expected: int) -> CorruptMidiError:
+    return CorruptMidiError(
+        f"{source} is not a readable MIDI file: the file is cut short at byte {at} (expected "
+        f"{expected}): copy or export it again"
+    )
+
+
+def _riff_midi_payload(data: bytes, source: str) -> bytes:
+    """The SMF held by a RIFF ``RMID`` file: the payload of its ``data`` chunk.
+
+    RIFF (Microsoft/IBM "Multimedia Programming Interface and Data Specifications 1.0"): after
+    ``RIFF``, a little-endian 32-bit size and the form type ``RMID``, chunks of a 4-character
+    id, a little-endian 32-bit size and the data, padded to an even length. The MMA's "RMID"
+    recommended practice (RP-029) puts the whole Standard MIDI File in the ``data`` chunk.
+    """
+    offset = 12
+    while offset + CHUNK_HEADER_LENGTH <= len(data):
+        chunk_id = data[offset : offset + 4]
+        (size,) = struct.unpack_from("<I", data, offset + 4)
+        start = offset + CHUNK_HEADER_LENGTH
+        if chunk_id == b"data":
+            if start + size > len(data):
+                raise _cut_short(source, len(data), start + size)
+            return data[start : start + size]
+        offset = start + size + (size & 1)  # RIFF pads each chunk to an even length
+    raise CorruptMidiError(
+        f"{source} is not a readable MIDI file: it is a RIFF RMID file without a 'data' chunk "
+        "(the MIDI data): export it again as a Standard MIDI File (.mid)"
+    )
+
+
+def standard_midi_bytes(data: bytes, source: str = "the MIDI file") -> bytes:
+    """The Standard MIDI File in ``data``, as the header chunk and its ``MTrk`` chunks only.
+
+    SMF 1.0, "Chunks": "expect alien chunks and ignore them" — a chunk of any other type
+    (Yamaha XF's ``XFIH``/``XFKM``, a sequencer's own data) is dropped, which mido does not do.
+    A RIFF ``RMID`` file (``.rmi``) is unwrapped to the SMF its ``data`` chunk holds. A header
+    chunk longer than 6 bytes keeps its first 6 (the spec: "more parameters may be added to the
+    MThd chunk in the future"). Tracks past the ``ntrks`` the header declares are ignored, as is
+    anything after them.
+
+    Raises ``CorruptMidiError``: "the file is empty", "the file is cut short at byte N
+    (expected M)" for a chunk (or track) that ends past the end of the file, or a file that is
+    neither an SMF nor a RIFF RMID file.
+    """
+    if not data:
+        raise CorruptMidiError(
+            f"{source} is not a readable MIDI file: the file is empty (0 bytes): copy or export "
+            "it again"
+        )
+    if data[:4] == b"RIFF" and data[8:12] == b"RMID":
+        data = _riff_midi_payload(data, source)
+    if data[:4] != b"MThd":
+        raise CorruptMidiError(
+            f"{source} is not a readable MIDI file: it starts with {data[:4]!r}, not a Standard "
+            "MIDI File's 'MThd' header: export it from your sequencer as a .mid file"
+        )
+    if len(data) < CHUNK_HEADER_LENGTH + SMF_HEADER_LENGTH:
+        raise _cut_short(source, len(data), CHUNK_HEADER_LENGTH + SMF_HEADER_LENGTH)
+    (header_length,) = struct.unpack_from(">I", data, 4)
+    if header_length < SMF_HEADER_LENGTH:
+        raise CorruptMidiError(
+            f"{source} is not a readable MIDI file: its header chunk is {header_length} bytes, "
+            f"the spec's is {SMF_HEADER_LENGTH}: export it again"
+        )
+    offset = CHUNK_HEADER_LENGTH + header_length
+    if offset > len(data):
+        raise _cut_short(source, len(data), offset)
+    header = data[CHUNK_HEADER_LENGTH : CHUNK_HEADER_LENGTH + SMF_HEADER_LENGTH]
+    (declared_tracks,) = struct.unpack_from(">H", header, 2)
+    tracks: list[bytes] = []
+    while len(tracks) < declared_tracks:
+        if offset + CHUNK_HEADER_LENGTH > len(data):
+            raise _cut_short(source, len(data), offset + CHUNK_HEADER_LENGTH)
+        chunk_type = data[offset : offset + 4]
+        (length,) = struct.unpack_from(">I", data, offset + 4)
+        end = offset + CHUNK_HEADER_LENGTH + length
+        if end > len(data):
+            raise _cut_short(source, len(data), end)
+        if chunk_type == b"MTrk":
+            tracks.append(data[offset:end])
+        offset = end
+    return b"".join((b"MThd", struct.pack(">I", SMF_HEADER_LENGTH), header, *tracks))
 
 
 @dataclass(frozen=True)

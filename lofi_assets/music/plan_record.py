@@ -9,6 +9,13 @@ so a track can be reasoned about even after the style presets change.
 Versions: 1 is the first layout (no ``schema_version`` field, sections with name/start/bars
 only); 2 adds ``schema_version``, the arranged sections and the drum kit. Older documents are
 read with the defaults their version implies; newer ones are refused with the fix.
+
+Values are checked against the ranges the composer works in, taken from its own constants
+(``plan.BPM_LIMITS``, ``plan.DURATION_LIMITS_S``, ``form.MIN_BARS``, ``styles.STYLE_SWING_RANGE``, the style
+presets, the theory engine's keys and modes, the ambiences the renderer synthesizes), so a
+plan edited by hand is refused when read — one ``PlanFormatError`` naming each bad field, its
+value and the valid range — never half-way through a render. The file may start with a UTF-8
+byte order mark (RFC 8259 §8.1 lets a parser ignore it).
 """
 
 from __future__ import annotations
@@ -20,14 +27,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lofi_assets.errors import LofiError
+from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.arrangement import Sketch
-from lofi_assets.music.plan import ENGINE_VERSION
+from lofi_assets.music.form import MIN_BARS, bar_duration_s
+from lofi_assets.music.plan import BPM_LIMITS, DURATION_LIMITS_S, ENGINE_VERSION
 from lofi_assets.music.score import Section
-from lofi_assets.music.styles import Instrument
+from lofi_assets.music.styles import STYLE_SWING_RANGE, Instrument, load_styles
+from lofi_assets.music.theory import parse_mode, parse_pitch_class
 
 PLAN_SCHEMA_VERSION = 2
 ROLES_WITH_PROGRAMS = ("keys", "bass", "melody", "pad")
+# The longest plan the composer makes: DURATION_LIMITS_S rounded up to whole bars, at most one
+# bar at the slowest tempo past it.
+MAX_PLAN_DURATION_S = DURATION_LIMITS_S[1] + bar_duration_s(BPM_LIMITS[0])
+# duration_s is written rounded to 1 ms: it must be its bars at its tempo within that.
+DURATION_ROUNDING_S = 0.001
+TIME_SIGNATURE = (4, 4)  # lofi composes and renders 4/4 only
 
 
 class PlanFormatError(LofiError, ValueError):
@@ -186,6 +201,11 @@ class PlanRecord:
         except (KeyError, TypeError, ValueError) as error:
             raise PlanFormatError(f"{source}: form has a bad section ({error})") from error
         bpm = reader.number("bpm")
+        for name in ("seed", "tonic_pc", "swing", "bars", "duration_s", "target_duration_s"):
+            reader.number(name)  # present and a number, before the ranges are checked
+        for name in ("style", "key", "tonic", "mode", "ambience"):
+            reader.value(name)
+        _validate(document, sections, source)
         return cls(
             schema_version=PLAN_SCHEMA_VERSION,
             engine_version=str(reader.value("engine_version")),
@@ -292,11 +312,118 @@ def _instrument(document: Any, where: str) -> Instrument:
         raise PlanFormatError(f"{where} needs a program and a name ({error})") from error
 
 
+def _known_ambiences() -> tuple[str, ...]:
+    # The renderer's own table decides what an ambience name means. Imported here, not at the
+    # top: composition otherwise never needs the audio package (numpy, scipy, pedalboard).
+    from lofi_assets.audio.ambience import AMBIENCES
+
+    return tuple(AMBIENCES)
+
+
+def _validate(document: Mapping[str, Any], sections: tuple[Section, ...], source: str) -> None:
+    """Refuse values outside the composer's ranges: one PlanFormatError naming every bad
+    field, its value and the valid range (fields already checked present and typed)."""
+    problems: list[str] = []
+
+    def whole(name: str, low: int, high: int | None = None) -> int | None:
+        value = document[name]
+        if not (isinstance(value, int) or float(value).is_integer()) or not (
+            low <= value and (high is None or value <= high)
+        ):
+            valid = f"≥ {low}" if high is None else f"{low}–{high}"
+            problems.append(f"{name} is {value!r}, not a whole number {valid}")
+            return None
+        return int(value)
+
+    def within(name: str, limits: tuple[float, float], unit: str) -> None:
+        value = document[name]
+        if not limits[0] <= value <= limits[1]:
+            problems.append(f"{name} is {value!r}, outside {limits[0]:g}–{limits[1]:g}{unit}")
+
+    whole("seed", 0)
+    within("bpm", BPM_LIMITS, " BPM")
+    within("swing", STYLE_SWING_RANGE, " (share of an 8th note)")
+    within("target_duration_s", DURATION_LIMITS_S, " s")
+    bars = whole("bars", MIN_BARS)
+    styles = load_styles()
+    if document["style"] not in styles:
+        problems.append(f"style is {document['style']!r}, not one of {', '.join(styles)}")
+    ambiences = _known_ambiences()
+    if document["ambience"] not in ambiences:
+        problems.append(f"ambience is {document['ambience']!r}, not one of {', '.join(ambiences)}")
+    tonic_pc = whole("tonic_pc", 0, 11)
+    problems.extend(_key_problems(document, tonic_pc))
+    if tuple(document.get("time_signature", TIME_SIGNATURE)) != TIME_SIGNATURE:
+        problems.append(
+            f"time_signature is {document['time_signature']!r}: lofi composes 4/4 only, [4, 4]"
+        )
+    programs = {
+        f"instruments.{role}.program": entry.get("program")
+        for role, entry in document["instruments"].items()
+        if isinstance(entry, Mapping)
+    }
+    kit = document.get("drum_kit")
+    if isinstance(kit, Mapping):
+        programs["drum_kit.program"] = kit.get("program")
+    for name, program in programs.items():
+        if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
+            problems.append(f"{name} is {program!r}, not a MIDI program 0–127")
+    end_bar = 0
+    for section in sections:
+        if section.start_bar != end_bar:
+            problems.append(
+                f"form section {section.name!r} starts at bar {section.start_bar}, not at "
+                f"bar {end_bar} where the one before it ends"
+            )
+        end_bar = section.start_bar + section.bars
+    if bars is not None and sections and end_bar != bars:
+        problems.append(f"bars is {bars}, but the form ends at bar {end_bar}")
+    if not problems and bars is not None:
+        duration_s = document["duration_s"]
+        expected_s = bars * bar_duration_s(document["bpm"])
+        if not abs(duration_s - expected_s) <= DURATION_ROUNDING_S or not (
+            0 < duration_s <= MAX_PLAN_DURATION_S
+        ):
+            problems.append(
+                f"duration_s is {duration_s!r}, but {bars} bars at {document['bpm']} BPM last "
+                f"{expected_s:.3f} s (0–{MAX_PLAN_DURATION_S:.0f} s)"
+            )
+    if problems:
+        raise PlanFormatError(
+            f"{source}: " + "; ".join(problems) + ": fix the plan, or re-make it "
+            "(materialize midi_sketch or run `lofi sketch`)"
+        )
+
+
+def _key_problems(document: Mapping[str, Any], tonic_pc: int | None) -> list[str]:
+    """The key fields must name one key: ``key`` is "<tonic> <mode>", matching ``tonic``,
+    ``tonic_pc`` and ``mode`` (theory.parse_pitch_class / parse_mode spell them)."""
+    key, tonic, mode = document["key"], document["tonic"], document["mode"]
+    if not all(isinstance(value, str) for value in (key, tonic, mode)):
+        return [
+            f"key, tonic and mode must be text such as 'F dorian', 'F', 'dorian', got "
+            f"{key!r}, {tonic!r}, {mode!r}"
+        ]
+    try:
+        key_tonic, _, key_mode = key.strip().partition(" ")
+        parsed = (parse_pitch_class(key_tonic), parse_mode(key_mode or "?"))
+        named = (parse_pitch_class(tonic), parse_mode(mode))
+    except ConfigError as error:
+        return [f"key {key!r} (tonic {tonic!r}, mode {mode!r}): {error}"]
+    if parsed != named or (tonic_pc is not None and parsed[0] != tonic_pc):
+        return [
+            f"key is {key!r} but tonic {tonic!r} (tonic_pc {document['tonic_pc']!r}) and "
+            f"mode {mode!r} say otherwise: make them name one key"
+        ]
+    return []
+
+
 def read_plan_record(path: Path | str) -> PlanRecord:
     """The one reader for ``plan.json`` files; PlanFormatError says what is wrong and the fix."""
     path = Path(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        # RFC 8259 §8.1: a parser may ignore a leading byte order mark (editors add one).
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError as error:
         raise PlanFormatError(
             f"No plan at {path}: materialize midi_sketch (or make the MIDI with `lofi sketch`)"
