@@ -14,6 +14,7 @@ from lofi_assets.music.day import plan_day
 from lofi_assets.music.plan import DEFAULT_DURATION_RANGE_S, SketchRequest, validate_request
 from lofi_assets.music.styles import style_names
 from lofi_assets.music.theory import SHARP_NAMES
+from lofi_assets.publish.metadata import code_points, is_blank
 from lofi_assets.seeding import stable_seed
 
 DEFAULT_SLOTS = ("1", "2", "3")
@@ -80,8 +81,18 @@ class Channel:
     track_length_range_s: tuple[float, float] = DEFAULT_DURATION_RANGE_S
 
     def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise ConfigError("The channel needs a name: set channel_name")
+        # Blank is "nothing visible" (metadata.is_blank), not str.strip's whitespace: a name of
+        # only U+200B or U+3164 would caption every video and release with nothing.
+        if is_blank(self.name):
+            raise ConfigError(
+                "The channel needs a name: set channel_name to visible text "
+                f"(it holds {code_points(self.name)})"
+            )
+        if is_blank(self.artist):
+            raise ConfigError(
+                "The channel needs an artist name: set artist to visible text "
+                f"(it holds {code_points(self.artist)})"
+            )
         validated_timezone(self.timezone)
         if not self.slots or len(set(self.slots)) != len(self.slots):
             raise ConfigError(f"Slots must be a non-empty list of distinct names, got {self.slots}")

@@ -14,6 +14,7 @@ from lxml import etree
 from PIL import Image
 
 from lofi_assets.audio.wav import write_wav
+from lofi_assets.channel import Channel
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.release import release_metadata, release_mix, thumbnail
@@ -44,11 +45,15 @@ from lofi_assets.publish.identifiers import (
     valid_isrc,
 )
 from lofi_assets.publish.metadata import (
+    ELLIPSIS,
     MAX_DESCRIPTION_BYTES,
+    MAX_TITLE_CHARS,
     TrackFacts,
     build_metadata,
     fit_paragraphs,
+    fit_tags,
     fit_text,
+    is_blank,
     problems,
     tags_length,
     utf8_length,
@@ -157,6 +162,123 @@ def test_generated_text_is_cut_on_a_character_boundary_to_the_limit():
     assert fitted.startswith("Hook\n\n夜") and fitted.endswith("夜…\n\nAI disclosure")
 
 
+# What a reader sees as one character (one extended grapheme cluster, UAX #29), with the code
+# points and UTF-8 bytes it takes: the cut must never fall inside one.
+CLUSTERS = {
+    "flag": ("\U0001f1ef\U0001f1f5", 2, 8),  # 🇯🇵: two regional indicators, 4 bytes each
+    "zwj family": ("\U0001f468\u200d\U0001f469\u200d\U0001f467", 5, 18),  # 3 × 4 + 2 × 3
+    "skin tone": ("\U0001f44d\U0001f3fd", 2, 8),  # 👍 + medium skin tone modifier
+    "combining marks": ("e\u0301\u0323", 3, 5),  # e, acute, dot below: 1 + 2 + 2 bytes
+    "hangul jamo": ("\u1112\u1161\u11ab", 3, 9),  # 한 spelt as L + V + T jamo, 3 bytes each
+}
+
+
+def test_half_a_flag_is_never_left_before_the_ellipsis():
+    fitted = fit_text("\U0001f1ef\U0001f1f5" * 700, max_bytes=5000)
+    assert fitted == "\U0001f1ef\U0001f1f5" * 624 + ELLIPSIS  # 624 × 8 + 3 = 4995 bytes
+    assert utf8_length(fitted) == 4995
+
+
+@pytest.mark.parametrize("prefix", ["", "a"])  # "a" moves the limit to another offset
+@pytest.mark.parametrize("name", list(CLUSTERS))
+def test_text_is_cut_between_grapheme_clusters_at_the_byte_and_character_limits(name, prefix):
+    cluster, code_points, size_bytes = CLUSTERS[name]
+    assert (len(cluster), utf8_length(cluster)) == (code_points, size_bytes)
+    text = prefix + cluster * 2000  # over both limits for every cluster
+    # As many whole clusters as fit beside the prefix and the 3-byte, 1-character "…".
+    by_bytes = (MAX_DESCRIPTION_BYTES - 3 - len(prefix)) // size_bytes
+    assert fit_text(text, max_bytes=MAX_DESCRIPTION_BYTES) == prefix + cluster * by_bytes + "…"
+    by_chars = (MAX_TITLE_CHARS - 1 - len(prefix)) // code_points
+    assert fit_text(text, max_chars=MAX_TITLE_CHARS) == prefix + cluster * by_chars + "…"
+
+
+@pytest.mark.parametrize(
+    ("name", "prefix", "bytes_kept", "chars_kept"),
+    [  # the counts above, worked by hand: (5000 - 3 - prefix) // bytes, (99 - prefix) // points
+        ("flag", "", 624, 49),
+        ("zwj family", "", 277, 19),  # 4997 = 277 × 18 + 11, 99 = 19 × 5 + 4: mid-sequence
+        ("skin tone", "a", 624, 49),
+        ("combining marks", "", 999, 33),
+        ("hangul jamo", "a", 555, 32),  # 98 = 32 × 3 + 2: the limit falls between L+V and T
+    ],
+)
+def test_grapheme_cut_keeps_the_worked_number_of_clusters(name, prefix, bytes_kept, chars_kept):
+    cluster = CLUSTERS[name][0]
+    text = prefix + cluster * 2000  # over both limits for every cluster
+    assert fit_text(text, max_bytes=5000).count(cluster) == bytes_kept
+    assert fit_text(text, max_chars=100).count(cluster) == chars_kept
+
+
+def test_a_cut_drops_what_shows_nothing_before_the_ellipsis():
+    assert fit_text("ab\u200b\u200bcd", max_chars=4) == "ab…"  # not "ab\u200b…"
+    assert fit_text("ab \u3000cd", max_chars=5) == "ab…"
+
+
+INVISIBLE = ["", " ", "\u200b", "\u200d", "\ufeff", "\u200e\u200f", "\u2066\u2069", "\u3164",
+             "\u115f\u1160", "\u2800", "\u00a0\u3000\t", "\ufe0f", "\u200b \u200b"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", INVISIBLE)
+def test_text_that_shows_nothing_is_empty_wherever_a_name_or_title_is_needed(text):
+    assert is_blank(text)
+    assert _found(title=text) == ["title is empty"]
+    assert _found(description=f"{text}\nhook below") == [
+        "description's first line is empty: start it with the line viewers see"
+    ]
+    assert _found(playlists=["Rain Lofi", text]) == ["playlist 2 title is empty"]
+    with pytest.raises(ConfigError, match="The channel needs a name: set channel_name to visible"):
+        Channel(name=text)
+    with pytest.raises(ConfigError, match="The channel needs an artist name: set artist to vis"):
+        Channel(artist=text)
+    with pytest.raises(ConfigError, match="A streaming release needs an artist and a label"):
+        ReleaseSettings(artist=text, label="Lofi Empire Records")
+    found = release_problems(_release(UPC_A, title=text, track_title=text))
+    assert "title is empty" in found and "track 1 title is empty" in found
+
+
+@pytest.mark.parametrize("text", ["夜", "é", "e\u0301", "\U0001f1ef\U0001f1f5", "-", "\u200bLo"])
+def test_any_visible_character_is_not_empty(text):
+    assert not is_blank(text)
+    assert _found(title=text, playlists=[text], description=text) == []
+    assert Channel(name=text, artist=text).name == text
+
+
+def test_the_channel_error_names_the_invisible_code_points():
+    with pytest.raises(ConfigError) as refused:
+        Channel(name="\u200b\u3164")
+    assert str(refused.value) == (
+        "The channel needs a name: set channel_name to visible text (it holds U+200B U+3164)"
+    )
+
+
+def test_tags_youtube_would_split_or_refuse_are_refused_with_the_reason():
+    assert _found(tags=["lofi, chill", "a<b"]) == [
+        "tag 'lofi, chill' contains a comma, which YouTube reads as the end of a tag: give "
+        "'lofi' and 'chill' as separate tags",
+        "tag 'a<b' contains < or >, which YouTube refuses in tags: remove them",
+    ]
+    assert _found(tags=["lofi", "\u200b"]) == ["tag 2 is empty: remove it"]
+    assert _found(tags=["lofi", "chill beats", "夜"]) == []
+
+
+def test_generated_tags_are_cleaned_of_what_youtube_splits_or_refuses():
+    candidates = ["Lofi, Chill", "a<b>", "lofi chill", " \u200b ", "rain\u3000 lofi", "study"]
+    assert fit_tags(candidates) == ["lofi chill", "a b", "rain lofi", "study"]
+    assert _found(tags=fit_tags(candidates)) == []
+
+
+def test_the_upload_body_refuses_a_supplied_tag_youtube_would_split(tmp_path):
+    upload = ReleaseUpload(
+        DATE, tmp_path / "v.mp4", tmp_path / "t.jpg", "Rain", "Hook", ["lofi, chill"], [],
+        "2026-11-27T14:00:00Z",
+    )  # fmt: skip
+    found = body_problems(upload.video_body(now=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+    assert found == [
+        "tag 'lofi, chill' contains a comma, which YouTube reads as the end of a tag: give "
+        "'lofi' and 'chill' as separate tags"
+    ]
+
+
 def test_generated_metadata_is_fitted_to_youtube_in_any_script():
     name = "深夜のローファイ喫茶" * 12  # a long Japanese channel and artist name, 360 bytes
     tracks = [TrackFacts("jazz", "ジャズ", "D dorian", 85, "cafe", 59, seed) for seed in range(60)]
@@ -195,7 +317,21 @@ def test_upc_a_and_ean_13_are_accepted_as_the_gtins_they_are():
         ),
         ("4006381333932", "EAN-13 (GTIN-13) 4006381333932 fails the GS1 check digit"),
         ("03600029145", "'03600029145' is not a product code"),  # 11 digits
-        ("73513537", "'73513537' is not a product code"),  # an EAN-8: not a release code
+        (  # an EAN-8 is a GTIN, but not one stores take for a release
+            "73513537",
+            "UPC/EAN '73513537' is an EAN-8 (GTIN-8), a code for packages too small for an "
+            "EAN-13: stores and DDEX take a release's code as the 12 digits of a UPC-A or the 13 "
+            "of an EAN-13 (DDEX ICPN)",
+        ),
+        (  # a valid GTIN-14 (check digit 9) of a case of trade items: indicator digit 1
+            "10036000291459",
+            "GTIN-14 10036000291459 has indicator digit 1: it numbers a case or carton",
+        ),
+        (
+            "00036000291453",
+            "GTIN-14 00036000291453 fails the GS1 check digit (it ends in 3, the digits before "
+            "it give 2)",
+        ),
         ("03600029145X", "is not a product code"),
     ],
 )
@@ -203,6 +339,29 @@ def test_a_bad_product_code_is_refused_naming_it(code, message):
     with pytest.raises(InvalidProductCodeError) as refused:
         parse_product_code(code)
     assert message in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("gtin_14", "digits", "kind"),
+    [
+        ("00036000291452", UPC_A, "UPC-A (GTIN-12)"),  # two leading zeros: a GTIN-12
+        ("04006381333931", EAN_13, "EAN-13 (GTIN-13)"),  # one: a GTIN-13
+        ("0 0036000 29145 2", UPC_A, "UPC-A (GTIN-12)"),
+    ],
+)
+def test_a_zero_padded_gtin_14_is_the_upc_a_or_ean_13_it_pads(gtin_14, digits, kind):
+    code = parse_product_code(gtin_14)
+    assert (code.digits, code.kind, code.gtin13) == (digits, kind, digits.zfill(13))
+
+
+def test_a_gtin_14_in_the_pool_is_one_code_with_its_shorter_forms(tmp_path):
+    pool = UpcPool(Warehouse(str(tmp_path / "w.duckdb")), ["00036000291452"])
+    assert pool.assign("a") == UPC_A  # written in the 12 digits stores and DDEX take
+    for other in (UPC_A, "0" + UPC_A):
+        with pytest.raises(
+            ConfigError, match=f"00036000291452 is the same GTIN as {other}, which is already"
+        ):
+            UpcPool(Warehouse(str(tmp_path / "x.duckdb")), [other, "00036000291452"])
 
 
 def test_a_upc_pool_of_upc_a_codes_is_used_and_bad_codes_are_named(tmp_path):

@@ -51,7 +51,7 @@ from lofi_assets.publish.identifiers import (
     parse_product_code,
     valid_isrc,
 )
-from lofi_assets.publish.metadata import timestamp
+from lofi_assets.publish.metadata import is_blank, timestamp
 from lofi_assets.seeding import stable_seed
 from lofi_assets.storage import atomic_path, sha256_of, write_bytes_atomic, write_json_atomic
 
@@ -94,7 +94,7 @@ class ReleaseSettings:
     def __post_init__(self) -> None:
         if not 7 <= self.lead_days <= 60:
             raise ConfigError(f"lead_days={self.lead_days}: stores want 7 to 60 days of notice")
-        if not self.artist.strip() or not self.label.strip():
+        if is_blank(self.artist) or is_blank(self.label):  # nothing visible, not only spaces
             raise ConfigError("A streaming release needs an artist and a label")
 
 
@@ -177,7 +177,7 @@ def plan_release(
 
 def _text_problems(field_name: str, text: str, one_line: bool = True) -> list[str]:
     found = []
-    if not text.strip():
+    if is_blank(text):  # nothing visible: U+200B or U+3164 alone is empty too
         found.append(f"{field_name} is empty")
     bad = NOT_XML_CHARS.findall(text) + (LINE_BREAKS.findall(text) if one_line else [])
     if bad:

@@ -21,10 +21,19 @@ concurrent runs from issuing the same designation.
 **UPC / EAN** (a GTIN, GS1 General Specifications): the pool the distributor sold or assigned
 us may hold 12-digit UPC-A codes (GTIN-12) and 13-digit EAN-13 codes (GTIN-13). Both end in
 the same mod-10 check digit, weighted 3, 1, 3 … from the right (GS1 General Specifications,
-"Check digit calculation"), checked with ``stdnum.ean``. A GTIN-12 is the same number as the
-GTIN-13 with a leading 0, so ``036000291452`` and ``0036000291452`` are one code. Each code is
-given to one release (the day's release, whatever the channel is called), for good, and
-written in the form it was given (see ``distribution.py`` for each output's form).
+"Check digit calculation"), checked with ``stdnum.ean``. A GTIN is one number whatever its
+length: GS1 right-justifies every GTIN in a 14-digit field filled with leading zeros to store
+and compare it (GS1 General Specifications, GTIN data structures; GS1 XML Technical User
+Guide, "Communicating GS1 trade item numbers"), so ``036000291452``, ``0036000291452`` and
+``00036000291452`` are one code. A 14-digit code whose indicator digit (the first) is 0 is
+therefore read as the GTIN-12 or GTIN-13 it pads, and written in that form; one whose
+indicator digit is 1–9 numbers a case or carton of trade items (or a variable-measure item),
+not a release, and is refused. An 8-digit EAN-8 (GTIN-8) is refused too: it is for packages
+too small for an EAN-13, and stores and DDEX take a release's code as 12 or 13 digits only
+(DDEX Data Dictionary, ``ICPN``: "12 or 13 digits"; distributors ask for a UPC or EAN-13).
+Each code is given to one release (the day's release, whatever the channel is called), for
+good, and written in the form it was given, a padded GTIN-14 in its 12- or 13-digit form (see
+``distribution.py`` for each output's form).
 """
 
 from __future__ import annotations
@@ -46,6 +55,8 @@ ISRC_PATTERN = re.compile(r"^([A-Z]{2})-([A-Z0-9]{3})-(\d{2})-(\d{5})$")
 MAX_DESIGNATION = 99_999
 CONFLICT_RETRIES = 50
 PRODUCT_CODE_DIGITS = {12: "UPC-A (GTIN-12)", 13: "EAN-13 (GTIN-13)"}
+GTIN_14_DIGITS = 14  # the full GTIN field; shorter GTINs are padded into it with zeros
+EAN_8_DIGITS = 8
 RECORDING_KEY_PREFIX = "recording|"
 RELEASE_KEY_PREFIX = "release|"
 
@@ -55,7 +66,8 @@ class IdentifierError(LofiError):
 
 
 class InvalidProductCodeError(ConfigError):
-    """A UPC/EAN that is not a GTIN-12 or GTIN-13 with a correct check digit."""
+    """A UPC/EAN that is not a GTIN-12 or GTIN-13 (or one padded to 14 digits) with a correct
+    check digit."""
 
 
 def valid_isrc(code: str) -> bool:
@@ -70,7 +82,8 @@ def compact_isrc(code: str) -> str:
 
 @dataclass(frozen=True)
 class ProductCode:
-    """A release's UPC/EAN exactly as it was given: 12 digits (UPC-A) or 13 (EAN-13)."""
+    """A release's UPC/EAN as it was given: 12 digits (UPC-A) or 13 (EAN-13); a GTIN-14
+    with leading zeros is held in its 12- or 13-digit form."""
 
     digits: str
 
@@ -94,12 +107,32 @@ def parse_product_code(text: str) -> ProductCode:
     """A UPC-A or EAN-13 read from ``text`` (spaces and hyphens as printed under a barcode
     are dropped).
 
+    A GTIN-14 whose indicator digit is 0 is the GTIN-12/13 it pads (GS1 General
+    Specifications: shorter GTINs are right-justified in 14 digits with leading zeros) and is
+    returned in that form: ``00036000291452`` → UPC-A ``036000291452``, ``04006381333931`` →
+    EAN-13 ``4006381333931``.
+
     Raises:
-        InvalidProductCodeError: not 12 or 13 ASCII digits, or a wrong check digit; the
-            message names the code and what is wrong with it.
+        InvalidProductCodeError: not 12, 13 or 14 ASCII digits; an EAN-8 (stores take 12 or
+            13 digits for a release); a GTIN-14 with an indicator digit 1–9 (a case of trade
+            items); or a wrong check digit. The message names the code and the fix.
     """
     digits = stdnum_ean.compact(text)
-    if not (digits.isascii() and digits.isdigit()) or len(digits) not in PRODUCT_CODE_DIGITS:
+    if not (digits.isascii() and digits.isdigit()):
+        digits = ""  # refused below with the "not a product code" message
+    if len(digits) == EAN_8_DIGITS:
+        raise InvalidProductCodeError(
+            f"UPC/EAN {text!r} is an EAN-8 (GTIN-8), a code for packages too small for an "
+            "EAN-13: stores and DDEX take a release's code as the 12 digits of a UPC-A or the "
+            "13 of an EAN-13 (DDEX ICPN), so ask your distributor for one of those"
+        )
+    if len(digits) == GTIN_14_DIGITS and digits[0] != "0":
+        raise InvalidProductCodeError(
+            f"GTIN-14 {digits} has indicator digit {digits[0]}: it numbers a case or carton "
+            "of trade items, not a release: use the UPC-A or EAN-13 your distributor gave you "
+            "(a GTIN-14 starting with 0 is read as the UPC-A or EAN-13 it pads)"
+        )
+    if len(digits) not in (*PRODUCT_CODE_DIGITS, GTIN_14_DIGITS):
         raise InvalidProductCodeError(
             f"UPC/EAN {text!r} is not a product code: use the 12 digits of a UPC-A or the 13 "
             "of an EAN-13 that your distributor gave you"
@@ -108,16 +141,23 @@ def parse_product_code(text: str) -> ProductCode:
         stdnum_ean.validate(digits)
     except ValidationError as error:
         expected = gtin_check_digit(digits[:-1])
+        kind = PRODUCT_CODE_DIGITS.get(len(digits), "GTIN-14")
         raise InvalidProductCodeError(
-            f"{PRODUCT_CODE_DIGITS[len(digits)]} {digits} fails the GS1 check digit (it ends "
-            f"in {digits[-1]}, the digits before it give {expected}): copy the code again "
-            "from your distributor, or take it out of the pool"
+            f"{kind} {digits} fails the GS1 check digit (it ends in {digits[-1]}, the digits "
+            f"before it give {expected}): copy the code again from your distributor, or take "
+            "it out of the pool"
         ) from error
+    if len(digits) == GTIN_14_DIGITS:
+        # Zero padding changes no check digit (zeros weigh nothing), so the shorter form
+        # validated above is valid too. A 13-digit form starting with 0 is a GTIN-12.
+        digits = digits[1:]
+        digits = digits[1:] if digits[0] == "0" else digits
     return ProductCode(digits)
 
 
 def valid_product_code(text: str) -> bool:
-    """``text`` is a UPC-A or EAN-13 with a correct check digit."""
+    """``text`` is a UPC-A or EAN-13 (or one padded to a GTIN-14) with a correct check
+    digit."""
     try:
         parse_product_code(text)
     except InvalidProductCodeError:
@@ -287,11 +327,13 @@ class IsrcRegistry:
 
 
 class UpcPool:
-    """Codes from ``pool`` (UPC-A or EAN-13, as given), each assigned to one release for good.
+    """Codes from ``pool`` (UPC-A or EAN-13, as given; a GTIN-14 with leading zeros in its
+    12/13-digit form), each assigned to one release for good. Two codes are the same when
+    their zero-padded forms are (:attr:`ProductCode.gtin13`): that is the pool's identity.
 
     Raises:
         InvalidProductCodeError: a code of the pool is malformed, fails its check digit, or
-            is in the pool twice (in the same or the other form).
+            is in the pool twice (in the same or another length).
     """
 
     def __init__(self, warehouse: Warehouse, pool: Sequence[str]) -> None:
@@ -302,13 +344,13 @@ class UpcPool:
             except InvalidProductCodeError as error:
                 invalid.append(str(error))
                 continue
-            if code.gtin13 in seen:
+            if code.gtin13 in seen:  # GS1: the same number padded with zeros is one GTIN
                 invalid.append(
-                    f"{code.digits} is the same GTIN as {seen[code.gtin13]}, which is already in "
-                    "the pool: keep one of them"
+                    f"{stdnum_ean.compact(text)} is the same GTIN as {seen[code.gtin13]}, which "
+                    "is already in the pool: keep one of them"
                 )
                 continue
-            seen[code.gtin13] = code.digits
+            seen[code.gtin13] = stdnum_ean.compact(text)
             codes.append(code)
         if invalid:
             more = f" (and {len(invalid) - 3} more)" if len(invalid) > 3 else ""

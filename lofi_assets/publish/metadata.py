@@ -11,27 +11,34 @@ resource, ``snippet`` properties):
 * ``snippet.description``: at most 5000 *bytes*, any valid UTF-8 character except ``<`` and
   ``>`` (a kana or kanji takes 3 bytes in UTF-8, so no more than 1,666 of them fit);
 * ``snippet.tags[]``: at most 500 *characters* in all, counting a comma between tags and the
-  quotes YouTube puts around a tag that contains a space.
+  quotes YouTube puts around a tag that contains a space. A comma inside a tag splits it in
+  two (YouTube reads the tags as one comma-separated list) and a tag holding ``<`` or ``>`` is
+  refused (``invalidTags``), like the title and description.
 
 Characters are counted as Unicode code points (what ``len`` counts); bytes as UTF-8.
 ``problems()`` rejects input over a limit; text this module generates is fitted instead: cut
-on a character boundary (never inside a UTF-8 sequence, nor between a character and the marks
-or joiners that follow it) and ended with "…", the least needed paragraphs of a description
-dropped first.
+only at an extended grapheme cluster boundary (Unicode UAX #29, as the ``regex`` module's
+``\\X`` finds them: never inside a UTF-8 sequence, a flag, a ZWJ emoji sequence, an emoji and
+its skin tone, a letter and its combining marks, or a Hangul syllable spelt in jamo) and ended
+with "…", the least needed paragraphs of a description dropped first.
+
+"Empty" means nothing visible (:func:`is_blank`): a title of only a zero-width space or a
+Hangul filler is as empty as "" to a viewer, so it is refused as one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import random
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import regex
 import yaml
 
 from lofi_assets.errors import ConfigError
@@ -41,11 +48,22 @@ from lofi_assets.seeding import stable_seed
 MAX_TITLE_CHARS = 100  # characters (code points)
 MAX_DESCRIPTION_BYTES = 5_000  # bytes of UTF-8
 MAX_TAGS_CHARS = 500  # characters, commas and quotes included
-FORBIDDEN_CHARS = "<>"  # in title and description
+FORBIDDEN_CHARS = "<>"  # in title, description and tags
+TAG_SEPARATOR = ","  # YouTube joins and splits snippet.tags at commas: never inside a tag
 # What generated text shows instead of a forbidden character: single angle quotation marks.
 FORBIDDEN_REPLACEMENTS = str.maketrans({"<": "\u2039", ">": "\u203a"})
 ELLIPSIS = "\u2026"
-ZERO_WIDTH_JOINER = "\u200d"
+# An extended grapheme cluster, UAX #29 (https://www.unicode.org/reports/tr29/), as the
+# maintained ``regex`` module matches it (its Unicode tables follow each Unicode release).
+GRAPHEME_CLUSTER = regex.compile(r"\X")
+# What draws nothing: White_Space, Default_Ignorable_Code_Point (format characters such as
+# ZWSP, ZWJ, BOM and bidi marks, variation selectors, the Hangul fillers U+115F, U+1160,
+# U+3164, U+FFA0), controls, and U+2800 BRAILLE PATTERN BLANK (a symbol that prints as a
+# space, the usual trick for "invisible" names). Unicode properties from PropList.txt and
+# DerivedCoreProperties.txt, read through the regex module.
+INVISIBLE = regex.compile(
+    r"[\p{White_Space}\p{Default_Ignorable_Code_Point}\p{Cc}\p{Cf}\u2800]*", regex.V1
+)
 MIN_CHAPTERS = 3
 MIN_CHAPTER_S = 10.0
 DEFAULT_PUBLISH_WINDOWS = ("14-16", "20-22")  # hours when the audience is listening
@@ -110,31 +128,36 @@ def _not_utf8(text: str) -> list[str]:
     return sorted({f"U+{ord(c):04X}" for c in text if 0xD800 <= ord(c) <= 0xDFFF})
 
 
-def _continues_cluster(character: str) -> bool:
-    """A combining mark, a variation selector, an emoji skin-tone modifier or a tag
-    character: it belongs to the character before it and must not be cut from it."""
-    code = ord(character)
-    return (
-        unicodedata.category(character) in ("Mn", "Mc", "Me")
-        or 0xFE00 <= code <= 0xFE0F
-        or 0x1F3FB <= code <= 0x1F3FF
-        or 0xE0020 <= code <= 0xE007F
-        or character == ZERO_WIDTH_JOINER
-    )
+def is_blank(text: str) -> bool:
+    """``text`` shows nothing: it is empty or holds only whitespace, format characters
+    (category Cf: ZWSP, ZWJ, BOM, bidi marks), other default-ignorable code points (Hangul
+    fillers, variation selectors), controls or U+2800 BRAILLE PATTERN BLANK (see
+    ``INVISIBLE``). What every "is empty" check of a name or title uses: ``str.strip`` leaves
+    U+200B and U+3164 in place, so "\\u200b" would pass as a title."""
+    return INVISIBLE.fullmatch(text) is not None
 
 
-def _cluster_boundary(text: str, index: int) -> int:
-    """The largest cut point ≤ ``index`` that splits no character from what continues it."""
-    while 0 < index < len(text) and (
-        _continues_cluster(text[index]) or text[index - 1] == ZERO_WIDTH_JOINER
-    ):
-        index -= 1
-    return index
+def code_points(text: str, limit: int = 8) -> str:
+    """``text`` as ``U+XXXX`` code points (the first ``limit``), for messages about
+    characters that print as nothing: ``"\u200b "`` → ``"U+200B U+0020"``."""
+    shown = " ".join(f"U+{ord(character):04X}" for character in text[:limit])
+    return (shown + (" …" if len(text) > limit else "")) or "nothing"
+
+
+def grapheme_clusters(text: str) -> list[str]:
+    """``text`` split into extended grapheme clusters (UAX #29): what a reader sees as one
+    character, e.g. a flag (two regional indicators), a ZWJ family, an emoji with its skin
+    tone, a letter with its combining marks, a Hangul syllable spelt in conjoining jamo."""
+    return GRAPHEME_CLUSTER.findall(text)
 
 
 def fit_text(text: str, *, max_chars: int | None = None, max_bytes: int | None = None) -> str:
     """``text`` itself when it is within ``max_chars`` code points and ``max_bytes`` UTF-8
-    bytes, else cut on a character boundary and ended with "…" so that it is."""
+    bytes, else its longest run of whole grapheme clusters (UAX #29, :func:`grapheme_clusters`)
+    that fits with "…" after it, trailing blanks dropped, ended with "…".
+
+    A cut never leaves half a flag, a ZWJ sequence without its last emoji, a skin tone without
+    its emoji, a mark without its letter or a jamo without its syllable."""
 
     def fits(candidate: str) -> bool:
         return (max_chars is None or len(candidate) <= max_chars) and (
@@ -143,13 +166,18 @@ def fit_text(text: str, *, max_chars: int | None = None, max_bytes: int | None =
 
     if fits(text):
         return text
-    end = len(text) if max_chars is None else max(0, max_chars - len(ELLIPSIS))
-    if max_bytes is not None:
-        budget = max(0, max_bytes - utf8_length(ELLIPSIS))
-        kept = text.encode("utf-8", "surrogatepass")[:budget].decode("utf-8", "ignore")
-        end = min(end, len(kept))
-    cut = text[: _cluster_boundary(text, end)].rstrip()
-    return cut + ELLIPSIS
+    chars_left = math.inf if max_chars is None else max_chars - len(ELLIPSIS)
+    bytes_left = math.inf if max_bytes is None else max_bytes - utf8_length(ELLIPSIS)
+    kept: list[str] = []
+    for cluster in grapheme_clusters(text):
+        chars_left -= len(cluster)
+        bytes_left -= utf8_length(cluster)
+        if chars_left < 0 or bytes_left < 0:
+            break
+        kept.append(cluster)
+    while kept and is_blank(kept[-1]):  # "Late night …", "a\u200b…": nothing to see
+        kept.pop()
+    return "".join(kept) + ELLIPSIS
 
 
 def fit_paragraphs(paragraphs: Sequence[str], droppable: Sequence[int], max_bytes: int) -> str:
@@ -187,14 +215,41 @@ def tags_length(tags: Sequence[str]) -> int:
     return sum(len(tag) + (2 if " " in tag else 0) for tag in tags) + max(0, len(tags) - 1)
 
 
+def clean_tag(tag: str) -> str:
+    """A generated tag as YouTube can take it: the commas that would split it and the ``<``,
+    ``>`` it refuses become spaces, runs of whitespace one space, the ends stripped, lower
+    case (``"Lofi, <Chill>"`` → ``"lofi chill"``)."""
+    for character in TAG_SEPARATOR + FORBIDDEN_CHARS:
+        tag = tag.replace(character, " ")
+    return " ".join(tag.split()).lower()
+
+
 def fit_tags(candidates: Sequence[str], limit: int = MAX_TAGS_CHARS) -> list[str]:
-    """Tags in priority order, without duplicates, as many as fit in ``limit`` characters."""
+    """Tags in priority order, each cleaned (:func:`clean_tag`), without blanks or
+    duplicates, as many as fit in ``limit`` characters (:func:`tags_length`)."""
     chosen: list[str] = []
-    for tag in candidates:
-        tag = tag.strip().lower()
-        if tag and tag not in chosen and tags_length([*chosen, tag]) <= limit:
+    for candidate in candidates:
+        tag = clean_tag(candidate)
+        if not is_blank(tag) and tag not in chosen and tags_length([*chosen, tag]) <= limit:
             chosen.append(tag)
     return chosen
+
+
+def _tag_problems(tags: Sequence[str]) -> list[str]:
+    """Supplied tags YouTube would split or refuse, each named with the fix."""
+    found = []
+    for number, tag in enumerate(tags, start=1):
+        if is_blank(tag):
+            found.append(f"tag {number} is empty: remove it")
+        if TAG_SEPARATOR in tag:
+            parts = [part.strip() for part in tag.split(TAG_SEPARATOR) if part.strip()]
+            found.append(
+                f"tag {tag!r} contains a comma, which YouTube reads as the end of a tag: give "
+                f"{' and '.join(repr(part) for part in parts) or 'it'} as separate tags"
+            )
+        if any(character in tag for character in FORBIDDEN_CHARS):
+            found.append(f"tag {tag!r} contains < or >, which YouTube refuses in tags: remove them")
+    return found
 
 
 def _season(date: dt.date) -> str:
@@ -329,7 +384,7 @@ def problems(metadata: Mapping[str, Any]) -> list[str]:
     found = []
     title, description = str(metadata.get("title", "")), str(metadata.get("description", ""))
     tags = [str(tag) for tag in metadata.get("tags", [])]
-    if not title.strip():
+    if is_blank(title):
         found.append("title is empty")
     if len(title) > MAX_TITLE_CHARS:
         found.append(f"title is {len(title)} characters (max {MAX_TITLE_CHARS} characters)")
@@ -339,9 +394,16 @@ def problems(metadata: Mapping[str, Any]) -> list[str]:
             f"description is {description_bytes} bytes in UTF-8 ({len(description)} characters; "
             f"YouTube allows {MAX_DESCRIPTION_BYTES} bytes)"
         )
+    if not is_blank(description) and is_blank(description.split("\n", 1)[0]):
+        # YouTube shows the first line under the title in search and above the fold.
+        found.append("description's first line is empty: start it with the line viewers see")
     for name, text in (("title", title), ("description", description)):
         if any(character in text for character in FORBIDDEN_CHARS):
             found.append(f"{name} contains < or >")
+    found += _tag_problems(tags)
+    for number, playlist in enumerate(metadata.get("playlists", []), start=1):
+        if is_blank(str(playlist)):
+            found.append(f"playlist {number} title is empty")
     for name, text in (("title", title), ("description", description), ("tags", "".join(tags))):
         if _not_utf8(text):
             found.append(
