@@ -14,12 +14,15 @@ PYTHON_BIN="${PYTHON:-python3}"
 # FluidSynth's library for rendering, the FluidR3 General MIDI SoundFont (MIT), and ffmpeg
 # (ffprobe and the ebur128 loudness meter the tests check masters with); the text fallback
 # chain (lofi_assets/visual/text.py): League Spartan (OFL) for Latin headlines, Noto Sans CJK
-# (OFL) for kana, kanji, Hangul, Cyrillic and Greek, DejaVu Sans (free licence) for symbols,
-# Noto Color Emoji (OFL) for emoji; the sampled instruments (assets_library/instruments.yaml,
+# (OFL) for kana, kanji, Hangul, Cyrillic and Greek, the Noto Sans script fonts of
+# fonts-noto-core (OFL) for Hebrew, Arabic, Thai, Devanagari and the other scripts Noto covers,
+# DejaVu Sans (free licence) for symbols, Noto Color Emoji (OFL) for emoji, and libraqm0
+# (HarfBuzz + FriBiDi: Pillow's complex-script shaping and right-to-left layout); the sampled
+# instruments (assets_library/instruments.yaml,
 # licences in assets_library/LICENSES.md): MuseScore General (MIT; piano, electric pianos,
 # guitars, basses, the GM2 drum kits) and Hydrogen's drum kits (the recorded acoustic kit).
 DEBIAN_PACKAGES=(libfluidsynth3 fluid-soundfont-gm ffmpeg fonts-league-spartan
-  fonts-noto-cjk fonts-dejavu-core fonts-noto-color-emoji
+  fonts-noto-cjk fonts-noto-core fonts-dejavu-core fonts-noto-color-emoji libraqm0
   musescore-general-soundfont hydrogen-drumkits)
 # And for the tests: Chromium for the UI test (Playwright drives it; it cannot download one).
 TEST_DEBIAN_PACKAGES=(chromium)
