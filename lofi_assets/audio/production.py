@@ -62,9 +62,7 @@ from lofi_assets.audio.wav import (
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.analysis import MidiSummary
 from lofi_assets.music.drums import KICK
-from lofi_assets.music.form import bar_duration_s
-from lofi_assets.music.plan import BPM_LIMITS, DURATION_LIMITS_S
-from lofi_assets.music.plan_record import PlanRecord
+from lofi_assets.music.plan_record import MAX_PLAN_DURATION_S, PlanRecord
 from lofi_assets.seeding import stable_seed
 
 INSTRUMENT_STEMS = ("drums", "bass", "keys", "melody", "pad")
@@ -242,7 +240,7 @@ class ProductionInputs:
 # The longest track the product composes (plan.DURATION_LIMITS_S), plus a bar at the slowest
 # tempo (BPM_LIMITS): plans round to whole bars. Music that runs past it is refused before any
 # audio is allocated (each stem holds 2 × rate × duration samples).
-MAX_TRACK_DURATION_S = DURATION_LIMITS_S[1] + bar_duration_s(BPM_LIMITS[0])
+MAX_TRACK_DURATION_S = MAX_PLAN_DURATION_S  # one definition: plan_record checks plans too
 
 
 def production_duration_s(summary: MidiSummary, plan: PlanRecord) -> float:
