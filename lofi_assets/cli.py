@@ -13,9 +13,11 @@ service, a full disk, a failed run, a bug). A bug's line says where its tracebac
 from __future__ import annotations
 
 import argparse
+import calendar
 import datetime as dt
 import errno
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -27,7 +29,7 @@ from lofi_assets.channel import CHANNEL_START_ENV, Channel, channel_timezone
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.midi_io import write_sketch_midi
-from lofi_assets.music.plan import SketchRequest
+from lofi_assets.music.plan import SketchRequest, resolve_plan, validate_request
 from lofi_assets.music.plan_record import read_plan_record, record_sketch
 from lofi_assets.music.styles import load_styles
 from lofi_assets.redaction import redact
@@ -49,11 +51,29 @@ BAD_PATH_ERRNOS = frozenset(
 )
 
 
+ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")  # ISO 8601's calendar date, extended form
+
+
 def _parse_date(text: str) -> str:
-    try:
-        return dt.date.fromisoformat(text).isoformat()
-    except ValueError as error:
-        raise ConfigError(f"Invalid date {text!r}: use YYYY-MM-DD") from error
+    """``text`` as a YYYY-MM-DD day (ISO 8601 calendar date, extended form).
+
+    Raises ConfigError: not in that form ("use YYYY-MM-DD"), or in it but not a day of the
+    calendar (the month's length in that year is named).
+    """
+    match = ISO_DAY.fullmatch(text.strip())
+    if match is None:
+        raise ConfigError(f"Invalid date {text!r}: use YYYY-MM-DD, e.g. 2026-03-14")
+    year, month, day = (int(part) for part in match.groups())
+    if not 1 <= month <= 12:
+        raise ConfigError(f"{text} is not a day: months run from 01 to 12 (use YYYY-MM-DD)")
+    if year < dt.MINYEAR:
+        raise ConfigError(f"{text} is not a day: years start at 0001 (use YYYY-MM-DD)")
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        raise ConfigError(
+            f"{text} is not a day ({calendar.month_name[month]} has {days} days in {year})"
+        )
+    return dt.date(year, month, day).isoformat()
 
 
 def _sketch(args: argparse.Namespace) -> int:
@@ -124,6 +144,7 @@ def _render(args: argparse.Namespace) -> int:
     from lofi_assets.music.styles import get_style
 
     reuse_freed_memory()
+    soundfont = resolve_soundfont(args.soundfont)  # a bad font is refused before any work
     out = Path(args.out)
     if args.midi:
         midi_path = Path(args.midi)
@@ -148,7 +169,6 @@ def _render(args: argparse.Namespace) -> int:
         plan, summary = files.plan, files.summary
     else:
         raise ConfigError("Give --midi FILE (with its plan JSON) or --seed N [--style S]")
-    soundfont = resolve_soundfont(args.soundfont)
     settings = ProductionSettings.from_overrides(get_style(plan.style).production)
     print(
         f"rendering {plan.style} {plan.key} at {plan.bpm} BPM with {soundfont.name}",
@@ -228,13 +248,23 @@ def calendar_date(text: str | None) -> str:
 
 def _release(args: argparse.Namespace) -> int:
     date = calendar_date(args.date)  # before the code location loads: a typo fails fast
+    if args.duration is not None:  # the rule midi_sketch applies, before any run starts
+        validate_request(SketchRequest(seed=0, duration_s=args.duration))
 
     from lofi_assets.definitions import defs
     from lofi_assets.defs.partitions import track_partition_key
 
-    instance = _instance()
     channel = defs.resources["channel"].to_channel()
-    quiet: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if args.duration is not None:
+        # Each slot's plan as midi_sketch makes it (less the feedback boosts, which only move
+        # the style's odds): a length too short for MIN_BARS at the slot's tempo is refused
+        # here, in one line, not in three failed runs.
+        for slot in channel.slots:
+            resolve_plan(channel.sketch_request(date, slot, duration_s=args.duration))
+    instance = _instance()
+    # Dagster's console logger prints each failed step's stack traces (three times: step,
+    # dependants, run); the CLI prints one line per failed step instead (failed_step_lines).
+    quiet: dict = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     if args.duration is not None:  # a quick preview release: every track this long
         quiet["ops"] = {"midi_sketch": {"config": {"duration_s": args.duration}}}
     failures = succeeded = 0
@@ -259,6 +289,8 @@ def _release(args: argparse.Namespace) -> int:
         if not result.success:
             failures += 1
             print(f"      failed (run {result.run_id}); see the run in the Dagster UI", flush=True)
+            for line in failed_step_lines(result):
+                print(f"      {line}", flush=True)
             continue
         succeeded += 1
         for event in result.get_asset_materialization_events():
@@ -294,6 +326,30 @@ def _release(args: argparse.Namespace) -> int:
         )
     print(f"release {date}: {succeeded}/{len(runs)} runs succeeded into {instance.root_directory}")
     return 1 if succeeded < len(runs) else 0
+
+
+def failed_step_lines(result) -> list[str]:
+    """One line per failed step of a Dagster run, ``step: message`` (secrets masked).
+
+    ``result``: a ``dagster.ExecuteInProcessResult``. The message is the step's
+    ``dg.Failure`` description (the product's own, naming the fix), else the error's own
+    message without its class path or stack trace; a run that failed without a failed step
+    (a run-level error) gives the run's message.
+    """
+    lines = []
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data
+        message = ""
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            message = data.user_failure_data.description
+        elif data.error is not None:
+            message = f"{data.error.cls_name}: {data.error.message.split(': ', 1)[-1]}"
+        lines.append(_one_line(f"{event.step_key} failed: {message or 'no message'}"))
+    if not lines:
+        for event in result.all_events:
+            if event.event_type_value == "RUN_FAILURE":
+                lines.append(_one_line(f"run failed: {event.message or 'no message'}"))
+    return lines
 
 
 def _pools(_: argparse.Namespace) -> int:
@@ -336,6 +392,8 @@ class _Parser(argparse.ArgumentParser):
 
 def existing_file(text: str) -> str:
     """An argparse type: a file that exists (a missing input is refused before any work)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path: give a file name")
     path = Path(text)
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "does not exist"
@@ -345,6 +403,8 @@ def existing_file(text: str) -> str:
 
 def writable_file(text: str) -> str:
     """An argparse type: a file to write, in a folder that exists (not created on a typo)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path: give a file name")
     folder = Path(text).parent
     if Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name")
@@ -359,7 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sketch = commands.add_parser("sketch", help="compose one MIDI sketch to a file")
     sketch.add_argument(
-        "--out", required=True, help="MIDI file to write (plan JSON goes beside it)"
+        "--out",
+        required=True,
+        type=writable_file,
+        help="MIDI file to write (plan JSON goes beside it)",
     )
     sketch.add_argument("--seed", type=int, help="seed for every random choice")
     sketch.add_argument("--date", help="compose the channel's track for this date instead")

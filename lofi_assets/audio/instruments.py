@@ -36,7 +36,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from lofi_assets.audio.soundfont import DEFAULT_SOURCES, FALLBACK_ENV, SOUNDFONT_ENV, SoundFont
+from lofi_assets.audio.soundfont import (
+    DEFAULT_SOURCES,
+    FALLBACK_ENV,
+    SOUNDFONT_ENV,
+    SoundFont,
+    check_soundfont_structure,
+)
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
 
@@ -275,6 +281,7 @@ def _riff_lists(data: bytes, path: Path) -> dict[bytes, tuple[int, int]]:
 
 @functools.cache
 def _preset_table(path: Path, mtime_ns: int) -> dict[tuple[int, int], str]:
+    check_soundfont_structure(path)  # a cut or corrupt file is named, not a KeyError
     with path.open("rb") as handle:
         data = handle.read()
     start, end = _riff_lists(data, path)[b"pdta"]
@@ -301,6 +308,8 @@ def convert_sf3_to_sf2(source: Path, target: Path) -> None:
     relative to the sample's start). The result is written atomically.
     """
     import soundfile
+
+    check_soundfont_structure(source)
 
     data = source.read_bytes()
     lists = _riff_lists(data, source)

@@ -25,6 +25,7 @@ from scipy import signal
 from lofi_assets.audio import streaming
 from lofi_assets.audio.instruments import (
     InstrumentLibrary,
+    InstrumentLibraryError,
     KitSpec,
     StemSource,
     kit_choice,
@@ -32,7 +33,9 @@ from lofi_assets.audio.instruments import (
 )
 from lofi_assets.audio.soundfont import SoundFont
 from lofi_assets.audio.streaming import collect
-from lofi_assets.audio.synth import OfflineSynth, RenderError
+from lofi_assets.audio.synth import OfflineSynth
+from lofi_assets.audio.wav import AudioFileError, wav_file
+from lofi_assets.errors import LofiError
 
 # Round-robin detunings (cents): small enough to stay one drum, large enough that two hits
 # in a row differ (even a 50 Hz kick drifts a tenth of a cycle in its first 100 ms).
@@ -60,11 +63,30 @@ class KeyLayers:
         return len(self.layers) - 1
 
 
+class DrumSampleError(InstrumentLibraryError):
+    """A drum sample named by the instrument library (``instruments.yaml`` or a custom assets
+    library) is missing, cut short or not audio: the message names the file, the kit and key
+    it plays, and what the reader found."""
+
+
 @functools.cache
 def _load_sample(path: str, sample_rate_hz: int) -> np.ndarray:
-    import soundfile
+    """A sample file as float32 ``(2, n)`` at ``sample_rate_hz``, trimmed (``_trim``).
 
-    data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    Read by ``wav.wav_file``, the product's one reader: a WAV is first checked against its
+    header (libsndfile alone plays a file cut to 70 % as a shorter sample); other formats
+    (FLAC, AIFF, Ogg) are judged by libsndfile, and by the frames their header counts.
+    Raises ``AudioFileError`` / ``TruncatedWavError``, or libsndfile's ``LibsndfileError``
+    on a stream it cannot decode (``_recorded_keys`` names the kit and key for all three).
+    """
+    with wav_file(path) as handle:
+        data = handle.read(dtype="float32", always_2d=True)
+        rate, declared_frames = handle.samplerate, handle.frames
+    if data.shape[0] < declared_frames:  # a FLAC/AIFF whose header counts more frames
+        raise AudioFileError(
+            f"{path} is truncated: its header declares {declared_frames / rate:.2f} s "
+            f"({declared_frames:,} frames), the file holds {data.shape[0] / rate:.2f} s"
+        )
     audio = data.T
     if audio.shape[0] == 1:
         audio = np.repeat(audio, 2, axis=0)
@@ -191,6 +213,14 @@ def build_kit(
     return Kit(keys, source, tone)
 
 
+def _without_fix(message: str) -> str:
+    """``message`` without a trailing ": re-materialize …" meant for the product's own files."""
+    for fix in (": re-materialize", ": materialize the upstream"):
+        if fix in message:
+            return message[: message.index(fix)]
+    return message
+
+
 def _as_dict(source: StemSource) -> dict:
     return {name: getattr(source, name) for name in StemSource.__slots__}
 
@@ -200,17 +230,26 @@ def _recorded_keys(spec: KitSpec, wanted: set[int], sample_rate_hz: int) -> dict
     for key, layers in spec.keys.items():
         if key not in wanted:
             continue
-        try:
-            loaded = tuple(
-                (
-                    layer.max_velocity,
-                    tuple(_load_sample(str(f), sample_rate_hz) for f in layer.files),
-                )
-                for layer in layers
-            )
-        except (OSError, RuntimeError) as error:  # soundfile raises RuntimeError subclasses
-            raise RenderError(f"Drum sample for key {key} could not be read: {error}") from error
-        keys[key] = KeyLayers(loaded)
+        loaded = []
+        for layer in layers:
+            samples = []
+            for file in layer.files:
+                try:
+                    samples.append(_load_sample(str(file), sample_rate_hz))
+                except (LofiError, OSError, RuntimeError) as error:
+                    # wav_file's own fix ("re-materialize it") is for the product's files;
+                    # a sample is the user's: name the kit and key it plays.
+                    problem = _without_fix(str(error))
+                    where = f"kit {spec.program}"
+                    if spec.sample_dir_name:
+                        where += f" (samples {spec.sample_dir_name!r})"
+                    raise DrumSampleError(
+                        f"Drum sample {file} for key {key} of {where} cannot be used: "
+                        f"{problem} — replace the file or fix the entry in "
+                        "the instrument library (instruments.yaml)"
+                    ) from error
+            loaded.append((layer.max_velocity, tuple(samples)))
+        keys[key] = KeyLayers(tuple(loaded))
     return keys
 
 

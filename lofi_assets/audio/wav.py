@@ -11,10 +11,12 @@ Writers opened by ``wav_file`` turn libsndfile's bare "System error." on a full 
 from __future__ import annotations
 
 import errno
+import io
 import os
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -61,68 +63,202 @@ def _chunks(handle, file_bytes: int, big_endian: bool) -> Iterable[tuple[bytes, 
         offset += 8 + size + (size & 1)  # chunks are word-aligned (RIFF spec, pad byte)
 
 
-def verify_wav_length(path: Path | str) -> None:
-    """Refuse a WAV that holds less than its header declares.
+# A 32-bit size a streaming writer could not know when it wrote the header (ffmpeg to a pipe
+# writes 0xFFFFFFFF; others write 0): the data then runs to the end of the file, as
+# libsndfile and ffmpeg read it.
+UNKNOWN_SIZE = 0xFFFFFFFF
 
-    The RIFF/RIFX/RF64 container (Microsoft's RIFF WAVE format; EBU Tech 3306 for RF64)
-    declares the size of the whole file and of its ``data`` chunk; a copy cut short, a
-    writer killed or starved of disk space leaves fewer bytes than declared. Files that are
-    not RIFF WAVE (or lack a ``data`` chunk header) are left to libsndfile to judge.
 
-    Raises:
-        TruncatedWavError: naming the path, declared vs present audio (seconds and bytes).
+@dataclass(frozen=True)
+class WavLayout:
+    """Where a RIFF WAVE file's audio lies, from its header and the bytes present.
+
+    ``data_offset``: first byte of the ``data`` payload (None: no ``data`` chunk header);
+    ``declared_bytes``: the payload size the header declares (None: unknown, a streaming
+    writer's 0 or 0xFFFFFFFF, the audio runs to the end of the file); ``present_bytes``: the
+    bytes from ``data_offset`` to the end of the file; ``bytes_per_s``: ``nAvgBytesPerSec``
+    (None when absent); ``block_bytes``: ``nBlockAlign``, bytes per frame;
+    ``size_field_offset``: where the data chunk's 32-bit size lies.
+    """
+
+    data_offset: int | None
+    declared_bytes: int | None
+    present_bytes: int
+    bytes_per_s: int | None
+    block_bytes: int
+    size_field_offset: int | None
+    big_endian: bool
+
+
+def _is_chunk_header(header: bytes, room: int, order: str) -> bool:
+    """Whether ``header`` (8 bytes) reads as a chunk id of printable ASCII whose payload fits in
+    ``room`` bytes: tells an empty ``data`` chunk followed by a tag from streamed audio."""
+    return (
+        len(header) == 8
+        and all(32 <= byte < 127 for byte in header[:4])
+        and int.from_bytes(header[4:8], order) <= room - 8
+    )
+
+
+def wav_layout(path: Path | str) -> WavLayout | None:
+    """The layout of a RIFF/RIFX/RF64 WAVE file (None for any other file: libsndfile judges).
+
+    Size conventions accepted, as libsndfile and ffmpeg read them: a ``data`` size of
+    0xFFFFFFFF outside RF64 (ffmpeg writing to a pipe), and of 0 with audio bytes after it
+    (streaming writers), both mean "to the end of the file"; RF64's real sizes come from its
+    ``ds64`` chunk (EBU Tech 3306 §2).
     """
     path = Path(path)
     file_bytes = path.stat().st_size
     with path.open("rb") as handle:
         head = handle.read(12)
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX", b"RF64") or head[8:] != b"WAVE":
-            return
+            return None
         big_endian = head[:4] == b"RIFX"
         order = "big" if big_endian else "little"
-        riff_bytes = int.from_bytes(head[4:8], order) + 8
-        bytes_per_s = data_bytes = data_offset = data64 = None
+        bytes_per_s = data64 = None
+        block_bytes = 0
         for chunk_id, size, offset in _chunks(handle, file_bytes, big_endian):
             if chunk_id == b"ds64":  # RF64: the real 64-bit sizes (the 32-bit ones read -1)
-                handle.seek(offset)
-                sizes = handle.read(16)
-                riff_bytes = int.from_bytes(sizes[:8], "little") + 8
-                data64 = int.from_bytes(sizes[8:16], "little")
+                handle.seek(offset + 8)
+                data64 = int.from_bytes(handle.read(8), "little")
             elif chunk_id == b"fmt ":
-                handle.seek(offset + 8)  # nAvgBytesPerSec
-                bytes_per_s = int.from_bytes(handle.read(4), order) or None
+                handle.seek(offset + 8)  # nAvgBytesPerSec, nBlockAlign
+                fields = handle.read(6)
+                bytes_per_s = int.from_bytes(fields[:4], order) or None
+                block_bytes = int.from_bytes(fields[4:6], order)
             elif chunk_id == b"data":
-                data_bytes = data64 if data64 is not None else size
-                data_offset = offset
-                break
-    if data_offset is None:
-        if riff_bytes > file_bytes:  # cut off before its data chunk even began
+                present = file_bytes - offset
+                declared: int | None = size
+                if head[:4] == b"RF64" and data64 is not None and size == UNKNOWN_SIZE:
+                    declared = data64
+                elif size == UNKNOWN_SIZE:
+                    declared = None
+                elif size == 0 and present > 0:
+                    handle.seek(offset)
+                    if not _is_chunk_header(handle.read(8), present, order):
+                        declared = None
+                return WavLayout(
+                    offset, declared, present, bytes_per_s, block_bytes, offset - 4, big_endian
+                )
+    return WavLayout(None, None, 0, bytes_per_s, block_bytes, None, big_endian)
+
+
+def verify_wav_length(path: Path | str) -> None:
+    """Refuse a WAV that holds less than its header declares.
+
+    The RIFF/RIFX/RF64 container (Microsoft's RIFF WAVE format; EBU Tech 3306 for RF64)
+    declares the size of each chunk; a copy cut short, a writer killed or starved of disk
+    space leaves fewer bytes than declared. Truncation is judged chunk by chunk — the ``data``
+    chunk's declared size against the bytes present, then each chunk after it (tags) — not by
+    the RIFF size alone: writers that store the whole file's size there (8 bytes too many)
+    write whole files. A ``data`` size a streaming writer could not know (0xFFFFFFFF, or 0
+    with audio after it: ``wav_layout``) runs to the end of the file and is never "short".
+    Files that are not RIFF WAVE are left to libsndfile to judge.
+
+    Raises:
+        TruncatedWavError: naming the path, declared vs present audio (seconds and bytes).
+    """
+    path = Path(path)
+    layout = wav_layout(path)
+    if layout is None:
+        return
+    file_bytes = path.stat().st_size
+    if layout.data_offset is None:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+        riff_bytes = int.from_bytes(head[4:8], "big" if layout.big_endian else "little") + 8
+        if riff_bytes > file_bytes and riff_bytes - 8 != UNKNOWN_SIZE:  # cut before its data
             raise TruncatedWavError(
                 path, f"{riff_bytes:,} bytes", f"{file_bytes:,} bytes and no audio data"
             )
         return
-    present = file_bytes - data_offset
-    if data_bytes > present:
+    if layout.declared_bytes is None:
+        return
+    if layout.declared_bytes > layout.present_bytes:
 
         def length(size: int) -> str:
-            if not bytes_per_s:
+            if not layout.bytes_per_s:
                 return f"{size:,} bytes of audio"
-            return f"{size / bytes_per_s:.2f} s of audio ({size:,} bytes)"
+            return f"{size / layout.bytes_per_s:.2f} s of audio ({size:,} bytes)"
 
-        raise TruncatedWavError(path, length(data_bytes), length(present))
-    if riff_bytes > file_bytes:  # the data is whole but a chunk after it (tags) is cut
-        raise TruncatedWavError(path, f"{riff_bytes:,} bytes", f"{file_bytes:,} bytes")
+        raise TruncatedWavError(path, length(layout.declared_bytes), length(layout.present_bytes))
+    # The audio is whole; a chunk after it (tags) may still be cut.
+    data_end = layout.data_offset + layout.declared_bytes
+    offset = data_end + (layout.declared_bytes & 1)
+    order = "big" if layout.big_endian else "little"
+    with path.open("rb") as handle:
+        while offset + 8 <= file_bytes:
+            handle.seek(offset)
+            header = handle.read(8)
+            end = offset + 8 + int.from_bytes(header[4:8], order)
+            if end > file_bytes:
+                raise TruncatedWavError(path, f"{end:,} bytes", f"{file_bytes:,} bytes")
+            offset = end + (end - offset & 1)
+
+
+class _SizedData(io.RawIOBase):
+    """A WAV file read through, with its ``data`` size field set to the bytes present: how a
+    streamed file (``data`` size 0) is handed to libsndfile, which would read it as empty."""
+
+    def __init__(self, path: Path, layout: WavLayout) -> None:
+        self.name = str(path)
+        self._file = path.open("rb")
+        frames_bytes = layout.present_bytes
+        if layout.block_bytes:
+            frames_bytes -= frames_bytes % layout.block_bytes
+        size = min(frames_bytes, UNKNOWN_SIZE - 1)
+        order = "big" if layout.big_endian else "little"
+        self._patch_at = layout.size_field_offset
+        self._patch = size.to_bytes(4, order)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def readinto(self, buffer) -> int:
+        start = self._file.tell()
+        count = self._file.readinto(buffer)
+        low, high = max(start, self._patch_at), min(start + count, self._patch_at + 4)
+        if low < high:
+            view = memoryview(buffer).cast("B")
+            view[low - start : high - start] = self._patch[
+                low - self._patch_at : high - self._patch_at
+            ]
+        return count
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def _open_for_reading(path: Path, **kwargs) -> soundfile.SoundFile:
     if not path.is_file():
         raise AudioFileError(f"{path} does not exist: materialize the upstream asset first")
     verify_wav_length(path)
+    layout = wav_layout(path)
+    source: object = str(path)
+    if (
+        layout is not None
+        and layout.declared_bytes is None
+        and layout.data_offset is not None
+        and layout.size_field_offset is not None
+    ):
+        source = _SizedData(path, layout)  # libsndfile reads a 0 size as no audio at all
     try:
-        return soundfile.SoundFile(str(path), "r", **kwargs)
+        return soundfile.SoundFile(source, "r", **kwargs)
     except (soundfile.LibsndfileError, RuntimeError, ValueError) as error:
+        kind = "WAV" if layout is not None or path.suffix.lower() == ".wav" else "audio"
         raise AudioFileError(
-            f"{path} is not a readable WAV file ({error}): re-materialize it"
+            f"{path} is not a readable {kind} file ({error}): re-materialize it"
         ) from error
 
 
