@@ -4,14 +4,17 @@ bad input, 1 for the surroundings; and env-var wiring of resources survives run 
 import datetime as dt
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pretty_midi
 import pytest
 
 from lofi_assets.channel import channel_timezone
@@ -189,12 +192,134 @@ def test_a_usage_error_is_one_line_with_where_to_look(capsys):
 
 
 def test_a_path_that_cannot_be_written_names_the_path(tmp_path, capsys):
-    blocker = tmp_path / "a_file"
-    blocker.write_text("")  # a file where `lofi sketch` must make a folder
-    assert main(["sketch", "--seed", "1", "--out", str(blocker / "x.mid")]) == 2
+    (tmp_path / "x.plan.json").mkdir()  # a folder where `lofi sketch` writes the plan file
+    assert main(["sketch", "--seed", "1", "--out", str(tmp_path / "x.mid")]) == 2
     line = _error_line(capsys.readouterr())
-    assert line.startswith("lofi: error: ") and str(blocker) in line
+    assert line.startswith("lofi: error: ") and str(tmp_path / "x.plan.json") in line
     assert line.endswith("check the path, that its folder exists and that you may read and write there")  # fmt: skip
+
+
+# ---- every argument by the same rule, before any work ----
+
+
+@pytest.mark.parametrize("command", ["sketch", "render"])
+def test_an_out_file_in_a_missing_folder_is_refused_by_every_command(tmp_path, capsys, command):
+    out = tmp_path / "no" / "such" / ("a.mid" if command == "sketch" else "a.wav")
+    assert main([command, "--seed", "1", "--out", str(out)]) == 2
+    assert _error_line(capsys.readouterr()) == (
+        f"lofi: error: argument --out: no folder {out.parent} to write into: create it first "
+        f"(see `lofi {command} --help`)"
+    )
+    assert not (tmp_path / "no").exists()  # no folder made on a typo
+
+
+@pytest.mark.parametrize(("command", "option"), [("sketch", "--out"), ("render", "--out"), ("render", "--midi")])  # fmt: skip
+def test_an_empty_path_is_refused(tmp_path, capsys, command, option):
+    arguments = [command, "--seed", "1", "--out", str(tmp_path / "a.out"), option, ""]
+    assert main(arguments) == 2
+    assert _error_line(capsys.readouterr()) == (
+        f"lofi: error: argument {option}: an empty path: give a file name "
+        f"(see `lofi {command} --help`)"
+    )
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("date", "message"),
+    [
+        ("2026-02-30", "2026-02-30 is not a day (February has 28 days in 2026)"),
+        ("2028-02-30", "2028-02-30 is not a day (February has 29 days in 2028)"),
+        ("2026-04-31", "2026-04-31 is not a day (April has 30 days in 2026)"),
+        ("2026-13-01", "2026-13-01 is not a day: months run from 01 to 12 (use YYYY-MM-DD)"),
+        ("2026-00-10", "2026-00-10 is not a day: months run from 01 to 12 (use YYYY-MM-DD)"),
+        ("20260301", "Invalid date '20260301': use YYYY-MM-DD, e.g. 2026-03-14"),
+        ("2026-3-1", "Invalid date '2026-3-1': use YYYY-MM-DD, e.g. 2026-03-14"),
+    ],
+)
+def test_a_date_that_is_not_a_day_says_why(tmp_path, capsys, date, message):
+    out = tmp_path / "a.mid"
+    assert main(["sketch", "--date", date, "--out", str(out)]) == 2
+    assert _error_line(capsys.readouterr()) == f"lofi: error: {message}"
+    assert not out.exists()
+
+
+def test_the_last_day_of_february_in_a_leap_year_is_a_day(tmp_path, capsys):
+    out = tmp_path / "a.mid"
+    assert main(["sketch", "--date", "2028-02-29", "--duration", "20", "--out", str(out)]) == 0
+    assert out.is_file() and "2028-02-29" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("duration", "shown"), [("8", "8.0"), ("nan", "nan"), ("-5", "-5.0")])
+def test_lofi_release_refuses_a_duration_by_the_sketch_rule_before_any_run(
+    monkeypatch, capsys, duration, shown
+):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # refused before the instance is needed
+    assert main(["release", "--duration", duration]) == 2
+    line = f"lofi: error: Track duration {shown} s is outside 10–1200 s"
+    assert _error_line(capsys.readouterr()) == line
+    assert main(["sketch", "--seed", "1", "--duration", duration, "--out", "x.mid"]) == 2
+    assert _error_line(capsys.readouterr()) == line  # one rule, one message
+
+
+def test_lofi_release_refuses_a_duration_too_short_for_the_slots_tempo(monkeypatch, capsys):
+    # Every style's tempo is at most 95 BPM: 10 s holds fewer than MIN_BARS (5) bars of 4/4.
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert main(["release", "--duration", "10"]) == 2
+    line = _error_line(capsys.readouterr())
+    assert re.fullmatch(
+        r"lofi: error: A 10\.0 s track at \d+ BPM has fewer than 5 bars: ask for a longer "
+        r"duration or a faster tempo",
+        line,
+    ), line
+
+
+def test_a_failed_release_run_prints_one_line_per_failed_step_not_stack_traces(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    blocker = tmp_path / "data"
+    blocker.write_text("")  # a file where the data folder must be: midi_sketch cannot write
+    result = _lofi(
+        "release", "--duration", "15", DAGSTER_HOME=str(home), LOFI_DATA_DIR=str(blocker)
+    )
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and "Stack Trace" not in output, output
+    today = _today()
+    lines = result.stdout.splitlines()
+    for slot in ("1", "2", "3"):
+        at = lines.index(f"[{slot}/5] {today} slot {slot}: materializing …")
+        assert re.fullmatch(r"      failed \(run [0-9a-f-]{36}\); see the run in the Dagster UI", lines[at + 1])  # fmt: skip
+        assert lines[at + 2] == (
+            f"      midi_sketch failed: Cannot write under {blocker} (Not a directory: "
+            f"{blocker}/midi_sketch/{today}/{slot}): make it a writable folder or set "
+            "LOFI_DATA_DIR to one"
+        )
+    assert lines[-2:] == [
+        "      release skipped: an earlier run failed",
+        f"release {today}: 0/5 runs succeeded into {home}",
+    ]
+    assert len(lines) == 3 * 3 + 2
+
+
+def test_a_missing_or_truncated_soundfont_given_to_render_is_refused(sketch, tmp_path, capsys):
+    midi, _ = sketch
+    out = tmp_path / "x.wav"
+    missing = tmp_path / "missing.sf2"
+    assert main(["render", "--midi", str(midi), "--soundfont", str(missing), "--out", str(out)]) == 2  # fmt: skip
+    assert _error_line(capsys.readouterr()) == (
+        f"lofi: error: no such file: {missing} (from the override): check the path, or point "
+        "LOFI_SOUNDFONT at an .sf2 file"
+    )
+    font = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"  # 5,994,284 bytes
+    cut = tmp_path / "cut.sf2"
+    cut.write_bytes(font.read_bytes()[:3_000_000])  # `head -c 3000000 TimGM6mb.sf2`
+    assert main(["render", "--midi", str(midi), "--soundfont", str(cut), "--out", str(out)]) == 2
+    assert _error_line(capsys.readouterr()) == (
+        f"lofi: error: {cut} is not a complete SoundFont: the preset data (pdta) is missing — "
+        f"the file is truncated (3,000,000 of {font.stat().st_size:,} bytes)"
+    )
+    assert not out.exists()
 
 
 # ---- OAuth: an unreachable token server, secrets masked ----
