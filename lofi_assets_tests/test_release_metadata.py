@@ -83,6 +83,11 @@ def test_every_title_template_fits_youtube():
         (lambda m: m.update(title="beats <3"), "title contains < or >"),
         (lambda m: m.update(description="y" * 5001), "description is 5001 bytes"),
         (lambda m: m.update(tags=["t" * 60] * 10), "tags take"),
+        (lambda m: m.update(tags=["lofi, jazz"]), "tag 'lofi, jazz' contains a comma"),
+        (lambda m: m.update(tags=["<3 lofi"]), "tag '<3 lofi' contains < or >"),
+        (lambda m: m.update(title="\u200b"), "title is empty"),  # a zero-width space alone
+        (lambda m: m.update(description="\ufeff\n" + m["description"]), "first line is empty"),
+        (lambda m: m["playlists"].append("\u3164"), "playlist 4 title is empty"),
         (lambda m: m["chapters"][0].update(start_s=5.0), "first chapter must start at 0:00"),
         (lambda m: m.update(chapters=m["chapters"][:2]), "at least 3"),
         (lambda m: m["chapters"][2].update(start_s=100.0), "must ascend"),
