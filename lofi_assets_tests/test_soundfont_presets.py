@@ -30,6 +30,7 @@ from lofi_assets.audio.production import (
 from lofi_assets.audio.soundfont import (
     FALLBACK_ENV,
     SOUNDFONT_ENV,
+    IncompleteSoundFontError,
     SoundFontNotFoundError,
     resolve_soundfont,
 )
@@ -306,3 +307,121 @@ def test_the_stems_asset_names_the_fallbacks_and_blocks_on_a_silent_stem(
     assert "mute.sf2 has no preset 0:4: 0:0 (its family) played it" in fallbacks["keys"]
     assert materialized["stem_sources"].value["keys"]["font"] == "mute"
     assert materialized["stem_sources"].value["bass"]["font"] != "mute"
+
+
+# ---- a file that is not a whole SoundFont (SoundFont 2.04 §4–§7) ----
+
+
+def _rebuilt(whole: bytes, lists: dict[bytes, bytes] | None = None, hydra=None) -> bytes:
+    """``whole`` (a SoundFont file) rebuilt with its LIST bodies (by type) replaced by
+    ``lists`` (None: dropped) and its pdta sub-chunks passed through ``hydra``."""
+    bodies, offset = {}, 12
+    while offset < len(whole):
+        size = struct.unpack_from("<I", whole, offset + 4)[0]
+        bodies[whole[offset + 8 : offset + 12]] = whole[offset + 12 : offset + 8 + size]
+        offset += 8 + size + (size & 1)
+    if hydra is not None:
+        pdta, chunks, offset = bodies[b"pdta"], [], 0
+        while offset < len(pdta):
+            size = struct.unpack_from("<I", pdta, offset + 4)[0]
+            chunks.append((pdta[offset : offset + 4], pdta[offset + 8 : offset + 8 + size]))
+            offset += 8 + size
+        bodies[b"pdta"] = b"".join(_chunk(cid, body) for cid, body in hydra(chunks))
+    bodies.update(lists or {})
+    body = b"sfbk" + b"".join(
+        _chunk(b"LIST", kind + data) for kind, data in bodies.items() if data is not None
+    )
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _refused(path: Path, message: str) -> None:
+    """``path`` refused with ``message`` as an override and by the preset-table reader."""
+    with pytest.raises(IncompleteSoundFontError) as raised:
+        resolve_soundfont(path)
+    assert str(raised.value) == message
+    with pytest.raises(IncompleteSoundFontError) as raised:
+        preset_table(path)
+    assert str(raised.value) == message
+
+
+def test_a_soundfont_cut_short_is_refused_naming_the_part_lost_and_the_bytes(tmp_path, no_override):
+    whole = write_sine_soundfont(tmp_path / "whole.sf2", [(0, 0), (128, 0)]).read_bytes()
+    assert preset_table(tmp_path / "whole.sf2") == {(0, 0): "Sine 0:0", (128, 0): "Sine 128:0"}
+    pdta_at = whole.index(b"pdta") - 8  # the pdta LIST's header
+    for name, keep, lost in [
+        ("in_samples", pdta_at - 100, "the preset data (pdta) is missing"),
+        ("at_pdta", pdta_at, "the preset data (pdta) is missing"),
+        ("in_pdta", len(whole) - 50, "the preset data (pdta) is cut short"),
+        ("after_riff_header", 12, "the information (INFO) is missing"),
+    ]:
+        cut = tmp_path / f"{name}.sf2"
+        cut.write_bytes(whole[:keep])
+        _refused(
+            cut,
+            f"{cut} is not a complete SoundFont: {lost} — the file is truncated "
+            f"({keep:,} of {len(whole):,} bytes)",
+        )
+
+
+def test_a_real_font_cut_at_its_start_or_end_is_refused(tmp_path, no_override):
+    import pretty_midi
+
+    font = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+    whole = font.read_bytes()
+    assert len(preset_table(font)) > 100  # the whole file reads
+    for keep, lost in [(3000, "is missing"), (len(whole) - 100, "is cut short")]:
+        cut = tmp_path / f"cut_{keep}.sf2"
+        cut.write_bytes(whole[:keep])  # `head -c N TimGM6mb.sf2`
+        _refused(
+            cut,
+            f"{cut} is not a complete SoundFont: the preset data (pdta) {lost} — the file is "
+            f"truncated ({keep:,} of {len(whole):,} bytes)",
+        )
+
+
+def test_a_soundfont_missing_a_required_part_is_refused_naming_it(tmp_path, no_override):
+    whole = write_sine_soundfont(tmp_path / "whole.sf2", [(0, 0)]).read_bytes()
+    cases = {
+        "no_info": (
+            _rebuilt(whole, lists={b"INFO": None}),
+            "the information (INFO) is missing — the file lacks it",
+        ),
+        "no_pbag": (
+            _rebuilt(whole, hydra=lambda chunks: [c for c in chunks if c[0] != b"pbag"]),
+            "the preset data (pdta) has no pbag sub-chunk (SoundFont 2.04 §7.1) — the file "
+            "is corrupt: get a new copy",
+        ),
+        "odd_phdr": (
+            _rebuilt(
+                whole,
+                hydra=lambda chunks: [(c, b + b"\0\0" if c == b"phdr" else b) for c, b in chunks],
+            ),
+            "its phdr sub-chunk is 78 bytes, not a whole number of 38-byte records "
+            "(SoundFont 2.04 §7.2) — the file is corrupt: get a new copy",
+        ),
+    }
+    for name, (payload, problem) in cases.items():
+        path = tmp_path / f"{name}.sf2"
+        path.write_bytes(payload)
+        _refused(path, f"{path} is not a complete SoundFont: {problem}")
+    rebuilt = tmp_path / "rebuilt.sf2"
+    rebuilt.write_bytes(_rebuilt(whole, hydra=list))  # the rebuild alone changes nothing
+    assert rebuilt.read_bytes() == whole
+    assert resolve_soundfont(rebuilt).path == rebuilt
+
+
+def test_a_soundfont_path_that_is_missing_or_a_folder_is_named_as_typed(tmp_path, no_override):
+    missing = tmp_path / "missing.sf2"
+    with pytest.raises(SoundFontNotFoundError) as raised:
+        resolve_soundfont(missing)
+    assert str(raised.value) == (
+        f"no such file: {missing} (from the override): check the path, or point "
+        "LOFI_SOUNDFONT at an .sf2 file"
+    )
+    assert "fluid-soundfont-gm" not in str(raised.value)  # nothing to install for a typo
+    with pytest.raises(SoundFontNotFoundError) as raised:
+        resolve_soundfont(tmp_path)
+    assert str(raised.value) == (
+        f"{tmp_path} (from the override) is a folder, not a SoundFont: point LOFI_SOUNDFONT "
+        "at an .sf2 file"
+    )
