@@ -2,26 +2,36 @@
 as drawn by the legibility checks (issue 14, "Text in any script")."""
 
 import shutil
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-from PIL import Image, ImageDraw, ImageFont
+from bidi import get_display
+from PIL import Image, ImageDraw, ImageFont, features
 
 from lofi_assets.defs.checks import check_headline_legible, check_teaser_text_legible
 from lofi_assets.defs.resources import ChannelConfig
+from lofi_assets.errors import LofiError
 from lofi_assets.music.styles import ASSETS_LIBRARY_ENV, assets_library_dir
 from lofi_assets.visual.teaser import INK, shorts_caption, teaser_picture
 from lofi_assets.visual.text import (
     FONT_CHAIN,
+    INK_ALPHA,
+    NOTO_SCRIPTS_DIR,
+    RAQM,
+    BlankTextError,
     FontsMissingError,
     FontSource,
     TextStyle,
     break_points,
+    draw_text,
+    fit_text,
     font_runs,
     installed_chain,
     lay_out,
+    script_fonts,
 )
 from lofi_assets.visual.thumbnail import (
     HEADLINE_LEFT,
@@ -216,8 +226,178 @@ def test_a_word_wider_than_the_safe_area_fails_the_check(headline_library):
     headline_library(word)
     artwork = draw_artwork(THUMBNAIL_SIZE, "study", 1, "A")
     text = artwork.text
-    assert text.drawn == word.upper()  # drawn whole, never cut inside the word
+    # Even broken with a hyphen it needs three lines at the legibility floor (two allowed): it is
+    # drawn whole, overflowing, and the check fails rather than drawing it smaller or cut.
+    assert text.drawn == word.upper()
     assert text.box[2] > text.safe_box[2]
     result = check_headline_legible({"A": artwork})
     assert not result.passed
     assert any("outside the safe area" in p for p in headline_problems(artwork))
+
+
+# --- Scripts written right to left, scripts that need shaping, words wider than a line. ---
+
+PLAIN = TextStyle((255, 255, 255), (0, 0, 0), 0, 0)  # no outline: the fill mask is the ink
+
+
+def _font(file_name: str) -> Path:
+    return NOTO_SCRIPTS_DIR / file_name
+
+
+def _drawn_mask(text: str, size_px: int = 80) -> np.ndarray:
+    """``text`` laid out and drawn by text.py on black, as a boolean ink mask cropped to ink."""
+    layout = lay_out(text, [text], size_px, PLAIN)
+    image = Image.new("RGB", (layout.width_px + 80, size_px * 3))
+    draw_text(image, layout, (40, size_px // 2), (0, 0, *image.size), 21.0)
+    return _cropped(np.asarray(image.convert("L")) >= INK_ALPHA)
+
+
+def _pillow_mask(text: str, font_path: Path, size_px: int = 80, **kwargs) -> np.ndarray:
+    """``text`` drawn by Pillow alone with one font (raqm layout, HarfBuzz shaping)."""
+    font = ImageFont.truetype(str(font_path), size_px, layout_engine=ImageFont.Layout.RAQM)
+    image = Image.new("L", (round(font.getlength(text, **kwargs)) + 80, size_px * 3))
+    ImageDraw.Draw(image).text((40, size_px), text, font=font, fill=255, **kwargs)
+    return _cropped(np.asarray(image) >= INK_ALPHA)
+
+
+def _cropped(mask: np.ndarray) -> np.ndarray:
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return mask[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+
+
+def test_raqm_is_there_to_shape_and_lay_out_right_to_left():
+    # Pillow's wheel carries raqm; it needs FriBiDi (Debian libfribidi0, via libraqm0).
+    assert features.check_feature("raqm") and RAQM
+
+
+def test_the_noto_script_fonts_join_the_chain_after_cjk_by_file_name():
+    chain = installed_chain()
+    scripts = script_fonts()
+    assert chain.index(NOTO_CJK) + 1 == chain.index(scripts[0])
+    assert chain.index(scripts[-1]) + 1 == chain.index(DEJAVU)
+    assert [s.path.name for s in scripts] == sorted(s.path.name for s in scripts)
+    samples = {  # by kind: every script fonts-noto-core draws, from its own Noto Sans face
+        "Noto Sans Hebrew Bold": "שלום", "Noto Sans Arabic Bold": "ليلة",
+        "Noto Sans Thai Bold": "ดนตรี", "Noto Sans Devanagari Bold": "संगीत",
+        "Noto Sans Bengali Bold": "সংগীত", "Noto Sans Tamil Bold": "இசை",
+        "Noto Sans Georgian Bold": "მუსიკა", "Noto Sans Armenian Bold": "երաժշտություն",
+        "Noto Sans Ethiopic Bold": "ሙዚቃ", "Noto Sans Khmer Bold": "តន្ត្រី",
+    }  # fmt: skip
+    for name, word in samples.items():
+        runs, missing = font_runs(word, chain)
+        assert missing == () and [r.source.name for r in runs] == [name], word
+
+
+def test_hebrew_reads_right_to_left_first_word_on_the_right():
+    drawn = _drawn_mask("שלום עולם")
+    hebrew = _font("NotoSansHebrew-Bold.ttf")
+    shalom, olam = _pillow_mask("שלום", hebrew), _pillow_mask("עולם", hebrew)
+    # The first word (שלום) is the rightmost ink, the second (עולם) the leftmost: each word
+    # drawn alone by Pillow has the ink, column by column, of the drawn line at that end.
+    columns = drawn.sum(axis=0)
+
+    def mismatch(part: np.ndarray, at_right: bool) -> float:
+        ours = columns[-part.shape[1] :] if at_right else columns[: part.shape[1]]
+        return np.abs(ours - part.sum(axis=0)).sum() / part.sum()
+
+    assert mismatch(shalom, at_right=True) < 0.02 and mismatch(olam, at_right=False) < 0.02
+    # Swapped, as the runs were placed before (logical order left to right), they do not match.
+    assert mismatch(olam, at_right=True) > 0.2 and mismatch(shalom, at_right=False) > 0.2
+    # And the whole line is Pillow's own right-to-left rendering of the string, pixel for pixel.
+    whole = _pillow_mask("שלום עולם", hebrew, direction="rtl")
+    assert drawn.shape == whole.shape and (drawn == whole).mean() > 0.995
+
+
+def test_arabic_letters_join_as_raqm_shapes_them():
+    text = "ليلة هادئة"
+    drawn = _drawn_mask(text)
+    arabic = _font("NotoSansArabic-Bold.ttf")
+    shaped = _pillow_mask(text, arabic, direction="rtl")
+    assert drawn.shape == shaped.shape and (drawn == shaped).mean() > 0.995
+    # Unjoined (each letter in its isolated form, spaced apart) the ink would differ widely.
+    isolated = _pillow_mask(" ".join(text), arabic, direction="rtl")
+    assert abs(int(isolated.sum()) - int(drawn.sum())) > 0.05 * drawn.sum()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["lofi ليلة هادئة beats", "lofi ليلة 24 هادئة beats", "שלום lofi עולם", "שלום (lofi) ☕"],
+)
+def test_mixed_lines_are_in_the_visual_order_uax9_gives(text):
+    (placed,) = lay_out(text, [text], 60, PLAIN).runs
+    xs = [p.x for p in placed]
+    assert xs == sorted(xs)  # runs placed left to right in the order listed
+    # Read back left to right (a right-to-left run's characters reversed, as they appear), the
+    # line is what the unicode-bidi crate's UAX #9 (python-bidi's get_display) displays.
+    # (Brackets are mirrored later, as glyphs, by raqm; neither string mirrors them.)
+    seen = "".join(p.run.text[::-1] if p.run.rtl else p.run.text for p in placed)
+    assert seen == get_display(text)
+
+
+def test_thai_and_devanagari_are_shaped_and_pass_the_check(grey_cover):
+    for title, font_file in (("ดนตรีผ่อนคลาย", "NotoSansThai-Bold.ttf"),
+                             ("शांत संगीत", "NotoSansDevanagari-Bold.ttf")):  # fmt: skip
+        picture = teaser_picture(grey_cover, title, shorts_caption("lofi"))
+        facts = picture.title
+        assert facts.drawn == title and facts.missing == ()
+        assert check_teaser_text_legible(facts, picture.caption).passed
+        # The ink is HarfBuzz's shaping of the string (marks stacked, conjuncts formed), as
+        # Pillow's raqm draws it with the script's Noto font at the title's size.
+        drawn = _drawn_mask(title, facts.size_px)
+        shaped = _pillow_mask(title, _font(font_file), facts.size_px)
+        assert drawn.shape == shaped.shape and (drawn == shaped).mean() > 0.995
+
+
+def test_a_thai_channel_name_is_drawn_in_the_shorts_caption(grey_cover):
+    name = "ช่องโลไฟ"
+    with_name = teaser_picture(grey_cover, "Rainy Jazz", shorts_caption(name))
+    without = teaser_picture(grey_cover, "Rainy Jazz", shorts_caption(""))
+    caption = with_name.caption
+    assert caption.drawn == f"Full mix on {name}" and caption.missing == ()
+    assert "Noto Sans Thai Bold" in caption.fonts
+    thai = ImageFont.truetype(str(_font("NotoSansThai-Bold.ttf")), caption.size_px)
+    direct = int((np.asarray(thai.getmask(name)) >= 240).sum())
+    drawn = _ink_pixels(with_name.image, CAPTION_REGION) - _ink_pixels(
+        without.image, CAPTION_REGION
+    )
+    assert drawn == pytest.approx(direct, rel=0.05)
+    assert check_teaser_text_legible(with_name.title, caption).passed
+
+
+def test_a_channel_name_wider_than_the_caption_is_hyphenated_and_drawn_whole(grey_cover):
+    name = "Pneumonoultramicroscopicsilicovolcanoconiosislofichannel"
+    picture = teaser_picture(grey_cover, "Rainy Jazz", shorts_caption(name))
+    caption = picture.caption
+    first, second = caption.drawn.split("\n")
+    assert first.startswith("Full mix on Pneumono") and first.endswith("-")
+    assert first[:-1] + second == shorts_caption(name)  # every letter, in order
+    assert caption.safe_box[0] <= caption.box[0] and caption.box[2] <= caption.safe_box[2]
+    assert caption.size_px == 52  # broken at the designed size rather than shrunk past it
+    assert check_teaser_text_legible(picture.title, caption).passed
+
+
+def test_a_title_word_wider_than_a_line_breaks_with_a_hyphen(grey_cover):
+    title = "Supercalifragilisticexpialidociouslofibeatstostudyandrelaxtoforever"
+    facts = teaser_picture(grey_cover, title, shorts_caption("lofi")).title
+    lines = facts.drawn.split("\n")
+    assert len(lines) > 1 and all(line.endswith("-") for line in lines[:-1])
+    assert "".join(line.removesuffix("-") for line in lines) == title
+    assert facts.safe_box[0] <= facts.box[0] and facts.box[2] <= facts.safe_box[2]
+
+
+def test_a_word_in_a_script_without_hyphens_breaks_between_graphemes():
+    # Thai marks no break with a hyphen, and a cut never separates a consonant from its marks.
+    style = TextStyle((255, 255, 255), (0, 0, 0), 0, 0)
+    text = "ดนตรีผ่อนคลายยามค่ำคืน" * 2
+    layout = fit_text(text, style, max_width_px=700, max_size_px=60, min_size_px=60)
+    assert len(layout.lines) == 2 and "".join(layout.lines) == text and layout.fits
+    assert not layout.lines[0].endswith("-") and unicodedata.category(layout.lines[1][0]) == "Lo"
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\u200b", "\n"])
+def test_a_blank_title_or_caption_is_refused_naming_the_field(grey_cover, blank):
+    with pytest.raises(BlankTextError, match="teaser's title is blank") as refused:
+        teaser_picture(grey_cover, blank, shorts_caption("lofi"))
+    assert isinstance(refused.value, LofiError)
+    with pytest.raises(BlankTextError, match="teaser's caption is blank"):
+        teaser_picture(grey_cover, "Rainy Jazz", blank)

@@ -22,7 +22,15 @@ from PIL import Image, ImageDraw, ImageFilter
 from lofi_assets.audio.measure import loudest_window_of_file
 from lofi_assets.audio.wav import wav_file, write_faded_excerpt
 from lofi_assets.visual.motion import encode_animated
-from lofi_assets.visual.text import TextFacts, TextLayout, TextStyle, draw_text, fit_text, lay_out
+from lofi_assets.visual.text import (
+    TextFacts,
+    TextLayout,
+    TextStyle,
+    draw_text,
+    fit_text,
+    lay_out,
+    require_visible,
+)
 from lofi_assets.visual.thumbnail import MIN_CONTRAST, contrast_behind, jpeg_bytes, safe_box
 from lofi_assets.visual.video import SHORTS_SIZE, encode_static
 
@@ -79,9 +87,13 @@ def teaser_text_problems(title: TextFacts, caption: TextFacts) -> dict[str, list
 
 
 def _title_layout(title: str, style: TextStyle, max_width_px: float) -> TextLayout:
-    """The title in at most four centred lines, at the largest size that fits."""
+    """The title in at most four centred lines, at the largest size that fits.
+
+    The designed wraps never cut a word (``break_long_words=False``): a word wider than the
+    line is left to :func:`fit_text`, which shrinks it, then breaks it with a hyphen.
+    """
     for size_px, columns in TITLE_SIZES:  # the designed wraps first
-        lines = textwrap.wrap(title, width=columns)
+        lines = textwrap.wrap(title, width=columns, break_long_words=False)
         if len(lines) <= TITLE_MAX_LINES:
             layout = lay_out(title, lines, size_px, style)
             if layout.width_px <= max_width_px:
@@ -89,7 +101,7 @@ def _title_layout(title: str, style: TextStyle, max_width_px: float) -> TextLayo
     return fit_text(
         title, style, max_width_px=max_width_px, max_size_px=TITLE_SIZES[0][0],
         min_size_px=TITLE_SIZES[-1][0], min_height_px=MIN_TEASER_TEXT_HEIGHT_PX,
-        max_lines=TITLE_MAX_LINES,
+        max_lines=TITLE_MAX_LINES, field="teaser's title",
     )  # fmt: skip
 
 
@@ -119,7 +131,13 @@ def _draw_centred(
 
 
 def teaser_picture(cover: Image.Image, title: str, caption: str) -> TeaserPicture:
-    """The 1080×1920 picture, with its title and caption measured as drawn."""
+    """The 1080×1920 picture, with its title and caption measured as drawn.
+
+    Raises BlankTextError (a ConfigError) when ``title`` or ``caption`` has no visible
+    character: a Short without its words is refused rather than published with a blank band.
+    """
+    require_visible(title, "teaser's title")
+    require_visible(caption, "teaser's caption")
     width, height = SHORTS_SIZE
     square = cover.convert("RGB")
     background = square.resize((height, height), Image.Resampling.BILINEAR)
@@ -140,6 +158,7 @@ def teaser_picture(cover: Image.Image, title: str, caption: str) -> TeaserPictur
         max_width_px=safe[2] - safe[0], max_size_px=CAPTION_SIZE_PX,
         min_size_px=MIN_CAPTION_SIZE_PX, min_height_px=MIN_TEASER_TEXT_HEIGHT_PX,
         may_shorten=False,  # a channel name cut short would name another channel
+        field="teaser's caption",
     )  # fmt: skip
     caption_facts = _draw_centred(image, caption_layout, (width / 2, height * 0.86), 16)
     return TeaserPicture(image, title_facts, caption_facts)

@@ -1,19 +1,28 @@
 """Text in any script: a font fallback chain, text fitted to a width, and facts measured from ink.
 
 One font never covers every script a channel brings (League Spartan has Latin only; a
-*japanese* channel names itself in kana and kanji, a viewer-facing name may carry an emoji).
-Every character is therefore drawn by the first font of :data:`FONT_CHAIN` whose cmap (read
-with fontTools) has it, so nothing turns into a .notdef box or into nothing at all. A character
-no installed font has is not drawn and is listed in :attr:`TextFacts.missing`, which the
-legibility checks refuse.
+*japanese* channel names itself in kana and kanji, a Hebrew, Arabic, Thai or Hindi channel in
+its own script, a viewer-facing name may carry an emoji). Every character is therefore drawn by
+the first font of :func:`installed_chain` whose cmap (read with fontTools) has it: the fixed
+:data:`FONT_CHAIN` with the Noto Sans script fonts of Debian's ``fonts-noto-core`` after the CJK
+font, so nothing turns into a .notdef box or into nothing at all. A character no installed font
+has is not drawn and is listed in :attr:`TextFacts.missing`, which the legibility checks refuse.
 
-Text is fitted before it is drawn: shrunk down to the legibility floor, then wrapped, then
-shortened by whole words from the end, never cut inside a word. The facts a check reads
-(height, box, ink) are measured from the masks actually composited onto the picture.
+Each line is put in visual order by the Unicode Bidirectional Algorithm (UAX #9, python-bidi's
+``bidi.algorithm``): font runs are cut where the embedding level changes and reordered by rule
+L2, so Hebrew and Arabic read right to left, also amid Latin. Each run is then shaped by
+Pillow's raqm layout (HarfBuzz + FriBiDi: Arabic joining forms, Thai marks, Devanagari
+conjuncts) in its direction; without libraqm (Debian ``libraqm0``) runs are drawn unshaped.
+
+Text is fitted before it is drawn: shrunk down to the legibility floor, then wrapped at word
+breaks, then (a word wider than the line) broken inside the word at a grapheme boundary with a
+hyphen for alphabetic scripts, then shortened by whole words from the end. The facts a check
+reads (height, box, ink) are measured from the masks actually composited onto the picture.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import unicodedata
 from collections.abc import Sequence
@@ -22,8 +31,10 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import regex
+from bidi import algorithm as bidi_algorithm
 from fontTools.ttLib import TTCollection, TTFont
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, features
 
 from lofi_assets.errors import ConfigError
 
@@ -35,6 +46,10 @@ INK_ALPHA = 128  # a pixel counts as ink when the glyph covers at least half of 
 
 class FontsMissingError(ConfigError):
     """No font of the text fallback chain is installed."""
+
+
+class BlankTextError(ConfigError):
+    """Text to draw (a title, a caption, a headline) has no visible character."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,18 @@ FONT_CHAIN: tuple[FontSource, ...] = (
         bitmap_size_px=109,
     ),
 )
+
+# The Noto Sans script fonts (Hebrew, Arabic, Thai, Devanagari, Bengali, Tamil, Georgian,
+# Armenian, Ethiopic…) that Debian's fonts-noto-core installs; they join the chain after the CJK
+# font. Left out: the Latin/Greek/Cyrillic faces League Spartan and Noto CJK already draw
+# (NotoSans, NotoSansDisplay, NotoSansMono), UI variants (the same glyphs with tighter vertical
+# metrics), unjoined Adlam, and the symbol fonts (DejaVu Sans draws symbols in the chain).
+NOTO_SCRIPTS_DIR = Path("/usr/share/fonts/truetype/noto")
+NOTO_SCRIPTS_PACKAGE = "fonts-noto-core"
+_NOT_SCRIPT_FONTS = ("NotoSans-", "NotoSansDisplay-", "NotoSansMono-", "NotoSansSymbols")
+# Pillow's raqm layout shapes complex scripts and takes a direction; BASIC does neither.
+RAQM = features.check_feature("raqm")
+_LAYOUT = ImageFont.Layout.RAQM if RAQM else ImageFont.Layout.BASIC
 
 # Default_Ignorable_Code_Point ranges (Unicode DerivedCoreProperties.txt): joiners, variation
 # selectors, bidi controls, tags. A font that lacks one must draw nothing for it (The Unicode
@@ -123,14 +150,36 @@ def _coverage(source: FontSource) -> tuple[frozenset[int], int]:
         return frozenset(face.getBestCmap()), 0
 
 
-def installed_chain(chain: Sequence[FontSource] = FONT_CHAIN) -> tuple[FontSource, ...]:
+@cache
+def script_fonts(folder: Path = NOTO_SCRIPTS_DIR) -> tuple[FontSource, ...]:
+    """The installed Noto Sans script fonts (``NotoSans<Script>-Bold.ttf`` in ``folder``), by
+    file name so the chain's order is the same on every machine; empty when none is installed.
+
+    Each is named by its own name table (name ID 4, e.g. "Noto Sans Thai Bold").
+    """
+    found = []
+    for path in sorted(folder.glob("NotoSans*-Bold.ttf")):
+        if path.name.startswith(_NOT_SCRIPT_FONTS) or "UI-" in path.name or "Unjoined" in path.name:
+            continue
+        with TTFont(str(path), lazy=True) as face:
+            found.append(FontSource(face["name"].getDebugName(4), path, NOTO_SCRIPTS_PACKAGE))
+    return tuple(found)
+
+
+def installed_chain(chain: Sequence[FontSource] | None = None) -> tuple[FontSource, ...]:
     """The fonts of ``chain`` present on this machine, in order.
 
-    Raises FontsMissingError when none is: nothing could be drawn.
+    ``None`` means :data:`FONT_CHAIN` with :func:`script_fonts` inserted after the CJK font.
+    Raises FontsMissingError when none is present: nothing could be drawn.
     """
+    packages = [source.package for source in chain or FONT_CHAIN]
+    if chain is None:
+        cjk = next(i for i, s in enumerate(FONT_CHAIN) if s.package == "fonts-noto-cjk") + 1
+        chain = (*FONT_CHAIN[:cjk], *script_fonts(), *FONT_CHAIN[cjk:])
+        packages.insert(cjk, NOTO_SCRIPTS_PACKAGE)
     present = tuple(source for source in chain if source.path.is_file())
     if not present:
-        packages = " ".join(source.package for source in chain)
+        packages = " ".join(dict.fromkeys(packages))
         raise FontsMissingError(
             "No font of the text chain is installed: run `bash scripts/dev.sh setup` "
             f"or `apt-get install {packages}`"
@@ -148,7 +197,7 @@ def covers(source: FontSource, character: str) -> bool:
 def _pillow_font(source: FontSource, size_px: int) -> ImageFont.FreeTypeFont:
     _, index = _coverage(source)
     load_px = source.bitmap_size_px or size_px
-    return ImageFont.truetype(str(source.path), load_px, index=index)
+    return ImageFont.truetype(str(source.path), load_px, index=index, layout_engine=_LAYOUT)
 
 
 def _clusters(text: str) -> list[str]:
@@ -176,10 +225,14 @@ def _clusters(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Run:
-    """Consecutive characters drawn with one font."""
+    """Consecutive characters drawn with one font, in logical order.
+
+    ``rtl``: the run's bidi embedding level is odd (UAX #9), so it is laid out right to left.
+    """
 
     text: str
     source: FontSource
+    rtl: bool = False
 
 
 def font_runs(text: str, chain: Sequence[FontSource]) -> tuple[tuple[Run, ...], tuple[str, ...]]:
@@ -202,6 +255,16 @@ def font_runs(text: str, chain: Sequence[FontSource]) -> tuple[tuple[Run, ...], 
         elif _TEXT_PRESENTATION in cluster:
             order.sort(key=lambda source: source.bitmap_size_px is not None)
         source = next((s for s in order if covers(s, "".join(visible))), None)
+        # Spaces and punctuation are shared by scripts: between two Hebrew words a space stays
+        # in the Hebrew font, so the phrase is one run, shaped and spaced as that font sets it.
+        # (Not a colour-bitmap font: its cmap has "#" and "*" for keycap sequences only.)
+        if (
+            runs
+            and unicodedata.category(visible[0])[0] in "ZP"
+            and not runs[-1].source.bitmap_size_px
+            and covers(runs[-1].source, "".join(visible))
+        ):
+            source = runs[-1].source
         if source is None:  # keep the base if a font has it, report the rest
             source = next((s for s in order if covers(s, visible[0])), None)
         if source is None:
@@ -257,6 +320,77 @@ class TextStyle:
     align: str = "left"  # "left" or "center"
 
 
+def _bidi_levels(text: str) -> list[int]:
+    """The resolved embedding level of each code point of ``text``, taken as one paragraph whose
+    direction is that of its first strong character (UAX #9 rules P2–P3, X1–X10, W1–W7, N1–N2,
+    I1–I2 and L1, as python-bidi's ``bidi.algorithm`` implements them).
+
+    Characters rule X9 removes (embedding controls, boundary neutrals such as ZWJ) take the
+    level of the character before them, so they stay inside their cluster's run.
+    """
+    storage = bidi_algorithm.get_empty_storage()
+    base_level = bidi_algorithm.get_base_level(text)
+    storage["base_level"] = base_level
+    storage["base_dir"] = ("L", "R")[base_level]
+    bidi_algorithm.get_embedding_levels(text, storage)
+    characters = list(storage["chars"])  # the same dicts the later rules update in place
+    bidi_algorithm.explicit_embed_and_overrides(storage)
+    bidi_algorithm.resolve_weak_types(storage)
+    bidi_algorithm.resolve_neutral_types(storage, False)
+    bidi_algorithm.resolve_implicit_levels(storage, False)
+    kept = {id(character) for character in storage["chars"]}
+    bidi_algorithm.reorder_resolved_levels(storage, False)  # applies L1 to the levels
+    levels, level = [], base_level
+    for character in characters:
+        if id(character) in kept:
+            level = character["level"]
+        levels.append(level)
+    return levels
+
+
+def visual_runs(runs: Sequence[Run]) -> tuple[Run, ...]:
+    """One line's font runs (logical order) cut where the bidi embedding level changes and
+    put in visual order, left to right, by UAX #9 rule L2: from the highest level down to the
+    lowest odd one, every stretch at that level or above is reversed. A run at an odd level is
+    marked ``rtl``; its characters stay in logical order for the shaper."""
+    levels = iter(_bidi_levels("".join(run.text for run in runs)))
+    pieces: list[tuple[int, Run]] = []
+    for run in runs:
+        for level, group in itertools.groupby(run.text, key=lambda _: next(levels)):
+            pieces.append((level, Run("".join(group), run.source, rtl=level % 2 == 1)))
+    if not pieces:
+        return ()
+    highest = max(level for level, _ in pieces)
+    lowest_odd = min((level for level, _ in pieces if level % 2), default=highest + 1)
+    for floor in range(highest, lowest_odd - 1, -1):
+        index = 0
+        while index < len(pieces):
+            if pieces[index][0] < floor:
+                index += 1
+                continue
+            end = index
+            while end < len(pieces) and pieces[end][0] >= floor:
+                end += 1
+            pieces[index:end] = pieces[index:end][::-1]
+            index = end
+    return tuple(run for _, run in pieces)
+
+
+def _direction(run: Run) -> str | None:
+    """Pillow's ``direction`` for ``run``: raqm lays it out that way; BASIC takes none."""
+    if not RAQM:
+        return None
+    return "rtl" if run.rtl else "ltr"
+
+
+def _glyph_text(run: Run) -> str:
+    """What Pillow is given: without raqm nothing reorders, so a right-to-left run is handed
+    over cluster by cluster reversed (unshaped, but in reading order)."""
+    if run.rtl and not RAQM:
+        return "".join(reversed(_clusters(run.text)))
+    return run.text
+
+
 @dataclass(frozen=True)
 class _PlacedRun:
     run: Run
@@ -297,18 +431,24 @@ def _run_bbox(placed: _PlacedRun, size_px: int, stroke_px: int) -> tuple[float, 
     face = _pillow_font(source, size_px)
     if source.bitmap_size_px:
         scale = size_px / source.bitmap_size_px
-        left, top, right, bottom = face.getbbox(placed.run.text, anchor="ls")
+        left, top, right, bottom = face.getbbox(
+            _glyph_text(placed.run), anchor="ls", direction=_direction(placed.run)
+        )
         return (placed.x + left * scale, placed.baseline + top * scale,
                 placed.x + right * scale, placed.baseline + bottom * scale)  # fmt: skip
-    left, top, right, bottom = face.getbbox(placed.run.text, anchor="ls", stroke_width=stroke_px)
+    left, top, right, bottom = face.getbbox(
+        _glyph_text(placed.run), anchor="ls", stroke_width=stroke_px,
+        direction=_direction(placed.run),
+    )  # fmt: skip
     return placed.x + left, placed.baseline + top, placed.x + right, placed.baseline + bottom
 
 
 def _advance(run: Run, size_px: int) -> float:
     face = _pillow_font(run.source, size_px)
     if run.source.bitmap_size_px:
-        return face.getlength(run.text) * size_px / run.source.bitmap_size_px
-    return face.getlength(run.text)
+        scale = size_px / run.source.bitmap_size_px
+        return face.getlength(_glyph_text(run), direction=_direction(run)) * scale
+    return face.getlength(_glyph_text(run), direction=_direction(run))
 
 
 def _metrics(source: FontSource, size_px: int) -> tuple[float, float]:
@@ -329,6 +469,7 @@ def lay_out(
 ) -> TextLayout:
     """``lines`` placed at ``size_px``: pen positions, baselines and the predicted ink box.
 
+    Each line's runs are placed in visual order (:func:`visual_runs`, UAX #9), left to right.
     Line pitch follows Pillow's multiline rule (ascent + 2 × outline + spacing), with the tallest
     ascent of the fonts used, so Latin text sits exactly where ``multiline_text`` put it.
     """
@@ -336,7 +477,7 @@ def lay_out(
     line_runs, missing = [], []
     for line in lines:
         runs, absent = font_runs(line, chain)
-        line_runs.append(runs)
+        line_runs.append(visual_runs(runs))
         missing.extend(absent)
     sources = {run.source for runs in line_runs for run in runs} or {chain[0]}
     ascent = max(round(_metrics(source, size_px)[0]) for source in sources)
@@ -368,9 +509,32 @@ def lay_out(
     )  # fmt: skip
 
 
-def _wrapped(text: str, size_px: int, style: TextStyle, max_width_px: float, max_lines: int,
-             chain: Sequence[FontSource]) -> tuple[str, ...] | None:  # fmt: skip
-    """``text`` on the fewest lines (≤ ``max_lines``) that fit, the lines then balanced."""
+def _hyphenates(character: str) -> bool:
+    """True when a word broken after ``character`` takes a hyphen: letters of the alphabetic
+    scripts that hyphenate (Latin, Greek, Cyrillic, Armenian, Georgian). Scripts without the
+    convention (Thai, Hebrew, Arabic, CJK, Indic) are broken at a grapheme boundary only."""
+    if not unicodedata.category(character).startswith("L"):
+        return False
+    name = unicodedata.name(character, "")
+    return name.startswith(("LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "GEORGIAN"))
+
+
+def _wrapped(
+    text: str,
+    size_px: int,
+    style: TextStyle,
+    max_width_px: float,
+    max_lines: int,
+    chain: Sequence[FontSource],
+    break_words: bool = False,
+) -> tuple[str, ...] | None:
+    """``text`` on the fewest lines (≤ ``max_lines``) that fit, the lines then balanced.
+
+    Lines break at :func:`break_points`. With ``break_words``, a word wider than a whole line
+    is broken too: the line takes as much of it as fits, cut between extended grapheme
+    clusters (UAX #29, the ``regex`` module's ``\\X``), with a hyphen where the script uses
+    one (``_hyphenates``).
+    """
     points = break_points(text)
     widths: dict[str, int] = {}
 
@@ -380,27 +544,71 @@ def _wrapped(text: str, size_px: int, style: TextStyle, max_width_px: float, max
             widths[line] = lay_out(line, [line], size_px, style, chain).width_px
         return widths[line]
 
+    def broken_word(start: int, word_start: int) -> tuple[int, str] | None:
+        """The line from ``start`` ending inside the word at ``word_start`` when that word is
+        wider than a line: the cut and the line with its hyphen, or None."""
+        while word_start < len(text) and text[word_start] == " ":
+            word_start += 1
+        word_end = next((p for p in points if p > word_start), len(text))
+        if not break_words or width(text[word_start:word_end]) <= max_width_px:
+            return None
+        graphemes = regex.findall(r"\X", text[word_start:word_end])  # UAX #29 clusters
+        cuts = list(itertools.accumulate(len(g) for g in graphemes))
+        lines = []
+        for cut in cuts[:-1]:
+            hyphen = "-" if _hyphenates(text[word_start + cut - 1]) else ""
+            lines.append(text[start : word_start + cut].strip(" ") + hyphen)
+        # Widths grow with the prefix: the longest line that fits, by bisection.
+        fitting = bisect.bisect_right(lines, False, key=lambda line: width(line) > max_width_px)
+        return (word_start + cuts[fitting - 1], lines[fitting - 1]) if fitting else None
+
     if width(text) <= max_width_px:
         return (text,)
+    lines: list[str] = []
     cuts: list[int] = []
+    broke_a_word = False
     start = 0
     while True:  # greedy: each line takes as much as fits (widths grow with the line)
-        if len(cuts) + 1 >= max_lines:
+        if len(lines) + 1 >= max_lines:
             return None
         last = None
         for point in (p for p in points if p > start):
             if width(text[start:point]) > max_width_px:
                 break
             last = point
-        if last is None:
+        broken = broken_word(start, start if last is None else last)
+        if broken is not None:
+            start, line = broken
+            broke_a_word = True
+        elif last is None:
             return None
-        cuts.append(last)
-        start = last
+        else:
+            line, start = text[start:last].strip(" "), last
+        lines.append(line)
+        cuts.append(start)
         if width(text[start:]) <= max_width_px:
+            lines.append(text[start:].strip(" "))
             break
-    if len(cuts) == 1:  # two lines: the break that makes the longer line shortest
+    if len(cuts) == 1 and not broke_a_word:  # two lines: the break that makes the longer
         cuts = [min(points, key=lambda p: max(width(line) for line in _split(text, [p])))]
-    return _split(text, cuts)
+        return _split(text, cuts)  # line shortest
+    return tuple(lines)
+
+
+def require_visible(text: str, field: str) -> str:
+    """``text`` unchanged when it has a character to draw.
+
+    Raises BlankTextError naming ``field`` when it is empty or only spaces, controls and
+    default-ignorable code points (zero-width space, joiners, bidi marks): nothing would be
+    drawn, and a picture without its words is not a fallback anyone chose.
+    """
+    if all(
+        c.isspace() or _ignorable(ord(c)) or unicodedata.category(c) in ("Cc", "Cf") for c in text
+    ):
+        raise BlankTextError(
+            f"The {field} is blank ({text!r}): give it at least one visible character"
+        )
+    return text
 
 
 def fit_text(
@@ -415,17 +623,22 @@ def fit_text(
     natural_lines: Sequence[str] | None = None,
     may_shorten: bool = True,
     chain: Sequence[FontSource] | None = None,
+    field: str = "text",
 ) -> TextLayout:
     """The largest layout of ``text`` that fits ``max_width_px``, tried in this order:
 
     1. ``natural_lines`` (the designed look), shrunk from ``max_size_px`` down to the floor;
-    2. the text wrapped onto at most ``max_lines`` lines, shrunk the same way;
-    3. when ``may_shorten``, the same with whole words dropped from the end (``shortened``).
+    2. the text wrapped at word breaks onto at most ``max_lines`` lines, shrunk the same way;
+    3. the same with a word wider than a line broken inside (hyphenated where the script
+       hyphenates), from the largest size down: drawn whole rather than overflowing;
+    4. when ``may_shorten``, wrapped with whole words dropped from the end (``shortened``).
 
     The floor is ``min_size_px`` and a measured ink height of ``min_height_px`` for the
     shortest line. When nothing fits, the whole text at the floor is returned with
     ``fits=False``: it overflows, and the legibility check that measures it fails.
+    Raises BlankTextError (naming ``field``) when ``text`` has nothing to draw.
     """
+    require_visible(text, field)
     chain = tuple(chain or installed_chain())
     step = max(1, round(max_size_px / 100))
     sizes = range(max_size_px, min_size_px - 1, -step)
@@ -433,7 +646,9 @@ def fit_text(
     def legible(layout: TextLayout) -> bool:
         return layout.text_height_px >= min_height_px
 
-    def attempt(candidate: str, natural: Sequence[str] | None) -> TextLayout | None:
+    def attempt(
+        candidate: str, natural: Sequence[str] | None, break_words: bool = False
+    ) -> TextLayout | None:
         if natural:
             for size_px in sizes:
                 layout = lay_out(candidate, natural, size_px, style, chain)
@@ -442,7 +657,7 @@ def fit_text(
                 if layout.width_px <= max_width_px:
                     return layout
         for size_px in sizes:
-            lines = _wrapped(candidate, size_px, style, max_width_px, max_lines, chain)
+            lines = _wrapped(candidate, size_px, style, max_width_px, max_lines, chain, break_words)
             probe = lay_out(candidate, lines or (candidate,), size_px, style, chain)
             if not legible(probe):
                 return None
@@ -451,12 +666,13 @@ def fit_text(
         return None
 
     words = text.split(" ")
-    for count in range(len(words), 0 if may_shorten else len(words) - 1, -1):
-        candidate = " ".join(words[:count])
-        natural = natural_lines if count == len(words) else None
-        layout = attempt(candidate, natural)
+    layout = attempt(text, natural_lines) or attempt(text, None, break_words=True)
+    if layout is not None:
+        return _with(layout, shortened=False, fits=True)
+    for count in range(len(words) - 1, 0, -1) if may_shorten else ():
+        layout = attempt(" ".join(words[:count]), None)
         if layout is not None:
-            return _with(layout, shortened=count < len(words), fits=True)
+            return _with(layout, shortened=True, fits=True)
     # Nothing fits: the designed lines at the smallest legible size, reported as overflowing.
     lines = tuple(natural_lines or (text,))
     floor = lay_out(text, lines, sizes[0], style, chain)
@@ -555,10 +771,11 @@ def _line_masks(
         if source.bitmap_size_px:  # draw at the bitmap size with its colours, then scale
             scale = size_px / source.bitmap_size_px
             ascent, descent = face.getmetrics()
-            width = max(1, int(np.ceil(face.getlength(item.run.text))))
+            text, direction = _glyph_text(item.run), _direction(item.run)
+            width = max(1, int(np.ceil(face.getlength(text, direction=direction))))
             glyphs = Image.new("RGBA", (width, ascent + descent))
             ImageDraw.Draw(glyphs).text(
-                (0, ascent), item.run.text, font=face, anchor="ls", embedded_color=True
+                (0, ascent), text, font=face, anchor="ls", embedded_color=True, direction=direction
             )
             scaled = glyphs.resize(
                 (max(1, round(glyphs.width * scale)), max(1, round(glyphs.height * scale))),
@@ -569,9 +786,12 @@ def _line_masks(
             colour.alpha_composite(scaled, at)
             continue
         position = (item.x - left, item.baseline - top)
-        ImageDraw.Draw(outline).text(position, item.run.text, font=face, fill=255, anchor="ls",
-                                     stroke_width=stroke_px, stroke_fill=255)  # fmt: skip
-        ImageDraw.Draw(fill).text(position, item.run.text, font=face, fill=255, anchor="ls")
+        text, direction = _glyph_text(item.run), _direction(item.run)
+        ImageDraw.Draw(outline).text(position, text, font=face, fill=255, anchor="ls",
+                                     stroke_width=stroke_px, stroke_fill=255,
+                                     direction=direction)  # fmt: skip
+        ImageDraw.Draw(fill).text(position, text, font=face, fill=255, anchor="ls",
+                                  direction=direction)  # fmt: skip
     return (left, top), outline, fill, colour
 
 

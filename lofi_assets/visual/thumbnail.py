@@ -249,7 +249,7 @@ def _place_headline(
         max_size_px=round(HEADLINE_SIZE_PX * scale),
         min_height_px=MIN_TEXT_HEIGHT_PX * scale,
         max_lines=2,
-        natural_lines=natural,
+        natural_lines=natural, field="thumbnail headline",
     )  # fmt: skip
     left, top, right, bottom = layout.box
     origin_y = {
