@@ -7,6 +7,7 @@ set and one playlist item per playlist; each test runs in well under 10 s (the t
 import datetime as dt
 import hashlib
 import itertools
+import socket
 import time
 
 import pytest
@@ -22,6 +23,7 @@ from lofi_assets.publish.warehouse import SCHEMA, Warehouse
 from lofi_assets.publish.youtube import (
     ENDPOINT_ENV,
     PublishError,
+    TokenServerUnreachableError,
     build_clients,
     load_credentials,
     token_uri_for,
@@ -137,6 +139,28 @@ def test_a_token_expiring_mid_upload_costs_no_timeout(server, ledger_url, releas
     assert server.count(SESSION_START) == 1
     assert server.fake.data_puts == 6  # five chunks, chunk 3 twice
     _assert_published_once(server, release, outcome.video_id)
+
+
+def test_a_token_server_down_mid_upload_fails_the_step_at_once(
+    server, ledger_url, release, tmp_path
+):
+    """Item 6 during an upload: the token expires at chunk 3 and its server does not answer.
+    The step fails now, naming the server (its RetryPolicy, or the next run, resumes the saved
+    session), instead of minutes of in-step backoff holding the youtube_api pool."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_token_uri = f"http://127.0.0.1:{probe.getsockname()[1]}/token"
+    token = write_token_file(tmp_path / "token.json", server.endpoint)
+    credentials = load_credentials(token, closed_token_uri)
+    server.fake.chunk_faults = {3: "expire_token"}
+    waits_s: list[float] = []
+    publisher = _publisher(server, ledger_url, credentials, sleep=waits_s.append)
+    with pytest.raises(TokenServerUnreachableError, match="could not reach the token server"):
+        publisher.publish(release)
+    assert waits_s == []  # no backoff inside the step
+    assert server.fake.videos == {}
+    ledger = UploadLedger(Warehouse(ledger_url)).load(DATE)
+    assert (ledger.state, ledger.session_uri is not None) == ("session", True)
 
 
 # -- 3. the final reply lost, the session expired ---------------------------------------------

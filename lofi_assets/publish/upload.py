@@ -49,6 +49,7 @@ from lofi_assets.publish.youtube import (
     TRANSIENT_ERRORS,
     PublishError,
     Retrier,
+    TokenServerUnreachableError,
     YouTubeClients,
     refusal,
 )
@@ -439,6 +440,10 @@ class Publisher:
                 attempt += 1
                 self.retrier.backoff(attempt, "upload the video", f"HTTP {code}")
                 continue
+            except TokenServerUnreachableError:
+                # The token server, not the upload, is down: fail the step now (as
+                # Retrier.execute does); the saved session resumes on its retry.
+                raise
             except TRANSIENT_ERRORS as error:
                 attempt += 1
                 self.retrier.backoff(

@@ -320,7 +320,9 @@ class ReportingCredentials(Credentials):
     def refresh(self, request: Any) -> None:
         try:
             super().refresh(request)
-        except TransportError as error:
+        # google_auth_httplib2 wraps only httplib2's own errors in TransportError: a refused
+        # connection or a socket timeout reaches here as the OSError it is.
+        except (TransportError, OSError) as error:
             server = self.token_uri or GOOGLE_TOKEN_URI
             raise token_server_unreachable(server, error, self.token_uri_source) from error
         except RefreshError as error:
