@@ -11,11 +11,16 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pytest
+import soundfile
 from PIL import Image
 
+from lofi_assets.audio.instruments import InstrumentLibrary, load_library
 from lofi_assets.audio.measure import integrated_lufs, integrated_lufs_of_file
 from lofi_assets.audio.release_mix import MixTrack, join_tracks, longest_gap_s
+from lofi_assets.audio.sampler import DrumSampleError, build_kit
+from lofi_assets.audio.soundfont import resolve_soundfont
 from lofi_assets.audio.wav import (
+    AudioFileError,
     TruncatedWavError,
     read_wav,
     wav_file,
@@ -86,6 +91,110 @@ def test_a_wav_whose_tags_are_cut_off_is_refused(tmp_path):
     path.write_bytes(bytes(payload[:-200]))
     with pytest.raises(TruncatedWavError, match=rf"declares {len(payload):,} bytes"):
         read_wav(path)
+
+
+def _with_sizes(whole: bytes, riff: int | None = None, data: int | None = None) -> bytes:
+    """``whole`` (a WAV) with its RIFF and/or ``data`` size fields set to ``riff`` / ``data``."""
+    edited = bytearray(whole)
+    if riff is not None:
+        edited[4:8] = riff.to_bytes(4, "little")
+    if data is not None:
+        at = whole.index(b"data", 12) + 4
+        edited[at : at + 4] = data.to_bytes(4, "little")
+    return bytes(edited)
+
+
+def test_wavs_of_every_size_convention_are_read_whole(tmp_path):
+    """Streaming writers leave sizes they could not know — 0xFFFFFFFF (ffmpeg to a pipe) or 0
+    — and some write the whole file's size as the RIFF size (8 too many): libsndfile and
+    ffmpeg read all three to the end of the file, and so must every reader of the product."""
+    reference = write_wav(tmp_path / "ref.wav", _noise(1.5, 3), RATE)
+    expected = read_wav(reference)[0]
+    whole = reference.read_bytes()
+    piped = tmp_path / "piped.wav"
+    with piped.open("wb") as out:  # `ffmpeg -i ref.wav -f wav - > piped.wav`
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-i", str(reference), "-c:a", "pcm_s24le", "-f", "wav", "-"],
+            stdout=out, check=True,
+        )  # fmt: skip
+    head = piped.read_bytes()
+    assert head[4:8] == b"\xff\xff\xff\xff"  # ffmpeg could not seek back to write the sizes
+    files = {
+        "piped": piped,
+        "unknown_sizes": tmp_path / "unknown.wav",
+        "zero_sizes": tmp_path / "zero.wav",
+        "riff_is_file_size": tmp_path / "riff8.wav",
+    }
+    files["unknown_sizes"].write_bytes(_with_sizes(whole, 0xFFFFFFFF, 0xFFFFFFFF))
+    files["zero_sizes"].write_bytes(_with_sizes(whole, 0, 0))
+    files["riff_is_file_size"].write_bytes(_with_sizes(whole, riff=len(whole)))
+    for name, path in files.items():
+        audio, rate = read_wav(path)
+        assert rate == RATE and np.array_equal(audio, expected), name
+        assert integrated_lufs_of_file(path) == pytest.approx(integrated_lufs(expected, RATE))
+    excerpt = write_faded_excerpt(files["zero_sizes"], tmp_path / "excerpt.wav", 1.0, 0.5)
+    assert read_wav(excerpt)[0].shape == (2, RATE // 2)  # seeks within the streamed data too
+
+
+def test_a_wav_with_an_off_by_eight_riff_size_is_still_refused_when_its_data_is_cut(tmp_path):
+    path = write_wav(tmp_path / "riff8.wav", _noise(2.0, 4), RATE)
+    whole = path.read_bytes()
+    path.write_bytes(_with_sizes(whole, riff=len(whole))[: int(len(whole) * 0.7)])
+    with pytest.raises(TruncatedWavError, match=r"declares 2\.00 s of audio \(529,200 bytes\)"):
+        read_wav(path)
+
+
+def test_an_empty_data_chunk_followed_by_a_tag_is_empty_not_streamed(tmp_path):
+    path = write_wav(tmp_path / "empty.wav", np.zeros((2, 0), np.float32), RATE)
+    payload = path.read_bytes() + b"LIST" + (4).to_bytes(4, "little") + b"INFO"
+    path.write_bytes(_with_sizes(payload, riff=len(payload) - 8))
+    with pytest.raises(AudioFileError, match="has no samples: re-render it"):
+        read_wav(path)
+
+
+def _kit_library(folder: Path, sample: str) -> InstrumentLibrary:
+    """An instrument library whose kit 0 plays ``sample`` (in ``folder``) on the snare (38)."""
+    library = folder / f"{sample}.library" / "instruments.yaml"
+    library.parent.mkdir()
+    library.write_text(
+        f"sample_dirs: {{mine: {folder}}}\n"
+        "kits:\n  0:\n    samples:\n      dir: mine\n      keys:\n"
+        f"        38: [{{max_velocity: 127, files: [{sample}]}}]\n"
+    )
+    return load_library(library)
+
+
+def test_a_drum_sample_that_is_cut_short_or_not_audio_is_refused_naming_kit_and_key(tmp_path):
+    soundfont = resolve_soundfont()
+    write_wav(tmp_path / "whole.wav", _noise(3.0, 5), RATE)
+    kit = build_kit(0, [38], soundfont, RATE, _kit_library(tmp_path, "whole.wav"))
+    assert kit.source.samples == "mine"  # the whole sample plays the key
+    assert kit.keys[38].layers[0][1][0].shape[1] > 2 * RATE
+    (tmp_path / "cut.wav").write_bytes((tmp_path / "whole.wav").read_bytes()[:555_690])  # 70 %
+    (tmp_path / "text.wav").write_text("not audio\n")
+    soundfile.write(tmp_path / "whole.flac", _noise(3.0, 6).T, RATE)
+    flac = (tmp_path / "whole.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(flac[: int(len(flac) * 0.7)])
+    problems = {
+        "cut.wav": "is truncated: its header declares 3.00 s of audio (793,800 bytes), the file "
+        "holds 2.10 s of audio (555,646 bytes)",
+        "text.wav": "is not a readable WAV file (Error opening '{path}': Format not recognised.)",
+        "cut.flac": "could not be decoded to its end (Error : flac decoder lost sync.): it is "
+        "damaged or cut short",
+        "none.wav": "does not exist",
+    }
+    for name, problem in problems.items():
+        path = tmp_path / name
+        with pytest.raises(DrumSampleError) as refused:
+            build_kit(0, [38], soundfont, RATE, _kit_library(tmp_path, name))
+        message = str(refused.value)
+        assert message.startswith(
+            f"Drum sample {path} for key 38 of kit 0 (samples 'mine') cannot be used: "
+            f"{path} {problem.format(path=path)}"
+        ), message
+        assert message.endswith(
+            " — replace the file or fix the entry in the instrument library (instruments.yaml)"
+        )
 
 
 def test_an_mp4_cut_short_or_without_its_index_is_refused(tmp_path):

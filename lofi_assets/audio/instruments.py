@@ -183,13 +183,21 @@ def _layers(raw: object, base: Path | None, where: str) -> tuple[Layer, ...]:
     return tuple(sorted(layers, key=lambda layer: layer.max_velocity))
 
 
-@functools.cache
 def load_library(path: Path | None = None) -> InstrumentLibrary:
-    """Parse ``instruments.yaml`` (default: the assets library's copy).
+    """Parse ``instruments.yaml`` (default: the assets library's copy, as
+    ``$LOFI_ASSETS_LIBRARY`` names it now).
 
+    Read once per version of the file (its path, mtime and size): an edited library is read
+    again, not served from a cache made before the edit.
     Raises ``InstrumentLibraryError`` naming the entry that is malformed.
     """
     path = path or assets_library_dir() / "instruments.yaml"
+    stat = path.stat()
+    return _load_library(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.cache
+def _load_library(path: Path, mtime_ns: int, size: int) -> InstrumentLibrary:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     fonts = {str(name): Path(value) for name, value in (raw.get("fonts") or {}).items()}
     default_tone = float(raw.get("default_tone_octaves", 2.0))

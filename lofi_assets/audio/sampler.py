@@ -76,11 +76,18 @@ def _load_sample(path: str, sample_rate_hz: int) -> np.ndarray:
     Read by ``wav.wav_file``, the product's one reader: a WAV is first checked against its
     header (libsndfile alone plays a file cut to 70 % as a shorter sample); other formats
     (FLAC, AIFF, Ogg) are judged by libsndfile, and by the frames their header counts.
-    Raises ``AudioFileError`` / ``TruncatedWavError``, or libsndfile's ``LibsndfileError``
-    on a stream it cannot decode (``_recorded_keys`` names the kit and key for all three).
+    Raises ``AudioFileError`` (missing, not audio, cut short, undecodable) or
+    ``TruncatedWavError`` (``_recorded_keys`` names the kit and key).
     """
+    import soundfile
+
     with wav_file(path) as handle:
-        data = handle.read(dtype="float32", always_2d=True)
+        try:
+            data = handle.read(dtype="float32", always_2d=True)
+        except soundfile.LibsndfileError as error:  # a FLAC cut mid-frame: "lost sync"
+            raise AudioFileError(
+                f"{path} could not be decoded to its end ({error}): it is damaged or cut short"
+            ) from error
         rate, declared_frames = handle.samplerate, handle.frames
     if data.shape[0] < declared_frames:  # a FLAC/AIFF whose header counts more frames
         raise AudioFileError(
