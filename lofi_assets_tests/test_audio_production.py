@@ -193,9 +193,7 @@ def test_render_is_bit_exact_and_follows_the_notes():
 def test_soundfont_override_falls_back_and_errors_clearly(tmp_path, monkeypatch):
     bundled = resolve_soundfont()
     monkeypatch.setenv("LOFI_SOUNDFONT", str(tmp_path / "missing.sf2"))
-    with pytest.raises(
-        SoundFontNotFoundError, match="install fluid-soundfont-gm or set LOFI_SOUNDFONT"
-    ):
+    with pytest.raises(SoundFontNotFoundError, match=r"no such file: .*missing\.sf2"):
         resolve_soundfont()
     not_a_font = tmp_path / "fake.sf2"
     not_a_font.write_bytes(b"RIFF0000WAVE")
