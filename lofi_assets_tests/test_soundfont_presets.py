@@ -297,16 +297,52 @@ def test_the_stems_asset_names_the_fallbacks_and_blocks_on_a_silent_stem(
     audible = evaluations["stems_audible"]
     assert not audible.passed and audible.blocking
     assert set(audible.metadata["silent_stems"].value) == {"keys"}
+    # Judged on the staged files: the step fails, nothing is recorded, and the verdict says
+    # what played the silent stem (the mute piano, standing in for the Rhodes by family).
+    played_by = audible.metadata["silent_stems_played_by"].value
+    assert set(played_by) == {"keys"}
+    assert "mute 0:0" in played_by["keys"]
+    assert "mute.sf2 has no preset 0:4: 0:0 (its family) played it" in played_by["keys"]
+    assert not result.success
+    assert [
+        event for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey("stems")
+    ] == []  # fmt: skip
+    stems_dir = data_dir / "stems" / "2026-11-27" / "1"
+    assert not stems_dir.exists()
+
+
+def test_the_stems_asset_names_the_fallbacks_it_played(data_dir, instance, tmp_path, no_override):
+    """A one-preset piano font: the keys play from it (same GM family), every other part from
+    the default instruments, and the stems metadata says so."""
+    import dagster as dg
+
+    from lofi_assets.defs.assets.compose import midi_sketch
+    from lofi_assets.defs.assets.produce import stems
+    from lofi_assets.defs.partitions import track_partition_key
+    from lofi_assets.defs.resources import SoundFontResource
+    from lofi_assets_tests.conftest import make_resources
+
+    piano = write_sine_soundfont(tmp_path / "piano.sf2", [(0, 0)])
+    resources = {**make_resources(data_dir), "soundfont": SoundFontResource(path=str(piano))}
+    config = {"midi_sketch": {"config": {"duration_s": 20.0, "style": STYLE}}}
+    result = dg.materialize(
+        [midi_sketch, stems],
+        partition_key=track_partition_key("2026-11-27", "1"),
+        resources=resources,
+        instance=instance,
+        run_config={"ops": config},
+    )
     (materialized,) = [
         event.materialization.metadata
         for event in result.get_asset_materialization_events()
         if event.asset_key == dg.AssetKey("stems")
     ]
     fallbacks = materialized["stem_fallbacks"].value
-    assert set(fallbacks) == set(INSTRUMENT_STEMS)  # keys by the mute piano's family, rest default
-    assert "mute.sf2 has no preset 0:4: 0:0 (its family) played it" in fallbacks["keys"]
-    assert materialized["stem_sources"].value["keys"]["font"] == "mute"
-    assert materialized["stem_sources"].value["bass"]["font"] != "mute"
+    assert set(fallbacks) == set(INSTRUMENT_STEMS)  # keys by the piano's family, rest default
+    assert "piano.sf2 has no preset 0:4: 0:0 (its family) played it" in fallbacks["keys"]
+    assert materialized["stem_sources"].value["keys"]["font"] == "piano"
+    assert materialized["stem_sources"].value["bass"]["font"] != "piano"
 
 
 # ---- a file that is not a whole SoundFont (SoundFont 2.04 §4–§7) ----

@@ -231,11 +231,14 @@ def check_stems_complete(
 
 
 def check_stems_audible(
-    stem_paths: Mapping[str, Path], note_counts: Mapping[str, int]
+    stem_paths: Mapping[str, Path],
+    note_counts: Mapping[str, int],
+    played_by: Mapping[str, str] | None = None,
 ) -> dg.AssetCheckResult:
     """Fails when a stem whose part has notes (``note_counts``) peaks under
     ``SILENT_STEM_PEAK_DBFS``, measured from its file (``stem_paths``); an unreadable stem
-    fails too."""
+    fails too. ``played_by`` (stem: what played it, and any fallback) is shown for each silent
+    stem: a failing check keeps the previous stems, so its verdict is where the UI says why."""
     peaks_dbfs: dict[str, float] = {}
     unreadable: dict[str, str] = {}
     for name, path in stem_paths.items():
@@ -252,6 +255,9 @@ def check_stems_audible(
         metadata={
             "silent_stems": dg.MetadataValue.json(
                 {name: note_counts[name] for name in silent}  # stem: its notes
+            ),
+            "silent_stems_played_by": dg.MetadataValue.json(
+                {name: played_by[name] for name in silent if played_by and name in played_by}
             ),
             "peak_dbfs": dg.MetadataValue.json(peaks_dbfs),
             "threshold_dbfs": SILENT_STEM_PEAK_DBFS,

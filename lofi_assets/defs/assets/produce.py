@@ -114,7 +114,9 @@ def stems(
             )
             # Measured from the staged files as written (before they replace the last ones).
             audible = check_stems_audible(
-                {name: staging / f"{name}.wav" for name in STEM_NAMES}, notes
+                {name: staging / f"{name}.wav" for name in STEM_NAMES},
+                notes,
+                {name: source.describe() for name, source in sources.items()},
             )
             check_results = [check_stems_complete(shapes, non_finite, STEM_NAMES), audible]
             # Judged as staged: stems that fail keep the last good ones (and their record).
