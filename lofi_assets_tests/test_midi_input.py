@@ -467,23 +467,48 @@ def _envelope_db(path: Path, frame_s: float = 0.05) -> np.ndarray:
     return 10 * np.log10(np.mean(usable**2, axis=1) + 1e-12)
 
 
-def test_lofi_render_plays_an_smpte_file_like_the_original(tmp_path, capsys):
+def _lag_s(reference: np.ndarray, played: np.ndarray, max_lag: int) -> float:
+    """Where ``played`` best lines up with ``reference`` (mono sums), in seconds."""
+    a, b = reference.mean(axis=1), played.mean(axis=1)
+    size = min(len(a), len(b))
+    a, b = a[:size], b[:size]
+    lags = range(-max_lag, max_lag + 1)
+    scores = [float(np.dot(a[max(0, -k) : size - max(0, k)], b[max(0, k) : size - max(0, -k)]))
+              for k in lags]  # fmt: skip
+    return lags[int(np.argmax(scores))] / SAMPLE_RATE_HZ
+
+
+def test_lofi_render_plays_type_0_and_smpte_files_like_the_original(tmp_path, capsys):
+    """The issue's acceptance: `lofi render --midi` of a type-0 file and of an SMPTE-timed file
+    made from the product's own sketch sound like the original, onsets within 1 ms."""
     midi_path, plan_path = _sketch_files(tmp_path, 14.0)
-    smpte = _smpte(midi_path, tmp_path / "smpte.mid", 25, 40)
-    for midi, out in ((midi_path, "original.wav"), (smpte, "smpte.wav")):
+    files = {
+        "original": midi_path,
+        "smpte": _smpte(midi_path, tmp_path / "smpte.mid", 25, 40),
+        "type0": _type_0(midi_path, tmp_path / "type0.mid", keep_names=False),
+    }
+    for name, midi in files.items():
         code = main(["render", "--midi", str(midi), "--plan", str(plan_path), "--out",
-                     str(tmp_path / out)])  # fmt: skip
+                     str(tmp_path / f"{name}.wav")])  # fmt: skip
         assert code == 0, capsys.readouterr().err
     plan = read_plan_record(plan_path)
-    info = soundfile.info(tmp_path / "smpte.wav")
     expected_s = _inputs(midi_path, plan).duration_s + RENDER_TAIL_S
-    assert abs(info.frames / SAMPLE_RATE_HZ - expected_s) <= ONSET_TOLERANCE_S
-    original, played = _envelope_db(tmp_path / "original.wav"), _envelope_db(tmp_path / "smpte.wav")
-    assert played.max() > -30.0  # not silent
-    size = min(len(original), len(played))
-    assert np.corrcoef(original[:size], played[:size])[0, 1] > 0.99
-    loud = original[:size] > original.max() - 30
-    assert np.median(np.abs(original[:size] - played[:size])[loud]) < 0.5
+    original_audio, _ = soundfile.read(tmp_path / "original.wav", dtype="float32")
+    original = _envelope_db(tmp_path / "original.wav")
+    for name in ("smpte", "type0"):
+        info = soundfile.info(tmp_path / f"{name}.wav")
+        assert abs(info.frames / SAMPLE_RATE_HZ - expected_s) <= ONSET_TOLERANCE_S, name
+        played = _envelope_db(tmp_path / f"{name}.wav")
+        assert played.max() > -30.0, name  # not silent
+        size = min(len(original), len(played))
+        assert np.corrcoef(original[:size], played[:size])[0, 1] > 0.99, name
+        loud = original[:size] > original.max() - 30
+        assert np.median(np.abs(original[:size] - played[:size])[loud]) < 0.5, name
+        # The music lines up with the original's to within 1 ms (a shift of every onset
+        # would move the cross-correlation peak off zero).
+        audio, _ = soundfile.read(tmp_path / f"{name}.wav", dtype="float32")
+        lag_s = _lag_s(original_audio, audio, max_lag=int(0.02 * SAMPLE_RATE_HZ))
+        assert abs(lag_s) <= ONSET_TOLERANCE_S, (name, lag_s)
 
 
 # --- channel 10 note by note; a drums track plays a kit on any channel -----------------------
