@@ -206,6 +206,20 @@ def test_a_week_longer_than_three_hours_is_refused_before_any_work(week):
     )  # the week's mix stays as it was
 
 
+def test_a_week_with_enough_masters_gets_no_extra_tracks(week):
+    # Runs after the tests that read the week's first mix: this one replaces it.
+    result = dg.materialize(
+        LONG_FORM_ASSETS, selection=[weekly_mix], partition_key=WEEK,
+        resources=week["resources"], instance=week["instance"],
+        run_config=_week_config(video=False, min_duration_s=10.0),
+    )  # fmt: skip
+    assert result.success
+    record = result.output_for_node("weekly_mix")
+    assert (record.extras, len(record.chapters)) == (0, 1)
+    assert record.tracks[0]["track"] == f"{MASTER_DATE}|1"
+    assert not (week["data"] / "weekly_mix" / WEEK / "extras").exists()
+
+
 @pytest.mark.parametrize("seconds", [0.0, -60.0, MAX_WEEKLY_DURATION_S + 0.5])
 def test_weekly_durations_outside_zero_to_three_hours_are_refused(seconds):
     with pytest.raises(WeeklyDurationError, match="at most 10800 s"):

@@ -36,7 +36,7 @@ from lofi_assets.audio.release_mix import (
     longest_gap_s,
 )
 from lofi_assets.audio.wav import verify_wav_length
-from lofi_assets.defs.assets.common import judge_staged, progress_log
+from lofi_assets.defs.assets.common import ALL_SLOTS_OF_THE_DAY, judge_staged, progress_log
 from lofi_assets.defs.assets.release import VideoConfig
 from lofi_assets.defs.checks import (
     WEEKLY_METADATA_CHECK_SPECS,
@@ -162,6 +162,13 @@ class WeeklyMixConfig(dg.Config):
     code_version=LONG_FORM_VERSION,
     check_specs=WEEKLY_MIX_CHECK_SPECS,
     pool=RENDER_POOL,
+    # Lineage only (the UI draws the week's tracks upstream): the date dimension maps each
+    # week to its seven days (a time-window mapping), every slot of each. The records are read
+    # through the store, so a week with missing tracks runs and is topped up.
+    deps=[
+        dg.AssetDep(name, partition_mapping=ALL_SLOTS_OF_THE_DAY)
+        for name in ("midi_sketch", "mastered_wav")
+    ],
     **_week_options(WeeklyMixRecord),
 )
 def weekly_mix(
