@@ -152,7 +152,9 @@ def test_the_extra_tracks_are_seeded_by_the_week(week):
         channel.name, WEEK, 0, channel.effective_style_weights, EXTRA_TRACK_S,
         channel.track_length_range_s,
     )  # fmt: skip
-    stored = json.loads((week["data"] / "weekly_mix" / WEEK / "extras/00/plan.json").read_text())
+    extra = week["data"] / "weekly_mix" / WEEK / "extras/00"
+    stored = json.loads((extra / "plan.json").read_text())
+    assert not (extra / "master.wav").exists()  # its audio lives on in the mix alone
     assert record_sketch(compose_sketch(request)).to_document() == stored
     again = extra_track_request(channel.name, WEEK, 0, channel.effective_style_weights)
     other_week = extra_track_request(channel.name, "2026-11-22", 0, {"jazz": 1.0})

@@ -108,9 +108,11 @@ class ExtraTrack:
     duration_s: float
 
 
-def render_extra_track(request: SketchRequest, soundfont: SoundFont, folder: Path) -> ExtraTrack:
-    """Compose and render one extra track into ``folder`` (sketch, plan, master.wav), by the
-    pipeline's streamed path; the master is mastered to −14 LUFS as every master is.
+def render_extra_track(
+    request: SketchRequest, soundfont: SoundFont, folder: Path, index: int
+) -> ExtraTrack:
+    """Compose and render the week's extra track ``index`` into ``folder`` (sketch, plan,
+    master.wav) by the pipeline's streamed path; mastered to −14 LUFS as every master is.
 
     Raises what composing (``PlanError``/``ConfigError``) and rendering (``AudioFileError``,
     ``DiskFullError``) raise.
@@ -123,7 +125,7 @@ def render_extra_track(request: SketchRequest, soundfont: SoundFont, folder: Pat
         production_inputs(files.summary, files.plan), settings, soundfont, master_path
     )
     return ExtraTrack(
-        index=int(folder.name),
+        index=index,
         folder=folder,
         master_path=master_path,
         plan_path=files.plan_path,

@@ -214,7 +214,7 @@ def weekly_mix(
                 if not fonts:
                     fonts.append(soundfont.resolve())
                 folder = staging / EXTRAS_FOLDER / f"{index:02d}"
-                extra = render_extra_track(request, fonts[0], folder)
+                extra = render_extra_track(request, fonts[0], folder, index)
                 context.log.info(
                     f"extra track {index + 1}: {extra.plan.style} in {extra.plan.key}, "
                     f"{extra.duration_s:.1f} s"
@@ -232,6 +232,10 @@ def weekly_mix(
                     }
                 )
             mix = join_tracks(tracks, staging / MIX_FILE)
+            # The extras' masters live on in the mix: an hour of them would double the week's
+            # disk use (≈ 1 GB). Their sketch and plan stay, from which they render again.
+            for extra in extras:
+                extra.master_path.unlink()
             chapters = [{"start_s": c.start_s, "title": c.title} for c in mix.chapters]
             write_json_atomic(staging / CHAPTERS_FILE, chapters)
             integrated = integrated_lufs_of_file(mix.path)
