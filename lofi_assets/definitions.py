@@ -8,6 +8,11 @@ import dagster as dg
 from lofi_assets.channel import channel_timezone
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.feedback import breakout_feedback
+from lofi_assets.defs.assets.long_form import (
+    LONG_FORM_ASSETS,
+    weekly_release_job,
+    weekly_release_schedule,
+)
 from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_tokenizer
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
@@ -99,6 +104,7 @@ defs = dg.Definitions(
         melody_corpus,
         midi_tokenizer,
         melody_model,
+        *LONG_FORM_ASSETS,
     ],
     jobs=[
         daily_tracks_job,
@@ -108,9 +114,10 @@ defs = dg.Definitions(
         breakout_feedback_job,
         train_melody_model_job,
         celery_tracks_job,
+        weekly_release_job,
     ],
     executor=forked_multiprocess_executor,
-    schedules=[daily_release_schedule, analytics_schedule],
+    schedules=[daily_release_schedule, analytics_schedule, weekly_release_schedule],
     sensors=[analytics_threshold_sensor, release_automation_sensor],
     resources=resources_from_environment(),
 )

@@ -714,3 +714,31 @@ def streaming_check_results(
         check_no_problems("metadata_complete", missing_metadata),
         check_no_problems("manifest_matches_files", bundle_problems),
     ]  # fmt: skip
+
+
+def _same_checks_for(asset: str, specs: list[dg.AssetCheckSpec]) -> list[dg.AssetCheckSpec]:
+    """The daily release's checks (same names, blocking and descriptions) on a weekly asset."""
+    return [
+        dg.AssetCheckSpec(
+            spec.name, asset=asset, blocking=spec.blocking, description=spec.description
+        )
+        for spec in specs
+    ]
+
+
+# The weekly long-form release is judged like the daily one (issue 16 §1).
+WEEKLY_MIX_CHECK_SPECS = _same_checks_for("weekly_mix", RELEASE_MIX_CHECK_SPECS)
+WEEKLY_THUMBNAIL_CHECK_SPECS = _same_checks_for("weekly_thumbnail", THUMBNAIL_CHECK_SPECS)
+WEEKLY_METADATA_CHECK_SPECS = _same_checks_for("weekly_metadata", METADATA_CHECK_SPECS)
+WEEKLY_VIDEO_CHECK_SPECS = _stream_check_specs("weekly_video", "at the configured size", "the mix")
+WEEKLY_UPLOAD_CHECK_SPECS = [
+    *_same_checks_for("weekly_upload", UPLOAD_CHECK_SPECS[:1]),
+    inputs_current_spec("weekly_upload"),
+]
+
+
+def weekly_video_check_results(
+    facts, size: tuple[int, int], mix_duration_s: float
+) -> list[dg.AssetCheckResult]:
+    """video_streams and durations_match of the weekly video, as for the daily video."""
+    return _streams_and_drift(facts, size, mix_duration_s)

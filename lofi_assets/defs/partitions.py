@@ -31,3 +31,21 @@ def date_and_slot(partition_key: str | dg.MultiPartitionKey) -> tuple[str, str]:
         return keys[DATE_DIMENSION], keys[SLOT_DIMENSION]
     date, _, slot = str(partition_key).partition("|")
     return date, slot
+
+
+def _week_day_offset(start_date: str) -> int:
+    """Dagster's ``day_offset`` (0 = Sunday … 6 = Saturday) of the launch day's weekday, so
+    the channel's weeks start on the weekday it launched."""
+    import datetime as dt
+
+    return dt.date.fromisoformat(start_date).isoweekday() % 7
+
+
+# Weeks of the channel's timezone from its launch day; a week's partition exists once the week
+# is over (end_offset=0), when its seven days of masters can be in it. Keys are the week's first
+# date, e.g. "2026-11-23".
+release_weeks = dg.WeeklyPartitionsDefinition(
+    start_date=CHANNEL_START_DATE,
+    day_offset=_week_day_offset(CHANNEL_START_DATE),
+    timezone=channel_timezone(),
+)

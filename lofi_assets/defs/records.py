@@ -163,3 +163,21 @@ def record_from_document(document: dict[str, Any]) -> Any:
         raise ValueError(f"Unknown record type {document.get('record_type')!r}")
     known = {field.name for field in fields(record_type)}
     return record_type(**{k: v for k, v in document["fields"].items() if k in known})
+
+
+@dataclass(frozen=True)
+class WeeklyMixRecord:
+    """The week's long-form mix (``weekly_mix``): its tracks in order, masters then extras."""
+
+    wav_path: str
+    chapters_path: str
+    duration_s: float
+    chapters: list[dict]  # {"start_s": float, "title": str}, one per track, in order
+    # One per track: {"source": "master" | "extra", "track": "<date>|<slot>" or extra index,
+    # "plan_path": plan.json under the data root}
+    tracks: list[dict]
+    extras: int  # how many of the tracks were composed for the week (top-up)
+    input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
+
+
+RECORD_TYPES[WeeklyMixRecord.__name__] = WeeklyMixRecord

@@ -33,7 +33,7 @@ import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -427,3 +427,62 @@ def problems(metadata: Mapping[str, Any]) -> list[str]:
         elif any(b - a < MIN_CHAPTER_S for a, b in itertools.pairwise(starts_and_end)):
             found.append(f"every chapter must last at least {MIN_CHAPTER_S:.0f} s")
     return found
+
+
+LONG_FORM_PLAYLIST = "Long Lofi Mixes"
+
+
+def long_form_label(duration_s: float) -> str:
+    """How long a long-form mix is, as its title says it: "1 hour", "3 hours", "45 minutes"
+    (whole units, rounded down: a 1:02:10 mix is "1 hour")."""
+    hours = int(duration_s // 3600)
+    if hours >= 1:
+        return f"{hours} hour{'s' if hours > 1 else ''}"
+    minutes = max(1, int(duration_s // 60))
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
+def build_weekly_metadata(
+    *,
+    channel_name: str,
+    artist: str,
+    timezone: str,
+    week_dates: Sequence[str],
+    tracks: Sequence[TrackFacts],
+    chapter_starts_s: Sequence[float],
+    duration_s: float,
+    publish_windows: Sequence[str] = DEFAULT_PUBLISH_WINDOWS,
+) -> ReleaseMetadata:
+    """The week's long-form release, in the daily release's style (``build_metadata``: its
+    words, chapters, tags, disclosure and limits), dated and published on the week's last day,
+    its title led by the mix's length ("1 hour · …") and listed in ``LONG_FORM_PLAYLIST`` too.
+
+    Raises:
+        ConfigError: no tracks, or not one chapter start per track.
+    """
+    daily = build_metadata(
+        channel_name=channel_name,
+        artist=artist,
+        timezone=timezone,
+        date=week_dates[-1],
+        tracks=tracks,
+        chapter_starts_s=chapter_starts_s,
+        duration_s=duration_s,
+        publish_windows=publish_windows,
+    )
+    label = long_form_label(duration_s)
+    title = fit_text(
+        f"{label[0].upper()}{label[1:]} \u00b7 {daily.title}", max_chars=MAX_TITLE_CHARS
+    )
+    description = daily.description.replace(
+        f"Subscribe to {channel_name} for a new mix every day",
+        f"Subscribe to {channel_name} for a new mix every day and a long one every week",
+    )
+    if utf8_length(description) > MAX_DESCRIPTION_BYTES:
+        description = daily.description
+    return replace(
+        daily,
+        title=title,
+        description=description,
+        playlists=[*daily.playlists, LONG_FORM_PLAYLIST],
+    )

@@ -59,6 +59,7 @@ STATES = ("planned", "session", "uploaded", "thumbnail", "playlisted", "schedule
 MUSIC_CATEGORY_ID = "10"
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024  # a multiple of 256 KiB, as the protocol requires
 RELEASE_TAG_PREFIX = "lofi-release-"
+RELEASE_KINDS = ("daily", "weekly")
 # Custom thumbnails need a verified channel (YouTube Help, "Add video thumbnails",
 # https://support.google.com/youtube/answer/72431); thumbnails.set answers 403 forbidden until
 # then (https://developers.google.com/youtube/v3/docs/thumbnails/set#errors).
@@ -145,6 +146,18 @@ class ReleaseUpload:
     playlists: list[str]
     publish_at_utc: str  # RFC 3339
     default_language: str = "en"
+    # "daily" (the day's release) or "weekly" (the long-form mix of the week starting on
+    # release_date): the ledger and the marker tag keep the two apart.
+    kind: str = "daily"
+
+    @property
+    def ledger_key(self) -> str:
+        """The release's key in the ledger and in its marker tag: the date for a daily
+        release (the rows written before weekly releases existed keep their keys), the kind
+        and the date otherwise (``weekly-2026-11-22``)."""
+        if self.kind not in RELEASE_KINDS:
+            raise ValueError(f"Unknown release kind {self.kind!r}: use one of {RELEASE_KINDS}")
+        return self.release_date if self.kind == "daily" else f"{self.kind}-{self.release_date}"
 
     def video_body(self, now: dt.datetime) -> dict[str, Any]:
         """The videos.insert body. A publish time already past leaves the video private."""
@@ -162,7 +175,7 @@ class ReleaseUpload:
                 "title": self.title,
                 "description": self.description,
                 # The marker tag finds the video again when the upload's reply was lost.
-                "tags": tags_with_marker(list(self.tags), release_tag(self.release_date)),
+                "tags": tags_with_marker(list(self.tags), release_tag(self.ledger_key)),
                 "categoryId": MUSIC_CATEGORY_ID,
                 "defaultLanguage": self.default_language,
             },
@@ -284,8 +297,10 @@ class UploadLedger:
 
     def uploaded_videos(self) -> list[dict[str, str]]:
         return self.warehouse.query(
+            # Daily releases only: their key is a date, which the analytics read as one.
             "SELECT release_date, video_id FROM youtube_uploads "
-            "WHERE video_id IS NOT NULL ORDER BY release_date"
+            "WHERE video_id IS NOT NULL AND release_date NOT LIKE 'weekly-%' "
+            "ORDER BY release_date"
         )
 
 
@@ -330,15 +345,15 @@ class Publisher:
         body = release.video_body(self.now())
         found = body_problems(body)
         if found:
-            raise ValueError(f"The upload for {release.release_date} is invalid: {found}")
-        row = self.ledger.load(release.release_date)
+            raise ValueError(f"The upload for {release.ledger_key} is invalid: {found}")
+        row = self.ledger.load(release.ledger_key)
         if row is None:
-            row = LedgerRow(release.release_date, "planned", None, None, body_sha256(body))
+            row = LedgerRow(release.ledger_key, "planned", None, None, body_sha256(body))
             self.ledger.save(row)
         done: list[str] = []
         if not row.reached("uploaded"):
             done.append(self._upload_video(release, body, row))
-        pending = self.ledger.thumbnail_pending(release.release_date)
+        pending = self.ledger.thumbnail_pending(release.ledger_key)
         if not row.reached("thumbnail") or pending is not None:
             pending = self._set_thumbnail(release, row)
             if pending is None:
@@ -370,13 +385,13 @@ class Publisher:
         Raises PublishError when ``restarts.max_sessions`` sessions failed in a row, and what
         ``_send_in_session`` raises.
         """
-        marker = release_tag(release.release_date)
+        marker = release_tag(release.ledger_key)
         new_sessions, failures = 0, []
         while True:
             if row.session_uri is None:  # a new videos.insert: never one the channel has
                 if new_sessions == self.restarts.max_sessions:
                     raise PublishError(
-                        f"Gave up uploading the video for {release.release_date}: "
+                        f"Gave up uploading the video for {release.ledger_key}: "
                         f"{new_sessions} new upload sessions in a row failed "
                         f"({'; '.join(dict.fromkeys(failures))}). A session YouTube has just "
                         "opened does not expire, so the upload requests reach the wrong server: "
@@ -416,7 +431,7 @@ class Publisher:
             part="snippet,status", body=body, media_body=media, notifySubscribers=True
         )
         if row.session_uri:  # a run before this one started the upload: ask where it stands
-            self.log(f"Resuming the upload session saved for {release.release_date}")
+            self.log(f"Resuming the upload session saved for {release.ledger_key}")
             request.resumable_uri = row.session_uri
             request._in_error_state = True  # next_chunk then queries with "bytes */size"
         total = media.size()
@@ -546,7 +561,7 @@ class Publisher:
         return created["id"]
 
     def _add_to_playlists(self, release: ReleaseUpload, row: LedgerRow) -> None:
-        already = self.ledger.playlist_items(release.release_date)
+        already = self.ledger.playlist_items(release.ledger_key)
         for title in release.playlists:
             if title in already:
                 continue
@@ -569,7 +584,7 @@ class Publisher:
                     ),
                     f"add the video to {title!r}",
                 )["id"]
-            self.ledger.save_playlist_item(release.release_date, title, playlist_id, item_id)
+            self.ledger.save_playlist_item(release.ledger_key, title, playlist_id, item_id)
 
     def _confirm_schedule(self, row: LedgerRow, body: dict) -> None:
         """Read the video's status back; set it again if YouTube does not hold what we sent."""
@@ -623,6 +638,8 @@ def dry_run_manifest(
         )
     manifest = {
         "release_date": release.release_date,
+        "kind": release.kind,
+        "ledger_key": release.ledger_key,
         "mode": "dry_run",
         "problems": body_problems(body),
         "requests": [_described(name, request) for name, request in requests],

@@ -26,7 +26,7 @@ from lofi_assets.storage import DiskFullError, TruncatedMediaError, atomic_path,
 FPS = 12  # frame times every 83 ms: the video ends within 0.1 s of the audio
 AUDIO_RATE_HZ = 48_000
 AUDIO_BITRATE = "192k"
-SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "360p": (640, 360)}  # 360p: tests, previews
 SHORTS_SIZE = (1080, 1920)  # vertical, for YouTube Shorts, Reels and TikTok
 
 
