@@ -474,7 +474,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="only print the consent URL (open it on any machine that can reach this port)",
     )
     auth.set_defaults(run=_auth_youtube)
+    _add_radio_parser(commands)
     return parser
+
+
+def _add_radio_parser(commands) -> None:
+    radio = commands.add_parser(
+        "radio", help="stream the catalog as a 24/7 radio over RTMP(S) (reconnects by itself)"
+    )
+    radio.add_argument("--rtmp-url", help="ingest URL (default: $LOFI_RTMP_URL)")
+    radio.add_argument("--track", action="append", type=existing_file, help="a master (repeat)")
+    radio.add_argument("--artwork", type=existing_file, help="picture behind the overlay")
+    radio.add_argument("--duration", type=float, help="seconds to stream (default: forever)")
+    radio.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT in pixels")
+    radio.add_argument("--fps", type=int, default=30, help="frames per second")
+    radio.add_argument("--video-kbps", type=int, default=3000, help="CBR video bitrate")
+    radio.add_argument("--crossfade", type=float, default=4.0, help="seconds between tracks")
+    radio.add_argument("--alert-after", type=float, default=60.0, help="seconds down → alert")
+    radio.add_argument("--work-dir", help="status, overlay and log files (default: data/radio)")
+    radio.set_defaults(run=_radio)
+
+
+def _radio(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from lofi_assets.audio.radio_feed import RadioFeed, RadioPlaylistError, RadioTrack, find_masters
+    from lofi_assets.publish import radio
+
+    data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
+    size = re.fullmatch(r"(\d+)x(\d+)", args.size)
+    if size is None:
+        raise radio.RadioConfigError(f"--size {args.size!r} must be WIDTHxHEIGHT, e.g. 1280x720")
+    settings = radio.RadioSettings(
+        rtmp_url=args.rtmp_url or os.environ.get(radio.RTMP_URL_ENV, ""),
+        stream_key=os.environ.get(radio.STREAM_KEY_ENV, ""),
+        work_dir=Path(args.work_dir) if args.work_dir else data_dir / "radio",
+        artwork=Path(args.artwork) if args.artwork else None,
+        width_px=int(size[1]),
+        height_px=int(size[2]),
+        fps=args.fps,
+        video_bitrate_kbps=args.video_kbps,
+        alert_after_s=args.alert_after,
+        webhook_url=os.environ.get(radio.WEBHOOK_ENV, ""),
+    )
+    if args.track:
+        tracks = [RadioTrack(Path(path), Path(path).stem) for path in args.track]
+    else:
+        tracks = find_masters(data_dir / "mastered_wav")
+        if not tracks:
+            raise RadioPlaylistError(
+                f"No masters under {data_dir / 'mastered_wav'}: run `lofi release` first "
+                "or pass --track"
+            )
+    feed = RadioFeed(tracks, crossfade_s=args.crossfade)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    streamer = radio.RadioStreamer(feed, settings)
+    signal.signal(signal.SIGTERM, lambda *_: streamer.stop())
+    status = streamer.run(duration_s=args.duration)
+    print(
+        f"radio stopped: up {status.uptime_s:.0f} s, down {status.downtime_s:.0f} s, "
+        f"restarts {status.restarts} (reconnects {status.reconnects}, "
+        f"encoder deaths {status.encoder_deaths}), alerts {status.alerts}"
+    )
+    return 0
 
 
 def _one_line(text: str) -> str:
