@@ -488,10 +488,17 @@ class RadioStreamer:
                 break
             pending = None
             sent_s += block_frames / self.feed.sample_rate_hz
-            self._show_now_playing()
+            if encoder.publishing.is_set():  # not while ffmpeg probes audio it may hand back
+                self._show_now_playing()
         finishing = self._stop.is_set() or time.monotonic() >= end
         code = encoder.stop(kill=stalled)
         self.encoder = None
+        # ffmpeg reads audio before it connects and holds some in its buffers: what it took but
+        # did not send is played again by the next encoder, so the listener misses nothing.
+        sent_frames = round(encoder.out_time_s * self.feed.sample_rate_hz)
+        self.feed.rewind_to(start_position, sent_frames)
+        self._event("resume_point", streamed_s=round(encoder.out_time_s, 3))
+        pending = None
         if finishing and not stalled:
             self._event("encoder_exit", pid=encoder.process.pid, code=code, cause="finished")
             return pending
@@ -504,17 +511,11 @@ class RadioStreamer:
         else:
             cause = f"exit {code}"
             status.reconnects += 1
-        # ffmpeg reads audio before it connects and holds some in its buffers: what it took but
-        # did not send is played again by the next encoder, so the listener misses nothing.
-        sent_frames = round(encoder.out_time_s * self.feed.sample_rate_hz)
-        self.feed.rewind_to(start_position, sent_frames)
-        pending = None
-        self._event("resume_point", streamed_s=round(encoder.out_time_s, 3))
         detail = " | ".join(encoder.last_lines)[-300:]
         status.last_exit = f"{cause}: {detail}" if detail else cause
         self._event("encoder_exit", pid=encoder.process.pid, code=code, cause=cause)
         log.warning(
-            "radio: encoder pid %d ended (%s); restarting in %.0f s — restarts so far %d",
+            "radio: encoder pid %d ended (%s); restarting in %.1f s — restarts so far %d",
             encoder.process.pid,
             radio_redact(status.last_exit, self.settings),
             self.settings.retry_delay_s,
