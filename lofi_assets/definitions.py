@@ -11,6 +11,7 @@ from lofi_assets.defs.assets.feedback import breakout_feedback
 from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_tokenizer
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
+from lofi_assets.defs.assets.radio import radio_queue
 from lofi_assets.defs.assets.release import (
     release_metadata,
     release_mix,
@@ -99,6 +100,7 @@ defs = dg.Definitions(
         melody_corpus,
         midi_tokenizer,
         melody_model,
+        radio_queue,
     ],
     jobs=[
         daily_tracks_job,

@@ -163,3 +163,15 @@ def record_from_document(document: dict[str, Any]) -> Any:
         raise ValueError(f"Unknown record type {document.get('record_type')!r}")
     known = {field.name for field in fields(record_type)}
     return record_type(**{k: v for k, v in document["fields"].items() if k in known})
+
+
+@dataclass(frozen=True)
+class RadioQueueRecord:
+    queue_path: str  # queue.json: the playlist of ``plays_on`` (the day after the partition)
+    plays_on: str
+    tracks: int
+    fresh_tracks: int
+    length_s: float
+
+
+RECORD_TYPES[RadioQueueRecord.__name__] = RadioQueueRecord
