@@ -500,6 +500,7 @@ def _radio(args: argparse.Namespace) -> int:
     import signal
 
     from lofi_assets.audio.radio_feed import RadioFeed, RadioPlaylistError, RadioTrack, find_masters
+    from lofi_assets.audio.radio_queue import day_playlist
     from lofi_assets.publish import radio
 
     data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
@@ -518,10 +519,16 @@ def _radio(args: argparse.Namespace) -> int:
         alert_after_s=args.alert_after,
         webhook_url=os.environ.get(radio.WEBHOOK_ENV, ""),
     )
+    timezone = ZoneInfo(channel_timezone())
+
+    def today() -> dt.date:
+        return dt.datetime.now(timezone).date()
+
     if args.track:
         tracks = [RadioTrack(Path(path), Path(path).stem) for path in args.track]
     else:
-        tracks = find_masters(data_dir / "mastered_wav")
+        # The day's radio_queue, else every master of the catalog.
+        tracks = day_playlist(data_dir, today()) or find_masters(data_dir / "mastered_wav")
         if not tracks:
             raise RadioPlaylistError(
                 f"No masters under {data_dir / 'mastered_wav'}: run `lofi release` first "
@@ -529,7 +536,9 @@ def _radio(args: argparse.Namespace) -> int:
             )
     feed = RadioFeed(tracks, crossfade_s=args.crossfade)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    streamer = radio.RadioStreamer(feed, settings)
+    # At midnight the next day's queue follows the current track (with --track: no roll).
+    playlist_for = None if args.track else (lambda day: day_playlist(data_dir, day))
+    streamer = radio.RadioStreamer(feed, settings, playlist_for, today)
     signal.signal(signal.SIGTERM, lambda *_: streamer.stop())
     status = streamer.run(duration_s=args.duration)
     print(

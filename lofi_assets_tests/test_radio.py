@@ -7,6 +7,7 @@ was playing when the stream dropped and when it came back.
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import itertools
 import json
@@ -26,6 +27,7 @@ import pytest
 import soundfile
 
 from lofi_assets.audio.radio_feed import RadioFeed, RadioPlaylistError, RadioTrack
+from lofi_assets.audio.radio_queue import QueueEntry, RadioQueue, day_playlist, queue_path
 from lofi_assets.audio.wav import AudioFileError
 from lofi_assets.cli import main
 from lofi_assets.publish.radio import (
@@ -36,6 +38,7 @@ from lofi_assets.publish.radio import (
     RadioSettings,
     RadioStreamer,
 )
+from lofi_assets.storage import write_json_atomic
 from lofi_assets_tests.conftest import die_with_parent
 
 NGINX = Path("/usr/sbin/nginx")
@@ -428,3 +431,68 @@ def test_radio_work_files_are_written_without_ffmpeg_output_when_no_server(tmp_p
     assert "Connection refused" in status.last_exit
     assert status.feed_s == 0.0  # nothing was sent, so nothing was skipped
     assert STREAM_KEY not in (tmp_path / "radio" / "encoder.log").read_text()
+
+
+def test_feed_rolls_to_a_new_playlist_at_the_next_fade_without_a_gap(tmp_path: Path):
+    old = [
+        constant_track(tmp_path / "a.wav", 0.5, 3.0),
+        constant_track(tmp_path / "b.wav", 0.2, 3.0),
+    ]
+    new = [
+        constant_track(tmp_path / "c.wav", -0.25, 3.0),
+        constant_track(tmp_path / "d.wav", 0.1, 3.0),
+    ]
+    feed = RadioFeed(old, crossfade_s=1.0)
+    feed.read(500)
+    feed.replace_playlist(new)  # "midnight", half a second into track a
+    audio = feed.read(8000)[:, 0]
+    theta = (math.pi / 2 / 1000) * np.arange(1000)
+    expected = np.concatenate([
+        np.full(1500, 0.5),
+        0.5 * np.cos(theta) - 0.25 * np.sin(theta),  # a → c: b of the old playlist is skipped
+        np.full(1000, -0.25),
+        -0.25 * np.cos(theta) + 0.1 * np.sin(theta),  # c → d
+        np.full(1000, 0.1),
+        0.1 * np.cos(theta) - 0.25 * np.sin(theta),  # d → c: the new playlist loops, a is gone
+        np.full(1000, -0.25),
+        -0.25 * np.cos(theta[:500]) + 0.1 * np.sin(theta[:500]),
+    ])  # fmt: skip
+    np.testing.assert_allclose(audio, expected, atol=1e-6)
+    assert [t.title for t in feed.tracks] == ["c", "d"]
+    other_rate = constant_track(tmp_path / "e.wav", 0.1, 9.0, rate_hz=2000)
+    with pytest.raises(RadioPlaylistError, match="differ in sample rate"):
+        feed.replace_playlist([other_rate])
+
+
+def test_streamer_plays_the_next_days_queue_after_midnight(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    today = [dt.date(2026, 11, 30)]
+    queue = RadioQueue(
+        "2026-12-01",
+        CROSSFADE_S,
+        tuple(
+            QueueEntry(f"radio:2026-12-01:{i}", str(write_tone(tmp_path / f"q{i}.wav", hz, TRACK_S)),
+                       f"Fresh {i}", "jazz", TRACK_S, -14.0, True)
+            for i, hz in enumerate((660.0, 770.0))
+        ),
+    )  # fmt: skip
+    write_json_atomic(queue_path(data_dir, dt.date(2026, 12, 1)), queue.to_document())
+    assert day_playlist(data_dir, dt.date(2026, 11, 30)) == []
+    feed = RadioFeed(tone_playlist(tmp_path / "tones"), CROSSFADE_S)
+    streamer = RadioStreamer(
+        feed,
+        RadioSettings(rtmp_url="rtmp://127.0.0.1:9/live", work_dir=tmp_path / "radio"),
+        playlist_for=lambda day: day_playlist(data_dir, day),
+        today=lambda: today[0],
+    )
+    streamer._roll_to_new_day()  # same day: nothing queued
+    feed.read(RATE_HZ * 3)
+    today[0] = dt.date(2026, 12, 1)
+    streamer._roll_to_new_day()
+    feed.read(RATE_HZ * 6)  # into the first fade (8 s): the queue's first track comes in
+    streamer._show_now_playing()
+    assert (tmp_path / "radio" / "now_playing.txt").read_text() == (
+        "Now playing: Fresh 0\nUp next: Fresh 1"
+    )
+    rolled = [e for e in events(tmp_path / "radio") if e["event"] == "new_day"]
+    assert [(e["day"], e["tracks"]) for e in rolled] == [("2026-12-01", 2)]

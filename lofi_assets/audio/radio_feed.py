@@ -47,6 +47,7 @@ class FeedPosition:
     frame_in_track: int
     frames_out: int
     now_playing_index: int  # the track the listener hears as the main one (next during a fade)
+    playlist_generation: int = 0  # how many times the playlist was replaced
 
 
 class RadioFeed:
@@ -63,40 +64,22 @@ class RadioFeed:
             raise RadioPlaylistError("The radio playlist is empty: give it at least one master")
         if not crossfade_s > 0:
             raise RadioPlaylistError(f"Crossfade must be positive seconds, got {crossfade_s}")
-        self.tracks = tuple(tracks)
-        lengths, rates = [], set()
-        for track in self.tracks:
-            try:
-                info = soundfile.info(str(track.path))
-            except (RuntimeError, soundfile.LibsndfileError) as error:
-                raise AudioFileError(f"Radio track {track.path} cannot be read: {error}") from None
-            if info.channels != 2:
-                raise AudioFileError(f"Radio track {track.path} must be stereo")
-            lengths.append(info.frames)
-            rates.add(info.samplerate)
-        if len(rates) != 1:
-            raise RadioPlaylistError(
-                f"Radio masters differ in sample rate ({sorted(rates)} Hz): re-master them at one"
-            )
-        self.sample_rate_hz = rates.pop()
+        self.tracks, self.lengths, self.sample_rate_hz = _measure(tracks, None)
         self.fade_frames = round(crossfade_s * self.sample_rate_hz)
-        for track, frames in zip(self.tracks, lengths, strict=True):
-            if frames <= 2 * self.fade_frames:
-                raise RadioPlaylistError(
-                    f"Radio track {track.path} lasts {frames / self.sample_rate_hz:.1f} s: "
-                    f"it must be longer than two {crossfade_s} s crossfades"
-                )
-        self.lengths = tuple(lengths)
+        _refuse_short(self.tracks, self.lengths, self.fade_frames, self.sample_rate_hz)
         self._track = 0
         self._frame = 0
         self._frames_out = 0
         self._handles: dict[int, soundfile.SoundFile] = {}
+        self._pending: tuple[tuple[RadioTrack, ...], tuple[int, ...]] | None = None
+        self._drop_first = False  # the playlist was replaced: track 0 is the outgoing one
+        self._generation = 0
 
     @property
     def position(self) -> FeedPosition:
         fade_start = self.lengths[self._track] - self.fade_frames
         now = self._next(self._track) if self._frame >= fade_start else self._track
-        return FeedPosition(self._track, self._frame, self._frames_out, now)
+        return FeedPosition(self._track, self._frame, self._frames_out, now, self._generation)
 
     def _next(self, index: int) -> int:
         return (index + 1) % len(self.tracks)
@@ -111,6 +94,24 @@ class RadioFeed:
             block = np.concatenate([block, np.zeros((frames - block.shape[0], 2), np.float32)])
         return block
 
+    def replace_playlist(self, tracks: Sequence[RadioTrack]) -> None:
+        """Play ``tracks`` next: the current track crossfades into their first one at its
+        next fade (no gap, no cut), and the old playlist does not come back. Raises as the
+        constructor does; the masters must share the feed's sample rate."""
+        new_tracks, lengths, _ = _measure(tracks, self.sample_rate_hz)
+        _refuse_short(new_tracks, lengths, self.fade_frames, self.sample_rate_hz)
+        self._pending = (new_tracks, lengths)
+
+    def _swap_in_pending(self) -> None:
+        """At a fade's first frame: the playlist becomes (current track, *new ones)."""
+        new_tracks, lengths = self._pending
+        self._pending = None
+        self.tracks = (self.tracks[self._track], *new_tracks)
+        self.lengths = (self.lengths[self._track], *lengths)
+        self._track, self._drop_first = 0, True
+        self._generation += 1
+        self._keep_open()
+
     def _keep_open(self, *indices: int) -> None:
         for index in [i for i in self._handles if i not in indices]:
             self._handles.pop(index).close()
@@ -123,6 +124,10 @@ class RadioFeed:
             length = self.lengths[self._track]
             fade_start = length - self.fade_frames
             nxt = self._next(self._track)
+            if self._frame == fade_start and self._pending is not None:
+                self._swap_in_pending()
+                length = self.lengths[self._track]
+                nxt = self._next(self._track)
             if self._frame < fade_start:
                 count = min(frames - done, fade_start - self._frame)
                 out[done : done + count] = self._read(self._track, self._frame, count)
@@ -141,6 +146,10 @@ class RadioFeed:
             self._frame += count
             if self._frame >= length:  # the next track continues after its faded-in head
                 self._track, self._frame = nxt, self.fade_frames
+                if self._drop_first:  # the old playlist's last track is over
+                    self.tracks, self.lengths = self.tracks[1:], self.lengths[1:]
+                    self._track, self._drop_first = self._track - 1, False
+                    self._keep_open()
                 self._keep_open(self._track, self._next(self._track))
         self._frames_out += frames
         return out
@@ -158,7 +167,11 @@ class RadioFeed:
 
     def rewind_to(self, position: FeedPosition, frames_after: int = 0) -> None:
         """Put the cursor back at ``position`` (taken earlier with :attr:`position`), then
-        ``frames_after`` further: where an encoder that died had really got to."""
+        ``frames_after`` further: where an encoder that died had really got to. A position
+        from before a playlist change is not restored (its indices name the old playlist): the
+        feed goes on from where it is, losing at most the encoder's buffer, under a second."""
+        if position.playlist_generation != self._generation:
+            return
         self._track, self._frame = position.track_index, position.frame_in_track
         self._frames_out = position.frames_out
         self.skip(max(0, frames_after))
@@ -166,6 +179,42 @@ class RadioFeed:
 
     def close(self) -> None:
         self._keep_open()
+
+
+def _measure(
+    tracks: Sequence[RadioTrack], sample_rate_hz: int | None
+) -> tuple[tuple[RadioTrack, ...], tuple[int, ...], int]:
+    """The tracks, their lengths in frames and their common sample rate (checked)."""
+    if not tracks:
+        raise RadioPlaylistError("The radio playlist is empty: give it at least one master")
+    lengths, rates = [], set()
+    for track in tracks:
+        try:
+            info = soundfile.info(str(track.path))
+        except (RuntimeError, soundfile.LibsndfileError) as error:
+            raise AudioFileError(f"Radio track {track.path} cannot be read: {error}") from None
+        if info.channels != 2:
+            raise AudioFileError(f"Radio track {track.path} must be stereo")
+        lengths.append(info.frames)
+        rates.add(info.samplerate)
+    if sample_rate_hz is not None:
+        rates.add(sample_rate_hz)
+    if len(rates) != 1:
+        raise RadioPlaylistError(
+            f"Radio masters differ in sample rate ({sorted(rates)} Hz): re-master them at one"
+        )
+    return tuple(tracks), tuple(lengths), rates.pop()
+
+
+def _refuse_short(
+    tracks: Sequence[RadioTrack], lengths: Sequence[int], fade_frames: int, sample_rate_hz: int
+) -> None:
+    for track, frames in zip(tracks, lengths, strict=True):
+        if frames <= 2 * fade_frames:
+            raise RadioPlaylistError(
+                f"Radio track {track.path} lasts {frames / sample_rate_hz:.1f} s: it must be "
+                f"longer than two {fade_frames / sample_rate_hz} s crossfades"
+            )
 
 
 def find_masters(folder: Path, pattern: str = "**/master.wav") -> list[RadioTrack]:

@@ -11,6 +11,7 @@ target every master is made for, ``production.TARGET_LUFS``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from collections.abc import Callable, Sequence
@@ -83,6 +84,22 @@ def read_radio_queue(path: Path) -> RadioQueue:
         raise RadioQueueError(
             f"Radio queue {path} is damaged ({error}): re-materialize it"
         ) from None
+
+
+def queue_path(data_dir: Path, day: dt.date) -> Path:
+    """The queue played on ``day``: the previous day's ``radio_queue`` partition's file."""
+    return Path(data_dir) / "radio_queue" / (day - dt.timedelta(days=1)).isoformat() / QUEUE_FILE
+
+
+def day_playlist(data_dir: Path, day: dt.date) -> list:
+    """The tracks ``lofi radio`` plays on ``day`` (``RadioTrack``s), [] when no queue was
+    prepared for it."""
+    from lofi_assets.audio.radio_feed import RadioTrack
+
+    path = queue_path(data_dir, day)
+    if not path.is_file():
+        return []
+    return [RadioTrack(Path(e.path), e.title, e.style) for e in read_radio_queue(path).entries]
 
 
 def build_radio_queue(

@@ -23,6 +23,7 @@ every message passes :func:`radio_redact`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
@@ -34,12 +35,13 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
-from lofi_assets.audio.radio_feed import RadioFeed
+from lofi_assets.audio.radio_feed import RadioFeed, RadioTrack
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.redaction import MASK, redact
 from lofi_assets.storage import write_bytes_atomic, write_json_atomic
@@ -318,8 +320,19 @@ class RadioStreamer:
     redacted).
     """
 
-    def __init__(self, feed: RadioFeed, settings: RadioSettings):
+    def __init__(
+        self,
+        feed: RadioFeed,
+        settings: RadioSettings,
+        playlist_for: Callable[[dt.date], Sequence[RadioTrack]] | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+    ):
+        """``playlist_for(day)``, when given, is asked for the new day's tracks each time
+        ``today()`` changes (midnight in the channel's timezone): the feed crossfades into them
+        at the next track change (an empty answer keeps the current playlist)."""
         self.feed = feed
+        self.playlist_for, self.today = playlist_for, today
+        self._day = today()
         self.settings = settings
         self.work_dir = Path(settings.work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -328,7 +341,7 @@ class RadioStreamer:
         self.events_path = self.work_dir / "events.jsonl"
         self.status = RadioStatus()
         self._stop = threading.Event()
-        self._shown_index: int | None = None
+        self._shown: RadioTrack | None = None
         self.encoder: _Encoder | None = None
 
     def stop(self) -> None:
@@ -355,17 +368,30 @@ class RadioStreamer:
 
     def _show_now_playing(self) -> None:
         index = self.feed.position.now_playing_index
-        if index == self._shown_index:
-            return
         tracks = self.feed.tracks
         now, nxt = tracks[index], tracks[(index + 1) % len(tracks)]
+        if now == self._shown:
+            return
         text = f"Now playing: {now.title}\nUp next: {nxt.title}"
         write_bytes_atomic(self.overlay_path, text.encode("utf-8"))
-        self._shown_index = index
+        self._shown = now
         self.status.now_playing, self.status.up_next = now.title, nxt.title
         self.status.track_index = index
         self._event("now_playing", now_playing_index=index, title=now.title, up_next=nxt.title)
         log.info("radio: now playing %s (up next %s)", now.title, nxt.title)
+
+    def _roll_to_new_day(self) -> None:
+        day = self.today()
+        if self.playlist_for is None or day == self._day:
+            return
+        self._day = day
+        tracks = list(self.playlist_for(day))
+        if not tracks:
+            log.warning("radio: no playlist for %s: the current one goes on", day)
+            return
+        self.feed.replace_playlist(tracks)
+        self._event("new_day", day=day.isoformat(), tracks=len(tracks))
+        log.info("radio: %s: %d tracks queued after the current one", day, len(tracks))
 
     def _went_down(self, now: float) -> None:
         if self.status.state == "up" and self.status.up_since is not None:
@@ -406,6 +432,7 @@ class RadioStreamer:
     def _wait(self, seconds: float, end: float) -> None:
         limit = time.monotonic() + seconds
         while not self._stop.is_set() and time.monotonic() < min(limit, end):
+            self._roll_to_new_day()
             self._check_alert(time.time())
             time.sleep(0.05)
 
@@ -475,6 +502,7 @@ class RadioStreamer:
                 self._write_status()
             if now - last_status >= 1.0:
                 last_status = now
+                self._roll_to_new_day()
                 self._check_alert(time.time())
                 self._write_status()
             ahead_s = sent_s - (now - clock_start)

@@ -4,7 +4,6 @@ holds the stream)."""
 import datetime as dt
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 
@@ -196,8 +195,3 @@ def radio_queue(
         },
         check_results=results,
     )
-
-
-def queue_for(data_dir: Path, day: dt.date) -> Path:
-    """Where ``lofi radio`` finds the queue it plays on ``day`` (the previous day's partition)."""
-    return Path(data_dir) / "radio_queue" / (day - dt.timedelta(days=1)).isoformat() / QUEUE_FILE
