@@ -388,7 +388,7 @@ def test_radio_restarts_a_killed_encoder_within_10_s(rtmp_server: RtmpServer, tm
     streamer = RadioStreamer(
         RadioFeed(tone_playlist(tmp_path / "tones"), CROSSFADE_S), settings_for(rtmp_server, work)
     )
-    thread = run_in_thread(streamer, duration_s=14)
+    thread = run_in_thread(streamer, duration_s=12)
     try:
         assert wait_for(lambda: streamer.status.state == "up", 10) is not None
         time.sleep(2)
@@ -426,7 +426,7 @@ def test_radio_work_files_are_written_without_ffmpeg_output_when_no_server(tmp_p
         retry_delay_s=0.5,
         alert_after_s=1.5,
     )
-    status = RadioStreamer(RadioFeed(tracks, CROSSFADE_S), settings).run(duration_s=4)
+    status = RadioStreamer(RadioFeed(tracks, CROSSFADE_S), settings).run(duration_s=3.5)
     assert status.reconnects >= 2 and status.uptime_s == 0 and status.alerts == 1
     assert "Connection refused" in status.last_exit
     assert status.feed_s == 0.0  # nothing was sent, so nothing was skipped
