@@ -492,6 +492,11 @@ def _add_radio_parser(commands) -> None:
     radio.add_argument("--crossfade", type=float, default=4.0, help="seconds between tracks")
     radio.add_argument("--alert-after", type=float, default=60.0, help="seconds down → alert")
     radio.add_argument("--work-dir", help="status, overlay and log files (default: data/radio)")
+    radio.add_argument(
+        "--youtube-stream-id",
+        default=os.environ.get("LOFI_YOUTUBE_STREAM_ID"),
+        help="YouTube Live stream (liveStreams id) whose broadcast the watchdog keeps bound",
+    )
     radio.set_defaults(run=_radio)
 
 
@@ -538,7 +543,22 @@ def _radio(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     # At midnight the next day's queue follows the current track (with --track: no roll).
     playlist_for = None if args.track else (lambda day: day_playlist(data_dir, day))
-    streamer = radio.RadioStreamer(feed, settings, playlist_for, today)
+    watchdog_tick = None
+    if args.youtube_stream_id:
+        from lofi_assets.publish.live import DEFAULT_ROTATE_AFTER_S, LiveWatchdog
+        from lofi_assets.publish.warehouse import Warehouse
+        from lofi_assets.publish.youtube import clients_from_environment
+
+        warehouse = os.environ.get("LOFI_WAREHOUSE_URL") or str(data_dir / "warehouse.duckdb")
+        watchdog = LiveWatchdog(
+            clients_from_environment().youtube,
+            Warehouse(warehouse),
+            args.youtube_stream_id,
+            "lofi radio · 24/7 beats to study and relax to",
+            rotate_after_s=DEFAULT_ROTATE_AFTER_S,
+        )
+        watchdog_tick = watchdog.tick
+    streamer = radio.RadioStreamer(feed, settings, playlist_for, today, watchdog_tick)
     signal.signal(signal.SIGTERM, lambda *_: streamer.stop())
     status = streamer.run(duration_s=args.duration)
     print(

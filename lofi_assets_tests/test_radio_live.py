@@ -104,3 +104,44 @@ def test_watchdog_reports_an_unhealthy_stream_and_a_refused_call(tmp_path: Path)
         )  # fmt: skip
         with pytest.raises(PublishError, match="quota"):
             watchdog(server, tmp_path).tick()
+
+
+def test_lofi_radio_runs_the_watchdog_beside_the_stream(tmp_path: Path):
+    """The streamer's watchdog thread: the broadcast id in status.json, a replacement logged as
+    an event when YouTube ends the broadcast mid-stream (the ingest itself is not needed)."""
+    import json
+    import threading
+    import time
+
+    from lofi_assets.audio.radio_feed import RadioFeed
+    from lofi_assets.publish.radio import RadioSettings, RadioStreamer
+    from lofi_assets_tests.test_radio import CROSSFADE_S, free_port, tone_playlist
+
+    with LocalYouTube() as server:
+        server.fake.add_stream(STREAM)
+        settings = RadioSettings(
+            rtmp_url=f"rtmp://127.0.0.1:{free_port()}/live", work_dir=tmp_path / "radio",
+            width_px=160, height_px=90, fps=10, video_bitrate_kbps=100, x264_preset="ultrafast",
+        )  # fmt: skip
+        streamer = RadioStreamer(
+            RadioFeed(tone_playlist(tmp_path / "tones"), CROSSFADE_S),
+            settings,
+            watchdog_tick=watchdog(server, tmp_path).tick,
+            watchdog_every_s=0.3,
+        )
+        thread = threading.Thread(target=streamer.run, kwargs={"duration_s": 3.0})
+        thread.start()
+        deadline = time.monotonic() + 2
+        while not streamer.status.broadcast_id and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first = streamer.status.broadcast_id
+        server.fake.end_broadcast(first)
+        thread.join(timeout=20)
+    status = json.loads((tmp_path / "radio" / "status.json").read_text())
+    assert first and status["broadcast_id"] not in ("", first)
+    log = (tmp_path / "radio" / "events.jsonl").read_text().splitlines()
+    made = [json.loads(line) for line in log if '"broadcast"' in line]
+    assert [(e["broadcast_id"], e["reason"]) for e in made] == [
+        (first, "first"),
+        (status["broadcast_id"], "complete"),
+    ]

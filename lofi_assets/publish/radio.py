@@ -230,6 +230,8 @@ class RadioStatus:
     downtime_s: float = 0.0
     alerts: int = 0
     alert: str = ""
+    broadcast_id: str = ""  # the YouTube Live broadcast the watchdog keeps bound
+    broadcast_status: str = ""
     now_playing: str = ""
     up_next: str = ""
     track_index: int = 0
@@ -326,12 +328,18 @@ class RadioStreamer:
         settings: RadioSettings,
         playlist_for: Callable[[dt.date], Sequence[RadioTrack]] | None = None,
         today: Callable[[], dt.date] = dt.date.today,
+        watchdog_tick: Callable[[], object] | None = None,
+        watchdog_every_s: float = 60.0,
     ):
         """``playlist_for(day)``, when given, is asked for the new day's tracks each time
         ``today()`` changes (midnight in the channel's timezone): the feed crossfades into them
-        at the next track change (an empty answer keeps the current playlist)."""
+        at the next track change (an empty answer keeps the current playlist).
+        ``watchdog_tick`` (``LiveWatchdog.tick``), when given, runs every ``watchdog_every_s``
+        in a thread of its own; its broadcast id lands in the status file, its failures in
+        the log (the stream goes on)."""
         self.feed = feed
         self.playlist_for, self.today = playlist_for, today
+        self.watchdog_tick, self.watchdog_every_s = watchdog_tick, watchdog_every_s
         self._day = today()
         self.settings = settings
         self.work_dir = Path(settings.work_dir)
@@ -341,6 +349,7 @@ class RadioStreamer:
         self.events_path = self.work_dir / "events.jsonl"
         self.status = RadioStatus()
         self._stop = threading.Event()
+        self._finished = threading.Event()  # run() is over: the watchdog thread ends
         self._shown: RadioTrack | None = None
         self.encoder: _Encoder | None = None
 
@@ -393,6 +402,24 @@ class RadioStreamer:
         self._event("new_day", day=day.isoformat(), tracks=len(tracks))
         log.info("radio: %s: %d tracks queued after the current one", day, len(tracks))
 
+    def _watch_broadcast(self) -> None:
+        while not self._finished.wait(
+            0 if not self.status.broadcast_status else self.watchdog_every_s
+        ):
+            try:
+                result = self.watchdog_tick()
+            except LofiError as error:  # quota, credentials: logged, the stream goes on
+                self.status.broadcast_status = "unknown"
+                log.error("radio: watchdog: %s", radio_redact(str(error), self.settings))
+                continue
+            self.status.broadcast_id = result.broadcast_id
+            self.status.broadcast_status = result.life_cycle_status
+            if result.created:
+                self._event("broadcast", broadcast_id=result.broadcast_id, reason=result.reason)
+                log.warning("radio: new broadcast %s (%s)", result.broadcast_id, result.reason)
+            if result.stream_unhealthy:
+                log.warning("radio: YouTube reports the stream %s", result.stream_health)
+
     def _went_down(self, now: float) -> None:
         if self.status.state == "up" and self.status.up_since is not None:
             self.status.uptime_s += now - self.status.up_since
@@ -444,6 +471,11 @@ class RadioStreamer:
         block_frames = round(BLOCK_S * self.feed.sample_rate_hz)
         pending: bytes | None = None
         self._show_now_playing()
+        self._finished.clear()
+        watcher = None
+        if self.watchdog_tick is not None:
+            watcher = threading.Thread(target=self._watch_broadcast, daemon=True)
+            watcher.start()
         self.status.down_since = time.time()
         self.status.state = "down"
         self._write_status()
@@ -457,6 +489,9 @@ class RadioStreamer:
             self.status.uptime_s += now - self.status.up_since
         if self.status.down_since is not None and self.status.state == "down":
             self.status.downtime_s += now - self.status.down_since
+        self._finished.set()
+        if watcher is not None:
+            watcher.join(timeout=30)  # a tick in flight finishes (its ledger write included)
         self.status.state, self.status.encoder_pid = "stopped", None
         self._write_status()
         self.feed.close()
