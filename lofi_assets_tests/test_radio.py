@@ -296,7 +296,7 @@ def test_cli_radio_refuses_a_missing_ingest_or_catalog_in_one_line(
 def test_radio_survives_an_ingest_restart_without_skipping_audio(
     rtmp_server: RtmpServer, tmp_path: Path, caplog
 ):
-    """Stream 42 s; the server goes away at 20 s and comes back at 25 s."""
+    """Stream 38 s; the server goes away at 20 s and comes back at 25 s."""
     caplog.set_level(logging.INFO)
     hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
@@ -310,7 +310,7 @@ def test_radio_survives_an_ingest_restart_without_skipping_audio(
     )
     streamer = RadioStreamer(RadioFeed(tone_playlist(tmp_path / "tones"), CROSSFADE_S), settings)
     began = time.monotonic()
-    thread = run_in_thread(streamer, duration_s=42)
+    thread = run_in_thread(streamer, duration_s=38)
     try:
         time.sleep(max(0.0, began + 20 - time.monotonic()))
         rtmp_server.stop()
@@ -388,7 +388,7 @@ def test_radio_restarts_a_killed_encoder_within_10_s(rtmp_server: RtmpServer, tm
     streamer = RadioStreamer(
         RadioFeed(tone_playlist(tmp_path / "tones"), CROSSFADE_S), settings_for(rtmp_server, work)
     )
-    thread = run_in_thread(streamer, duration_s=12)
+    thread = run_in_thread(streamer, duration_s=10)
     try:
         assert wait_for(lambda: streamer.status.state == "up", 10) is not None
         time.sleep(2)
@@ -426,7 +426,7 @@ def test_radio_work_files_are_written_without_ffmpeg_output_when_no_server(tmp_p
         retry_delay_s=0.5,
         alert_after_s=1.5,
     )
-    status = RadioStreamer(RadioFeed(tracks, CROSSFADE_S), settings).run(duration_s=3.5)
+    status = RadioStreamer(RadioFeed(tracks, CROSSFADE_S), settings).run(duration_s=3.0)
     assert status.reconnects >= 2 and status.uptime_s == 0 and status.alerts == 1
     assert "Connection refused" in status.last_exit
     assert status.feed_s == 0.0  # nothing was sent, so nothing was skipped

@@ -183,19 +183,21 @@ def encoder_command(
     font_px = max(10, height // 24)
     pan_x, pan_y = PAN_PERIOD_S
     video_filter = (
-        f"[0:v]crop={width}:{height}"
+        # The picture is decoded once and repeated by the loop filter (image2's -loop 1 would
+        # decode the file again for every frame), and converted to yuv420p before the per-frame
+        # crop and overlay: measured at 720p30, 25 % of a core instead of 42 %.
+        f"[0:v]loop=loop=-1:size=1:start=0,format=yuv420p,crop={width}:{height}"
         f":x='(iw-ow)/2*(1+sin(2*PI*t/{pan_x}))':y='(ih-oh)/2*(1+sin(2*PI*t/{pan_y}))',"
         f"drawtext=fontfile={_filter_value(str(overlay_font()))}"
         f":textfile={_filter_value(str(overlay_text))}:reload=1:expansion=none"
         f":fontsize={font_px}:fontcolor=white:line_spacing={font_px // 3}"
         f":borderw={max(1, font_px // 12)}:bordercolor=black@0.6"
-        f":x={width // 28}:y=h-th-{height // 14},"
-        f"format=yuv420p[v]"
+        f":x={width // 28}:y=h-th-{height // 14}[v]"
     )
     bitrate = f"{settings.video_bitrate_kbps}k"
     return [
         tool("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "warning",
-        "-loop", "1", "-framerate", str(fps), "-i", str(artwork),
+        "-framerate", str(fps), "-i", str(artwork),
         "-thread_queue_size", "1024",
         "-f", "f32le", "-ar", str(sample_rate_hz), "-ac", "2", "-i", "pipe:0",
         "-filter_complex", video_filter, "-map", "[v]", "-map", "1:a",
@@ -250,6 +252,7 @@ class _Encoder:
         os.set_blocking(self.process.stdin.fileno(), False)
         self.publishing = threading.Event()  # set at ffmpeg's first progress report
         self.out_time_s = 0.0  # how much of its input ffmpeg has encoded and sent (progress)
+        self.progressed_at = time.monotonic()  # when out_time last moved
         self.last_lines: deque[str] = deque(maxlen=8)
         self._settings = settings
         self._log_path = log_path
@@ -263,7 +266,9 @@ class _Encoder:
     def _read_progress(self) -> None:
         for line in self.process.stdout:
             if line.startswith(b"out_time_us=") and line[12:].strip().isdigit():
-                self.out_time_s = int(line[12:]) / 1e6
+                out_time_s = int(line[12:]) / 1e6
+                if out_time_s > self.out_time_s:
+                    self.out_time_s, self.progressed_at = out_time_s, time.monotonic()
             elif line.startswith(b"progress="):
                 self.publishing.set()
 
@@ -469,7 +474,6 @@ class RadioStreamer:
         argv = encoder_command(self.settings, artwork, self.overlay_path, self.feed.sample_rate_hz)
         end = time.monotonic() + duration_s if duration_s is not None else float("inf")
         block_frames = round(BLOCK_S * self.feed.sample_rate_hz)
-        pending: bytes | None = None
         self._show_now_playing()
         self._finished.clear()
         watcher = None
@@ -480,7 +484,7 @@ class RadioStreamer:
         self.status.state = "down"
         self._write_status()
         while not self._stop.is_set() and time.monotonic() < end:
-            pending = self._run_encoder(argv, block_frames, pending, end)
+            self._run_encoder(argv, block_frames, end)
             if self._stop.is_set() or time.monotonic() >= end:
                 break
             self._wait(self.settings.retry_delay_s, end)
@@ -497,10 +501,9 @@ class RadioStreamer:
         self.feed.close()
         return self.status
 
-    def _run_encoder(
-        self, argv: list[str], block_frames: int, pending: bytes | None, end: float
-    ) -> bytes | None:
-        """One encoder's life; returns the block it did not take (for the next one)."""
+    def _run_encoder(self, argv: list[str], block_frames: int, end: float) -> None:
+        """One encoder's life, from its start to its exit; the feed is left where the audio
+        it really sent ends."""
         status = self.status
         if status.encoder_starts:
             status.restarts += 1
@@ -540,16 +543,20 @@ class RadioStreamer:
                 self._roll_to_new_day()
                 self._check_alert(time.time())
                 self._write_status()
+            # Taking audio but sending nothing (an ingest that accepted the connection and
+            # went silent): restarted like a dead one. The first report may take a handshake.
+            grace_s = self.settings.stall_s * (1 if encoder.publishing.is_set() else 2)
+            if now - encoder.progressed_at > grace_s:
+                stalled = True
+                break
             ahead_s = sent_s - (now - clock_start)
             if ahead_s > LEAD_S:
                 time.sleep(min(ahead_s - LEAD_S, 0.05))
                 continue
-            payload = pending if pending is not None else self.feed.read(block_frames).tobytes()
+            payload = self.feed.read(block_frames).tobytes()
             if not encoder.write(payload, now + self.settings.stall_s):
-                pending = payload
                 stalled = encoder.process.poll() is None
                 break
-            pending = None
             sent_s += block_frames / self.feed.sample_rate_hz
             if encoder.publishing.is_set():  # not while ffmpeg probes audio it may hand back
                 self._show_now_playing()
@@ -561,10 +568,9 @@ class RadioStreamer:
         sent_frames = round(encoder.out_time_s * self.feed.sample_rate_hz)
         self.feed.rewind_to(start_position, sent_frames)
         self._event("resume_point", streamed_s=round(encoder.out_time_s, 3))
-        pending = None
         if finishing and not stalled:
             self._event("encoder_exit", pid=encoder.process.pid, code=code, cause="finished")
-            return pending
+            return
         if stalled:
             cause = "stalled"
             status.stalls += 1
@@ -587,4 +593,3 @@ class RadioStreamer:
         self._went_down(time.time())
         status.encoder_pid = None
         self._write_status()
-        return pending
