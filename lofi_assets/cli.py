@@ -474,7 +474,99 @@ def build_parser() -> argparse.ArgumentParser:
         help="only print the consent URL (open it on any machine that can reach this port)",
     )
     auth.set_defaults(run=_auth_youtube)
+    _add_radio_parser(commands)
     return parser
+
+
+def _add_radio_parser(commands) -> None:
+    radio = commands.add_parser(
+        "radio", help="stream the catalog as a 24/7 radio over RTMP(S) (reconnects by itself)"
+    )
+    radio.add_argument("--rtmp-url", help="ingest URL (default: $LOFI_RTMP_URL)")
+    radio.add_argument("--track", action="append", type=existing_file, help="a master (repeat)")
+    radio.add_argument("--artwork", type=existing_file, help="picture behind the overlay")
+    radio.add_argument("--duration", type=float, help="seconds to stream (default: forever)")
+    radio.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT in pixels")
+    radio.add_argument("--fps", type=int, default=30, help="frames per second")
+    radio.add_argument("--video-kbps", type=int, default=3000, help="CBR video bitrate")
+    radio.add_argument("--crossfade", type=float, default=4.0, help="seconds between tracks")
+    radio.add_argument("--alert-after", type=float, default=60.0, help="seconds down → alert")
+    radio.add_argument("--work-dir", help="status, overlay and log files (default: data/radio)")
+    radio.add_argument(
+        "--youtube-stream-id",
+        default=os.environ.get("LOFI_YOUTUBE_STREAM_ID"),
+        help="YouTube Live stream (liveStreams id) whose broadcast the watchdog keeps bound",
+    )
+    radio.set_defaults(run=_radio)
+
+
+def _radio(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from lofi_assets.audio.radio_feed import RadioFeed, RadioPlaylistError, RadioTrack, find_masters
+    from lofi_assets.audio.radio_queue import day_playlist
+    from lofi_assets.publish import radio
+
+    data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
+    size = re.fullmatch(r"(\d+)x(\d+)", args.size)
+    if size is None:
+        raise radio.RadioConfigError(f"--size {args.size!r} must be WIDTHxHEIGHT, e.g. 1280x720")
+    settings = radio.RadioSettings(
+        rtmp_url=args.rtmp_url or os.environ.get(radio.RTMP_URL_ENV, ""),
+        stream_key=os.environ.get(radio.STREAM_KEY_ENV, ""),
+        work_dir=Path(args.work_dir) if args.work_dir else data_dir / "radio",
+        artwork=Path(args.artwork) if args.artwork else None,
+        width_px=int(size[1]),
+        height_px=int(size[2]),
+        fps=args.fps,
+        video_bitrate_kbps=args.video_kbps,
+        alert_after_s=args.alert_after,
+        webhook_url=os.environ.get(radio.WEBHOOK_ENV, ""),
+    )
+    timezone = ZoneInfo(channel_timezone())
+
+    def today() -> dt.date:
+        return dt.datetime.now(timezone).date()
+
+    if args.track:
+        tracks = [RadioTrack(Path(path), Path(path).stem) for path in args.track]
+    else:
+        # The day's radio_queue, else every master of the catalog.
+        tracks = day_playlist(data_dir, today()) or find_masters(data_dir / "mastered_wav")
+        if not tracks:
+            raise RadioPlaylistError(
+                f"No masters under {data_dir / 'mastered_wav'}: run `lofi release` first "
+                "or pass --track"
+            )
+    feed = RadioFeed(tracks, crossfade_s=args.crossfade)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    # At midnight the next day's queue follows the current track (with --track: no roll).
+    playlist_for = None if args.track else (lambda day: day_playlist(data_dir, day))
+    watchdog_tick = None
+    if args.youtube_stream_id:
+        from lofi_assets.publish.live import DEFAULT_ROTATE_AFTER_S, LiveWatchdog
+        from lofi_assets.publish.warehouse import Warehouse
+        from lofi_assets.publish.youtube import clients_from_environment
+
+        warehouse = os.environ.get("LOFI_WAREHOUSE_URL") or str(data_dir / "warehouse.duckdb")
+        watchdog = LiveWatchdog(
+            clients_from_environment().youtube,
+            Warehouse(warehouse),
+            args.youtube_stream_id,
+            "lofi radio · 24/7 beats to study and relax to",
+            rotate_after_s=DEFAULT_ROTATE_AFTER_S,
+        )
+        watchdog_tick = watchdog.tick
+    streamer = radio.RadioStreamer(feed, settings, playlist_for, today, watchdog_tick)
+    signal.signal(signal.SIGTERM, lambda *_: streamer.stop())
+    status = streamer.run(duration_s=args.duration)
+    print(
+        f"radio stopped: up {status.uptime_s:.0f} s, down {status.downtime_s:.0f} s, "
+        f"restarts {status.restarts} (reconnects {status.reconnects}, "
+        f"encoder deaths {status.encoder_deaths}), alerts {status.alerts}"
+    )
+    return 0
 
 
 def _one_line(text: str) -> str:

@@ -16,6 +16,7 @@ from lofi_assets.defs.assets.long_form import (
 from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_tokenizer
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
+from lofi_assets.defs.assets.radio import radio_queue
 from lofi_assets.defs.assets.release import (
     release_metadata,
     release_mix,
@@ -105,6 +106,7 @@ defs = dg.Definitions(
         midi_tokenizer,
         melody_model,
         *LONG_FORM_ASSETS,
+        radio_queue,
     ],
     jobs=[
         daily_tracks_job,

@@ -31,10 +31,23 @@ def _compose() -> dict:
     return yaml.safe_load((DOCKER / "docker-compose.yml").read_text())
 
 
+def test_compose_radio_service_streams_the_shared_queue_and_restarts():
+    """The 24/7 radio (issue 16): `lofi radio` on the data volume, restarted by Docker,
+    opt-in (its ingest URL and key live in .env), with the ingest variables documented."""
+    radio = _compose()["services"]["radio"]
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    data_dir = re.search(r"^\s+LOFI_DATA_DIR=(\S+?)\s*\\?$", dockerfile, re.M)[1]
+    assert radio["command"] == ["lofi", "radio"] and radio["restart"] == "unless-stopped"
+    assert radio["profiles"] == ["radio"] and radio["env_file"] == ".env"
+    assert f"lofi_data:{data_dir}" in radio["volumes"]
+    example = (DOCKER / ".env.example").read_text()
+    assert {"LOFI_RTMP_URL", "LOFI_STREAM_KEY"} <= set(re.findall(r"^([A-Z_]+)=", example, re.M))
+
+
 def test_compose_file_describes_the_dagster_deploy_shape():
     compose = _compose()
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", *DAGSTER_SERVICES}
+    assert set(services) == {"postgres", "redis", "radio", *DAGSTER_SERVICES}
     assert {name for name, s in services.items() if s.get("profiles") == ["scale-out"]} == SCALE_OUT
     dockerfile = (DOCKER / "Dockerfile").read_text()
     env = dict(re.findall(r"^\s+(DAGSTER_HOME|LOFI_DATA_DIR)=(\S+?)\s*\\?$", dockerfile, re.M))

@@ -74,6 +74,19 @@ class FakeYouTube:
         self.hang_started = threading.Event()
         self.release_hang = threading.Event()
         self._ids = itertools.count(1)
+        # YouTube Live (the radio's watchdog): broadcast id → resource; stream id → resource
+        # (tests add streams with ``add_stream``, and end broadcasts with ``end_broadcast``).
+        self.broadcasts: dict[str, dict[str, Any]] = {}
+        self.streams: dict[str, dict[str, Any]] = {}
+
+    def add_stream(self, stream_id: str, health: str = "good") -> None:
+        self.streams[stream_id] = {"kind": "youtube#liveStream", "id": stream_id,
+                                   "status": {"streamStatus": "active",
+                                              "healthStatus": {"status": health}}}  # fmt: skip
+
+    def end_broadcast(self, broadcast_id: str) -> None:
+        """What YouTube does to a broadcast it ended (a 12-hour limit, a policy strike…)."""
+        self.broadcasts[broadcast_id]["status"]["lifeCycleStatus"] = "complete"
 
     def next_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):04d}"
@@ -149,6 +162,11 @@ class _Handler(BaseHTTPRequestHandler):
             "GET /youtube/v3/videos": self._list_videos,
             "PUT /youtube/v3/videos": self._update_video,
             "GET /v2/reports": self._report,
+            "GET /youtube/v3/liveBroadcasts": self._list_broadcasts,
+            "POST /youtube/v3/liveBroadcasts": self._insert_broadcast,
+            "POST /youtube/v3/liveBroadcasts/bind": self._bind_broadcast,
+            "POST /youtube/v3/liveBroadcasts/transition": self._transition_broadcast,
+            "GET /youtube/v3/liveStreams": self._list_streams,
             "POST /token": self._token,
         }.get(route)
         if handler is None:
@@ -364,6 +382,53 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, "videoNotFound", "no such video")
         video["status"].update(body.get("status", {}))
         return self._reply(200, self._public(video))
+
+    # -- YouTube Live: liveBroadcasts.list/insert/bind/transition, liveStreams.list ---------
+    def _list_broadcasts(self, query: dict[str, str]) -> None:
+        with self.fake.lock:
+            if "id" in query:
+                wanted = query["id"].split(",")
+                items = [self.fake.broadcasts[i] for i in wanted if i in self.fake.broadcasts]
+            else:  # mine=true: every broadcast of the channel
+                items = list(self.fake.broadcasts.values())
+        self._reply(200, {"kind": "youtube#liveBroadcastListResponse", "items": items})
+
+    def _insert_broadcast(self, query: dict[str, str]) -> None:
+        body = json.loads(self._body() or b"{}")
+        with self.fake.lock:
+            broadcast_id = self.fake.next_id("bc")
+            broadcast = {
+                "kind": "youtube#liveBroadcast", "id": broadcast_id,
+                "snippet": body.get("snippet", {}),
+                "status": {**body.get("status", {}), "lifeCycleStatus": "ready"},
+                "contentDetails": body.get("contentDetails", {}),
+            }  # fmt: skip
+            self.fake.broadcasts[broadcast_id] = broadcast
+        self._reply(200, broadcast)
+
+    def _bind_broadcast(self, query: dict[str, str]) -> None:
+        self._body()
+        with self.fake.lock:
+            broadcast = self.fake.broadcasts.get(query.get("id", ""))
+            if broadcast is None or query.get("streamId") not in self.fake.streams:
+                return self._error(404, "liveBroadcastNotFound", "Broadcast or stream not found")
+            broadcast["contentDetails"]["boundStreamId"] = query["streamId"]
+        self._reply(200, broadcast)
+
+    def _transition_broadcast(self, query: dict[str, str]) -> None:
+        self._body()
+        with self.fake.lock:
+            broadcast = self.fake.broadcasts.get(query.get("id", ""))
+            if broadcast is None:
+                return self._error(404, "liveBroadcastNotFound", "Broadcast not found")
+            broadcast["status"]["lifeCycleStatus"] = query["broadcastStatus"]
+        self._reply(200, broadcast)
+
+    def _list_streams(self, query: dict[str, str]) -> None:
+        with self.fake.lock:
+            wanted = query.get("id", "").split(",")
+            items = [self.fake.streams[i] for i in wanted if i in self.fake.streams]
+        self._reply(200, {"kind": "youtube#liveStreamListResponse", "items": items})
 
     def _token(self, query: dict[str, str]) -> None:
         form = urllib.parse.parse_qs(self._body().decode("utf-8"))

@@ -24,8 +24,9 @@ PYTHON_BIN="${PYTHON:-python3}"
 DEBIAN_PACKAGES=(libfluidsynth3 fluid-soundfont-gm ffmpeg fonts-league-spartan
   fonts-noto-cjk fonts-noto-core fonts-dejavu-core fonts-noto-color-emoji libraqm0
   musescore-general-soundfont hydrogen-drumkits)
-# And for the tests: Chromium for the UI test (Playwright drives it; it cannot download one).
-TEST_DEBIAN_PACKAGES=(chromium)
+# And for the tests: Chromium for the UI test (Playwright drives it; it cannot download one),
+# nginx with its RTMP module for the radio tests (a real ingest server that records the stream).
+TEST_DEBIAN_PACKAGES=(chromium nginx-light libnginx-mod-rtmp)
 
 log() { printf '\033[1m[lofi]\033[0m %s\n' "$*" >&2; }
 

@@ -181,3 +181,15 @@ class WeeklyMixRecord:
 
 
 RECORD_TYPES[WeeklyMixRecord.__name__] = WeeklyMixRecord
+
+
+@dataclass(frozen=True)
+class RadioQueueRecord:
+    queue_path: str  # queue.json: the playlist of ``plays_on`` (the day after the partition)
+    plays_on: str
+    tracks: int
+    fresh_tracks: int
+    length_s: float
+
+
+RECORD_TYPES[RadioQueueRecord.__name__] = RadioQueueRecord
