@@ -111,7 +111,7 @@ case "$command" in
     install_debian_packages "${TEST_DEBIAN_PACKAGES[@]}"
     "$VENV/bin/ruff" check .
     "$VENV/bin/ruff" format --check .
-    exec "$VENV/bin/python" -m pytest -n 2 --dist loadgroup "$@"
+    exec "$VENV/bin/python" -m pytest -n 2 --dist loadgroup --durations=25 "$@"
     ;;
   ui)
     setup
