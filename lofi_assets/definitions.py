@@ -17,6 +17,12 @@ from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_toke
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
 from lofi_assets.defs.assets.radio import radio_queue
+from lofi_assets.defs.assets.radio_health import (
+    RADIO_HEALTH_ASSETS,
+    RADIO_JOBS,
+    RADIO_SCHEDULES,
+    RADIO_SENSORS,
+)
 from lofi_assets.defs.assets.release import (
     release_metadata,
     release_mix,
@@ -107,6 +113,7 @@ defs = dg.Definitions(
         melody_model,
         *LONG_FORM_ASSETS,
         radio_queue,
+        *RADIO_HEALTH_ASSETS,
     ],
     jobs=[
         daily_tracks_job,
@@ -117,9 +124,15 @@ defs = dg.Definitions(
         train_melody_model_job,
         celery_tracks_job,
         weekly_release_job,
+        *RADIO_JOBS,
     ],
     executor=forked_multiprocess_executor,
-    schedules=[daily_release_schedule, analytics_schedule, weekly_release_schedule],
-    sensors=[analytics_threshold_sensor, release_automation_sensor],
+    schedules=[
+        daily_release_schedule,
+        analytics_schedule,
+        weekly_release_schedule,
+        *RADIO_SCHEDULES,
+    ],
+    sensors=[analytics_threshold_sensor, release_automation_sensor, *RADIO_SENSORS],
     resources=resources_from_environment(),
 )

@@ -193,3 +193,23 @@ class RadioQueueRecord:
 
 
 RECORD_TYPES[RadioQueueRecord.__name__] = RadioQueueRecord
+
+
+@dataclass(frozen=True)
+class RadioHealthRecord:
+    """One day of the radio (``radio_health``), as upserted into the warehouse's
+    ``radio_health`` table (durations in seconds, ``uptime_pct`` of the time it ran)."""
+
+    day: str
+    uptime_s: float
+    downtime_s: float
+    uptime_pct: float
+    reconnects: int
+    encoder_restarts: int
+    stalls: int
+    alerts: int
+    broadcast_id: str  # the YouTube Live broadcast bound at the reading ("" when none)
+    updated_at: str
+
+
+RECORD_TYPES[RadioHealthRecord.__name__] = RadioHealthRecord
