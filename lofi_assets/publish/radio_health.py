@@ -101,6 +101,7 @@ class Outage:
     down_s: float
     cause: str  # "down" (the streamer says so) or "streamer silent" (its status went stale)
     last_exit: str
+    streamer_alerted: bool = False  # the streamer raised its own alert (and webhook) for it
 
     @property
     def key(self) -> str:
@@ -261,7 +262,8 @@ def current_outage(
         started = started or status.updated_at
         return Outage(started, now - started, "streamer silent", status.last_exit)
     if status.state == "down" and status.down_since is not None:
-        return Outage(status.down_since, now - status.down_since, "down", status.last_exit)
+        since = status.down_since
+        return Outage(since, now - since, "down", status.last_exit, bool(status.alert))
     return None
 
 

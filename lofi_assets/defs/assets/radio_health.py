@@ -195,7 +195,9 @@ def radio_outage_sensor(
     context.log.error(f"radio ALERT: {message}")
     webhook = "not set"
     url = os.environ.get(WEBHOOK_ENV, "")
-    if url:
+    if url and outage.streamer_alerted:  # its own webhook went with its alert: not twice
+        webhook = "sent by the streamer"
+    elif url:
         try:
             post_webhook(url, message)
             webhook = "sent"
