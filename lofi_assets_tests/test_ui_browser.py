@@ -46,15 +46,21 @@ def test_the_ui_shows_our_assets_and_launches_a_partition(environment, tmp_path)
             skip.first.click()
         page.get_by_text("release").first.wait_for(timeout=60_000)
         graph = page.inner_text("body")
-        for group in ("compose", "produce", "release", "publish", "model", "feedback"):
+        groups = ("compose", "produce", "release", "publish", "model", "feedback", "long_form",
+                  "radio")  # fmt: skip
+        for group in groups:
             assert group in graph, group
         page.screenshot(path=str(tmp_path / "asset_graph.png"), full_page=True)
 
+        # The catalog renders only the rows in view (a virtualized list): a tall viewport
+        # holds every asset of the code location.
+        page.set_viewport_size({"width": 1600, "height": 4000})
         page.goto(f"{webserver.url}/assets", wait_until="networkidle")
         page.get_by_text("midi_sketch").first.wait_for(timeout=60_000)
         catalog = page.inner_text("body")
         for name in ("midi_sketch", "mastered_wav", "release_mix", "video", "youtube_upload",
-                     "streaming_release", "melody_model"):  # fmt: skip
+                     "streaming_release", "melody_model", "weekly_mix", "radio_queue",
+                     "radio_health"):  # fmt: skip
             assert name in catalog, name
 
         page.goto(f"{webserver.url}/assets/midi_sketch?view=partitions", wait_until="networkidle")
