@@ -51,6 +51,7 @@ from lofi_assets.visual.video import tool
 log = logging.getLogger(__name__)
 
 RTMP_URL_ENV = "LOFI_RTMP_URL"
+STALL_EXIT_WAIT_S = 1.0  # how long an encoder whose stdin closed may take to exit
 STREAM_KEY_ENV = "LOFI_STREAM_KEY"
 WEBHOOK_ENV = "LOFI_RADIO_WEBHOOK_URL"
 KEYFRAME_INTERVAL_S = 2
@@ -554,7 +555,15 @@ class RadioStreamer:
                 time.sleep(min(ahead_s - LEAD_S, 0.05))
                 continue
             payload = self.feed.read(block_frames).tobytes()
-            if not encoder.write(payload, now + self.settings.stall_s):
+            # The same grace for a blocked write: before the handshake ends ffmpeg reads no
+            # audio, and its own -rw_timeout (stall_s) must end a silent ingest first — that
+            # is a reconnect, not a stall (a race under load when both waited stall_s).
+            if not encoder.write(payload, now + grace_s):
+                if time.monotonic() < now + grace_s:
+                    # The pipe closed before the deadline: an ffmpeg on its way out (its own
+                    # timeout). Let it finish exiting, or its exit reads as a stall.
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        encoder.process.wait(timeout=STALL_EXIT_WAIT_S)
                 stalled = encoder.process.poll() is None
                 break
             sent_s += block_frames / self.feed.sample_rate_hz
