@@ -37,7 +37,7 @@ from lofi_assets.audio.release_mix import (
 )
 from lofi_assets.audio.wav import verify_wav_length
 from lofi_assets.defs.assets.common import ALL_SLOTS_OF_THE_DAY, judge_staged, progress_log
-from lofi_assets.defs.assets.release import VideoConfig
+from lofi_assets.defs.assets.release import VideoConfig, video_result
 from lofi_assets.defs.checks import (
     WEEKLY_METADATA_CHECK_SPECS,
     WEEKLY_MIX_CHECK_SPECS,
@@ -453,22 +453,8 @@ def weekly_video(
             check_results = weekly_video_check_results(facts, size, weekly_mix.duration_s)
             yield from judge_staged("weekly_video", week, check_results, WEEKLY_VIDEO_CHECK_SPECS)
     context.log.info(f"{facts.video_duration_s:.2f} s of {facts.width}×{facts.height} video")
-    yield dg.MaterializeResult(
-        value=VideoRecord(
-            video_path=artifact_store.relative(target),
-            duration_s=round(facts.video_duration_s, 3),
-            width=facts.width,
-            height=facts.height,
-            input_sha256=inputs,
-        ),
-        metadata={
-            "duration_s": dg.MetadataValue.float(round(facts.video_duration_s, 2)),
-            "resolution": f"{facts.width}×{facts.height}",
-            "motion": config.motion if config.motion == "static" else f"animated, {overlay}",
-            "size_mb": dg.MetadataValue.float(round(target.stat().st_size / 1e6, 1)),
-            "path": dg.MetadataValue.path(str(target)),
-        },
-        check_results=check_results,
+    yield video_result(
+        artifact_store, target, facts, inputs, config.motion_label(overlay), check_results
     )
 
 

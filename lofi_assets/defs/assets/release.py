@@ -2,6 +2,7 @@
 
 import base64
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 from PIL import Image
@@ -70,7 +71,7 @@ from lofi_assets.visual.thumbnail import (
     fitted_jpeg,
     jpeg_bytes,
 )
-from lofi_assets.visual.video import SHORTS_SIZE, encode_static, probe, size_of
+from lofi_assets.visual.video import SHORTS_SIZE, VideoFacts, encode_static, probe, size_of
 
 RELEASE_VERSION = "1"
 MIX_FILE, CHAPTERS_FILE, VIDEO_FILE = "mix.wav", "chapters.json", "video.mp4"
@@ -348,9 +349,42 @@ class MotionConfig(dg.Config):
             raise ConfigError(f"Unknown overlay {self.overlay!r}: use auto, {', '.join(OVERLAYS)}")
         return self.overlay
 
+    def motion_label(self, overlay: str) -> str:
+        """What the UI shows of the motion: "static", or "animated, <overlay>"."""
+        return self.motion if self.motion == "static" else f"animated, {overlay}"
+
 
 class VideoConfig(MotionConfig):
     resolution: str = "720p"  # or 1080p
+
+
+def video_result(
+    artifact_store: ArtifactStore,
+    target: Path,
+    facts: VideoFacts,
+    inputs: dict[str, str],
+    motion: str,
+    check_results: list[dg.AssetCheckResult],
+) -> dg.MaterializeResult:
+    """The materialization of a video asset (daily ``video``, ``weekly_video``): its
+    ``VideoRecord`` and the metadata the UI shows, from ``probe``'s facts of ``target``."""
+    return dg.MaterializeResult(
+        value=VideoRecord(
+            video_path=artifact_store.relative(target),
+            duration_s=round(facts.video_duration_s, 3),
+            width=facts.width,
+            height=facts.height,
+            input_sha256=inputs,
+        ),
+        metadata={
+            "duration_s": dg.MetadataValue.float(round(facts.video_duration_s, 2)),
+            "resolution": f"{facts.width}×{facts.height}",
+            "motion": motion,
+            "size_mb": dg.MetadataValue.float(round(target.stat().st_size / 1e6, 1)),
+            "path": dg.MetadataValue.path(str(target)),
+        },
+        check_results=check_results,
+    )
 
 
 @dg.asset(
@@ -404,22 +438,8 @@ def video(
     context.log.info(
         f"{facts.video_duration_s:.2f} s of {facts.width}×{facts.height} video ({config.motion})"
     )
-    yield dg.MaterializeResult(
-        value=VideoRecord(
-            video_path=artifact_store.relative(target),
-            duration_s=round(facts.video_duration_s, 3),
-            width=facts.width,
-            height=facts.height,
-            input_sha256=inputs,
-        ),
-        metadata={
-            "duration_s": dg.MetadataValue.float(round(facts.video_duration_s, 2)),
-            "resolution": f"{facts.width}×{facts.height}",
-            "motion": config.motion if config.motion == "static" else f"animated, {overlay}",
-            "size_mb": dg.MetadataValue.float(round(target.stat().st_size / 1e6, 1)),
-            "path": dg.MetadataValue.path(str(target)),
-        },
-        check_results=check_results,
+    yield video_result(
+        artifact_store, target, facts, inputs, config.motion_label(overlay), check_results
     )
 
 
