@@ -82,6 +82,18 @@ def secret_environment_values(environment: Mapping[str, str] | None = None) -> l
     return sorted(values, key=len, reverse=True)  # a secret containing another goes first
 
 
+def mask_secret(text: str, secret: str) -> str:
+    """``text`` with ``secret`` masked: everywhere when it is ``MIN_SECRET_LENGTH`` or longer,
+    only as a whole token (not inside a word or a longer token) when shorter, so that a
+    one-letter stream key hides the URL's last segment without turning "handshake" into
+    "handsha***e". An empty ``secret`` changes nothing."""
+    if not secret:
+        return text
+    if len(secret) >= MIN_SECRET_LENGTH:
+        return text.replace(secret, MASK)
+    return re.sub(rf"(?<![\w-]){re.escape(secret)}(?![\w-])", MASK, text)
+
+
 def redact(text: str, environment: Mapping[str, str] | None = None) -> str:
     """``text`` with URL passwords, credential parameters and secret env values as ``***``."""
     for value in secret_environment_values(environment):

@@ -34,9 +34,11 @@ from lofi_assets.publish.radio import (
     BLOCK_S,
     KEYFRAME_INTERVAL_S,
     RTMP_URL_ENV,
+    STREAM_KEY_ENV,
     RadioConfigError,
     RadioSettings,
     RadioStreamer,
+    radio_redact,
 )
 from lofi_assets.storage import write_json_atomic
 from lofi_assets_tests.conftest import die_with_parent
@@ -268,6 +270,19 @@ def test_settings_refuse_a_bad_ingest_or_size_without_showing_the_key(tmp_path: 
         RadioSettings(rtmp_url="rtmp://127.0.0.1/live", work_dir=tmp_path, width_px=321)
     with pytest.raises(RadioConfigError, match="1–60 fps"):
         RadioSettings(rtmp_url="rtmp://127.0.0.1/live", work_dir=tmp_path, fps=0)
+
+
+def test_a_short_stream_key_is_masked_as_a_token_not_inside_words(tmp_path: Path, monkeypatch):
+    """A stream key shorter than any secret worth masking blindly ("k") still hides the URL's
+    last segment and a token of its own, and leaves the words around it alone."""
+    monkeypatch.setenv(STREAM_KEY_ENV, "k")
+    settings = RadioSettings(rtmp_url="rtmp://127.0.0.1/live", work_dir=tmp_path, stream_key="k")
+    line = f"handshake with {settings.ingest} failed: key k refused (kbps k-1)"
+    assert radio_redact(line, settings) == (
+        "handshake with rtmp://127.0.0.1/live/*** failed: key *** refused (kbps k-1)"
+    )
+    long_key = RadioSettings(rtmp_url="rtmp://h/live", work_dir=tmp_path, stream_key=STREAM_KEY)
+    assert STREAM_KEY not in radio_redact(f"x{STREAM_KEY}y {long_key.ingest}", long_key)
 
 
 def test_cli_radio_refuses_a_missing_ingest_or_catalog_in_one_line(

@@ -43,7 +43,7 @@ from PIL import Image
 
 from lofi_assets.audio.radio_feed import RadioFeed, RadioTrack
 from lofi_assets.errors import ConfigError, LofiError
-from lofi_assets.redaction import MASK, redact
+from lofi_assets.redaction import mask_secret, redact
 from lofi_assets.storage import write_bytes_atomic, write_json_atomic
 from lofi_assets.visual.text import FONT_CHAIN
 from lofi_assets.visual.video import tool
@@ -127,8 +127,7 @@ def radio_redact(text: str, settings: RadioSettings) -> str:
     """``redact`` plus the stream key (its variable's name says nothing of a secret)."""
     text = redact(text)
     for secret in (settings.stream_key, os.environ.get(STREAM_KEY_ENV, "")):
-        if secret:
-            text = text.replace(secret, MASK)
+        text = mask_secret(text, secret)
     return text
 
 
