@@ -59,7 +59,10 @@ setup_python() {
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     log "installing Python dependencies into $VENV"
     "$VENV/bin/pip" install --quiet --upgrade pip
-    "$VENV/bin/pip" install --quiet -e ".[dev]"
+    # --no-compile: pip would byte-compile every module of every package (torch and
+    # transformers alone hold thousands), about 5 of the 6 minutes of a fresh install on two
+    # cores; Python compiles the modules that are really imported, once, on first import.
+    "$VENV/bin/pip" install --quiet --no-compile -e ".[dev]"
     log "compiling librosa's numba kernels once, before anything runs them in parallel"
     "$VENV/bin/python" -m lofi_assets.audio.kernels
     echo "$wanted" > "$stamp"
