@@ -135,12 +135,24 @@ def _wait_until_up(webserver: Webserver, process: subprocess.Popen, log: Path, t
         time.sleep(1)
 
 
+# dagster-daemon's own entry point with the backfill daemon's pause between iterations
+# shortened. The pause is a module constant (DEFAULT_DAEMON_INTERVAL_SECONDS = 30, read when
+# the loop starts; no instance setting changes it), so a backfill waits up to 30 s to be picked
+# up and up to 30 s more to be seen complete: idle minutes per test, nothing the test checks.
+_DAEMON_WITH_INTERVAL = (
+    "import sys; import dagster._daemon.controller as controller; "
+    "controller.DEFAULT_DAEMON_INTERVAL_SECONDS = {}; "
+    "from dagster._daemon.cli import main; sys.argv[0] = 'dagster-daemon'; sys.exit(main())"
+)
+
+
 @contextlib.contextmanager
 def running_webserver(
     environment: dict,
     timeout_s: float = 300,
     with_daemon: bool = False,
     workspace: Path | None = None,
+    backfill_interval_s: float | None = None,
 ) -> Iterator[Webserver]:
     """Start it with the repository's workspace.yaml (or ``workspace``); yield once the code
     location loaded.
@@ -150,6 +162,9 @@ def running_webserver(
     starts only once the webserver is up, so the two never create a fresh instance's SQLite
     storage at the same moment, and the machine's cores go to one start-up at a time. Both
     servers log to files beside DAGSTER_HOME; a failure quotes the log's tail.
+
+    ``backfill_interval_s`` runs the same daemon with its backfill loop waking that often
+    instead of every 30 s (``_DAEMON_WITH_INTERVAL``).
     """
     logs = Path(environment["DAGSTER_HOME"]).parent
     webserver_log, daemon_log = logs / "dagster-webserver.log", logs / "dagster-daemon.log"
@@ -172,6 +187,9 @@ def running_webserver(
                     raise
         if with_daemon:
             command = [BIN / "dagster-daemon", "run", "-w", workspace_file]
+            if backfill_interval_s is not None:
+                command = [BIN / "python", "-c", _DAEMON_WITH_INTERVAL.format(backfill_interval_s),
+                           "run", "-w", workspace_file]  # fmt: skip
             processes.append(_start(command, environment, daemon_log))
         yield webserver
     finally:
