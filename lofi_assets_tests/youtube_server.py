@@ -188,6 +188,13 @@ class _Handler(BaseHTTPRequestHandler):
         metadata = json.loads(self._body() or b"{}")
         if query.get("uploadType") != "resumable":
             return self._error(400, "badRequest", "only resumable uploads are supported")
+        parts = set(query.get("part", "").split(","))
+        localized = "localizations" in parts and metadata.get("localizations")
+        if localized and not metadata.get("snippet", {}).get("defaultLanguage"):
+            message = "snippet.defaultLanguage is required to set localizations"
+            return self._error(400, "defaultLanguageNotSet", message)
+        # YouTube keeps only the parts the request names (``part``), as the real API does.
+        metadata = {name: value for name, value in metadata.items() if name in parts}
         upload_id = self.fake.next_id("session-")
         with self.fake.lock:
             self.fake.session_starts_s.append(time.monotonic())
@@ -292,6 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
                             "uploadStatus": "uploaded",
                             **session["metadata"].get("status", {}),
                         },
+                        "localizations": session["metadata"].get("localizations", {}),
                         "statistics": {"viewCount": "0", "likeCount": "0", "commentCount": "0"},
                         "contentDetails": {"duration": "PT9M0S"},
                         "_bytes": bytes(session["data"]),

@@ -16,6 +16,7 @@ from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.publish.delivery import DropFolder, SftpTarget
 from lofi_assets.publish.distribution import ReleaseSettings
 from lofi_assets.publish.feedback import Thresholds
+from lofi_assets.publish.localize import DEFAULT_LANGUAGES
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.publish.youtube import (
     ENDPOINT_ENV,
@@ -75,6 +76,11 @@ class ChannelConfig(dg.ConfigurableResource):
     publish_windows: list[str] = Field(
         default=["14-16", "20-22"],
         description="Best hours to publish, as start-end hours in the channel's timezone",
+    )
+    languages: list[str] = Field(
+        default=list(DEFAULT_LANGUAGES),
+        description="Languages of each release's title and description (BCP-47): English is the "
+        "snippet, the others localizations written from assets_library/localized/<language>.yaml",
     )
 
     breakout_views_48h: int = Field(

@@ -33,7 +33,7 @@ import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -104,6 +104,14 @@ class ReleaseMetadata:
     category_id: str
     contains_synthetic_media: bool
     made_for_kids: bool
+    # The English words the title was drawn from (mood, instrument, activity, ambience,
+    # time): localize.py writes every other language from the same ones.
+    title_words: dict[str, str] = field(default_factory=dict)
+    default_language: str = "en"  # snippet.defaultLanguage: the language of title/description
+    # snippet.defaultAudioLanguage: "zxx" (ISO 639-2, no linguistic content) for instrumentals
+    default_audio_language: str = "zxx"
+    # language → {"title", "description"} (videos resource, localizations); see localize.py
+    localizations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_document(self) -> dict[str, Any]:
         return asdict(self)
@@ -374,6 +382,7 @@ def build_metadata(
         category_id="10",  # Music
         contains_synthetic_media=True,
         made_for_kids=False,
+        title_words=dict(fields),
     )
 
 

@@ -56,6 +56,7 @@ from lofi_assets.errors import ConfigError
 from lofi_assets.lineage import input_hashes
 from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.styles import get_style
+from lofi_assets.publish.localize import localization_problems, localized_metadata
 from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems, timestamp
 from lofi_assets.publish.upload import parse_rfc3339
 from lofi_assets.seeding import stable_seed
@@ -228,9 +229,15 @@ def release_metadata(
             duration_s=release_mix.duration_s,
             publish_windows=channel.publish_windows,
         )
+        metadata = localized_metadata(
+            metadata, languages=channel.languages,
+            styles=[track.style_display_name for track in tracks],
+            channel_name=settings.name, artist=settings.artist, date=date,
+        )  # fmt: skip
         document = metadata.to_document()
         # Judged before it is written: a document that fails keeps the last good one.
-        check_results = [check_no_problems("metadata_valid", problems(document))]
+        found = problems(document) + localization_problems(metadata.localizations)
+        check_results = [check_no_problems("metadata_valid", found)]
         yield from judge_staged("release_metadata", date, check_results, METADATA_CHECK_SPECS)
         path = write_json_atomic(target / METADATA_FILE, document)
     context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")
@@ -248,6 +255,10 @@ def release_metadata(
             "tags": dg.MetadataValue.json(metadata.tags),
             "playlists": dg.MetadataValue.json(metadata.playlists),
             "description": dg.MetadataValue.md(f"```\n{metadata.description}\n```"),
+            "default_audio_language": metadata.default_audio_language,
+            "localized_titles": dg.MetadataValue.json(
+                {language: text["title"] for language, text in metadata.localizations.items()}
+            ),
             "path": dg.MetadataValue.path(str(path)),
         },
         check_results=check_results,
