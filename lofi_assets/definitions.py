@@ -8,6 +8,7 @@ import dagster as dg
 from lofi_assets.channel import channel_timezone
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.feedback import breakout_feedback
+from lofi_assets.defs.assets.growth import GROWTH_ASSETS, GROWTH_JOBS, GROWTH_SCHEDULES
 from lofi_assets.defs.assets.long_form import (
     LONG_FORM_ASSETS,
     weekly_release_job,
@@ -114,6 +115,7 @@ defs = dg.Definitions(
         *LONG_FORM_ASSETS,
         radio_queue,
         *RADIO_HEALTH_ASSETS,
+        *GROWTH_ASSETS,
     ],
     jobs=[
         daily_tracks_job,
@@ -125,6 +127,7 @@ defs = dg.Definitions(
         celery_tracks_job,
         weekly_release_job,
         *RADIO_JOBS,
+        *GROWTH_JOBS,
     ],
     executor=forked_multiprocess_executor,
     schedules=[
@@ -132,6 +135,7 @@ defs = dg.Definitions(
         analytics_schedule,
         weekly_release_schedule,
         *RADIO_SCHEDULES,
+        *GROWTH_SCHEDULES,
     ],
     sensors=[analytics_threshold_sensor, release_automation_sensor, *RADIO_SENSORS],
     resources=resources_from_environment(),

@@ -1,0 +1,189 @@
+"""Growth group: what brings listeners to the releases (Shorts, the owner's weekly report).
+
+Thin wiring over ``publish/shorts.py`` and ``publish/report.py``; every YouTube call goes
+through the release upload stack (``publish/upload.py``), dry-run without credentials.
+"""
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from lofi_assets.defs.assets.common import release_asset_options
+from lofi_assets.defs.checks import check_inputs_current, check_no_problems, inputs_current_spec
+from lofi_assets.defs.failures import domain_failures
+from lofi_assets.defs.pools import YOUTUBE_API_POOL
+from lofi_assets.defs.records import MetadataRecord, TeaserRecord, UploadRecord
+from lofi_assets.defs.resources import (
+    ArtifactStore,
+    ChannelConfig,
+    WarehouseResource,
+    YouTubeResource,
+)
+from lofi_assets.errors import ConfigError
+from lofi_assets.lineage import input_hashes
+from lofi_assets.publish.localize import language_templates
+from lofi_assets.publish.shorts import (
+    ShortFacts,
+    release_url,
+    short_problems,
+    short_text,
+    short_upload,
+)
+from lofi_assets.publish.upload import Publisher, UploadLedger, dry_run_manifest, parse_rfc3339
+from lofi_assets.visual.video import probe
+
+GROWTH_VERSION = "1"
+MANIFEST_FILE = "manifest.json"
+
+SHORTS_CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        "short_valid", asset="shorts_upload", blocking=True,
+        description="The Short's body within YouTube's limits (every language), #Shorts in its "
+        "title and description, the full release linked, the teaser vertical and ≤ 60 s",
+    ),
+    inputs_current_spec("shorts_upload"),
+]  # fmt: skip
+
+
+@dg.asset(
+    group_name="growth",
+    kinds={"python", "youtube"},
+    code_version=GROWTH_VERSION,
+    check_specs=SHORTS_CHECK_SPECS,
+    pool=YOUTUBE_API_POOL,
+    **{
+        **release_asset_options(UploadRecord, automation=None),
+        # Named apart from youtube_upload's type of the same record class: Dagster wants one
+        # type per name in a job (the all-assets job holds both).
+        "dagster_type": dg.PythonObjectDagsterType(UploadRecord, name="ShortUploadRecord"),
+    },
+)
+def shorts_upload(
+    context: dg.AssetExecutionContext,
+    shorts_teaser: TeaserRecord,
+    release_metadata: MetadataRecord,
+    youtube_upload: UploadRecord,
+    channel: ChannelConfig,
+    youtube: YouTubeResource,
+    warehouse: WarehouseResource,
+    artifact_store: ArtifactStore,
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
+    """The day's teaser on YouTube as a Short, once (ledger key ``short-<date>``), linking to
+    the full release and published with it; dry-run without credentials."""
+    date = str(context.partition_key)
+    target = artifact_store.partition_dir("shorts_upload", date)
+    with domain_failures(artifact_store.root):
+        current = yield from check_inputs_current(
+            artifact_store.root,
+            {
+                "shorts_teaser": shorts_teaser.input_sha256,
+                "release_metadata": release_metadata.input_sha256,
+            },
+        )
+        if youtube.live and (youtube_upload.mode != "live" or not youtube_upload.video_id):
+            raise ConfigError(
+                f"The release of {date} is not on YouTube yet (youtube_upload ran in "
+                f"{youtube_upload.mode}): publish it live first, the Short links to it"
+            )
+        teaser_path = artifact_store.resolve(shorts_teaser.teaser_path)
+        video_facts = probe(teaser_path)
+        facts = ShortFacts(video_facts.width, video_facts.height, video_facts.video_duration_s)
+        document = artifact_store.read_json(release_metadata.metadata_path)
+        localizations = document.get("localizations", {})
+        url = release_url(youtube_upload.video_id if youtube.live else None)
+        text = short_text(
+            title=document["title"],
+            channel_name=channel.to_channel().name,
+            url=url,
+            localizations=localizations,
+            full_mix_leads={lang: language_templates(lang).full_mix for lang in localizations},
+        )
+        release = short_upload(
+            release_date=date,
+            teaser_path=teaser_path,
+            text=text,
+            tags=document["tags"],
+            publish_at_utc=document["publish_at_utc"],
+            default_language=document.get("default_language", "en"),
+            default_audio_language=document.get("default_audio_language"),
+        )
+        inputs = input_hashes(
+            artifact_store.root, [shorts_teaser.teaser_path, release_metadata.metadata_path]
+        )
+        now = dt.datetime.now(dt.UTC)
+        body = release.video_body(now)
+        found = short_problems(body, facts, url)
+        validity = check_no_problems("short_valid", found)
+        if found:  # blocking: nothing is built or sent for a Short that is not one
+            yield validity
+            raise ConfigError(f"The Short of {date} cannot be published: {'; '.join(found)}")
+        if not youtube.live:
+            manifest_path = target / MANIFEST_FILE
+            manifest = dry_run_manifest(youtube.clients(), release, now, manifest_path)
+            context.log.info(
+                f"Dry run: {len(manifest['requests'])} request written to {manifest_path}, "
+                "none sent (set YOUTUBE_TOKEN_FILE to publish)"
+            )
+            record = UploadRecord(
+                "dry_run", artifact_store.relative(manifest_path), None, "planned",
+                release.publish_at_utc, input_sha256=inputs,
+            )  # fmt: skip
+            metadata: dict[str, Any] = {
+                "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
+                "manifest": dg.MetadataValue.path(str(manifest_path)),
+            }
+        else:
+            publisher = Publisher(
+                youtube.clients(),
+                UploadLedger(warehouse.warehouse()),
+                log=context.log.info,
+                chunk_bytes=youtube.chunk_mb * 1024 * 1024,
+            )
+            outcome = publisher.publish(release)
+            record = UploadRecord(
+                "live", None, outcome.video_id, outcome.state, release.publish_at_utc,
+                input_sha256=inputs,
+            )  # fmt: skip
+            metadata = {
+                "mode": "live",
+                "state": outcome.state,
+                "video_id": outcome.video_id,
+                "url": dg.MetadataValue.url(f"https://www.youtube.com/shorts/{outcome.video_id}"),
+                "steps_done": dg.MetadataValue.json(outcome.steps_done),
+                "retries": dg.MetadataValue.int(outcome.retries),
+            }
+    yield dg.MaterializeResult(
+        value=record,
+        metadata={
+            **metadata,
+            "ledger_key": release.ledger_key,
+            "title": release.title,
+            "links_to": dg.MetadataValue.url(url) if youtube.live else url,
+            "publish_at": dg.MetadataValue.timestamp(parse_rfc3339(release.publish_at_utc)),
+            "teaser": dg.MetadataValue.path(str(teaser_path)),
+            "duration_s": dg.MetadataValue.float(round(facts.duration_s, 2)),
+            "languages": dg.MetadataValue.json(sorted(release.localizations)),
+        },
+        check_results=[validity, current],
+    )
+
+
+GROWTH_DAILY_ASSETS = [shorts_upload]
+
+shorts_job = dg.define_asset_job(
+    "shorts_job",
+    selection=dg.AssetSelection.assets(*GROWTH_DAILY_ASSETS),
+    description="The day's teaser as a YouTube Short linking to the release (dry-run without "
+    "credentials; live, it needs the day's youtube_upload live first)",
+)
+# Stopped until switched on: 07:00 UTC, after the daily release (06:00) has been made and
+# uploaded, the Short of the same day goes up scheduled for the release's publish time.
+shorts_schedule = dg.build_schedule_from_partitioned_job(
+    shorts_job, hour_of_day=7, default_status=dg.DefaultScheduleStatus.STOPPED
+)
+
+GROWTH_ASSETS = [*GROWTH_DAILY_ASSETS]
+GROWTH_JOBS = [shorts_job]
+GROWTH_SCHEDULES = [shorts_schedule]
