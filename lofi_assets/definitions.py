@@ -53,6 +53,7 @@ from lofi_assets.defs.resources import (
     ArtifactStore,
     ChannelConfig,
     DistributorResource,
+    ReportResource,
     SoundFontResource,
     WarehouseResource,
     YouTubeResource,
@@ -89,6 +90,7 @@ def resources_from_environment() -> dict[str, object]:
             drop_folder=str(Path(default_data_dir()) / "distributor_dropbox"),
             sftp_password=_from_environment(SFTP_PASSWORD_ENV),
         ),
+        "report": ReportResource(),
         "warehouse": WarehouseResource(
             url=_from_environment(WAREHOUSE_URL_ENV, str(Path(default_data_dir()) / WAREHOUSE_FILE))
         ),

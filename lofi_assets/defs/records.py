@@ -213,3 +213,21 @@ class RadioHealthRecord:
 
 
 RECORD_TYPES[RadioHealthRecord.__name__] = RadioHealthRecord
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    """The owner's weekly report (``channel_report``): sent over SMTP (``live``) or written as
+    an .eml (``dry_run``); ``message_id`` is the same for every attempt of the week."""
+
+    week: str
+    mode: str  # dry_run | live
+    eml_path: str  # the message as built, under the data root (in both modes)
+    message_id: str
+    recipient: str
+    sent_at: str  # when it was sent ("" in a dry run)
+    views: int
+    watch_hours: float
+
+
+RECORD_TYPES[ReportRecord.__name__] = ReportRecord

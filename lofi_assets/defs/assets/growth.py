@@ -10,20 +10,33 @@ from typing import Any
 
 import dagster as dg
 
-from lofi_assets.defs.assets.common import release_asset_options
+from lofi_assets.audio.long_form import week_dates
+from lofi_assets.defs.assets.common import png_markdown, release_asset_options
 from lofi_assets.defs.checks import check_inputs_current, check_no_problems, inputs_current_spec
 from lofi_assets.defs.failures import domain_failures
+from lofi_assets.defs.partitions import release_weeks
 from lofi_assets.defs.pools import YOUTUBE_API_POOL
-from lofi_assets.defs.records import MetadataRecord, TeaserRecord, UploadRecord
+from lofi_assets.defs.records import MetadataRecord, ReportRecord, TeaserRecord, UploadRecord
 from lofi_assets.defs.resources import (
     ArtifactStore,
     ChannelConfig,
+    ReportResource,
     WarehouseResource,
     YouTubeResource,
 )
 from lofi_assets.errors import ConfigError
 from lofi_assets.lineage import input_hashes
 from lofi_assets.publish.localize import language_templates
+from lofi_assets.publish.report import (
+    DRY_RUN_RECIPIENT,
+    DRY_RUN_SENDER,
+    ReportLedger,
+    build_message,
+    gather_report,
+    report_plots,
+    send_message,
+    write_eml,
+)
 from lofi_assets.publish.shorts import (
     ShortFacts,
     release_url,
@@ -170,6 +183,83 @@ def shorts_upload(
     )
 
 
+REPORT_FILE = "report.eml"
+
+
+@dg.asset(
+    group_name="growth",
+    kinds={"python", "email"},
+    code_version=GROWTH_VERSION,
+    partitions_def=release_weeks,
+    io_manager_key="record_io_manager",
+    dagster_type=dg.PythonObjectDagsterType(ReportRecord),
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+)
+def channel_report(
+    context: dg.AssetExecutionContext,
+    channel: ChannelConfig,
+    report: ReportResource,
+    warehouse: WarehouseResource,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """The owner's e-mail about the week (views, watch time, subscribers, releases best and
+    worst, experiments, quota, radio uptime, inline plots): sent once over SMTP, or written as
+    ``channel_report/<week>/report.eml`` in a dry run."""
+    week = str(context.partition_key)
+    target = artifact_store.partition_dir("channel_report", week) / REPORT_FILE
+    with domain_failures(artifact_store.root):
+        settings = report.settings()
+        store = warehouse.warehouse()
+        weekly = gather_report(store, channel.to_channel().name, week, week_dates(week))
+        sender = settings.sender if settings else DRY_RUN_SENDER
+        recipient = settings.recipient if settings else DRY_RUN_RECIPIENT
+        message = build_message(weekly, sender, recipient, dt.datetime.now(dt.UTC))
+        write_eml(message, target)
+        sent_at = ""
+        if settings is None:
+            context.log.info(f"Dry run: the report is in {target} (set LOFI_SMTP_HOST to send it)")
+        else:
+            ledger = ReportLedger(store)
+            earlier = ledger.sent(week)
+            if earlier is not None:
+                sent_at = str(earlier["sent_at"])
+                context.log.info(
+                    f"The report of {week} went to {earlier['recipient']} at {sent_at}"
+                )
+            else:
+                send_message(message, settings)
+                ledger.record(week, str(message["Message-ID"]), settings.recipient)
+                sent_at = str(ledger.sent(week)["sent_at"])
+                context.log.info(f"Sent the report of {week} to {settings.recipient}")
+    plots = report_plots(weekly)
+    return dg.MaterializeResult(
+        value=ReportRecord(
+            week=week,
+            mode="live" if settings else "dry_run",
+            eml_path=artifact_store.relative(target),
+            message_id=str(message["Message-ID"]),
+            recipient=recipient,
+            sent_at=sent_at,
+            views=weekly.views,
+            watch_hours=weekly.watch_hours,
+        ),
+        metadata={
+            "mode": "live" if settings else "dry_run (set LOFI_SMTP_HOST to send)",
+            "sent_at": sent_at or "not sent",
+            "views": dg.MetadataValue.int(weekly.views),
+            "watch_hours": dg.MetadataValue.float(weekly.watch_hours),
+            "subscribers_gained": dg.MetadataValue.int(weekly.subscribers_gained),
+            "releases": dg.MetadataValue.int(len(weekly.releases)),
+            "quota_units": dg.MetadataValue.int(weekly.quota_units),
+            "radio_uptime_pct": weekly.radio_uptime_pct
+            if weekly.radio_uptime_pct is not None
+            else "off",
+            "daily_views": png_markdown(plots["daily_views"], "views per day"),
+            "eml": dg.MetadataValue.path(str(target)),
+        },
+    )
+
+
 GROWTH_DAILY_ASSETS = [shorts_upload]
 
 shorts_job = dg.define_asset_job(
@@ -184,6 +274,16 @@ shorts_schedule = dg.build_schedule_from_partitioned_job(
     shorts_job, hour_of_day=7, default_status=dg.DefaultScheduleStatus.STOPPED
 )
 
-GROWTH_ASSETS = [*GROWTH_DAILY_ASSETS]
-GROWTH_JOBS = [shorts_job]
-GROWTH_SCHEDULES = [shorts_schedule]
+channel_report_job = dg.define_asset_job(
+    "channel_report_job",
+    selection=dg.AssetSelection.assets(channel_report),
+    description="The owner's weekly e-mail (an .eml without LOFI_SMTP_HOST)",
+)
+# Stopped until switched on: 09:00 after each week, once the last day's analytics are in.
+channel_report_schedule = dg.build_schedule_from_partitioned_job(
+    channel_report_job, hour_of_day=9, default_status=dg.DefaultScheduleStatus.STOPPED
+)
+
+GROWTH_ASSETS = [*GROWTH_DAILY_ASSETS, channel_report]
+GROWTH_JOBS = [shorts_job, channel_report_job]
+GROWTH_SCHEDULES = [shorts_schedule, channel_report_schedule]
