@@ -8,7 +8,12 @@ import dagster as dg
 from lofi_assets.channel import channel_timezone
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.feedback import breakout_feedback
-from lofi_assets.defs.assets.growth import GROWTH_ASSETS, GROWTH_JOBS, GROWTH_SCHEDULES
+from lofi_assets.defs.assets.growth import (
+    GROWTH_ASSETS,
+    GROWTH_JOBS,
+    GROWTH_SCHEDULES,
+    GROWTH_SENSORS,
+)
 from lofi_assets.defs.assets.long_form import (
     LONG_FORM_ASSETS,
     weekly_release_job,
@@ -139,6 +144,11 @@ defs = dg.Definitions(
         *RADIO_SCHEDULES,
         *GROWTH_SCHEDULES,
     ],
-    sensors=[analytics_threshold_sensor, release_automation_sensor, *RADIO_SENSORS],
+    sensors=[
+        analytics_threshold_sensor,
+        release_automation_sensor,
+        *RADIO_SENSORS,
+        *GROWTH_SENSORS,
+    ],
     resources=resources_from_environment(),
 )

@@ -68,6 +68,8 @@ class FakeYouTube:
         self.session_starts_s: list[float] = []  # time.monotonic() of every videos.insert
         # "POST /youtube/v3/playlistItems" (or "*" for every call) → (status, reason, message)
         self.route_errors: dict[str, tuple[int, str, str]] = {}
+        # route → errors answered once each, in order, before the route answers normally
+        self.route_errors_once: dict[str, list[tuple[int, str, str]]] = {}
         self.daily_views: dict[str, int] = {}  # video id → views per day in reports
         self.data_puts = 0
         self.refreshes = 0
@@ -78,6 +80,26 @@ class FakeYouTube:
         # (tests add streams with ``add_stream``, and end broadcasts with ``end_broadcast``).
         self.broadcasts: dict[str, dict[str, Any]] = {}
         self.streams: dict[str, dict[str, Any]] = {}
+        # Comments: top-level threads (newest first, as order=time lists them) and the
+        # replies under each top-level comment id. Tests add viewers' comments with
+        # ``add_comment``.
+        self.comment_threads: list[dict[str, Any]] = []
+        self.replies: dict[str, list[dict[str, Any]]] = {}
+
+    def _comment(self, video_id: str, author: str, channel_id: str, text: str) -> dict[str, Any]:
+        return {"kind": "youtube#comment", "id": self.next_id("comment-"),
+                "snippet": {"videoId": video_id, "authorDisplayName": author,
+                            "authorChannelId": {"value": channel_id}, "textOriginal": text,
+                            "textDisplay": text, "publishedAt": "2026-11-28T10:00:00Z"}}  # fmt: skip
+
+    def add_comment(self, video_id: str, author: str, text: str, channel_id: str = "") -> str:
+        """A viewer's top-level comment on ``video_id``; returns the comment's id."""
+        comment = self._comment(video_id, author, channel_id or f"UC{author}", text)
+        self.comment_threads.insert(0, {"kind": "youtube#commentThread",
+                                        "id": self.next_id("thread-"),
+                                        "snippet": {"videoId": video_id,
+                                                    "topLevelComment": comment}})  # fmt: skip
+        return comment["id"]
 
     def add_stream(self, stream_id: str, health: str = "good") -> None:
         self.streams[stream_id] = {"kind": "youtube#liveStream", "id": stream_id,
@@ -147,7 +169,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(*AUTH_ERROR, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if parsed.path == "/upload/youtube/v3/videos" and "upload_id" in query:
             return self._upload_chunk(query["upload_id"])
-        error = self.fake.route_errors.get(route) or self.fake.route_errors.get("*")
+        with self.fake.lock:
+            once = self.fake.route_errors_once.get(route)
+            error = once.pop(0) if once else None
+        error = error or self.fake.route_errors.get(route) or self.fake.route_errors.get("*")
         if error is not None:
             self._body()
             return self._error(*error)
@@ -167,6 +192,10 @@ class _Handler(BaseHTTPRequestHandler):
             "POST /youtube/v3/liveBroadcasts/bind": self._bind_broadcast,
             "POST /youtube/v3/liveBroadcasts/transition": self._transition_broadcast,
             "GET /youtube/v3/liveStreams": self._list_streams,
+            "GET /youtube/v3/commentThreads": self._list_threads,
+            "POST /youtube/v3/commentThreads": self._insert_thread,
+            "GET /youtube/v3/comments": self._list_replies,
+            "POST /youtube/v3/comments": self._insert_reply,
             "POST /token": self._token,
         }.get(route)
         if handler is None:
@@ -437,6 +466,47 @@ class _Handler(BaseHTTPRequestHandler):
             wanted = query.get("id", "").split(",")
             items = [self.fake.streams[i] for i in wanted if i in self.fake.streams]
         self._reply(200, {"kind": "youtube#liveStreamListResponse", "items": items})
+
+    # -- comments: commentThreads.list/insert, comments.list (by parentId)/insert ---------
+    def _list_threads(self, query: dict[str, str]) -> None:
+        with self.fake.lock:
+            items = [t for t in self.fake.comment_threads
+                     if t["snippet"]["videoId"] == query.get("videoId")]  # fmt: skip
+        start, size = int(query.get("pageToken") or 0), int(query.get("maxResults") or 20)
+        page: dict[str, Any] = {"kind": "youtube#commentThreadListResponse",
+                                "items": items[start : start + size]}  # fmt: skip
+        if start + size < len(items):
+            page["nextPageToken"] = str(start + size)
+        self._reply(200, page)
+
+    def _insert_thread(self, query: dict[str, str]) -> None:
+        snippet = json.loads(self._body())["snippet"]
+        if not snippet.get("videoId"):
+            return self._error(400, "invalidVideoId", "videoId is required")
+        with self.fake.lock:
+            text = snippet["topLevelComment"]["snippet"]["textOriginal"]
+            comment = self.fake._comment(snippet["videoId"], "Lofi Empire", CHANNEL_ID, text)
+            thread = {"kind": "youtube#commentThread", "id": self.fake.next_id("thread-"),
+                      "snippet": {"videoId": snippet["videoId"], "channelId": CHANNEL_ID,
+                                  "topLevelComment": comment}}  # fmt: skip
+            self.fake.comment_threads.insert(0, thread)
+        self._reply(200, thread)
+
+    def _list_replies(self, query: dict[str, str]) -> None:
+        with self.fake.lock:
+            items = list(self.fake.replies.get(query.get("parentId", ""), []))
+        self._reply(200, {"kind": "youtube#commentListResponse", "items": items})
+
+    def _insert_reply(self, query: dict[str, str]) -> None:
+        snippet = json.loads(self._body())["snippet"]
+        parents = {t["snippet"]["topLevelComment"]["id"] for t in self.fake.comment_threads}
+        if snippet.get("parentId") not in parents:
+            return self._error(404, "parentCommentNotFound", "no such comment")
+        with self.fake.lock:
+            reply = self.fake._comment("", "Lofi Empire", CHANNEL_ID, snippet["textOriginal"])
+            reply["snippet"]["parentId"] = snippet["parentId"]
+            self.fake.replies.setdefault(snippet["parentId"], []).append(reply)
+        self._reply(200, reply)
 
     def _token(self, query: dict[str, str]) -> None:
         form = urllib.parse.parse_qs(self._body().decode("utf-8"))

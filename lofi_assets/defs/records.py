@@ -231,3 +231,21 @@ class ReportRecord:
 
 
 RECORD_TYPES[ReportRecord.__name__] = ReportRecord
+
+
+@dataclass(frozen=True)
+class CommentRepliesRecord:
+    """One run of ``comment_replies``: new comments queued by category, pending approvals,
+    replies posted this run, the tracklist comment's state, style requests counted so far."""
+
+    mode: str  # dry_run | live
+    manifest_path: str | None  # dry-run: the requests that would have been sent
+    video_id: str | None
+    queued: dict[str, int]
+    pending: int
+    posted: list[str]
+    tracklist: str  # posted | adopted | already | planned (dry run)
+    style_requests: dict[str, int]
+
+
+RECORD_TYPES[CommentRepliesRecord.__name__] = CommentRepliesRecord

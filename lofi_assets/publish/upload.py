@@ -685,6 +685,12 @@ def dry_run_manifest(
     return manifest
 
 
+def describe_request(name: str, request: Any) -> dict[str, Any]:
+    """How a dry-run manifest shows a built request (``_described``): call name, method,
+    URL, JSON body, upload size."""
+    return _described(name, request)
+
+
 def _described(name: str, request: Any) -> dict[str, Any]:
     """Method, URL and JSON body of a built request; uploads are described, not copied."""
     is_json = request.headers.get("content-type", "").startswith("application/json")

@@ -5,6 +5,7 @@ through the release upload stack (``publish/upload.py``), dry-run without creden
 """
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,13 @@ from lofi_assets.defs.checks import check_inputs_current, check_no_problems, inp
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import release_weeks
 from lofi_assets.defs.pools import YOUTUBE_API_POOL
-from lofi_assets.defs.records import MetadataRecord, ReportRecord, TeaserRecord, UploadRecord
+from lofi_assets.defs.records import (
+    CommentRepliesRecord,
+    MetadataRecord,
+    ReportRecord,
+    TeaserRecord,
+    UploadRecord,
+)
 from lofi_assets.defs.resources import (
     ArtifactStore,
     ChannelConfig,
@@ -26,6 +33,19 @@ from lofi_assets.defs.resources import (
 )
 from lofi_assets.errors import ConfigError
 from lofi_assets.lineage import input_hashes
+from lofi_assets.publish.comments import (
+    CommentManager,
+    CommentQueue,
+    CommentRunOutcome,
+    feed_style_requests,
+    load_rules,
+    recent_live_releases,
+    reply_request,
+    thread_list_request,
+    tracklist_comment,
+    tracklist_request,
+)
+from lofi_assets.publish.feedback import BOOSTS_FILE
 from lofi_assets.publish.localize import language_templates
 from lofi_assets.publish.report import (
     DRY_RUN_RECIPIENT,
@@ -44,7 +64,15 @@ from lofi_assets.publish.shorts import (
     short_text,
     short_upload,
 )
-from lofi_assets.publish.upload import Publisher, UploadLedger, dry_run_manifest, parse_rfc3339
+from lofi_assets.publish.upload import (
+    Publisher,
+    UploadLedger,
+    describe_request,
+    dry_run_manifest,
+    parse_rfc3339,
+)
+from lofi_assets.publish.youtube import Retrier
+from lofi_assets.storage import write_json_atomic
 from lofi_assets.visual.video import probe
 
 GROWTH_VERSION = "1"
@@ -183,6 +211,121 @@ def shorts_upload(
     )
 
 
+class CommentsConfig(dg.Config):
+    """Operator decisions and limits of one ``comment_replies`` run."""
+
+    approve: list[str] = []  # comment ids whose drafted reply may be posted
+    reject: list[str] = []  # comment ids never to answer
+    max_pages: int = 5  # commentThreads.list pages of 100 read per run (1 unit each)
+    style_request_threshold: int = 5  # requests of a style that add one style boost
+
+
+@dg.asset(
+    group_name="growth",
+    kinds={"python", "youtube", "duckdb"},
+    code_version=GROWTH_VERSION,
+    pool=YOUTUBE_API_POOL,
+    **{
+        **release_asset_options(CommentRepliesRecord, automation=None),
+        "dagster_type": dg.PythonObjectDagsterType(CommentRepliesRecord),
+    },
+)
+def comment_replies(
+    context: dg.AssetExecutionContext,
+    config: CommentsConfig,
+    release_metadata: MetadataRecord,
+    youtube_upload: UploadRecord,
+    channel: ChannelConfig,
+    youtube: YouTubeResource,
+    warehouse: WarehouseResource,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """The release's comments: new ones classified and queued with drafted replies, the
+    approved replies posted (never without approval), the tracklist comment posted once, style
+    requests counted into the style boosts; dry-run writes the requests it would send."""
+    date = str(context.partition_key)
+    target = artifact_store.partition_dir("comment_replies", date)
+    with domain_failures(artifact_store.root):
+        queue = CommentQueue(warehouse.warehouse())
+        if config.approve:
+            context.log.info(f"Approved {queue.decide(config.approve, approve=True)}")
+        if config.reject:
+            context.log.info(f"Rejected {queue.decide(config.reject, approve=False)}")
+        document = artifact_store.read_json(release_metadata.metadata_path)
+        tracklist = tracklist_comment(document["title"], document["chapters"])
+        rules = load_rules()
+        name = channel.to_channel().name
+        clients = youtube.clients()
+        if not youtube.live:
+            video_id = youtube_upload.video_id or "{video_id}"
+            requests = [
+                ("channels.list", clients.youtube.channels().list(part="id", mine=True)),
+                ("commentThreads.list", thread_list_request(clients.youtube, video_id)),
+                ("commentThreads.insert",
+                 tracklist_request(clients.youtube, "{channel_id}", video_id, tracklist)),
+            ] + [
+                ("comments.insert", reply_request(clients.youtube, row["comment_id"], row["draft"]))
+                for row in queue.rows(date, "approved")
+            ]  # fmt: skip
+            manifest_path = write_json_atomic(
+                target / MANIFEST_FILE,
+                {"release_date": date, "mode": "dry_run",
+                 "requests": [describe_request(n, r) for n, r in requests]},
+            )  # fmt: skip
+            context.log.info(f"Dry run: {len(requests)} requests written to {manifest_path}")
+            outcome = CommentRunOutcome({}, [], "planned", [])
+            mode, manifest = "dry_run", artifact_store.relative(manifest_path)
+        else:
+            if youtube_upload.mode != "live" or not youtube_upload.video_id:
+                raise ConfigError(
+                    f"The release of {date} is not on YouTube yet (youtube_upload ran in "
+                    f"{youtube_upload.mode}): publish it live first"
+                )
+            video_id = youtube_upload.video_id
+            manager = CommentManager(
+                clients.youtube, queue, Retrier(context.log.info).execute,
+                log=context.log.info, max_pages=config.max_pages,
+            )  # fmt: skip
+            outcome = manager.run(
+                release_date=date, video_id=video_id, title=document["title"], channel=name,
+                tracklist=tracklist, rules=rules,
+            )  # fmt: skip
+            mode, manifest = "live", None
+        requests_by_style = queue.style_requests()
+        next_day = (dt.date.fromisoformat(date) + dt.timedelta(days=1)).isoformat()
+        boosts = feed_style_requests(
+            requests_by_style, artifact_store.root / BOOSTS_FILE,
+            config.style_request_threshold, next_day,
+        )  # fmt: skip
+        pending = queue.rows(date, "pending")
+    table = "\n".join(
+        ["| comment | category | draft |", "|---|---|---|"]
+        + [f"| {r['comment_id']} | {r['category']} | {(r['draft'] or '')[:80]} |" for r in pending]
+    )
+    return dg.MaterializeResult(
+        value=CommentRepliesRecord(
+            mode,
+            manifest,
+            None if mode == "dry_run" else video_id,
+            outcome.queued,
+            len(pending),
+            outcome.posted,
+            outcome.tracklist,
+            requests_by_style,
+        ),
+        metadata={
+            "mode": mode,
+            "queued": dg.MetadataValue.json(outcome.queued),
+            "pending_approval": dg.MetadataValue.int(len(pending)),
+            "pending": dg.MetadataValue.md(table if pending else "nothing waits for approval"),
+            "posted": dg.MetadataValue.json(outcome.posted),
+            "tracklist_comment": outcome.tracklist,
+            "style_requests": dg.MetadataValue.json(requests_by_style),
+            "style_boosts_added": dg.MetadataValue.json(boosts),
+        },
+    )
+
+
 REPORT_FILE = "report.eml"
 
 
@@ -260,11 +403,11 @@ def channel_report(
     )
 
 
-GROWTH_DAILY_ASSETS = [shorts_upload]
+GROWTH_DAILY_ASSETS = [shorts_upload, comment_replies]
 
 shorts_job = dg.define_asset_job(
     "shorts_job",
-    selection=dg.AssetSelection.assets(*GROWTH_DAILY_ASSETS),
+    selection=dg.AssetSelection.assets(shorts_upload),
     description="The day's teaser as a YouTube Short linking to the release (dry-run without "
     "credentials; live, it needs the day's youtube_upload live first)",
 )
@@ -284,6 +427,38 @@ channel_report_schedule = dg.build_schedule_from_partitioned_job(
     channel_report_job, hour_of_day=9, default_status=dg.DefaultScheduleStatus.STOPPED
 )
 
+comment_replies_job = dg.define_asset_job(
+    "comment_replies_job",
+    selection=dg.AssetSelection.assets(comment_replies),
+    description="Read and queue a release's comments, post the approved replies and the "
+    "tracklist comment (dry-run without credentials)",
+)
+RECENT_RELEASES = 3  # the newest releases whose comments the sensor reads every hour
+
+
+@dg.sensor(
+    job=comment_replies_job,
+    minimum_interval_seconds=900,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Every hour, reads the comments of the newest live releases; at once, posts "
+    "replies an operator approved (`lofi comments approve`). Never posts without approval.",
+)
+def comment_replies_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    """Run requests: one per release date with approved replies (run key: the approved ids,
+    so an approval is acted on once), and one per recent live release per hour."""
+    queue = CommentQueue(warehouse.warehouse())
+    approved: dict[str, list[str]] = {}
+    for row in queue.rows(status="approved"):
+        approved.setdefault(row["release_date"], []).append(row["comment_id"])
+    for date, ids in sorted(approved.items()):
+        digest = hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()[:16]
+        yield dg.RunRequest(run_key=f"comments-approved-{date}-{digest}", partition_key=date)
+    hour = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H")
+    for date in recent_live_releases(warehouse.warehouse(), RECENT_RELEASES):
+        yield dg.RunRequest(run_key=f"comments-{date}-{hour}", partition_key=date)
+
+
 GROWTH_ASSETS = [*GROWTH_DAILY_ASSETS, channel_report]
-GROWTH_JOBS = [shorts_job, channel_report_job]
+GROWTH_JOBS = [shorts_job, comment_replies_job, channel_report_job]
 GROWTH_SCHEDULES = [shorts_schedule, channel_report_schedule]
+GROWTH_SENSORS = [comment_replies_sensor]
