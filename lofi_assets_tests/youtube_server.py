@@ -84,6 +84,8 @@ class FakeYouTube:
         # replies under each top-level comment id. Tests add viewers' comments with
         # ``add_comment``.
         self.comment_threads: list[dict[str, Any]] = []
+        # Other channels' public videos, which search.list finds (``add_public_video``).
+        self.public_videos: dict[str, dict[str, Any]] = {}
         self.replies: dict[str, list[dict[str, Any]]] = {}
 
     def _comment(self, video_id: str, author: str, channel_id: str, text: str) -> dict[str, Any]:
@@ -91,6 +93,16 @@ class FakeYouTube:
                 "snippet": {"videoId": video_id, "authorDisplayName": author,
                             "authorChannelId": {"value": channel_id}, "textOriginal": text,
                             "textDisplay": text, "publishedAt": "2026-11-28T10:00:00Z"}}  # fmt: skip
+
+    def add_public_video(self, title: str, tags: list[str], views: int) -> str:
+        """Another channel's video that search.list can find; returns its id."""
+        video_id = self.next_id("pub-")
+        self.public_videos[video_id] = {
+            "kind": "youtube#video", "id": video_id,
+            "snippet": {"title": title, "tags": tags, "channelTitle": "other"},
+            "statistics": {"viewCount": str(views)},
+        }  # fmt: skip
+        return video_id
 
     def add_comment(self, video_id: str, author: str, text: str, channel_id: str = "") -> str:
         """A viewer's top-level comment on ``video_id``; returns the comment's id."""
@@ -192,6 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
             "POST /youtube/v3/liveBroadcasts/bind": self._bind_broadcast,
             "POST /youtube/v3/liveBroadcasts/transition": self._transition_broadcast,
             "GET /youtube/v3/liveStreams": self._list_streams,
+            "GET /youtube/v3/search": self._search,
             "GET /youtube/v3/commentThreads": self._list_threads,
             "POST /youtube/v3/commentThreads": self._insert_thread,
             "GET /youtube/v3/comments": self._list_replies,
@@ -409,7 +422,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _list_videos(self, query: dict[str, str]) -> None:
         wanted = query.get("id", "").split(",")
-        items = [self._public(self.fake.videos[v]) for v in wanted if v in self.fake.videos]
+        known = {**self.fake.public_videos, **self.fake.videos}
+        items = [self._public(known[v]) for v in wanted if v in known]
         self._reply(200, {"kind": "youtube#videoListResponse", "items": items})
 
     def _update_video(self, query: dict[str, str]) -> None:
@@ -466,6 +480,20 @@ class _Handler(BaseHTTPRequestHandler):
             wanted = query.get("id", "").split(",")
             items = [self.fake.streams[i] for i in wanted if i in self.fake.streams]
         self._reply(200, {"kind": "youtube#liveStreamListResponse", "items": items})
+
+    def _search(self, query: dict[str, str]) -> None:
+        """search.list of public videos: those whose title holds a word of ``q``, most
+        viewed first, ``maxResults`` of them (default 5, as YouTube's)."""
+        words = set(query.get("q", "").lower().split())
+        with self.fake.lock:
+            found = [v for v in self.fake.public_videos.values()
+                     if words & set(v["snippet"]["title"].lower().split())]  # fmt: skip
+        found.sort(key=lambda v: -int(v["statistics"]["viewCount"]))
+        items = [{"kind": "youtube#searchResult",
+                  "id": {"kind": "youtube#video", "videoId": v["id"]},
+                  "snippet": {"title": v["snippet"]["title"]}}
+                 for v in found[: int(query.get("maxResults") or 5)]]  # fmt: skip
+        self._reply(200, {"kind": "youtube#searchListResponse", "items": items})
 
     # -- comments: commentThreads.list/insert, comments.list (by parentId)/insert ---------
     def _list_threads(self, query: dict[str, str]) -> None:

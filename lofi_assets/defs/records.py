@@ -249,3 +249,20 @@ class CommentRepliesRecord:
 
 
 RECORD_TYPES[CommentRepliesRecord.__name__] = CommentRepliesRecord
+
+
+@dataclass(frozen=True)
+class KeywordRecord:
+    """One week of keyword research: queries searched this run (``skipped``: done before),
+    quota units spent this run, and the week's best tags and title words."""
+
+    week: str
+    mode: str  # dry_run | live
+    searched: list[str]
+    skipped: list[str]
+    units: int
+    top_tags: list[str]
+    top_title_words: list[str]
+
+
+RECORD_TYPES[KeywordRecord.__name__] = KeywordRecord

@@ -126,6 +126,24 @@ def _words() -> dict[str, Any]:
     return document
 
 
+@cache
+def _vocabulary() -> frozenset[str]:
+    """Every word of ``titles.yaml`` (lower case): what our tags may be made of."""
+
+    def words_of(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return regex.findall(r"[\w'-]+", value.lower())
+        if isinstance(value, dict):
+            return [w for item in value.values() for w in words_of(item)]
+        if isinstance(value, list):
+            return [w for item in value for w in words_of(item)]
+        return []
+
+    document = _words()
+    return frozenset(w for key in ("moods", "instruments", "activities", "ambiences", "times",
+                                   "templates") for w in words_of(document[key]))  # fmt: skip
+
+
 def utf8_length(text: str) -> int:
     """Bytes ``text`` takes in UTF-8 (a lone surrogate counted as the 3 bytes it would take)."""
     return len(text.encode("utf-8", "surrogatepass"))
@@ -303,8 +321,19 @@ def build_metadata(
     chapter_starts_s: Sequence[float],
     duration_s: float,
     publish_windows: Sequence[str] = DEFAULT_PUBLISH_WINDOWS,
+    ranking_tags: Sequence[str] = (),
+    ranking_title_words: Sequence[str] = (),
 ) -> ReleaseMetadata:
-    """Everything YouTube needs to list the day's release, deterministic for the date."""
+    """Everything YouTube needs to list the day's release, deterministic for the date (and
+    the ranking terms given).
+
+    ``ranking_tags``/``ranking_title_words`` are what keyword research found ranking
+    (``keywords.ranking_terms``, best first). Title templates that would say more of those
+    words are drawn more often (weight 1 + 2 per ranking word); ranking tags made only of the
+    channel's own vocabulary (``titles.yaml``'s words and the primary tags: never another
+    channel's name, which YouTube's spam policy counts as misleading) follow the primary tags.
+    Without them the draw is exactly what it always was.
+    """
     if not tracks or len(tracks) != len(chapter_starts_s):
         raise ConfigError("Metadata needs one chapter start per track")
     day = dt.date.fromisoformat(date)
@@ -319,7 +348,16 @@ def build_metadata(
         "ambience": rng.choice(words["ambiences"].get(lead.ambience, ["rain"])),
         "time": rng.choice(words["times"]),
     }
-    title = rng.choice(words["templates"]).format(**fields)
+    preferred = {word.lower() for word in ranking_title_words}
+    if preferred:
+        candidates = [template.format(**fields) for template in words["templates"]]
+        weights = [
+            1 + 2 * len(preferred & {w.lower() for w in regex.findall(r"[\w'-]+", text)})
+            for text in candidates
+        ]
+        title = rng.choices(candidates, weights=weights)[0]
+    else:
+        title = rng.choice(words["templates"]).format(**fields)
     title = fit_text(
         (title[0].upper() + title[1:]).translate(FORBIDDEN_REPLACEMENTS),
         max_chars=MAX_TITLE_CHARS,
@@ -362,7 +400,11 @@ def build_metadata(
     ]  # fmt: skip
     niche = [f"{fields['ambience']} lofi", f"{fields['time']} lofi", f"{_season(day)} lofi",
              f"{fields['instrument']} lofi", f"{fields['mood']} beats"]  # fmt: skip
-    tags = fit_tags([*PRIMARY_TAGS, *secondary, *niche])
+    own_words = _vocabulary() | {
+        w for tag in [*PRIMARY_TAGS, *secondary, *niche] for w in tag.split()
+    }
+    ranked = [tag for tag in ranking_tags if tag and set(clean_tag(tag).split()) <= own_words]
+    tags = fit_tags([*PRIMARY_TAGS, *ranked[:5], *secondary, *niche])
     playlists = [
         f"{fields['mood'].capitalize()} Lofi",
         f"Lofi to {fields['activity'].capitalize()} To",

@@ -19,6 +19,7 @@ from lofi_assets.defs.partitions import release_weeks
 from lofi_assets.defs.pools import YOUTUBE_API_POOL
 from lofi_assets.defs.records import (
     CommentRepliesRecord,
+    KeywordRecord,
     MetadataRecord,
     ReportRecord,
     TeaserRecord,
@@ -46,6 +47,17 @@ from lofi_assets.publish.comments import (
     tracklist_request,
 )
 from lofi_assets.publish.feedback import BOOSTS_FILE
+from lofi_assets.publish.keywords import (
+    DEFAULT_BUDGET_UNITS,
+    DEFAULT_MAX_RESULTS,
+    KeywordStore,
+    ResearchOutcome,
+    queries_within,
+    research_data,
+    research_week,
+    search_request,
+    videos_request,
+)
 from lofi_assets.publish.localize import language_templates
 from lofi_assets.publish.report import (
     DRY_RUN_RECIPIENT,
@@ -326,6 +338,95 @@ def comment_replies(
     )
 
 
+class KeywordConfig(dg.Config):
+    """How much of the day's quota keyword research may spend, and how deep it looks."""
+
+    search_budget_units: int = DEFAULT_BUDGET_UNITS  # search.list is 100 units a query
+    max_results: int = DEFAULT_MAX_RESULTS  # top videos read per query
+
+
+@dg.asset(
+    group_name="growth",
+    kinds={"python", "youtube", "duckdb"},
+    code_version=GROWTH_VERSION,
+    pool=YOUTUBE_API_POOL,
+    partitions_def=release_weeks,
+    io_manager_key="record_io_manager",
+    dagster_type=dg.PythonObjectDagsterType(KeywordRecord),
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+)
+def keyword_research(
+    context: dg.AssetExecutionContext,
+    config: KeywordConfig,
+    youtube: YouTubeResource,
+    warehouse: WarehouseResource,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """The niche's queries searched once a week within a quota budget; the tags and title
+    words of the top results scored and stored in the warehouse for metadata to prefer."""
+    week = str(context.partition_key)
+    target = artifact_store.partition_dir("keyword_research", week)
+    with domain_failures(artifact_store.root):
+        queries, stopwords = research_data()
+        planned = queries_within(queries, config.search_budget_units)
+        store = KeywordStore(warehouse.warehouse())
+        clients = youtube.clients()
+        if not youtube.live:
+            requests = [("search.list", search_request(clients.youtube, q, config.max_results))
+                        for q in planned]  # fmt: skip
+            requests.append(("videos.list", videos_request(clients.youtube, ["{result_ids}"])))
+            manifest_path = write_json_atomic(
+                target / MANIFEST_FILE,
+                {"week": week, "mode": "dry_run", "budget_units": config.search_budget_units,
+                 "requests": [describe_request(n, r) for n, r in requests]},
+            )  # fmt: skip
+            context.log.info(f"Dry run: {len(requests)} requests written to {manifest_path}")
+            outcome = ResearchOutcome([], [], 0)
+            mode = "dry_run"
+        else:
+            outcome = research_week(
+                clients.youtube, Retrier(context.log.info).execute, store, week, planned,
+                stopwords, config.max_results, log=context.log.info,
+            )  # fmt: skip
+            mode = "live"
+        tags = store.top_terms(week, "tag", 15)
+        words = store.top_terms(week, "title_word", 15)
+    table = "\n".join(
+        ["| term | kind | videos | score |", "|---|---|---:|---:|"]
+        + [f"| {t.term} | {t.kind} | {t.videos} | {t.score:.1f} |" for t in [*tags, *words]]
+    )
+    return dg.MaterializeResult(
+        value=KeywordRecord(
+            week=week,
+            mode=mode,
+            searched=outcome.searched,
+            skipped=outcome.skipped,
+            units=outcome.units,
+            top_tags=[t.term for t in tags],
+            top_title_words=[t.term for t in words],
+        ),
+        metadata={
+            "mode": mode,
+            "queries_planned": dg.MetadataValue.json(planned),
+            "searched": dg.MetadataValue.json(outcome.searched),
+            "quota_units_this_run": dg.MetadataValue.int(outcome.units),
+            "quota_units_this_week": dg.MetadataValue.int(store.units(week)),
+            "top_terms": dg.MetadataValue.md(table if tags or words else "no research yet"),
+        },
+    )
+
+
+keyword_research_job = dg.define_asset_job(
+    "keyword_research_job",
+    selection=dg.AssetSelection.assets(keyword_research),
+    description="Search the niche's queries within the quota budget; store what ranks",
+)
+# Stopped until switched on: 03:00 after each week.
+keyword_research_schedule = dg.build_schedule_from_partitioned_job(
+    keyword_research_job, hour_of_day=3, default_status=dg.DefaultScheduleStatus.STOPPED
+)
+
+
 REPORT_FILE = "report.eml"
 
 
@@ -458,7 +559,7 @@ def comment_replies_sensor(context: dg.SensorEvaluationContext, warehouse: Wareh
         yield dg.RunRequest(run_key=f"comments-{date}-{hour}", partition_key=date)
 
 
-GROWTH_ASSETS = [*GROWTH_DAILY_ASSETS, channel_report]
-GROWTH_JOBS = [shorts_job, comment_replies_job, channel_report_job]
-GROWTH_SCHEDULES = [shorts_schedule, channel_report_schedule]
+GROWTH_ASSETS = [*GROWTH_DAILY_ASSETS, keyword_research, channel_report]
+GROWTH_JOBS = [shorts_job, comment_replies_job, keyword_research_job, channel_report_job]
+GROWTH_SCHEDULES = [shorts_schedule, keyword_research_schedule, channel_report_schedule]
 GROWTH_SENSORS = [comment_replies_sensor]
