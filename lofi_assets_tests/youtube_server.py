@@ -86,6 +86,10 @@ class FakeYouTube:
         self.comment_threads: list[dict[str, Any]] = []
         # Other channels' public videos, which search.list finds (``add_public_video``).
         self.public_videos: dict[str, dict[str, Any]] = {}
+        # YouTube Reporting API: jobs, and the reach rows its daily reports hold:
+        # (video id, YYYY-MM-DD) → (impressions, click-through as a fraction).
+        self.reporting_jobs: list[dict[str, Any]] = []
+        self.reach: dict[tuple[str, str], tuple[int, float]] = {}
         self.replies: dict[str, list[dict[str, Any]]] = {}
 
     def _comment(self, video_id: str, author: str, channel_id: str, text: str) -> dict[str, Any]:
@@ -188,7 +192,13 @@ class _Handler(BaseHTTPRequestHandler):
         if error is not None:
             self._body()
             return self._error(*error)
+        if parsed.path.startswith("/v1/jobs/") and parsed.path.endswith("/reports"):
+            return self._list_reports(parsed.path.split("/")[3], query)
+        if parsed.path.startswith("/v1/media/"):
+            return self._download_report(parsed.path.removeprefix("/v1/media/"))
         handler = {
+            "GET /v1/jobs": self._list_jobs,
+            "POST /v1/jobs": self._create_job,
             "POST /upload/youtube/v3/videos": self._start_session,
             "POST /upload/youtube/v3/thumbnails/set": self._set_thumbnail,
             "GET /youtube/v3/playlists": self._list_playlists,
@@ -494,6 +504,44 @@ class _Handler(BaseHTTPRequestHandler):
                   "snippet": {"title": v["snippet"]["title"]}}
                  for v in found[: int(query.get("maxResults") or 5)]]  # fmt: skip
         self._reply(200, {"kind": "youtube#searchListResponse", "items": items})
+
+    # -- YouTube Reporting API: jobs.list/create, jobs.reports.list, media.download --------
+    def _list_jobs(self, query: dict[str, str]) -> None:
+        self._reply(200, {"jobs": list(self.fake.reporting_jobs)})
+
+    def _create_job(self, query: dict[str, str]) -> None:
+        body = json.loads(self._body())
+        with self.fake.lock:
+            job = {"id": self.fake.next_id("job-"), "reportTypeId": body["reportTypeId"],
+                   "name": body.get("name", ""), "createTime": "2026-11-01T00:00:00Z"}  # fmt: skip
+            self.fake.reporting_jobs.append(job)
+        self._reply(200, job)
+
+    def _list_reports(self, job_id: str, query: dict[str, str]) -> None:
+        if job_id not in {job["id"] for job in self.fake.reporting_jobs}:
+            return self._error(404, "notFound", "no such job")
+        since = query.get("startTimeAtOrAfter", "")[:10]
+        days = sorted({day for _, day in self.fake.reach if day >= since})
+        host = self.headers.get("Host")
+        reports = [{"id": f"report-{day}", "jobId": job_id, "startTime": f"{day}T08:00:00Z",
+                    "endTime": f"{day}T08:00:00Z",
+                    "downloadUrl": f"http://{host}/v1/media/CHANNEL/{job_id}/{day}?alt=media"}
+                   for day in days]  # fmt: skip
+        return self._reply(200, {"reports": reports})
+
+    def _download_report(self, resource: str) -> None:
+        day = resource.rsplit("/", 1)[-1]
+        lines = ["date,channel_id,video_id,video_thumbnail_impressions,"
+                 "video_thumbnail_impressions_ctr"]  # fmt: skip
+        for (video_id, reach_day), (impressions, ctr) in sorted(self.fake.reach.items()):
+            if reach_day == day:
+                lines.append(f"{day.replace('-', '')},{CHANNEL_ID},{video_id},{impressions},{ctr}")
+        payload = ("\n".join(lines) + "\n").encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     # -- comments: commentThreads.list/insert, comments.list (by parentId)/insert ---------
     def _list_threads(self, query: dict[str, str]) -> None:

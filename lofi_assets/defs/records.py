@@ -266,3 +266,21 @@ class KeywordRecord:
 
 
 RECORD_TYPES[KeywordRecord.__name__] = KeywordRecord
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """A release's thumbnail experiment after a run: ``state`` running | decided | planned
+    (dry run), the variant shown now, the one kept and why, totals per variant so far."""
+
+    release_date: str
+    mode: str
+    state: str
+    variant: str
+    kept: str | None
+    reason: str
+    impressions: dict[str, int]
+    clicks: dict[str, int]
+
+
+RECORD_TYPES[ExperimentRecord.__name__] = ExperimentRecord

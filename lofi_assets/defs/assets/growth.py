@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
+from googleapiclient.http import MediaFileUpload
 
 from lofi_assets.audio.long_form import week_dates
 from lofi_assets.defs.assets.common import png_markdown, release_asset_options
@@ -19,10 +20,12 @@ from lofi_assets.defs.partitions import release_weeks
 from lofi_assets.defs.pools import YOUTUBE_API_POOL
 from lofi_assets.defs.records import (
     CommentRepliesRecord,
+    ExperimentRecord,
     KeywordRecord,
     MetadataRecord,
     ReportRecord,
     TeaserRecord,
+    ThumbnailRecord,
     UploadRecord,
 )
 from lofi_assets.defs.resources import (
@@ -45,6 +48,17 @@ from lofi_assets.publish.comments import (
     thread_list_request,
     tracklist_comment,
     tracklist_request,
+)
+from lofi_assets.publish.experiments import (
+    DEFAULT_ALPHA,
+    DEFAULT_MAX_IMPRESSIONS,
+    DEFAULT_MIN_IMPRESSIONS,
+    VARIANTS,
+    ExperimentOutcome,
+    ExperimentStore,
+    StoppingRule,
+    ThumbnailExperiment,
+    variant_for_day,
 )
 from lofi_assets.publish.feedback import BOOSTS_FILE
 from lofi_assets.publish.keywords import (
@@ -427,6 +441,142 @@ keyword_research_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 
+class ExperimentConfig(dg.Config):
+    """The stopping rule's settings (publish/experiments.py) and the day the run acts for."""
+
+    as_of: str = ""  # YYYY-MM-DD the run acts for; empty: today (UTC)
+    alpha: float = DEFAULT_ALPHA
+    min_impressions: int = DEFAULT_MIN_IMPRESSIONS
+    max_impressions: int = DEFAULT_MAX_IMPRESSIONS
+
+
+@dg.asset(
+    group_name="growth",
+    kinds={"python", "youtube", "duckdb"},
+    code_version=GROWTH_VERSION,
+    pool=YOUTUBE_API_POOL,
+    **{
+        **release_asset_options(ExperimentRecord, automation=None),
+        "dagster_type": dg.PythonObjectDagsterType(ExperimentRecord),
+    },
+)
+def thumbnail_experiment(
+    context: dg.AssetExecutionContext,
+    config: ExperimentConfig,
+    thumbnail: ThumbnailRecord,
+    youtube_upload: UploadRecord,
+    youtube: YouTubeResource,
+    warehouse: WarehouseResource,
+    artifact_store: ArtifactStore,
+) -> dg.MaterializeResult:
+    """The release's A/B/C thumbnails rotated one a day until the sequential test stops; the
+    winner kept unless it lowers the average view duration (then A). Results in the warehouse
+    (``thumbnail_experiments``) and here; dry-run writes the requests it would send."""
+    date = str(context.partition_key)
+    today = config.as_of or dt.datetime.now(dt.UTC).date().isoformat()
+    rule = StoppingRule(config.alpha, config.min_impressions, config.max_impressions)
+    target = artifact_store.partition_dir("thumbnail_experiment", date)
+    with domain_failures(artifact_store.root):
+        paths = {v: str(artifact_store.resolve(p)) for v, p in thumbnail.variant_paths.items()}
+        missing = sorted(set(VARIANTS) - set(paths))
+        if missing:
+            raise ConfigError(f"The thumbnail of {date} lacks variants {missing}: re-make it")
+        store = ExperimentStore(warehouse.warehouse())
+        clients = youtube.clients()
+        if not youtube.live:
+            row = store.experiment(date)
+            variant = variant_for_day(str(row["started_on"]) if row else today, today)
+            video_id = youtube_upload.video_id or "{video_id}"
+            requests = [
+                ("jobs.list", clients.reporting.jobs().list()),
+                ("jobs.reports.list", clients.reporting.jobs().reports().list(
+                    jobId="{job_id}", startTimeAtOrAfter=f"{today}T00:00:00Z")),
+                ("thumbnails.set", clients.youtube.thumbnails().set(
+                    videoId=video_id,
+                    media_body=MediaFileUpload(paths[variant], mimetype="image/jpeg"))),
+            ]  # fmt: skip
+            manifest_path = write_json_atomic(
+                target / MANIFEST_FILE,
+                {"release_date": date, "mode": "dry_run", "variant": variant,
+                 "requests": [describe_request(n, r) for n, r in requests]},
+            )  # fmt: skip
+            context.log.info(f"Dry run: {len(requests)} requests written to {manifest_path}")
+            outcome = ExperimentOutcome("planned", variant, 0, None)
+        else:
+            if youtube_upload.mode != "live" or not youtube_upload.video_id:
+                raise ConfigError(
+                    f"The release of {date} is not on YouTube yet (youtube_upload ran in "
+                    f"{youtube_upload.mode}): publish it live first"
+                )
+            experiment = ThumbnailExperiment(
+                clients, store, Retrier(context.log.info).execute, log=context.log.info,
+                rule=rule,
+            )  # fmt: skip
+            outcome = experiment.run(
+                release_date=date, video_id=youtube_upload.video_id, today=today,
+                variant_paths=paths,
+            )  # fmt: skip
+    arms = outcome.arms
+    table = "\n".join(
+        ["| variant | impressions | clicks | CTR | avg view (s) |", "|---|---:|---:|---:|---:|"]
+        + [f"| {a.variant} | {a.impressions:,} | {a.clicks:,} | {a.ctr:.2%} | "
+           f"{'' if a.average_view_duration_s is None else f'{a.average_view_duration_s:.0f}'} |"
+           for a in arms]
+    )  # fmt: skip
+    return dg.MaterializeResult(
+        value=ExperimentRecord(
+            release_date=date,
+            mode="live" if youtube.live else "dry_run",
+            state=outcome.state,
+            variant=outcome.variant,
+            kept=outcome.kept,
+            reason=outcome.reason,
+            impressions={a.variant: a.impressions for a in arms},
+            clicks={a.variant: a.clicks for a in arms},
+        ),
+        metadata={
+            "state": outcome.state,
+            "showing": outcome.variant,
+            "kept": outcome.kept or "undecided",
+            "reason": outcome.reason or "dry run",
+            "probability_leader_better": dg.MetadataValue.float(
+                round(outcome.decision.probability, 6) if outcome.decision else 0.0
+            ),
+            "arms": dg.MetadataValue.md(table if arms else "no reach data yet"),
+            "reach_rows_read": dg.MetadataValue.int(outcome.reach_rows),
+        },
+    )
+
+
+thumbnail_experiment_job = dg.define_asset_job(
+    "thumbnail_experiment_job",
+    selection=dg.AssetSelection.assets(thumbnail_experiment),
+    description="Advance a release's thumbnail experiment by a day (rotate, read reach, stop)",
+)
+
+
+@dg.sensor(
+    job=thumbnail_experiment_job,
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Once a day, advances every running thumbnail experiment and starts one for "
+    "the newest live release",
+)
+def thumbnail_experiment_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    """One run per running experiment per day, and one for the newest live release."""
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    store = ExperimentStore(warehouse.warehouse())
+    running = store.warehouse.query(
+        "SELECT release_date FROM thumbnail_experiments WHERE state = 'running'"
+    )
+    dates = {str(row["release_date"]) for row in running}
+    newest = recent_live_releases(store.warehouse, 1)
+    if newest and store.experiment(newest[0]) is None:
+        dates.add(newest[0])
+    for date in sorted(dates):
+        yield dg.RunRequest(run_key=f"thumbnails-{date}-{today}", partition_key=date)
+
+
 REPORT_FILE = "report.eml"
 
 
@@ -504,7 +654,7 @@ def channel_report(
     )
 
 
-GROWTH_DAILY_ASSETS = [shorts_upload, comment_replies]
+GROWTH_DAILY_ASSETS = [shorts_upload, comment_replies, thumbnail_experiment]
 
 shorts_job = dg.define_asset_job(
     "shorts_job",
@@ -560,6 +710,12 @@ def comment_replies_sensor(context: dg.SensorEvaluationContext, warehouse: Wareh
 
 
 GROWTH_ASSETS = [*GROWTH_DAILY_ASSETS, keyword_research, channel_report]
-GROWTH_JOBS = [shorts_job, comment_replies_job, keyword_research_job, channel_report_job]
+GROWTH_JOBS = [
+    shorts_job,
+    comment_replies_job,
+    thumbnail_experiment_job,
+    keyword_research_job,
+    channel_report_job,
+]
 GROWTH_SCHEDULES = [shorts_schedule, keyword_research_schedule, channel_report_schedule]
-GROWTH_SENSORS = [comment_replies_sensor]
+GROWTH_SENSORS = [comment_replies_sensor, thumbnail_experiment_sensor]
