@@ -1,7 +1,12 @@
-"""Growth group: what brings listeners to the releases (Shorts, the owner's weekly report).
+"""Growth group: what brings listeners to the releases.
 
-Thin wiring over ``publish/shorts.py`` and ``publish/report.py``; every YouTube call goes
-through the release upload stack (``publish/upload.py``), dry-run without credentials.
+Thin wiring over the domain modules: ``shorts_upload`` (``publish/shorts.py``),
+``comment_replies`` and its sensor (``publish/comments.py``), ``thumbnail_experiment`` and its
+sensor (``publish/experiments.py``), ``keyword_research`` (``publish/keywords.py``, weekly) and
+``channel_report`` (``publish/report.py``, weekly). Every YouTube call goes through the client
+stack of the release upload (``publish/youtube.py``: clients, Retrier, refusals, redaction),
+dry-run without credentials (the exact requests in the partition's ``manifest.json``). Every
+schedule and sensor here is stopped until switched on (README, "Growing the channel").
 """
 
 import datetime as dt
