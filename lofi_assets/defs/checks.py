@@ -427,8 +427,7 @@ METADATA_CHECK_SPECS = [
         "metadata_valid",
         asset="release_metadata",
         blocking=True,
-        description="Title ≤ 100 characters without < >, description ≤ 5000 bytes, tags ≤ 500 "
-        "characters, valid chapters; the same limits for every localized title and description",
+        description="Title ≤ 100 chars without < >, description ≤ 5000, tags ≤ 500, valid chapters",
     ),
 ]
 
