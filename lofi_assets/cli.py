@@ -475,7 +475,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     auth.set_defaults(run=_auth_youtube)
     _add_radio_parser(commands)
+    _add_comments_parser(commands)
     return parser
+
+
+def _add_comments_parser(commands) -> None:
+    comments = commands.add_parser(
+        "comments", help="the approval queue of drafted comment replies (nothing posts unapproved)"
+    )
+    actions = comments.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="list queued comments and their drafts")
+    listing.add_argument("--status", choices=["pending", "approved", "posted", "rejected", "spam"])
+    listing.add_argument("--date", help="one release date (YYYY-MM-DD)")
+    listing.set_defaults(run=_comments_list)
+    for action, help_text in (("approve", "allow these drafted replies to be posted"),
+                              ("reject", "never answer these comments")):  # fmt: skip
+        command = actions.add_parser(action, help=help_text)
+        command.add_argument("comment_ids", nargs="+", metavar="COMMENT_ID")
+        command.set_defaults(run=_comments_decide, approve=action == "approve")
+
+
+def _comment_queue():
+    from lofi_assets.publish.comments import CommentQueue
+    from lofi_assets.publish.warehouse import Warehouse
+
+    data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
+    url = os.environ.get("LOFI_WAREHOUSE_URL") or str(data_dir / "warehouse.duckdb")
+    return CommentQueue(Warehouse(url))
+
+
+def _comments_list(args: argparse.Namespace) -> int:
+    rows = _comment_queue().rows(_parse_date(args.date) if args.date else None, args.status)
+    for row in rows:
+        draft = " ".join((row["draft"] or "—").split())
+        print(f"{row['comment_id']}\t{row['release_date']}\t{row['status']}\t{row['category']}"
+              f"\t{row['author']}: {' '.join(row['text'].split())[:60]}\t→ {draft[:80]}")  # fmt: skip
+    if not rows:
+        print("no comments in the queue", file=sys.stderr)
+    return 0
+
+
+def _comments_decide(args: argparse.Namespace) -> int:
+    changed = _comment_queue().decide(args.comment_ids, approve=args.approve)
+    verb = "approved" if args.approve else "rejected"
+    print(f"{verb} {len(changed)}: {' '.join(changed) or 'nothing new'}"
+          + (" — the next comment_replies run posts them" if args.approve and changed else ""))  # fmt: skip
+    return 0
 
 
 def _add_radio_parser(commands) -> None:

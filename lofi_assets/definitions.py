@@ -8,6 +8,12 @@ import dagster as dg
 from lofi_assets.channel import channel_timezone
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.feedback import breakout_feedback
+from lofi_assets.defs.assets.growth import (
+    GROWTH_ASSETS,
+    GROWTH_JOBS,
+    GROWTH_SCHEDULES,
+    GROWTH_SENSORS,
+)
 from lofi_assets.defs.assets.long_form import (
     LONG_FORM_ASSETS,
     weekly_release_job,
@@ -52,6 +58,7 @@ from lofi_assets.defs.resources import (
     ArtifactStore,
     ChannelConfig,
     DistributorResource,
+    ReportResource,
     SoundFontResource,
     WarehouseResource,
     YouTubeResource,
@@ -88,6 +95,7 @@ def resources_from_environment() -> dict[str, object]:
             drop_folder=str(Path(default_data_dir()) / "distributor_dropbox"),
             sftp_password=_from_environment(SFTP_PASSWORD_ENV),
         ),
+        "report": ReportResource(),
         "warehouse": WarehouseResource(
             url=_from_environment(WAREHOUSE_URL_ENV, str(Path(default_data_dir()) / WAREHOUSE_FILE))
         ),
@@ -114,6 +122,7 @@ defs = dg.Definitions(
         *LONG_FORM_ASSETS,
         radio_queue,
         *RADIO_HEALTH_ASSETS,
+        *GROWTH_ASSETS,
     ],
     jobs=[
         daily_tracks_job,
@@ -125,6 +134,7 @@ defs = dg.Definitions(
         celery_tracks_job,
         weekly_release_job,
         *RADIO_JOBS,
+        *GROWTH_JOBS,
     ],
     executor=forked_multiprocess_executor,
     schedules=[
@@ -132,7 +142,13 @@ defs = dg.Definitions(
         analytics_schedule,
         weekly_release_schedule,
         *RADIO_SCHEDULES,
+        *GROWTH_SCHEDULES,
     ],
-    sensors=[analytics_threshold_sensor, release_automation_sensor, *RADIO_SENSORS],
+    sensors=[
+        analytics_threshold_sensor,
+        release_automation_sensor,
+        *RADIO_SENSORS,
+        *GROWTH_SENSORS,
+    ],
     resources=resources_from_environment(),
 )

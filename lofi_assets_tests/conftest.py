@@ -14,6 +14,7 @@ from lofi_assets.defs.resources import (
     ArtifactStore,
     ChannelConfig,
     DistributorResource,
+    ReportResource,
     SoundFontResource,
     WarehouseResource,
     YouTubeResource,
@@ -75,6 +76,8 @@ def make_resources(data_dir: Path) -> dict:
         "youtube": YouTubeResource(mode="dry_run"),
         "warehouse": WarehouseResource(url=str(data_dir / "warehouse.duckdb")),
         "distributor": DistributorResource(drop_folder=str(data_dir / "dropbox")),
+        # the report as an .eml whatever the environment holds ($LOFI_SMTP_HOST would send it)
+        "report": ReportResource(mode="dry_run"),
     }
 
 

@@ -99,6 +99,10 @@ def test_dry_run_opens_no_socket_and_writes_a_valid_manifest(day, monkeypatch):
     assert insert["uri"].startswith("https://youtube.googleapis.com/upload/youtube/v3/videos")
     assert body_problems(insert["body"]) == []
     assert manifest["problems"] == []
+    # Issue 17 §2: the release in every configured language, its audio declared instrumental.
+    assert "part=snippet%2Cstatus%2Clocalizations" in insert["uri"]
+    assert sorted(insert["body"]["localizations"]) == ["de", "es", "fr", "ja", "ko", "pt"]
+    assert insert["body"]["snippet"]["defaultAudioLanguage"] == "zxx"
     assert all(e.passed for e in result.get_asset_check_evaluations())
     # What the operator sees before it goes out: what, when, how, with which artwork.
     shown = result.get_asset_materialization_events()[0].materialization.metadata

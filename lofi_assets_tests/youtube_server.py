@@ -68,6 +68,8 @@ class FakeYouTube:
         self.session_starts_s: list[float] = []  # time.monotonic() of every videos.insert
         # "POST /youtube/v3/playlistItems" (or "*" for every call) → (status, reason, message)
         self.route_errors: dict[str, tuple[int, str, str]] = {}
+        # route → errors answered once each, in order, before the route answers normally
+        self.route_errors_once: dict[str, list[tuple[int, str, str]]] = {}
         self.daily_views: dict[str, int] = {}  # video id → views per day in reports
         self.data_puts = 0
         self.refreshes = 0
@@ -78,6 +80,42 @@ class FakeYouTube:
         # (tests add streams with ``add_stream``, and end broadcasts with ``end_broadcast``).
         self.broadcasts: dict[str, dict[str, Any]] = {}
         self.streams: dict[str, dict[str, Any]] = {}
+        # Comments: top-level threads (newest first, as order=time lists them) and the
+        # replies under each top-level comment id. Tests add viewers' comments with
+        # ``add_comment``.
+        self.comment_threads: list[dict[str, Any]] = []
+        # Other channels' public videos, which search.list finds (``add_public_video``).
+        self.public_videos: dict[str, dict[str, Any]] = {}
+        # YouTube Reporting API: jobs, and the reach rows its daily reports hold:
+        # (video id, YYYY-MM-DD) → (impressions, click-through as a fraction).
+        self.reporting_jobs: list[dict[str, Any]] = []
+        self.reach: dict[tuple[str, str], tuple[int, float]] = {}
+        self.replies: dict[str, list[dict[str, Any]]] = {}
+
+    def _comment(self, video_id: str, author: str, channel_id: str, text: str) -> dict[str, Any]:
+        return {"kind": "youtube#comment", "id": self.next_id("comment-"),
+                "snippet": {"videoId": video_id, "authorDisplayName": author,
+                            "authorChannelId": {"value": channel_id}, "textOriginal": text,
+                            "textDisplay": text, "publishedAt": "2026-11-28T10:00:00Z"}}  # fmt: skip
+
+    def add_public_video(self, title: str, tags: list[str], views: int) -> str:
+        """Another channel's video that search.list can find; returns its id."""
+        video_id = self.next_id("pub-")
+        self.public_videos[video_id] = {
+            "kind": "youtube#video", "id": video_id,
+            "snippet": {"title": title, "tags": tags, "channelTitle": "other"},
+            "statistics": {"viewCount": str(views)},
+        }  # fmt: skip
+        return video_id
+
+    def add_comment(self, video_id: str, author: str, text: str, channel_id: str = "") -> str:
+        """A viewer's top-level comment on ``video_id``; returns the comment's id."""
+        comment = self._comment(video_id, author, channel_id or f"UC{author}", text)
+        self.comment_threads.insert(0, {"kind": "youtube#commentThread",
+                                        "id": self.next_id("thread-"),
+                                        "snippet": {"videoId": video_id,
+                                                    "topLevelComment": comment}})  # fmt: skip
+        return comment["id"]
 
     def add_stream(self, stream_id: str, health: str = "good") -> None:
         self.streams[stream_id] = {"kind": "youtube#liveStream", "id": stream_id,
@@ -147,11 +185,20 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(*AUTH_ERROR, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if parsed.path == "/upload/youtube/v3/videos" and "upload_id" in query:
             return self._upload_chunk(query["upload_id"])
-        error = self.fake.route_errors.get(route) or self.fake.route_errors.get("*")
+        with self.fake.lock:
+            once = self.fake.route_errors_once.get(route)
+            error = once.pop(0) if once else None
+        error = error or self.fake.route_errors.get(route) or self.fake.route_errors.get("*")
         if error is not None:
             self._body()
             return self._error(*error)
+        if parsed.path.startswith("/v1/jobs/") and parsed.path.endswith("/reports"):
+            return self._list_reports(parsed.path.split("/")[3], query)
+        if parsed.path.startswith("/v1/media/"):
+            return self._download_report(parsed.path.removeprefix("/v1/media/"))
         handler = {
+            "GET /v1/jobs": self._list_jobs,
+            "POST /v1/jobs": self._create_job,
             "POST /upload/youtube/v3/videos": self._start_session,
             "POST /upload/youtube/v3/thumbnails/set": self._set_thumbnail,
             "GET /youtube/v3/playlists": self._list_playlists,
@@ -167,6 +214,11 @@ class _Handler(BaseHTTPRequestHandler):
             "POST /youtube/v3/liveBroadcasts/bind": self._bind_broadcast,
             "POST /youtube/v3/liveBroadcasts/transition": self._transition_broadcast,
             "GET /youtube/v3/liveStreams": self._list_streams,
+            "GET /youtube/v3/search": self._search,
+            "GET /youtube/v3/commentThreads": self._list_threads,
+            "POST /youtube/v3/commentThreads": self._insert_thread,
+            "GET /youtube/v3/comments": self._list_replies,
+            "POST /youtube/v3/comments": self._insert_reply,
             "POST /token": self._token,
         }.get(route)
         if handler is None:
@@ -188,6 +240,13 @@ class _Handler(BaseHTTPRequestHandler):
         metadata = json.loads(self._body() or b"{}")
         if query.get("uploadType") != "resumable":
             return self._error(400, "badRequest", "only resumable uploads are supported")
+        parts = set(query.get("part", "").split(","))
+        localized = "localizations" in parts and metadata.get("localizations")
+        if localized and not metadata.get("snippet", {}).get("defaultLanguage"):
+            message = "snippet.defaultLanguage is required to set localizations"
+            return self._error(400, "defaultLanguageNotSet", message)
+        # YouTube keeps only the parts the request names (``part``), as the real API does.
+        metadata = {name: value for name, value in metadata.items() if name in parts}
         upload_id = self.fake.next_id("session-")
         with self.fake.lock:
             self.fake.session_starts_s.append(time.monotonic())
@@ -292,6 +351,7 @@ class _Handler(BaseHTTPRequestHandler):
                             "uploadStatus": "uploaded",
                             **session["metadata"].get("status", {}),
                         },
+                        "localizations": session["metadata"].get("localizations", {}),
                         "statistics": {"viewCount": "0", "likeCount": "0", "commentCount": "0"},
                         "contentDetails": {"duration": "PT9M0S"},
                         "_bytes": bytes(session["data"]),
@@ -372,7 +432,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _list_videos(self, query: dict[str, str]) -> None:
         wanted = query.get("id", "").split(",")
-        items = [self._public(self.fake.videos[v]) for v in wanted if v in self.fake.videos]
+        known = {**self.fake.public_videos, **self.fake.videos}
+        items = [self._public(known[v]) for v in wanted if v in known]
         self._reply(200, {"kind": "youtube#videoListResponse", "items": items})
 
     def _update_video(self, query: dict[str, str]) -> None:
@@ -429,6 +490,99 @@ class _Handler(BaseHTTPRequestHandler):
             wanted = query.get("id", "").split(",")
             items = [self.fake.streams[i] for i in wanted if i in self.fake.streams]
         self._reply(200, {"kind": "youtube#liveStreamListResponse", "items": items})
+
+    def _search(self, query: dict[str, str]) -> None:
+        """search.list of public videos: those whose title holds a word of ``q``, most
+        viewed first, ``maxResults`` of them (default 5, as YouTube's)."""
+        words = set(query.get("q", "").lower().split())
+        with self.fake.lock:
+            found = [v for v in self.fake.public_videos.values()
+                     if words & set(v["snippet"]["title"].lower().split())]  # fmt: skip
+        found.sort(key=lambda v: -int(v["statistics"]["viewCount"]))
+        items = [{"kind": "youtube#searchResult",
+                  "id": {"kind": "youtube#video", "videoId": v["id"]},
+                  "snippet": {"title": v["snippet"]["title"]}}
+                 for v in found[: int(query.get("maxResults") or 5)]]  # fmt: skip
+        self._reply(200, {"kind": "youtube#searchListResponse", "items": items})
+
+    # -- YouTube Reporting API: jobs.list/create, jobs.reports.list, media.download --------
+    def _list_jobs(self, query: dict[str, str]) -> None:
+        self._reply(200, {"jobs": list(self.fake.reporting_jobs)})
+
+    def _create_job(self, query: dict[str, str]) -> None:
+        body = json.loads(self._body())
+        with self.fake.lock:
+            job = {"id": self.fake.next_id("job-"), "reportTypeId": body["reportTypeId"],
+                   "name": body.get("name", ""), "createTime": "2026-11-01T00:00:00Z"}  # fmt: skip
+            self.fake.reporting_jobs.append(job)
+        self._reply(200, job)
+
+    def _list_reports(self, job_id: str, query: dict[str, str]) -> None:
+        if job_id not in {job["id"] for job in self.fake.reporting_jobs}:
+            return self._error(404, "notFound", "no such job")
+        since = query.get("startTimeAtOrAfter", "")[:10]
+        days = sorted({day for _, day in self.fake.reach if day >= since})
+        host = self.headers.get("Host")
+        reports = [{"id": f"report-{day}", "jobId": job_id, "startTime": f"{day}T08:00:00Z",
+                    "endTime": f"{day}T08:00:00Z",
+                    "downloadUrl": f"http://{host}/v1/media/CHANNEL/{job_id}/{day}?alt=media"}
+                   for day in days]  # fmt: skip
+        return self._reply(200, {"reports": reports})
+
+    def _download_report(self, resource: str) -> None:
+        day = resource.rsplit("/", 1)[-1]
+        lines = ["date,channel_id,video_id,video_thumbnail_impressions,"
+                 "video_thumbnail_impressions_ctr"]  # fmt: skip
+        for (video_id, reach_day), (impressions, ctr) in sorted(self.fake.reach.items()):
+            if reach_day == day:
+                lines.append(f"{day.replace('-', '')},{CHANNEL_ID},{video_id},{impressions},{ctr}")
+        payload = ("\n".join(lines) + "\n").encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    # -- comments: commentThreads.list/insert, comments.list (by parentId)/insert ---------
+    def _list_threads(self, query: dict[str, str]) -> None:
+        with self.fake.lock:
+            items = [t for t in self.fake.comment_threads
+                     if t["snippet"]["videoId"] == query.get("videoId")]  # fmt: skip
+        start, size = int(query.get("pageToken") or 0), int(query.get("maxResults") or 20)
+        page: dict[str, Any] = {"kind": "youtube#commentThreadListResponse",
+                                "items": items[start : start + size]}  # fmt: skip
+        if start + size < len(items):
+            page["nextPageToken"] = str(start + size)
+        self._reply(200, page)
+
+    def _insert_thread(self, query: dict[str, str]) -> None:
+        snippet = json.loads(self._body())["snippet"]
+        if not snippet.get("videoId"):
+            return self._error(400, "invalidVideoId", "videoId is required")
+        with self.fake.lock:
+            text = snippet["topLevelComment"]["snippet"]["textOriginal"]
+            comment = self.fake._comment(snippet["videoId"], "Lofi Empire", CHANNEL_ID, text)
+            thread = {"kind": "youtube#commentThread", "id": self.fake.next_id("thread-"),
+                      "snippet": {"videoId": snippet["videoId"], "channelId": CHANNEL_ID,
+                                  "topLevelComment": comment}}  # fmt: skip
+            self.fake.comment_threads.insert(0, thread)
+        self._reply(200, thread)
+
+    def _list_replies(self, query: dict[str, str]) -> None:
+        with self.fake.lock:
+            items = list(self.fake.replies.get(query.get("parentId", ""), []))
+        self._reply(200, {"kind": "youtube#commentListResponse", "items": items})
+
+    def _insert_reply(self, query: dict[str, str]) -> None:
+        snippet = json.loads(self._body())["snippet"]
+        parents = {t["snippet"]["topLevelComment"]["id"] for t in self.fake.comment_threads}
+        if snippet.get("parentId") not in parents:
+            return self._error(404, "parentCommentNotFound", "no such comment")
+        with self.fake.lock:
+            reply = self.fake._comment("", "Lofi Empire", CHANNEL_ID, snippet["textOriginal"])
+            reply["snippet"]["parentId"] = snippet["parentId"]
+            self.fake.replies.setdefault(snippet["parentId"], []).append(reply)
+        self._reply(200, reply)
 
     def _token(self, query: dict[str, str]) -> None:
         form = urllib.parse.parse_qs(self._body().decode("utf-8"))

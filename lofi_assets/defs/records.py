@@ -213,3 +213,74 @@ class RadioHealthRecord:
 
 
 RECORD_TYPES[RadioHealthRecord.__name__] = RadioHealthRecord
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    """The owner's weekly report (``channel_report``): sent over SMTP (``live``) or written as
+    an .eml (``dry_run``); ``message_id`` is the same for every attempt of the week."""
+
+    week: str
+    mode: str  # dry_run | live
+    eml_path: str  # the message as built, under the data root (in both modes)
+    message_id: str
+    recipient: str
+    sent_at: str  # when it was sent ("" in a dry run)
+    views: int
+    watch_hours: float
+
+
+RECORD_TYPES[ReportRecord.__name__] = ReportRecord
+
+
+@dataclass(frozen=True)
+class CommentRepliesRecord:
+    """One run of ``comment_replies``: new comments queued by category, pending approvals,
+    replies posted this run, the tracklist comment's state, style requests counted so far."""
+
+    mode: str  # dry_run | live
+    manifest_path: str | None  # dry-run: the requests that would have been sent
+    video_id: str | None
+    queued: dict[str, int]
+    pending: int
+    posted: list[str]
+    tracklist: str  # posted | adopted | already | planned (dry run)
+    style_requests: dict[str, int]
+
+
+RECORD_TYPES[CommentRepliesRecord.__name__] = CommentRepliesRecord
+
+
+@dataclass(frozen=True)
+class KeywordRecord:
+    """One week of keyword research: queries searched this run (``skipped``: done before),
+    quota units spent this run, and the week's best tags and title words."""
+
+    week: str
+    mode: str  # dry_run | live
+    searched: list[str]
+    skipped: list[str]
+    units: int
+    top_tags: list[str]
+    top_title_words: list[str]
+
+
+RECORD_TYPES[KeywordRecord.__name__] = KeywordRecord
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """A release's thumbnail experiment after a run: ``state`` running | decided | planned
+    (dry run), the variant shown now, the one kept and why, totals per variant so far."""
+
+    release_date: str
+    mode: str
+    state: str
+    variant: str
+    kept: str | None
+    reason: str
+    impressions: dict[str, int]
+    clicks: dict[str, int]
+
+
+RECORD_TYPES[ExperimentRecord.__name__] = ExperimentRecord

@@ -16,6 +16,8 @@ from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.publish.delivery import DropFolder, SftpTarget
 from lofi_assets.publish.distribution import ReleaseSettings
 from lofi_assets.publish.feedback import Thresholds
+from lofi_assets.publish.localize import DEFAULT_LANGUAGES
+from lofi_assets.publish.report import SMTP_HOST_ENV, SmtpSettings
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.publish.youtube import (
     ENDPOINT_ENV,
@@ -75,6 +77,11 @@ class ChannelConfig(dg.ConfigurableResource):
     publish_windows: list[str] = Field(
         default=["14-16", "20-22"],
         description="Best hours to publish, as start-end hours in the channel's timezone",
+    )
+    languages: list[str] = Field(
+        default=list(DEFAULT_LANGUAGES),
+        description="Languages of each release's title and description (BCP-47): English is the "
+        "snippet, the others localizations written from assets_library/localized/<language>.yaml",
     )
 
     breakout_views_48h: int = Field(
@@ -289,3 +296,26 @@ class DistributorResource(dg.ConfigurableResource):
             raise ConfigError(f"No UPC pool at {path}: give a file with one EAN-13 code a line")
         lines = path.read_text(encoding="utf-8").splitlines()
         return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+class ReportResource(dg.ConfigurableResource):
+    """Where the owner's weekly report goes: ``auto`` (the default) sends over SMTP when
+    ``$LOFI_SMTP_HOST`` is set and writes an .eml otherwise; ``dry_run`` always writes the
+    .eml; ``live`` needs the host. Settings are read from the environment when the report is
+    made (``LOFI_SMTP_HOST``, ``LOFI_SMTP_PORT``, ``LOFI_SMTP_USER``, ``LOFI_SMTP_PASSWORD``,
+    ``LOFI_SMTP_STARTTLS``, ``LOFI_REPORT_TO``, ``LOFI_REPORT_FROM``): the password never
+    appears in run config or the UI."""
+
+    mode: str = Field(default="auto", description="auto, dry_run or live")
+
+    def settings(self) -> SmtpSettings | None:
+        """The SMTP settings, or None for a dry run. Raises ConfigError for an unknown mode,
+        or live without ``$LOFI_SMTP_HOST``."""
+        if self.mode not in ("auto", "dry_run", "live"):
+            raise ConfigError(f"Report mode {self.mode!r}: use auto, dry_run or live")
+        if self.mode == "dry_run":
+            return None
+        settings = SmtpSettings.from_environment()
+        if settings is None and self.mode == "live":
+            raise ConfigError(f"Report mode is live but {SMTP_HOST_ENV} is not set")
+        return settings

@@ -33,7 +33,7 @@ import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -104,6 +104,14 @@ class ReleaseMetadata:
     category_id: str
     contains_synthetic_media: bool
     made_for_kids: bool
+    # The English words the title was drawn from (mood, instrument, activity, ambience,
+    # time): localize.py writes every other language from the same ones.
+    title_words: dict[str, str] = field(default_factory=dict)
+    default_language: str = "en"  # snippet.defaultLanguage: the language of title/description
+    # snippet.defaultAudioLanguage: "zxx" (ISO 639-2, no linguistic content) for instrumentals
+    default_audio_language: str = "zxx"
+    # language → {"title", "description"} (videos resource, localizations); see localize.py
+    localizations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_document(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +124,24 @@ def _words() -> dict[str, Any]:
     if len(document["templates"]) < 25:
         raise ConfigError(f"{path}: at least 25 title templates are needed")
     return document
+
+
+@cache
+def _vocabulary() -> frozenset[str]:
+    """Every word of ``titles.yaml`` (lower case): what our tags may be made of."""
+
+    def words_of(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return regex.findall(r"[\w'-]+", value.lower())
+        if isinstance(value, dict):
+            return [w for item in value.values() for w in words_of(item)]
+        if isinstance(value, list):
+            return [w for item in value for w in words_of(item)]
+        return []
+
+    document = _words()
+    return frozenset(w for key in ("moods", "instruments", "activities", "ambiences", "times",
+                                   "templates") for w in words_of(document[key]))  # fmt: skip
 
 
 def utf8_length(text: str) -> int:
@@ -295,8 +321,19 @@ def build_metadata(
     chapter_starts_s: Sequence[float],
     duration_s: float,
     publish_windows: Sequence[str] = DEFAULT_PUBLISH_WINDOWS,
+    ranking_tags: Sequence[str] = (),
+    ranking_title_words: Sequence[str] = (),
 ) -> ReleaseMetadata:
-    """Everything YouTube needs to list the day's release, deterministic for the date."""
+    """Everything YouTube needs to list the day's release, deterministic for the date (and
+    the ranking terms given).
+
+    ``ranking_tags``/``ranking_title_words`` are what keyword research found ranking
+    (``keywords.ranking_terms``, best first). Title templates that would say more of those
+    words are drawn more often (weight 1 + 2 per ranking word); ranking tags made only of the
+    channel's own vocabulary (``titles.yaml``'s words and the primary tags: never another
+    channel's name, which YouTube's spam policy counts as misleading) follow the primary tags.
+    Without them the draw is exactly what it always was.
+    """
     if not tracks or len(tracks) != len(chapter_starts_s):
         raise ConfigError("Metadata needs one chapter start per track")
     day = dt.date.fromisoformat(date)
@@ -311,7 +348,16 @@ def build_metadata(
         "ambience": rng.choice(words["ambiences"].get(lead.ambience, ["rain"])),
         "time": rng.choice(words["times"]),
     }
-    title = rng.choice(words["templates"]).format(**fields)
+    preferred = {word.lower() for word in ranking_title_words}
+    if preferred:
+        candidates = [template.format(**fields) for template in words["templates"]]
+        weights = [
+            1 + 2 * len(preferred & {w.lower() for w in regex.findall(r"[\w'-]+", text)})
+            for text in candidates
+        ]
+        title = rng.choices(candidates, weights=weights)[0]
+    else:
+        title = rng.choice(words["templates"]).format(**fields)
     title = fit_text(
         (title[0].upper() + title[1:]).translate(FORBIDDEN_REPLACEMENTS),
         max_chars=MAX_TITLE_CHARS,
@@ -354,7 +400,11 @@ def build_metadata(
     ]  # fmt: skip
     niche = [f"{fields['ambience']} lofi", f"{fields['time']} lofi", f"{_season(day)} lofi",
              f"{fields['instrument']} lofi", f"{fields['mood']} beats"]  # fmt: skip
-    tags = fit_tags([*PRIMARY_TAGS, *secondary, *niche])
+    own_words = _vocabulary() | {
+        w for tag in [*PRIMARY_TAGS, *secondary, *niche] for w in tag.split()
+    }
+    ranked = [tag for tag in ranking_tags if tag and set(clean_tag(tag).split()) <= own_words]
+    tags = fit_tags([*PRIMARY_TAGS, *ranked[:5], *secondary, *niche])
     playlists = [
         f"{fields['mood'].capitalize()} Lofi",
         f"Lofi to {fields['activity'].capitalize()} To",
@@ -374,6 +424,7 @@ def build_metadata(
         category_id="10",  # Music
         contains_synthetic_media=True,
         made_for_kids=False,
+        title_words=dict(fields),
     )
 
 

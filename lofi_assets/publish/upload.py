@@ -40,6 +40,7 @@ from typing import Any
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaFileUpload
 
+from lofi_assets.publish.localize import localization_problems
 from lofi_assets.publish.metadata import MAX_TAGS_CHARS, problems, tags_length
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.publish.youtube import (
@@ -59,7 +60,7 @@ STATES = ("planned", "session", "uploaded", "thumbnail", "playlisted", "schedule
 MUSIC_CATEGORY_ID = "10"
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024  # a multiple of 256 KiB, as the protocol requires
 RELEASE_TAG_PREFIX = "lofi-release-"
-RELEASE_KINDS = ("daily", "weekly")
+RELEASE_KINDS = ("daily", "weekly", "short")
 # Custom thumbnails need a verified channel (YouTube Help, "Add video thumbnails",
 # https://support.google.com/youtube/answer/72431); thumbnails.set answers 403 forbidden until
 # then (https://developers.google.com/youtube/v3/docs/thumbnails/set#errors).
@@ -135,20 +136,35 @@ class _RewindableChunkUpload(MediaFileUpload):
 
 @dataclass(frozen=True)
 class ReleaseUpload:
-    """Everything YouTube needs for one day's release."""
+    """Everything YouTube needs for one day's release.
+
+    ``localizations`` maps a language (BCP-47, ``es``) to that language's ``title`` and
+    ``description`` (videos resource, ``localizations``: it needs ``snippet.defaultLanguage``,
+    https://developers.google.com/youtube/v3/docs/videos#localizations);
+    ``default_audio_language`` is ``snippet.defaultAudioLanguage`` (None: left unset).
+    ``thumbnail_path`` None: no custom thumbnail (a Short's frame is chosen by YouTube).
+    """
 
     release_date: str
     video_path: Path
-    thumbnail_path: Path
+    thumbnail_path: Path | None
     title: str
     description: str
     tags: list[str]
     playlists: list[str]
     publish_at_utc: str  # RFC 3339
     default_language: str = "en"
-    # "daily" (the day's release) or "weekly" (the long-form mix of the week starting on
-    # release_date): the ledger and the marker tag keep the two apart.
+    # "daily" (the day's release), "weekly" (the long-form mix of the week starting on
+    # release_date) or "short" (the day's Short): the ledger and the marker tag keep them apart.
     kind: str = "daily"
+    localizations: dict[str, dict[str, str]] = field(default_factory=dict)
+    default_audio_language: str | None = None
+
+    @property
+    def parts(self) -> str:
+        """videos.insert's ``part``: the resource parts the body sets (a part not named is
+        ignored by YouTube, so localizations must be named to be stored)."""
+        return "snippet,status,localizations" if self.localizations else "snippet,status"
 
     @property
     def ledger_key(self) -> str:
@@ -170,17 +186,23 @@ class ReleaseUpload:
         }
         if parse_rfc3339(self.publish_at_utc) > now:
             status["publishAt"] = self.publish_at_utc
-        return {
-            "snippet": {
-                "title": self.title,
-                "description": self.description,
-                # The marker tag finds the video again when the upload's reply was lost.
-                "tags": tags_with_marker(list(self.tags), release_tag(self.ledger_key)),
-                "categoryId": MUSIC_CATEGORY_ID,
-                "defaultLanguage": self.default_language,
-            },
-            "status": status,
+        snippet: dict[str, Any] = {
+            "title": self.title,
+            "description": self.description,
+            # The marker tag finds the video again when the upload's reply was lost.
+            "tags": tags_with_marker(list(self.tags), release_tag(self.ledger_key)),
+            "categoryId": MUSIC_CATEGORY_ID,
+            "defaultLanguage": self.default_language,
         }
+        if self.default_audio_language:
+            snippet["defaultAudioLanguage"] = self.default_audio_language
+        body: dict[str, Any] = {"snippet": snippet, "status": status}
+        if self.localizations:
+            body["localizations"] = {
+                language: {"title": text["title"], "description": text["description"]}
+                for language, text in sorted(self.localizations.items())
+            }
+        return body
 
 
 def parse_rfc3339(text: str) -> dt.datetime:
@@ -198,9 +220,17 @@ def playlist_item_body(playlist_id: str, video_id: str) -> dict[str, Any]:
 
 
 def body_problems(body: dict[str, Any]) -> list[str]:
-    """The metadata validator plus what the upload itself must declare."""
+    """The metadata validator plus what the upload itself must declare; each localization
+    is judged by the same validator (title 100 characters, description 5000 bytes), and
+    localizations need ``snippet.defaultLanguage`` (YouTube answers 400
+    ``defaultLanguageNotSet`` otherwise: videos.insert errors,
+    https://developers.google.com/youtube/v3/docs/videos/insert#errors)."""
     snippet, status = body.get("snippet", {}), body.get("status", {})
     found = problems(snippet)
+    localizations = body.get("localizations") or {}
+    if localizations and not snippet.get("defaultLanguage"):
+        found.append("localizations need snippet.defaultLanguage")
+    found += localization_problems(localizations)
     if snippet.get("categoryId") != MUSIC_CATEGORY_ID:
         found.append(f"categoryId must be {MUSIC_CATEGORY_ID} (Music)")
     if status.get("selfDeclaredMadeForKids") is not False:
@@ -300,7 +330,7 @@ class UploadLedger:
             # Daily releases only: their key is a date, which the analytics read as one.
             "SELECT release_date, video_id FROM youtube_uploads "
             "WHERE video_id IS NOT NULL AND release_date NOT LIKE 'weekly-%' "
-            "ORDER BY release_date"
+            "AND release_date NOT LIKE 'short-%' ORDER BY release_date"
         )
 
 
@@ -354,7 +384,10 @@ class Publisher:
         if not row.reached("uploaded"):
             done.append(self._upload_video(release, body, row))
         pending = self.ledger.thumbnail_pending(release.ledger_key)
-        if not row.reached("thumbnail") or pending is not None:
+        if release.thumbnail_path is None and not row.reached("thumbnail"):
+            row.state = "thumbnail"  # nothing to set: YouTube picks a Short's frame
+            self.ledger.save_thumbnail_step(row, None)
+        elif not row.reached("thumbnail") or pending is not None:
             pending = self._set_thumbnail(release, row)
             if pending is None:
                 done.append("thumbnail")
@@ -428,7 +461,7 @@ class Publisher:
             resumable=True,
         )  # fmt: skip
         request = self.clients.youtube.videos().insert(
-            part="snippet,status", body=body, media_body=media, notifySubscribers=True
+            part=release.parts, body=body, media_body=media, notifySubscribers=True
         )
         if row.session_uri:  # a run before this one started the upload: ask where it stands
             self.log(f"Resuming the upload session saved for {release.ledger_key}")
@@ -521,6 +554,8 @@ class Publisher:
     def _set_thumbnail(self, release: ReleaseUpload, row: LedgerRow) -> str | None:
         """Set the video's custom thumbnail: None when set, the reason (with the fix) when the
         channel may not use custom thumbnails yet. Raises PublishError for any other refusal."""
+        if release.thumbnail_path is None:
+            return None
         try:
             self._execute(
                 self.clients.youtube.thumbnails().set(
@@ -617,16 +652,18 @@ def dry_run_manifest(
     youtube = clients.youtube
     body = release.video_body(now)
     insert = youtube.videos().insert(
-        part="snippet,status",
+        part=release.parts,
         body=body,
         media_body=MediaFileUpload(str(release.video_path), mimetype="video/mp4", resumable=True),
         notifySubscribers=True,
     )
-    thumbnail = youtube.thumbnails().set(
-        videoId="{video_id}",
-        media_body=MediaFileUpload(str(release.thumbnail_path), mimetype="image/jpeg"),
-    )
-    requests = [("videos.insert", insert), ("thumbnails.set", thumbnail)]
+    requests = [("videos.insert", insert)]
+    if release.thumbnail_path is not None:
+        thumbnail = youtube.thumbnails().set(
+            videoId="{video_id}",
+            media_body=MediaFileUpload(str(release.thumbnail_path), mimetype="image/jpeg"),
+        )
+        requests.append(("thumbnails.set", thumbnail))
     for title in release.playlists:
         requests.append(
             (
@@ -646,6 +683,12 @@ def dry_run_manifest(
     }
     write_json_atomic(out, manifest)
     return manifest
+
+
+def describe_request(name: str, request: Any) -> dict[str, Any]:
+    """How a dry-run manifest shows a built request (``_described``): call name, method,
+    URL, JSON body, upload size."""
+    return _described(name, request)
 
 
 def _described(name: str, request: Any) -> dict[str, Any]:

@@ -216,6 +216,7 @@ class YouTubeClients:
     youtube: Any  # youtube v3 resource
     analytics: Any  # youtubeAnalytics v2 resource
     live: bool  # False: built without credentials, for dry-run manifests only
+    reporting: Any = None  # youtubereporting v1 resource (bulk reach reports)
 
 
 class _OneSendBody:
@@ -281,6 +282,7 @@ def build_clients(credentials: Any | None = None, endpoint: str | None = None) -
         youtube=build("youtube", "v3", **options),
         analytics=build("youtubeAnalytics", "v2", **options),
         live=credentials is not None,
+        reporting=build("youtubereporting", "v1", **options),
     )
 
 

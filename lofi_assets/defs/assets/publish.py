@@ -109,6 +109,10 @@ def youtube_upload(
             tags=document["tags"],
             playlists=document["playlists"],
             publish_at_utc=document["publish_at_utc"],
+            # Documents made before localizations existed have none of the three.
+            default_language=document.get("default_language", "en"),
+            default_audio_language=document.get("default_audio_language"),
+            localizations=document.get("localizations", {}),
         )
         now = dt.datetime.now(dt.UTC)
         body = release.video_body(now)

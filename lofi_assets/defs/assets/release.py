@@ -51,11 +51,13 @@ from lofi_assets.defs.records import (
     ThumbnailRecord,
     VideoRecord,
 )
-from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
+from lofi_assets.defs.resources import ArtifactStore, ChannelConfig, WarehouseResource
 from lofi_assets.errors import ConfigError
 from lofi_assets.lineage import input_hashes
 from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.styles import get_style
+from lofi_assets.publish.keywords import ranking_terms
+from lofi_assets.publish.localize import localization_problems, localized_metadata
 from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems, timestamp
 from lofi_assets.publish.upload import parse_rfc3339
 from lofi_assets.seeding import stable_seed
@@ -189,9 +191,11 @@ def release_metadata(
     release_mix: ReleaseMixRecord,
     midi_sketch: dict[str, SketchRecord],
     channel: ChannelConfig,
+    warehouse: WarehouseResource,
     artifact_store: ArtifactStore,
 ) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
-    """Title, description with chapters, tags, playlists and publish time of the day's release."""
+    """Title, description with chapters, tags, playlists and publish time of the day's release,
+    in every configured language, preferring the terms keyword research found ranking."""
     target = artifact_store.partition_dir("release_metadata", context.partition_key)
     with domain_failures(artifact_store.root):
         settings = channel.to_channel()
@@ -218,6 +222,8 @@ def release_metadata(
                     seed=plan.seed,
                 )
             )
+        # The research of a week that ended before the date: the same whenever it is re-made.
+        ranking = ranking_terms(warehouse.warehouse(), before=date)
         metadata = build_metadata(
             channel_name=settings.name,
             artist=settings.artist,
@@ -227,10 +233,18 @@ def release_metadata(
             chapter_starts_s=[chapter["start_s"] for chapter in release_mix.chapters],
             duration_s=release_mix.duration_s,
             publish_windows=channel.publish_windows,
+            ranking_tags=ranking.tags,
+            ranking_title_words=ranking.title_words,
         )
+        metadata = localized_metadata(
+            metadata, languages=channel.languages,
+            styles=[track.style_display_name for track in tracks],
+            channel_name=settings.name, artist=settings.artist, date=date,
+        )  # fmt: skip
         document = metadata.to_document()
         # Judged before it is written: a document that fails keeps the last good one.
-        check_results = [check_no_problems("metadata_valid", problems(document))]
+        found = problems(document) + localization_problems(metadata.localizations)
+        check_results = [check_no_problems("metadata_valid", found)]
         yield from judge_staged("release_metadata", date, check_results, METADATA_CHECK_SPECS)
         path = write_json_atomic(target / METADATA_FILE, document)
     context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")
@@ -248,6 +262,11 @@ def release_metadata(
             "tags": dg.MetadataValue.json(metadata.tags),
             "playlists": dg.MetadataValue.json(metadata.playlists),
             "description": dg.MetadataValue.md(f"```\n{metadata.description}\n```"),
+            "default_audio_language": metadata.default_audio_language,
+            "ranking_terms_week": ranking.week or "none (no keyword research yet)",
+            "localized_titles": dg.MetadataValue.json(
+                {language: text["title"] for language, text in metadata.localizations.items()}
+            ),
             "path": dg.MetadataValue.path(str(path)),
         },
         check_results=check_results,

@@ -1,0 +1,248 @@
+"""Issue 17 §3: comments classified by rules kept as data, replies drafted into an approval
+queue and posted only once approved, the tracklist comment posted once, style requests fed
+into the style boosts; on a real Dagster instance against the local YouTube server."""
+
+import json
+
+import dagster as dg
+import pytest
+
+from lofi_assets.cli import main
+from lofi_assets.defs.assets.growth import comment_replies, comment_replies_sensor
+from lofi_assets.defs.partitions import release_dates
+from lofi_assets.defs.resources import WarehouseResource, YouTubeResource
+from lofi_assets.publish.comments import CommentQueue, classify, load_rules
+from lofi_assets.publish.feedback import BOOSTS_FILE, read_boosts
+from lofi_assets.publish.upload import LedgerRow, UploadLedger
+from lofi_assets.publish.warehouse import Warehouse
+from lofi_assets_tests.conftest import make_resources
+from lofi_assets_tests.growth_fixtures import stage_release
+from lofi_assets_tests.youtube_server import CHANNEL_ID, QUOTA_ERROR, LocalYouTube, write_token_file
+
+DATE = "2026-11-28"
+VIDEO = "videoRELEASE"
+REPLY = "POST /youtube/v3/comments"
+TRACKLIST = "POST /youtube/v3/commentThreads"
+ASSETS = [
+    *(dg.SourceAsset(key=name, partitions_def=release_dates, io_manager_key="record_io_manager")
+      for name in ("release_metadata", "youtube_upload")),
+    comment_replies,
+]  # fmt: skip
+COMMENTS = {
+    "question": "How long did it take to make this?",
+    "praise": "I love this so much ❤",
+    "track_id": "what's the song at 3:00",
+    "spam": "Check out my channel https://spam.example for free subs?",
+    "style_request": "Please make more jazz!",
+    "style_request_2": "can you do more jazzy stuff",
+}
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "style"),
+    [
+        ("How long did it take to make this?", "question", None),
+        ("I love this so much ❤", "praise", None),
+        ("what's the song at 3:00", "track_id", None),
+        ("曲名を教えてください", "track_id", None),
+        ("free subs here: https://x.example/?", "spam", None),  # spam wins over a question
+        ("Please make more jazz!", "style_request", "jazz"),
+        ("more tokyo vibes pls", "style_request", "japanese"),
+        ("please make another one", "other", None),  # a request without a style
+        ("ok", "other", None),
+    ],
+)
+def test_rules_classify_comments(text, category, style):
+    found = classify(text, load_rules())
+    assert (found.category, found.style) == (category, style)
+
+
+@pytest.fixture
+def server():
+    with LocalYouTube() as local:
+        yield local
+
+
+def _live(server, folder) -> YouTubeResource:
+    token = write_token_file(folder / "token.json", server.endpoint)
+    return YouTubeResource(token_file=str(token), endpoint=server.endpoint)
+
+
+def _run(data, instance, config=None, **resources):
+    return dg.materialize(
+        ASSETS, selection=[comment_replies], partition_key=DATE, instance=instance,
+        resources={**make_resources(data), **resources}, raise_on_error=False,
+        run_config={"ops": {"comment_replies": {"config": config or {}}}},
+    )  # fmt: skip
+
+
+def _queue(data) -> CommentQueue:
+    return CommentQueue(Warehouse(str(data / "warehouse.duckdb")))
+
+
+def _failure(result) -> str:
+    (event,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return event.step_failure_data.error.message
+
+
+@pytest.fixture
+def commented(data_dir, server):
+    stage_release(data_dir, DATE, release_video_id=VIDEO)
+    return {kind: server.fake.add_comment(VIDEO, f"fan{n}", text)
+            for n, (kind, text) in enumerate(COMMENTS.items())}  # fmt: skip
+
+
+def test_nothing_is_posted_without_approval_and_the_tracklist_once(
+    data_dir, instance, server, tmp_path, commented
+):
+    live = _live(server, tmp_path)
+    for _ in range(3):
+        assert _run(data_dir, instance, youtube=live).success
+    assert server.count(REPLY) == 0  # drafts wait for an operator
+    assert server.count(TRACKLIST) == 1  # the tracklist comment, once across three runs
+    (thread,) = [t for t in server.fake.comment_threads
+                 if t["snippet"]["topLevelComment"]["snippet"]["authorChannelId"]["value"] == CHANNEL_ID]  # fmt: skip
+    text = thread["snippet"]["topLevelComment"]["snippet"]["textOriginal"]
+    assert text.startswith("Tracklist · ") and "\n0:00 " in text and "\n3:00 " in text
+    rows = {row["comment_id"]: row for row in _queue(data_dir).rows(DATE)}
+    assert len(rows) == len(COMMENTS)  # each comment queued once, ours left out
+    assert rows[commented["spam"]]["status"] == "spam" and rows[commented["spam"]]["draft"] is None
+    assert rows[commented["track_id"]]["status"] == "pending"
+    assert "0:00 " in rows[commented["track_id"]]["draft"]
+    assert rows[commented["style_request"]]["style"] == "jazz"
+
+    # Approved through run config: exactly that reply is posted, once across re-runs.
+    approved = commented["praise"]
+    assert _run(data_dir, instance, {"approve": [approved]}, youtube=live).success
+    assert _run(data_dir, instance, youtube=live).success
+    assert server.count(REPLY) == 1
+    (reply,) = server.fake.replies[approved]
+    assert reply["snippet"]["textOriginal"] == rows[approved]["draft"]
+    assert _queue(data_dir).rows(DATE, "posted")[0]["reply_id"] == reply["id"]
+
+
+def test_spam_cannot_be_approved(data_dir, instance, server, tmp_path, commented):
+    live = _live(server, tmp_path)
+    assert _run(data_dir, instance, youtube=live).success
+    result = _run(data_dir, instance, {"approve": [commented["spam"]]}, youtube=live)
+    assert not result.success and "Only pending comments can be approved" in _failure(result)
+    assert server.count(REPLY) == 0
+
+
+def test_a_reply_sent_by_a_run_that_died_is_adopted_not_sent_again(
+    data_dir, instance, server, tmp_path, commented
+):
+    live = _live(server, tmp_path)
+    assert _run(data_dir, instance, youtube=live).success
+    queue = _queue(data_dir)
+    question = commented["question"]
+    queue.decide([question], approve=True)
+    draft = queue.rows(DATE, "approved")[0]["draft"]
+    # The run that died: it marked the row "posting" and YouTube took the reply.
+    queue.set_status(question, "posting")
+    server.fake.replies[question] = [server.fake._comment("", "Lofi Empire", CHANNEL_ID, draft)]
+    assert _run(data_dir, instance, youtube=live).success
+    assert server.count(REPLY) == 0 and len(server.fake.replies[question]) == 1
+    assert queue.rows(DATE, "posted")[0]["comment_id"] == question
+
+
+def test_style_requests_feed_the_style_boosts_once(data_dir, instance, server, tmp_path, commented):
+    live = _live(server, tmp_path)
+    for _ in range(2):
+        assert _run(data_dir, instance, {"style_request_threshold": 2}, youtube=live).success
+    boosts = read_boosts(data_dir / BOOSTS_FILE)
+    assert [(b.style, b.video_id, b.effective_from) for b in boosts] == [
+        ("jazz", "requests-jazz-2", "2026-11-29")
+    ]
+
+
+def test_dry_run_writes_the_exact_requests_and_sends_nothing(data_dir, instance):
+    stage_release(data_dir, DATE)
+    queue = _queue(data_dir)
+    from lofi_assets.publish.comments import Classification, CommentThread
+
+    thread = CommentThread("t1", "c1", "{video_id}", "fan", "UCfan", "love it", "")
+    queue.add(DATE, thread, Classification("praise"), "Thank you, fan!")
+    queue.decide(["c1"], approve=True)
+    assert _run(data_dir, instance).success
+    manifest = json.loads((data_dir / "comment_replies" / DATE / "manifest.json").read_text())
+    calls = [r["call"] for r in manifest["requests"]]
+    assert calls == ["channels.list", "commentThreads.list", "commentThreads.insert",
+                     "comments.insert"]  # fmt: skip
+    insert = manifest["requests"][2]["body"]["snippet"]
+    assert insert["videoId"] == "{video_id}"
+    assert insert["topLevelComment"]["snippet"]["textOriginal"].startswith("Tracklist · ")
+    assert manifest["requests"][3]["body"] == {
+        "snippet": {"parentId": "c1", "textOriginal": "Thank you, fan!"}
+    }
+    assert queue.rows(DATE, "approved")[0]["comment_id"] == "c1"  # nothing was posted
+
+
+def test_quota_exhausted_reading_comments_fails_and_queues_nothing(
+    data_dir, instance, server, tmp_path, commented
+):
+    server.fake.route_errors["GET /youtube/v3/commentThreads"] = QUOTA_ERROR
+    result = _run(data_dir, instance, youtube=_live(server, tmp_path))
+    assert not result.success and "quotaExceeded" in _failure(result)
+    assert server.count("GET /youtube/v3/commentThreads") == 1  # never retried
+    assert _queue(data_dir).rows(DATE) == []
+
+
+def test_a_refused_reply_stays_approved_for_the_next_run(
+    data_dir, instance, server, tmp_path, commented
+):
+    live = _live(server, tmp_path)
+    assert _run(data_dir, instance, {"approve": []}, youtube=live).success
+    _queue(data_dir).decide([commented["praise"]], approve=True)
+    server.fake.route_errors[REPLY] = (403, "forbidden", "Comments are disabled.")
+    result = _run(data_dir, instance, youtube=live)
+    assert not result.success and "forbidden" in _failure(result)
+    server.fake.route_errors.clear()
+    assert _run(data_dir, instance, youtube=live).success
+    assert server.count(REPLY) == 2 and len(server.fake.replies[commented["praise"]]) == 1
+
+
+def test_a_5xx_reading_comments_is_retried(data_dir, instance, server, tmp_path, commented):
+    server.fake.route_errors_once["GET /youtube/v3/commentThreads"] = [
+        (503, "backendError", "Service unavailable")
+    ]
+    assert _run(data_dir, instance, youtube=_live(server, tmp_path)).success
+    assert server.count("GET /youtube/v3/commentThreads") == 2
+    assert len(_queue(data_dir).rows(DATE)) == len(COMMENTS)
+
+
+def test_cli_lists_and_approves_with_one_line_errors(data_dir, monkeypatch, capsys):
+    monkeypatch.setenv("LOFI_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("LOFI_WAREHOUSE_URL", raising=False)
+    from lofi_assets.publish.comments import Classification, CommentThread
+
+    queue = _queue(data_dir)
+    queue.add(DATE, CommentThread("t1", "c1", VIDEO, "fan", "UCfan", "so good", ""),
+              Classification("praise"), "Thanks, fan!")  # fmt: skip
+    assert main(["comments", "list", "--status", "pending"]) == 0
+    assert "c1\t2026-11-28\tpending\tpraise" in capsys.readouterr().out
+    assert main(["comments", "approve", "c1"]) == 0
+    assert "approved 1: c1" in capsys.readouterr().out
+    assert queue.rows(status="approved")[0]["comment_id"] == "c1"
+    assert main(["comments", "approve", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lofi: error: No comment nope in the queue") and err.count("\n") == 1
+
+
+def test_sensor_requests_a_run_for_approved_replies_and_recent_releases(data_dir):
+    store = Warehouse(str(data_dir / "warehouse.duckdb"))
+    UploadLedger(store).save(LedgerRow(DATE, "scheduled", None, VIDEO, "sha"))
+    from lofi_assets.publish.comments import Classification, CommentThread
+
+    queue = CommentQueue(store)
+    queue.add(DATE, CommentThread("t1", "c1", VIDEO, "fan", "UCfan", "so good", ""),
+              Classification("praise"), "Thanks, fan!")  # fmt: skip
+    queue.decide(["c1"], approve=True)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            instance=instance, resources={"warehouse": WarehouseResource(url=store.target)}
+        )
+        requests = list(comment_replies_sensor(context))
+    keys = [(r.partition_key, r.run_key.split("-")[1]) for r in requests]
+    assert keys == [(DATE, "approved"), (DATE, DATE[:4])]
