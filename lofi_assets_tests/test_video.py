@@ -80,11 +80,12 @@ def test_bad_requests_fail_clearly_and_leave_no_file(inputs, tmp_path, monkeypat
     assert not list(tmp_path.iterdir())  # no half-written video, no leftover loop
 
 
-@pytest.mark.parametrize("overlay", ["rain", "dust"])
-def test_animated_video_moves_and_is_youtube_ready(inputs, tmp_path, overlay):
+# Each overlay once; the full 720p frame once (a 24-s loop of frames is drawn per encode).
+@pytest.mark.parametrize(("overlay", "size"), [("rain", (1280, 720)), ("dust", (640, 360))])
+def test_animated_video_moves_and_is_youtube_ready(inputs, tmp_path, overlay, size):
     image, audio, seconds = inputs
-    out = encode_animated(image, audio, tmp_path / "video.mp4", seconds, (1280, 720), overlay, 7)
-    _assert_youtube_ready(probe(out), (1280, 720), seconds)
+    out = encode_animated(image, audio, tmp_path / "video.mp4", seconds, size, overlay, 7)
+    _assert_youtube_ready(probe(out), size, seconds)
     assert [p.name for p in tmp_path.iterdir()] == ["video.mp4"]
     first, later = _frames_at(out, (1.0, 3.0))
     assert np.abs(first.astype(int) - later.astype(int)).mean() > 1.0  # it moves
