@@ -136,3 +136,12 @@ defs = dg.Definitions(
     sensors=[analytics_threshold_sensor, release_automation_sensor, *RADIO_SENSORS],
     resources=resources_from_environment(),
 )
+
+
+def celery_tracks_job_definition() -> dg.JobDefinition:
+    """``celery_tracks_job`` resolved against ``defs``, for ``dg.reconstructable``.
+
+    Celery workers rebuild a job from a module-level function; it lives here, beside the one
+    Definitions object, so that ``defs/scale_out.py`` need not import this module back.
+    """
+    return defs.resolve_job_def("celery_tracks_job")
