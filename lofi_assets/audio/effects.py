@@ -544,12 +544,14 @@ class SevenBandEq:
         return _run(pedalboard.Pedalboard(self.plugins()), audio, sample_rate_hz)
 
 
-def band_limit(
-    audio: np.ndarray, sample_rate_hz: int, highpass_hz: float | None, lowpass_hz: float | None
-) -> np.ndarray:
+def band_limit_plugins(
+    highpass_hz: float | None, lowpass_hz: float | None
+) -> list[pedalboard.Plugin]:
+    """A high-pass at ``highpass_hz`` and a low-pass at ``lowpass_hz``, each left out when
+    ``None`` (pedalboard's 12 dB/octave filters); an empty list is "no band limit"."""
     plugins: list[pedalboard.Plugin] = []
     if highpass_hz:
         plugins.append(pedalboard.HighpassFilter(cutoff_frequency_hz=highpass_hz))
     if lowpass_hz:
         plugins.append(pedalboard.LowpassFilter(cutoff_frequency_hz=lowpass_hz))
-    return _run(pedalboard.Pedalboard(plugins), audio, sample_rate_hz) if plugins else audio
+    return plugins

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pyloudnorm
@@ -280,9 +280,6 @@ class LoudnessReport:
     loudness_range_lu: float
     duration_s: float
     stereo_correlation: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {name: round(value, 3) for name, value in asdict(self).items()}
 
 
 def loudness_report(audio: np.ndarray, sample_rate_hz: int) -> LoudnessReport:

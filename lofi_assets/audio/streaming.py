@@ -137,12 +137,8 @@ def band_limit_stream(
     highpass_hz: float | None,
     lowpass_hz: float | None,
 ) -> Iterable[np.ndarray]:
-    """``effects.band_limit`` on a stream."""
-    plugins: list[pedalboard.Plugin] = []
-    if highpass_hz:
-        plugins.append(pedalboard.HighpassFilter(cutoff_frequency_hz=highpass_hz))
-    if lowpass_hz:
-        plugins.append(pedalboard.LowpassFilter(cutoff_frequency_hz=lowpass_hz))
+    """``effects.band_limit_plugins`` on a stream (the blocks as they are when both are None)."""
+    plugins = fx.band_limit_plugins(highpass_hz, lowpass_hz)
     if not plugins:
         return blocks
     return plugin_stream(pedalboard.Pedalboard(plugins), blocks, sample_rate_hz)
