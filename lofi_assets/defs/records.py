@@ -11,6 +11,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from lofi_assets.audio.release_mix import Chapter
+
+
+def chapters_from_document(chapters: Any) -> tuple[Chapter, ...]:
+    """Chapters as ``Chapter``s, whether given so or as read back from a record's JSON
+    (``{"start_s": float, "title": str}`` each, as ``dataclasses.asdict`` wrote them)."""
+    return tuple(c if isinstance(c, Chapter) else Chapter(**c) for c in chapters)
+
 
 @dataclass(frozen=True)
 class SketchRecord:
@@ -50,9 +58,12 @@ class ReleaseMixRecord:
     wav_path: str
     chapters_path: str
     duration_s: float
-    chapters: list[dict]  # {"start_s": float, "title": str}, in order
+    chapters: tuple[Chapter, ...]  # in order
     slots: list[str]
     input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "chapters", chapters_from_document(self.chapters))
 
 
 @dataclass(frozen=True)
@@ -172,12 +183,15 @@ class WeeklyMixRecord:
     wav_path: str
     chapters_path: str
     duration_s: float
-    chapters: list[dict]  # {"start_s": float, "title": str}, one per track, in order
+    chapters: tuple[Chapter, ...]  # one per track, in order
     # One per track: {"source": "master" | "extra", "track": "<date>|<slot>" or extra index,
     # "plan_path": plan.json under the data root}
     tracks: list[dict]
     extras: int  # how many of the tracks were composed for the week (top-up)
     input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "chapters", chapters_from_document(self.chapters))
 
 
 RECORD_TYPES[WeeklyMixRecord.__name__] = WeeklyMixRecord

@@ -9,6 +9,7 @@ with tracks composed and rendered for the week (``audio/long_form.py``).
 import datetime as dt
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 import dagster as dg
@@ -236,8 +237,8 @@ def weekly_mix(
             # disk use (≈ 1 GB). Their sketch and plan stay, from which they render again.
             for extra in extras:
                 extra.master_path.unlink()
-            chapters = [{"start_s": c.start_s, "title": c.title} for c in mix.chapters]
-            write_json_atomic(staging / CHAPTERS_FILE, chapters)
+            chapters = mix.chapters
+            write_json_atomic(staging / CHAPTERS_FILE, [asdict(c) for c in chapters])
             integrated = integrated_lufs_of_file(mix.path)
             longest_gap = longest_gap_s(mix.path)
             steps = [
@@ -248,13 +249,13 @@ def weekly_mix(
                 integrated,
                 longest_gap,
                 steps,
-                [c["start_s"] for c in chapters],
+                [c.start_s for c in chapters],
                 mix.duration_s,
                 len(tracks),
             )
             yield from judge_staged("weekly_mix", week, check_results, WEEKLY_MIX_CHECK_SPECS)
     mix_path = target / MIX_FILE
-    chapter_lines = "\n".join(f"{timestamp(c['start_s'])} {c['title']}" for c in chapters)
+    chapter_lines = "\n".join(f"{timestamp(c.start_s)} {c.title}" for c in chapters)
     context.log.info(
         f"{len(tracks)} tracks ({len(extras)} made for the week), "
         f"{mix.duration_s / 60:.1f} min, {integrated:.2f} LUFS"
@@ -382,7 +383,7 @@ def weekly_metadata(
             timezone=settings.timezone,
             week_dates=week_dates(week),
             tracks=tracks,
-            chapter_starts_s=[chapter["start_s"] for chapter in weekly_mix.chapters],
+            chapter_starts_s=[chapter.start_s for chapter in weekly_mix.chapters],
             duration_s=weekly_mix.duration_s,
             publish_windows=channel.publish_windows,
         )

@@ -2,6 +2,7 @@
 
 import base64
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import dagster as dg
@@ -128,8 +129,8 @@ def release_mix(
         # stay until the new ones pass every blocking check.
         with atomic_directory(target) as staging:
             mix = join_tracks(tracks, staging / MIX_FILE)
-            chapters = [{"start_s": c.start_s, "title": c.title} for c in mix.chapters]
-            write_json_atomic(staging / CHAPTERS_FILE, chapters)
+            chapters = mix.chapters
+            write_json_atomic(staging / CHAPTERS_FILE, [asdict(c) for c in chapters])
             integrated = integrated_lufs_of_file(mix.path)
             longest_gap = longest_gap_s(mix.path)
             steps = [
@@ -140,7 +141,7 @@ def release_mix(
                 integrated,
                 longest_gap,
                 steps,
-                [c["start_s"] for c in chapters],
+                [c.start_s for c in chapters],
                 mix.duration_s,
                 len(tracks),
             )
@@ -148,7 +149,7 @@ def release_mix(
                 "release_mix", context.partition_key, check_results, RELEASE_MIX_CHECK_SPECS
             )
     mix_path = target / MIX_FILE
-    chapter_lines = "\n".join(f"{timestamp(c['start_s'])} {c['title']}" for c in chapters)
+    chapter_lines = "\n".join(f"{timestamp(c.start_s)} {c.title}" for c in chapters)
     context.log.info(f"{len(tracks)} tracks, {mix.duration_s / 60:.1f} min, {integrated:.2f} LUFS")
     record = ReleaseMixRecord(
         wav_path=artifact_store.relative(mix_path),
@@ -224,7 +225,7 @@ def release_metadata(
             timezone=settings.timezone,
             date=date,
             tracks=tracks,
-            chapter_starts_s=[chapter["start_s"] for chapter in release_mix.chapters],
+            chapter_starts_s=[chapter.start_s for chapter in release_mix.chapters],
             duration_s=release_mix.duration_s,
             publish_windows=channel.publish_windows,
         )
