@@ -418,5 +418,5 @@ def vintage_sampler_stream(
                     state = np.zeros((sos.shape[0], block.shape[0], 2))
                 filtered, state = signal.sosfilt(sos, block.astype(np.float64), axis=1, zi=state)
                 full_scale = max(full_scale, float(np.max(np.abs(filtered))))
-        crushed = (fx._quantize_in_place(block, bit_depth, full_scale) for block in held.blocks())
+        crushed = (fx.quantize(block, bit_depth, full_scale) for block in held.blocks())
         yield from (crushed if sos is None else sos_stream(crushed, sos))
