@@ -108,7 +108,7 @@ def test_japanese_breaks_between_characters_but_not_before_small_kana_or_long_ma
 
 
 def test_a_japanese_channel_name_is_drawn_in_the_shorts_caption(grey_cover):
-    name = ChannelConfig(channel_name="深夜ラジオ").to_channel().name
+    name = ChannelConfig(channel_name="深夜ラジオ").settings().name
     with_name = teaser_picture(grey_cover, "Rainy Jazz", shorts_caption(name))
     without = teaser_picture(grey_cover, "Rainy Jazz", shorts_caption(""))
     caption = with_name.caption

@@ -185,7 +185,7 @@ def test_a_published_week_is_one_video_however_often_it_runs(week):
     )
     assert first["steps_done"].value == ["uploaded", "thumbnail", "playlisted", "scheduled"]
     assert second["steps_done"].value == []
-    ledger = UploadLedger(week["resources"]["warehouse"].warehouse())
+    ledger = UploadLedger(week["resources"]["warehouse"].client())
     row = ledger.load(f"weekly-{WEEK}")
     assert (row.state, row.video_id) == ("scheduled", next(iter(week["videos"])))
     assert ledger.load(WEEK) is None  # the daily release of that date keeps its own key

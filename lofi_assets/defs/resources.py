@@ -87,7 +87,12 @@ class ChannelConfig(dg.ConfigurableResource):
     def thresholds(self) -> Thresholds:
         return Thresholds(self.breakout_views_48h, self.breakout_view_percentage)
 
-    def to_channel(self) -> Channel:
+    def settings(self) -> Channel:
+        """The channel's settings as the domain's ``Channel``.
+
+        Raises:
+            ConfigError: a slot that is not one of the track partitions' slots.
+        """
         unknown_slots = sorted(set(self.slots) - set(DEFAULT_SLOTS))
         if unknown_slots:
             raise ConfigError(
@@ -211,7 +216,8 @@ class WarehouseResource(dg.ConfigurableResource):
         f"with a password, from ${WAREHOUSE_URL_ENV}",
     )
 
-    def warehouse(self) -> Warehouse:
+    def client(self) -> Warehouse:
+        """The warehouse at ``url`` (opened per query; see ``publish.warehouse.Warehouse``)."""
         return Warehouse(self.url)
 
 

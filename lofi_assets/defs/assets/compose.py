@@ -60,7 +60,7 @@ def midi_sketch(
     date, slot = date_and_slot(context.partition_key)
     with compute_timer() as timing, domain_failures(artifact_store.root):
         refuse_if_partition_running(context)  # the first step of a track: nothing written yet
-        settings = channel.to_channel()
+        settings = channel.settings()
         boosts = read_boosts(artifact_store.root / BOOSTS_FILE)
         weights = boosted_weights(settings.effective_style_weights, boosts, date)
         request = settings.sketch_request(

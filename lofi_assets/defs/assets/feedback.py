@@ -58,7 +58,7 @@ def breakout_feedback(
         effective_from = require_iso_date(
             config.effective_from or tomorrow, "breakout_feedback effective_from"
         )
-        slot = channel.to_channel().slots[0]
+        slot = channel.settings().slots[0]
         record_path = (
             artifact_store.partition_dir("midi_sketch", track_partition_key(release_date, slot))
             / RECORD_FILE

@@ -187,7 +187,7 @@ def weekly_mix(
     with domain_failures(artifact_store.root):
         min_duration_s = validate_weekly_duration(config.min_duration_s)
         extra_track_s = validate_extra_track_s(config.extra_track_s)
-        settings = channel.to_channel()
+        settings = channel.settings()
         dates = week_dates(week)
         masters = week_masters(artifact_store, dates, settings.slots)
         inputs = input_hashes(
@@ -308,7 +308,7 @@ def weekly_thumbnail(
         lead = weekly_mix.tracks[0]["plan_path"]
         inputs = input_hashes(artifact_store.root, [lead])
         plan = read_plan_record(artifact_store.resolve(lead))
-        seed = stable_seed("weekly_thumbnail", channel.to_channel().name, week)
+        seed = stable_seed("weekly_thumbnail", channel.settings().name, week)
         artwork = draw_artwork(THUMBNAIL_SIZE, plan.style, seed, "A")
         with atomic_directory(target) as staging:
             staged = write_bytes_atomic(staging / THUMBNAIL_FILE, fitted_jpeg(artwork.image))
@@ -360,7 +360,7 @@ def weekly_metadata(
     week = str(context.partition_key)
     target = artifact_store.partition_dir("weekly_metadata", week)
     with domain_failures(artifact_store.root):
-        settings = channel.to_channel()
+        settings = channel.settings()
         inputs = input_hashes(
             artifact_store.root,
             [weekly_mix.wav_path] + [track["plan_path"] for track in weekly_mix.tracks],
@@ -446,7 +446,7 @@ def weekly_video(
             if config.motion == "static":
                 encode_static(image, mix, staged, weekly_mix.duration_s, size, progress)
             else:
-                seed = stable_seed("weekly_video", channel.to_channel().name, week)
+                seed = stable_seed("weekly_video", channel.settings().name, week)
                 encode_animated(
                     image, mix, staged, weekly_mix.duration_s, size, overlay, seed, progress
                 )
@@ -530,7 +530,7 @@ def weekly_upload(
         else:
             publisher = Publisher(
                 youtube.clients(),
-                UploadLedger(warehouse.warehouse()),
+                UploadLedger(warehouse.client()),
                 log=context.log.info,
                 chunk_bytes=youtube.chunk_mb * 1024 * 1024,
             )

@@ -144,7 +144,7 @@ def youtube_upload(
         else:
             publisher = Publisher(
                 youtube.clients(),
-                UploadLedger(warehouse.warehouse()),
+                UploadLedger(warehouse.client()),
                 log=context.log.info,
                 chunk_bytes=youtube.chunk_mb * 1024 * 1024,
             )
@@ -212,7 +212,7 @@ def analytics_snapshot(
     days are fetched again: YouTube revises them)."""
     date = str(context.partition_key)
     with domain_failures(artifact_store.root):
-        store = warehouse.warehouse()
+        store = warehouse.client()
         if not youtube.live:
             reason = "dry run: no YouTube credentials (set YOUTUBE_TOKEN_FILE), nothing was fetched"
             context.log.info(f"Empty snapshot for {date}: {reason}")

@@ -195,7 +195,7 @@ def release_metadata(
     """Title, description with chapters, tags, playlists and publish time of the day's release."""
     target = artifact_store.partition_dir("release_metadata", context.partition_key)
     with domain_failures(artifact_store.root):
-        settings = channel.to_channel()
+        settings = channel.settings()
         date = str(context.partition_key)
         keys = [
             next(k for k in midi_sketch if date_and_slot(k)[1] == slot)
@@ -282,7 +282,7 @@ def thumbnail(
         lead = min(midi_sketch, key=lambda key: int(date_and_slot(key)[1]))
         inputs = input_hashes(artifact_store.root, [midi_sketch[lead].plan_path])
         plan = read_plan(artifact_store, midi_sketch[lead])
-        seed = stable_seed("thumbnail", channel.to_channel().name, date)
+        seed = stable_seed("thumbnail", channel.settings().name, date)
         legibility, previews, paths = {}, [], {}
         artworks = {}  # variant (and "cover") → the artwork as drawn, for headline_legible
         with atomic_directory(target) as staging:
@@ -425,7 +425,7 @@ def video(
             if config.motion == "static":
                 encode_static(image, mix, staged, release_mix.duration_s, size, progress)
             else:
-                seed = stable_seed("video", channel.to_channel().name, str(context.partition_key))
+                seed = stable_seed("video", channel.settings().name, str(context.partition_key))
                 encode_animated(
                     image, mix, staged, release_mix.duration_s, size, overlay, seed, progress
                 )
@@ -471,7 +471,7 @@ def shorts_teaser(
             artifact_store.root,
             [release_mix.wav_path, thumbnail.cover_path, release_metadata.metadata_path],
         )
-        name = channel.to_channel().name
+        name = channel.settings().name
         # Encoded and judged in a staging folder: the previous teaser stays until the new one
         # passes every blocking check.
         with atomic_directory(folder) as staging:

@@ -85,8 +85,8 @@ def streaming_release(
                 "thumbnail": thumbnail.input_sha256,
             },
         )
-        settings = channel.to_channel()
-        store = warehouse.warehouse()
+        settings = channel.settings()
+        store = warehouse.client()
         masters = sorted(mastered_wav.items(), key=lambda item: int(date_and_slot(item[0])[1]))
         inputs = input_hashes(
             artifact_store.root,
