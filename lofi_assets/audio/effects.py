@@ -476,9 +476,13 @@ def sidechain_duck(
 
 
 def compress(
-    audio: np.ndarray, sample_rate_hz: int, threshold_db: float = -18.0, ratio: float = 3.0,
-    attack_ms: float = 10.0, release_ms: float = 120.0,
-) -> np.ndarray:  # fmt: skip
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    threshold_db: float = -18.0,
+    ratio: float = 3.0,
+    attack_ms: float = 10.0,
+    release_ms: float = 120.0,
+) -> np.ndarray:
     plugin = pedalboard.Compressor(
         threshold_db=threshold_db, ratio=ratio, attack_ms=attack_ms, release_ms=release_ms
     )

@@ -366,22 +366,29 @@ MIN_CHAPTER_S = 10.0
 
 RELEASE_MIX_CHECK_SPECS = [
     dg.AssetCheckSpec(
-        "mix_loudness", asset="release_mix", blocking=True,
+        "mix_loudness",
+        asset="release_mix",
+        blocking=True,
         description=f"Integrated loudness -14 ± {MIX_LOUDNESS_TOLERANCE_LU} LUFS",
     ),
     dg.AssetCheckSpec(
-        "no_gaps", asset="release_mix", blocking=True,
+        "no_gaps",
+        asset="release_mix",
+        blocking=True,
         description=f"No stretch over {MAX_GAP_S} s below -50 dBFS",
     ),
     dg.AssetCheckSpec(
-        "smooth_crossfades", asset="release_mix",
+        "smooth_crossfades",
+        asset="release_mix",
         description=f"Short-term loudness steps ≤ {MAX_CROSSFADE_STEP_LU} LU around each crossfade",
     ),
     dg.AssetCheckSpec(
-        "chapters_valid", asset="release_mix", blocking=True,
+        "chapters_valid",
+        asset="release_mix",
+        blocking=True,
         description=f"One chapter per track, first at 0:00, ascending, each ≥ {MIN_CHAPTER_S:.0f} s",
     ),
-]  # fmt: skip
+]
 
 
 def release_mix_check_results(
@@ -504,23 +511,28 @@ def _stream_check_specs(asset: str, size: str, source: str) -> list[dg.AssetChec
     """video_streams and durations_match (both blocking) of an MP4 that YouTube takes."""
     return [
         dg.AssetCheckSpec(
-            "video_streams", asset=asset, blocking=True,
+            "video_streams",
+            asset=asset,
+            blocking=True,
             description=f"H.264 High yuv420p {size}, AAC-LC 48 kHz stereo, +faststart",
         ),
         dg.AssetCheckSpec(
-            "durations_match", asset=asset, blocking=True,
+            "durations_match",
+            asset=asset,
+            blocking=True,
             description=f"Video, audio and {source} agree within {MAX_AV_DRIFT_S} s",
         ),
-    ]  # fmt: skip
+    ]
 
 
 VIDEO_CHECK_SPECS = [
     *_stream_check_specs("video", "at the configured size", "the mix"),
     dg.AssetCheckSpec(
-        "mid_roll_eligible", asset="video",
+        "mid_roll_eligible",
+        asset="video",
         description="At least 8 minutes long when the day has three or more tracks",
     ),
-]  # fmt: skip
+]
 
 
 def _streams_and_drift(
@@ -528,11 +540,16 @@ def _streams_and_drift(
 ) -> list[dg.AssetCheckResult]:
     """video_streams and durations_match, for any asset whose file YouTube takes."""
     streams_ok = (
-        facts.video_codec == "h264" and facts.video_profile == "High" and facts.pixel_format == "yuv420p"
-        and (facts.width, facts.height) == size and facts.audio_codec == "aac"
-        and facts.audio_profile == "LC" and facts.audio_rate_hz == 48_000
-        and facts.audio_channels == 2 and facts.faststart
-    )  # fmt: skip
+        facts.video_codec == "h264"
+        and facts.video_profile == "High"
+        and facts.pixel_format == "yuv420p"
+        and (facts.width, facts.height) == size
+        and facts.audio_codec == "aac"
+        and facts.audio_profile == "LC"
+        and facts.audio_rate_hz == 48_000
+        and facts.audio_channels == 2
+        and facts.faststart
+    )
     drift = max(
         abs(facts.video_duration_s - facts.audio_duration_s),
         abs(facts.video_duration_s - audio_duration_s),
@@ -567,16 +584,20 @@ def video_check_results(
 TEASER_CHECK_SPECS = [
     *_stream_check_specs("shorts_teaser", "1080×1920", "the excerpt"),
     dg.AssetCheckSpec(
-        "shorts_length", asset="shorts_teaser", blocking=True,
+        "shorts_length",
+        asset="shorts_teaser",
+        blocking=True,
         description=f"At most {MAX_SHORTS_S:.0f} s: longer uploads are not Shorts",
     ),
     dg.AssetCheckSpec(
-        "text_legible", asset="shorts_teaser", blocking=True,
+        "text_legible",
+        asset="shorts_teaser",
+        blocking=True,
         description="Title and caption (the channel's name) drawn whole: every character by a "
         f"font that has it, ≥ {MIN_TEASER_TEXT_HEIGHT_PX} px tall, inside the safe area, "
         f"contrast ≥ {MIN_CONTRAST}:1",
     ),
-]  # fmt: skip
+]
 
 
 def check_teaser_text_legible(title: TextFacts, caption: TextFacts) -> dg.AssetCheckResult:
@@ -646,20 +667,23 @@ def check_inputs_current(
 
 UPLOAD_CHECK_SPECS = [
     dg.AssetCheckSpec(
-        "upload_body_valid", asset="youtube_upload", blocking=True,
+        "upload_body_valid",
+        asset="youtube_upload",
+        blocking=True,
         description="Title, description, tags within YouTube's limits; category Music; not made "
         "for kids; synthetic media declared; scheduled videos private",
     ),
     inputs_current_spec("youtube_upload"),
-]  # fmt: skip
+]
 
 
 SNAPSHOT_CHECK_SPECS = [
     dg.AssetCheckSpec(
-        "one_row_per_day_and_video", asset="analytics_snapshot",
+        "one_row_per_day_and_video",
+        asset="analytics_snapshot",
         description="Re-fetched days replaced their rows instead of adding to them",
     ),
-]  # fmt: skip
+]
 
 
 def check_one_row_per_day_and_video(duplicates: int) -> dg.AssetCheckResult:
@@ -695,25 +719,32 @@ def streaming_check_results(
     bundle_problems: list[str],
 ) -> list[dg.AssetCheckResult]:
     audio_ok = all(
-        f["subtype"] == "PCM_16" and f["sample_rate_hz"] == 44_100 and f["channels"] == 2
-        and f["true_peak_dbtp"] <= -1.0 and f["isrc_tag"]
+        f["subtype"] == "PCM_16"
+        and f["sample_rate_hz"] == 44_100
+        and f["channels"] == 2
+        and f["true_peak_dbtp"] <= -1.0
+        and f["isrc_tag"]
         for f in audio_facts
-    )  # fmt: skip
+    )
     isrc_ok = all(map(valid_isrc, isrcs)) and len(set(isrcs)) == len(isrcs)
     return [
         dg.AssetCheckResult(
-            check_name="audio_format", passed=audio_ok,
+            check_name="audio_format",
+            passed=audio_ok,
             metadata={"files": dg.MetadataValue.json(audio_facts)},
         ),
         check_no_problems("artwork_valid", artwork_problems),
         dg.AssetCheckResult(
-            check_name="isrc_valid", passed=isrc_ok and registry_duplicates == 0,
-            metadata={"isrcs": dg.MetadataValue.json(isrcs),
-                      "registry_duplicates": dg.MetadataValue.int(registry_duplicates)},
+            check_name="isrc_valid",
+            passed=isrc_ok and registry_duplicates == 0,
+            metadata={
+                "isrcs": dg.MetadataValue.json(isrcs),
+                "registry_duplicates": dg.MetadataValue.int(registry_duplicates),
+            },
         ),
         check_no_problems("metadata_complete", missing_metadata),
         check_no_problems("manifest_matches_files", bundle_problems),
-    ]  # fmt: skip
+    ]
 
 
 def _same_checks_for(asset: str, specs: list[dg.AssetCheckSpec]) -> list[dg.AssetCheckSpec]:

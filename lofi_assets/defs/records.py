@@ -157,11 +157,22 @@ class TeaserRecord:
 RECORD_TYPES: dict[str, type] = {
     record.__name__: record
     for record in (
-        SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord,
-        ThumbnailRecord, VideoRecord, TeaserRecord, UploadRecord, SnapshotRecord,
-        StreamingReleaseRecord, CorpusRecord, TokenizerRecord, ModelRecord,
+        SketchRecord,
+        StemsRecord,
+        MasterRecord,
+        ReleaseMixRecord,
+        MetadataRecord,
+        ThumbnailRecord,
+        VideoRecord,
+        TeaserRecord,
+        UploadRecord,
+        SnapshotRecord,
+        StreamingReleaseRecord,
+        CorpusRecord,
+        TokenizerRecord,
+        ModelRecord,
     )
-}  # fmt: skip
+}
 
 
 def record_to_document(record: Any) -> dict[str, Any]:

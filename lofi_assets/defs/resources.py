@@ -278,16 +278,23 @@ class DistributorResource(dg.ConfigurableResource):
                 f"{SFTP_PASSWORD_ENV} is not set in the environment of this run; set one of them"
             )
         return SftpTarget(
-            host=self.sftp_host, port=self.sftp_port, username=self.sftp_username,
-            remote_dir=self.sftp_remote_dir, password=password,
-            private_key_file=self.sftp_private_key_file, known_hosts=self.sftp_known_hosts,
-        )  # fmt: skip
+            host=self.sftp_host,
+            port=self.sftp_port,
+            username=self.sftp_username,
+            remote_dir=self.sftp_remote_dir,
+            password=password,
+            private_key_file=self.sftp_private_key_file,
+            known_hosts=self.sftp_known_hosts,
+        )
 
     def settings(self, artist: str) -> ReleaseSettings:
         return ReleaseSettings(
-            artist=artist, label=self.label, genre=self.genre, subgenre=self.subgenre,
+            artist=artist,
+            label=self.label,
+            genre=self.genre,
+            subgenre=self.subgenre,
             lead_days=self.lead_days,
-        )  # fmt: skip
+        )
 
     def upc_codes(self) -> list[str]:
         path = Path(self.upc_pool_file or assets_library_dir() / "upc_pool_dev.txt")

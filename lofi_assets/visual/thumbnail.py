@@ -171,10 +171,13 @@ def _scene(image: Image.Image, scene: str, colours: dict[str, str], rng: random.
         for _ in range(14):
             tx, ty, size = rng.uniform(0, 1), rng.uniform(0.78, 0.9), rng.uniform(0.03, 0.07)
             draw.polygon(
-                [(tx * width, (ty - size * 2) * height), ((tx - size / 2) * width, ty * height),
-                 ((tx + size / 2) * width, ty * height)],
+                [
+                    (tx * width, (ty - size * 2) * height),
+                    ((tx - size / 2) * width, ty * height),
+                    ((tx + size / 2) * width, ty * height),
+                ],
                 fill=(*shadow, 255),
-            )  # fmt: skip
+            )
     elif scene == "desk_room":
         box(0.55, 0.12, 0.92, 0.55, (*light, 60))  # a window in the back wall
         box(0.0, 0.7, 1.0, 1.0, (*shadow, 255))  # the desk
@@ -222,8 +225,12 @@ def _grain(image: Image.Image, seed: int, strength: float = 10.0) -> Image.Image
 def safe_box(size: tuple[int, int]) -> Box:
     """Where text may be drawn on a picture of ``size``: :data:`SAFE_MARGIN` in from each edge."""
     width, height = size
-    return (round(SAFE_MARGIN * width), round(SAFE_MARGIN * height),
-            round((1 - SAFE_MARGIN) * width), round((1 - SAFE_MARGIN) * height))  # fmt: skip
+    return (
+        round(SAFE_MARGIN * width),
+        round(SAFE_MARGIN * height),
+        round((1 - SAFE_MARGIN) * width),
+        round((1 - SAFE_MARGIN) * height),
+    )
 
 
 def _place_headline(
@@ -244,13 +251,15 @@ def _place_headline(
     origin_x = int(HEADLINE_LEFT * width)
     safe = safe_box(image.size)
     layout = fit_text(
-        text, style,
+        text,
+        style,
         max_width_px=safe[2] - origin_x,
         max_size_px=round(HEADLINE_SIZE_PX * scale),
         min_height_px=MIN_TEXT_HEIGHT_PX * scale,
         max_lines=2,
-        natural_lines=natural, field="thumbnail headline",
-    )  # fmt: skip
+        natural_lines=natural,
+        field="thumbnail headline",
+    )
     left, top, right, bottom = layout.box
     origin_y = {
         "A": int(0.1 * height),

@@ -209,9 +209,13 @@ def weekly_mix(
 
             def make_extra(index: int):
                 request = extra_track_request(
-                    settings.name, week, index, settings.effective_style_weights,
-                    extra_track_s, settings.track_length_range_s,
-                )  # fmt: skip
+                    settings.name,
+                    week,
+                    index,
+                    settings.effective_style_weights,
+                    extra_track_s,
+                    settings.track_length_range_s,
+                )
                 if not fonts:
                     fonts.append(soundfont.resolve())
                 folder = staging / EXTRAS_FOLDER / f"{index:02d}"
@@ -315,10 +319,12 @@ def weekly_thumbnail(
             with Image.open(staged) as image:
                 facts = {
                     "thumbnail_A": {
-                        "format": image.format, "mode": image.mode,
-                        "size": list(image.size), "bytes": staged.stat().st_size,
+                        "format": image.format,
+                        "mode": image.mode,
+                        "size": list(image.size),
+                        "bytes": staged.stat().st_size,
                     }
-                }  # fmt: skip
+                }
             check_results = [check_artwork_format(facts), check_headline_legible({"A": artwork})]
             yield from judge_staged(
                 "weekly_thumbnail", week, check_results, WEEKLY_THUMBNAIL_CHECK_SPECS
@@ -519,9 +525,13 @@ def weekly_upload(
                 "none sent (set YOUTUBE_TOKEN_FILE to publish)"
             )
             record = UploadRecord(
-                "dry_run", artifact_store.relative(manifest_path), None, "planned",
-                release.publish_at_utc, input_sha256=inputs,
-            )  # fmt: skip
+                "dry_run",
+                artifact_store.relative(manifest_path),
+                None,
+                "planned",
+                release.publish_at_utc,
+                input_sha256=inputs,
+            )
             metadata: dict[str, Any] = {
                 "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
                 "requests": dg.MetadataValue.int(len(manifest["requests"])),
@@ -538,9 +548,13 @@ def weekly_upload(
             if outcome.thumbnail_pending:
                 context.log.warning(outcome.thumbnail_pending)
             record = UploadRecord(
-                "live", None, outcome.video_id, outcome.state, release.publish_at_utc,
+                "live",
+                None,
+                outcome.video_id,
+                outcome.state,
+                release.publish_at_utc,
                 input_sha256=inputs,
-            )  # fmt: skip
+            )
             metadata = {
                 "mode": "live",
                 "state": outcome.state,

@@ -49,8 +49,9 @@ def melody_corpus(
         stats = build_corpus(staging, config.preset)
     context.log.info(f"{stats['pieces']} melodies, {stats['notes']} notes")
     return dg.MaterializeResult(
-        value=CorpusRecord(artifact_store.relative(target), config.preset, stats["pieces"],
-                           stats["notes"]),
+        value=CorpusRecord(
+            artifact_store.relative(target), config.preset, stats["pieces"], stats["notes"]
+        ),
         metadata={
             "pieces": dg.MetadataValue.int(stats["pieces"]),
             "notes": dg.MetadataValue.int(stats["notes"]),
@@ -58,7 +59,7 @@ def melody_corpus(
             "by_split": dg.MetadataValue.json(stats["by_split"]),
             "key_histogram": dg.MetadataValue.json(stats["key_histogram"]),
         },
-    )  # fmt: skip
+    )
 
 
 @dg.asset(kinds={"python", "miditok"}, code_version="1", **_options(TokenizerRecord))
@@ -83,10 +84,12 @@ def midi_tokenizer(
 
 MODEL_CHECK_SPECS = [
     dg.AssetCheckSpec(
-        "samples_decode", asset="melody_model", blocking=True,
+        "samples_decode",
+        asset="melody_model",
+        blocking=True,
         description="At least 99 % of sampled melodies decode to valid MIDI",
     ),
-]  # fmt: skip
+]
 
 
 @dg.asset(
@@ -119,7 +122,9 @@ def melody_model(
     model_summary = samples["model"]
     return dg.MaterializeResult(
         value=ModelRecord(
-            artifact_store.relative(target), config.preset, report.parameters,
+            artifact_store.relative(target),
+            config.preset,
+            report.parameters,
             report.validation_perplexity,
         ),
         metadata={
@@ -131,17 +136,21 @@ def melody_model(
             "loss_curve": png_markdown((target / LOSS_FILE).read_bytes(), "loss curve"),
             "sampling_tokens_per_s": dg.MetadataValue.float(samples["tokens_per_s"]),
             "sample_metrics": dg.MetadataValue.json(
-                {"model": model_summary, "held_out_corpus": samples["held_out_corpus"],
-                 "engine": samples["engine"]}
+                {
+                    "model": model_summary,
+                    "held_out_corpus": samples["held_out_corpus"],
+                    "engine": samples["engine"],
+                }
             ),
         },
         check_results=[
             dg.AssetCheckResult(
-                check_name="samples_decode", passed=samples["decode_rate"] >= 0.99,
+                check_name="samples_decode",
+                passed=samples["decode_rate"] >= 0.99,
                 metadata={"decoded": f"{samples['decoded']}/{samples['sampled']}"},
             )
         ],
-    )  # fmt: skip
+    )
 
 
 def model_folder(artifact_store: ArtifactStore) -> Path | None:

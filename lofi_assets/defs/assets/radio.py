@@ -168,9 +168,14 @@ def radio_queue(
                 return QueueEntry(**{**entry.__dict__, "path": str(target / name)})
 
             queue = build_radio_queue(
-                date, catalog, played, config.min_length_s, config.crossfade_s, make_fresh,
+                date,
+                catalog,
+                played,
+                config.min_length_s,
+                config.crossfade_s,
+                make_fresh,
                 config.fresh_fraction,
-            )  # fmt: skip
+            )
             write_json_atomic(staging / QUEUE_FILE, queue.to_document())
             results = radio_queue_check_results(queue, earlier, config.min_length_s)
             yield from judge_staged("radio_queue", date, results, RADIO_QUEUE_CHECK_SPECS)

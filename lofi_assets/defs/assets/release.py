@@ -308,9 +308,11 @@ def thumbnail(
             for path in sorted(staging.glob("*.jpg")):
                 with Image.open(path) as image:
                     facts[path.stem] = {
-                        "format": image.format, "mode": image.mode,
-                        "size": list(image.size), "bytes": path.stat().st_size,
-                    }  # fmt: skip
+                        "format": image.format,
+                        "mode": image.mode,
+                        "size": list(image.size),
+                        "bytes": path.stat().st_size,
+                    }
                 name = path.stem.removeprefix("thumbnail_")
                 if name in VARIANTS:
                     paths[name] = artifact_store.relative(target / path.name)
