@@ -1,5 +1,6 @@
 """Resources: the channel's settings and where artifacts live."""
 
+import enum
 import json
 import os
 from pathlib import Path
@@ -153,6 +154,21 @@ class SoundFontResource(dg.ConfigurableResource):
         return resolve_soundfont(self.path)
 
 
+class YouTubeMode(enum.StrEnum):
+    """Whether YouTube is published to: enum fields make bad values fail at launch."""
+
+    auto = "auto"  # live when a token file is configured, else dry-run
+    dry_run = "dry_run"  # every request built and written to a manifest, no socket opened
+    live = "live"
+
+
+class Delivery(enum.StrEnum):
+    """Where streaming release bundles go."""
+
+    drop_folder = "drop_folder"
+    sftp = "sftp"
+
+
 class YouTubeResource(dg.ConfigurableResource):
     """YouTube Data and Analytics API clients (google-api-python-client, static discovery).
 
@@ -160,7 +176,9 @@ class YouTubeResource(dg.ConfigurableResource):
     is dry-run: every request is built and written to a manifest, and no socket is opened.
     """
 
-    mode: str = Field(default="auto", description="auto, dry_run or live")
+    mode: YouTubeMode = Field(
+        default=YouTubeMode.auto, description="auto (live with a token file), dry_run or live"
+    )
     token_file: str | None = Field(
         default=None,
         description=f"OAuth token file from `lofi auth youtube`; empty: ${TOKEN_FILE_ENV}",
@@ -183,8 +201,6 @@ class YouTubeResource(dg.ConfigurableResource):
 
     @property
     def live(self) -> bool:
-        if self.mode not in ("auto", "dry_run", "live"):
-            raise ConfigError(f"YouTube mode {self.mode!r}: use auto, dry_run or live")
         token_file = self.resolved_token_file
         if self.mode == "live" and not token_file:
             raise CredentialsError(
@@ -229,7 +245,7 @@ class DistributorResource(dg.ConfigurableResource):
     so it survives run config that overrides other fields), never from a file in the repo.
     """
 
-    delivery: str = Field(default="drop_folder", description="drop_folder or sftp")
+    delivery: Delivery = Field(default=Delivery.drop_folder, description="drop_folder or sftp")
     drop_folder: str | None = Field(
         default=None,
         description=f"Where bundles are dropped for pick-up; empty: ${DATA_DIR_ENV}/"
@@ -265,8 +281,6 @@ class DistributorResource(dg.ConfigurableResource):
         if self.delivery == "drop_folder":
             folder = self.drop_folder or str(Path(default_data_dir()) / DROP_FOLDER_NAME)
             return DropFolder(Path(folder).resolve())
-        if self.delivery != "sftp":
-            raise ConfigError(f"Delivery {self.delivery!r}: use drop_folder or sftp")
         if not self.sftp_host or not self.sftp_username:
             raise ConfigError("SFTP delivery needs sftp_host and sftp_username")
         password = field_or_environment(self.sftp_password, SFTP_PASSWORD_ENV)

@@ -1,6 +1,7 @@
 """Release group: the day's tracks as one release: mix, metadata, artwork, video and teaser."""
 
 import base64
+import enum
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -53,7 +54,6 @@ from lofi_assets.defs.records import (
     VideoRecord,
 )
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
-from lofi_assets.errors import ConfigError
 from lofi_assets.lineage import input_hashes
 from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.styles import get_style
@@ -337,24 +337,31 @@ def thumbnail(
     )
 
 
+class Motion(enum.StrEnum):
+    """How a video moves: enum fields make the launchpad list the choices and refuse others."""
+
+    animated = "animated"  # a slow zoom/pan with a rain or dust overlay
+    static = "static"  # one still
+
+
+# "auto" (rain when the artwork's scene is rainy, else dust) or one of the domain's overlays.
+OverlayChoice = enum.StrEnum("OverlayChoice", {name: name for name in ("auto", *OVERLAYS)})
+
+
 class MotionConfig(dg.Config):
     """How the day's artwork moves in its videos."""
 
-    motion: str = "animated"  # slow zoom/pan with a rain or dust overlay; "static": one still
-    overlay: str = "auto"  # "rain", "dust", or "auto": rain when the artwork's scene is rainy
+    motion: Motion = Motion.animated
+    overlay: OverlayChoice = OverlayChoice.auto
 
     def overlay_for(self, scene: str) -> str:
-        if self.motion not in ("animated", "static"):
-            raise ConfigError(f"Unknown motion {self.motion!r}: use 'animated' or 'static'")
         if self.overlay == "auto":
             return "rain" if scene in RAINY_SCENES else "dust"
-        if self.overlay not in OVERLAYS:
-            raise ConfigError(f"Unknown overlay {self.overlay!r}: use auto, {', '.join(OVERLAYS)}")
-        return self.overlay
+        return str(self.overlay)
 
     def motion_label(self, overlay: str) -> str:
         """What the UI shows of the motion: "static", or "animated, <overlay>"."""
-        return self.motion if self.motion == "static" else f"animated, {overlay}"
+        return str(self.motion) if self.motion == Motion.static else f"animated, {overlay}"
 
 
 class VideoConfig(MotionConfig):
