@@ -11,7 +11,7 @@ import yaml
 from bidi import get_display
 from PIL import Image, ImageDraw, ImageFont, features
 
-from lofi_assets.defs.checks import check_headline_legible, check_teaser_text_legible
+from lofi_assets.defs.assets.release_checks import check_headline_legible, check_teaser_text_legible
 from lofi_assets.defs.resources import ChannelConfig
 from lofi_assets.errors import LofiError
 from lofi_assets.music.styles import ASSETS_LIBRARY_ENV, assets_library_dir

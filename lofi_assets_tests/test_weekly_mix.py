@@ -25,13 +25,13 @@ from lofi_assets.defs.assets.long_form import (
     weekly_mix,
     weekly_upload,
 )
-from lofi_assets.defs.assets.produce import mastered_wav, stems
-from lofi_assets.defs.checks import (
+from lofi_assets.defs.assets.long_form_checks import (
     WEEKLY_MIX_CHECK_SPECS,
     WEEKLY_VIDEO_CHECK_SPECS,
-    release_mix_check_results,
     weekly_video_check_results,
 )
+from lofi_assets.defs.assets.produce import mastered_wav, stems
+from lofi_assets.defs.assets.release_checks import release_mix_check_results
 from lofi_assets.defs.partitions import release_weeks, track_partition_key
 from lofi_assets.defs.resources import YouTubeResource
 from lofi_assets.music.arrangement import compose_sketch

@@ -11,8 +11,8 @@ from lofi_assets.defs.assets.common import (
     refuse_if_partition_running,
     track_asset_options,
 )
+from lofi_assets.defs.assets.compose_checks import SKETCH_CHECK_SPECS, sketch_check_results
 from lofi_assets.defs.assets.model import current_model
-from lofi_assets.defs.checks import SKETCH_CHECK_SPECS, sketch_check_results
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import date_and_slot
 from lofi_assets.defs.records import SketchRecord

@@ -38,20 +38,23 @@ from lofi_assets.audio.release_mix import (
 )
 from lofi_assets.audio.wav import verify_wav_length
 from lofi_assets.defs.assets.common import ALL_SLOTS_OF_THE_DAY, judge_staged, progress_log
-from lofi_assets.defs.assets.release import VideoConfig, video_result
-from lofi_assets.defs.checks import (
+from lofi_assets.defs.assets.long_form_checks import (
     WEEKLY_METADATA_CHECK_SPECS,
     WEEKLY_MIX_CHECK_SPECS,
     WEEKLY_THUMBNAIL_CHECK_SPECS,
     WEEKLY_UPLOAD_CHECK_SPECS,
     WEEKLY_VIDEO_CHECK_SPECS,
-    check_artwork_format,
-    check_headline_legible,
-    check_inputs_current,
-    check_no_problems,
-    release_mix_check_results,
     weekly_video_check_results,
 )
+from lofi_assets.defs.assets.publish_checks import check_upload_body_valid
+from lofi_assets.defs.assets.release import VideoConfig, video_result
+from lofi_assets.defs.assets.release_checks import (
+    check_artwork_format,
+    check_headline_legible,
+    check_metadata_valid,
+    release_mix_check_results,
+)
+from lofi_assets.defs.checks import check_inputs_current
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.partitions import release_weeks, track_partition_key
@@ -114,16 +117,16 @@ def _week_options(record_type: type) -> dict[str, Any]:
     }
 
 
-def _track_title(plan: PlanRecord) -> str:
-    """The chapter title of a track, as the daily mix names it: style, key and tempo."""
-    return f"{plan.style_display_name} in {plan.key}, {plan.bpm} BPM"
-
-
 def _load_record(store: ArtifactStore, asset: str, date: str, slot: str) -> Any | None:
     path = store.partition_dir(asset, track_partition_key(date, slot)) / RECORD_FILE
     if not path.is_file():
         return None
     return record_from_document(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _track_title(plan: PlanRecord) -> str:
+    """The chapter title of a track, as the daily mix names it: style, key and tempo."""
+    return f"{plan.style_display_name} in {plan.key}, {plan.bpm} BPM"
 
 
 def week_masters(
@@ -394,7 +397,7 @@ def weekly_metadata(
             publish_windows=channel.publish_windows,
         )
         document = metadata.to_document()
-        check_results = [check_no_problems("metadata_valid", problems(document))]
+        check_results = [check_metadata_valid(problems(document))]
         yield from judge_staged("weekly_metadata", week, check_results, WEEKLY_METADATA_CHECK_SPECS)
         path = write_json_atomic(target / METADATA_FILE, document)
     context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")
@@ -571,7 +574,7 @@ def weekly_upload(
             "publish_at": dg.MetadataValue.timestamp(parse_rfc3339(release.publish_at_utc)),
             "video": dg.MetadataValue.path(str(release.video_path)),
         },
-        check_results=[check_no_problems("upload_body_valid", found), current],
+        check_results=[check_upload_body_valid(found), current],
     )
 
 

@@ -7,6 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from lofi_assets.defs.assets.common import png_markdown
+from lofi_assets.defs.assets.model_checks import MODEL_CHECK_SPECS, check_samples_decode
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.pools import TRAIN_POOL
 from lofi_assets.defs.records import CorpusRecord, ModelRecord, TokenizerRecord
@@ -82,16 +83,6 @@ def midi_tokenizer(
     )
 
 
-MODEL_CHECK_SPECS = [
-    dg.AssetCheckSpec(
-        "samples_decode",
-        asset="melody_model",
-        blocking=True,
-        description="At least 99 % of sampled melodies decode to valid MIDI",
-    ),
-]
-
-
 @dg.asset(
     kinds={"python", "pytorch"},
     code_version="1",
@@ -143,13 +134,7 @@ def melody_model(
                 }
             ),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="samples_decode",
-                passed=samples["decode_rate"] >= 0.99,
-                metadata={"decoded": f"{samples['decoded']}/{samples['sampled']}"},
-            )
-        ],
+        check_results=[check_samples_decode(samples)],
     )
 
 

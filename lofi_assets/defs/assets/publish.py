@@ -11,13 +11,13 @@ from lofi_assets.defs.assets.common import (
     png_markdown,
     release_asset_options,
 )
-from lofi_assets.defs.checks import (
+from lofi_assets.defs.assets.publish_checks import (
     SNAPSHOT_CHECK_SPECS,
     UPLOAD_CHECK_SPECS,
-    check_inputs_current,
-    check_no_problems,
     check_one_row_per_day_and_video,
+    check_upload_body_valid,
 )
+from lofi_assets.defs.checks import check_inputs_current
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.pools import YOUTUBE_API_POOL
 from lofi_assets.defs.records import (
@@ -189,7 +189,7 @@ def youtube_upload(
             "thumbnail": dg.MetadataValue.path(str(release.thumbnail_path)),
             "video": dg.MetadataValue.path(str(release.video_path)),
         },
-        check_results=[check_no_problems("upload_body_valid", found), current],
+        check_results=[check_upload_body_valid(found), current],
     )
 
 

@@ -8,22 +8,18 @@ from collections.abc import Iterator
 import dagster as dg
 
 from lofi_assets.audio.radio_queue import (
-    LOUDNESS_TARGET_LUFS,
-    LOUDNESS_TOLERANCE_LU,
     QUEUE_FILE,
     RADIO_DAY_S,
     REPEAT_WINDOW_DAYS,
     QueueEntry,
     RadioQueue,
     build_radio_queue,
-    length_shortfall_s,
-    loudness_outliers,
     read_radio_queue,
     render_fresh_track,
-    repeated_tracks,
 )
 from lofi_assets.defs.assets.common import judge_staged, release_asset_options
 from lofi_assets.defs.assets.produce import RENDER_RETRIES
+from lofi_assets.defs.assets.radio_checks import RADIO_QUEUE_CHECK_SPECS, radio_queue_check_results
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.pools import RENDER_POOL
@@ -43,20 +39,6 @@ class RadioQueueConfig(dg.Config):
     fresh_track_s: float = 180.0  # each fresh track's length
     fresh_fraction: float = 0.5  # at least this share of the queue's tracks are new
     crossfade_s: float = 4.0
-
-
-def _spec(name: str, description: str) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(name, asset="radio_queue", blocking=True, description=description)
-
-
-RADIO_QUEUE_CHECK_SPECS = [
-    _spec("queue_length", "The queue fills at least the configured air time (24 h by default)"),
-    _spec("no_repeats", f"No track twice, nor played in the previous {REPEAT_WINDOW_DAYS} days"),
-    _spec(
-        "track_loudness",
-        f"Every track at {LOUDNESS_TARGET_LUFS:.0f} ± {LOUDNESS_TOLERANCE_LU:.0f} LUFS",
-    ),
-]
 
 
 def catalog_entries(store: ArtifactStore) -> list[QueueEntry]:
@@ -98,35 +80,6 @@ def earlier_queues(store: ArtifactStore, partition_key: str) -> list[RadioQueue]
         if path.is_file():
             queues.append(read_radio_queue(path))
     return queues
-
-
-def radio_queue_check_results(
-    queue: RadioQueue, earlier: list[RadioQueue], min_length_s: float
-) -> list[dg.AssetCheckResult]:
-    """The three verdicts on a queue (passing and failing sides unit-tested)."""
-    shortfall = length_shortfall_s(queue, min_length_s)
-    repeats = repeated_tracks(queue, earlier)
-    outliers = loudness_outliers(queue)
-    return [
-        dg.AssetCheckResult(
-            check_name="queue_length",
-            passed=shortfall == 0,
-            metadata={
-                "length_h": round(queue.length_s / 3600, 3),
-                "min_length_h": round(min_length_s / 3600, 3),
-            },
-        ),
-        dg.AssetCheckResult(
-            check_name="no_repeats",
-            passed=not repeats,
-            metadata={"repeated": ", ".join(repeats) or "none", "days_compared": len(earlier)},
-        ),
-        dg.AssetCheckResult(
-            check_name="track_loudness",
-            passed=not outliers,
-            metadata={"outliers": ", ".join(f"{t} {v:.1f} LUFS" for t, v in outliers) or "none"},
-        ),
-    ]
 
 
 @dg.asset(

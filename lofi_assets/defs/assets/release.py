@@ -27,7 +27,7 @@ from lofi_assets.defs.assets.common import (
     read_plan,
     release_asset_options,
 )
-from lofi_assets.defs.checks import (
+from lofi_assets.defs.assets.release_checks import (
     METADATA_CHECK_SPECS,
     RELEASE_MIX_CHECK_SPECS,
     TEASER_CHECK_SPECS,
@@ -35,7 +35,7 @@ from lofi_assets.defs.checks import (
     VIDEO_CHECK_SPECS,
     check_artwork_format,
     check_headline_legible,
-    check_no_problems,
+    check_metadata_valid,
     check_teaser_text_legible,
     release_mix_check_results,
     teaser_check_results,
@@ -231,7 +231,7 @@ def release_metadata(
         )
         document = metadata.to_document()
         # Judged before it is written: a document that fails keeps the last good one.
-        check_results = [check_no_problems("metadata_valid", problems(document))]
+        check_results = [check_metadata_valid(problems(document))]
         yield from judge_staged("release_metadata", date, check_results, METADATA_CHECK_SPECS)
         path = write_json_atomic(target / METADATA_FILE, document)
     context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")

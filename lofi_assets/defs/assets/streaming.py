@@ -11,11 +11,8 @@ from lofi_assets.defs.assets.common import (
     judge_staged,
     release_asset_options,
 )
-from lofi_assets.defs.checks import (
-    STREAMING_CHECK_SPECS,
-    check_inputs_current,
-    streaming_check_results,
-)
+from lofi_assets.defs.assets.publish_checks import STREAMING_CHECK_SPECS, streaming_check_results
+from lofi_assets.defs.checks import check_inputs_current
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import date_and_slot
 from lofi_assets.defs.records import (
