@@ -52,7 +52,9 @@ from lofi_assets.defs.resources import (
     ArtifactStore,
     ChannelConfig,
     DistributorResource,
+    MelodyModelResource,
     SoundFontResource,
+    StyleBoostStore,
     WarehouseResource,
     YouTubeResource,
     default_data_dir,
@@ -80,6 +82,8 @@ def resources_from_environment() -> dict[str, object]:
         "soundfont": SoundFontResource(),
         "artifact_store": artifact_store,
         "record_io_manager": RecordIOManager(store=artifact_store),
+        "melody_models": MelodyModelResource(store=artifact_store),
+        "style_boosts": StyleBoostStore(store=artifact_store),
         "youtube": YouTubeResource(
             token_file=_from_environment(TOKEN_FILE_ENV),
             endpoint=_from_environment(ENDPOINT_ENV),

@@ -39,9 +39,9 @@ from lofi_assets.defs.assets.release import (
 )
 from lofi_assets.defs.assets.streaming import streaming_release
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.pools import prepare_pools
 from lofi_assets.defs.records import (
+    RECORD_FILE,
     MasterRecord,
     MetadataRecord,
     ThumbnailRecord,

@@ -8,7 +8,9 @@ refuse a video made from an older mix.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from lofi_assets.audio.release_mix import Chapter
@@ -177,6 +179,19 @@ RECORD_TYPES: dict[str, type] = {
 
 def record_to_document(record: Any) -> dict[str, Any]:
     return {"record_type": type(record).__name__, "fields": asdict(record)}
+
+
+RECORD_FILE = "record.json"  # beside each partition's artifacts (defs/io.py writes it)
+
+
+def read_record(path: Path) -> Any:
+    """The record in ``path`` (a ``record.json``), as its dataclass: the one reader of records
+    on disk, for the IO manager and for assets that look up other partitions' records.
+
+    Raises:
+        FileNotFoundError: no record there; ValueError: an unknown record type.
+    """
+    return record_from_document(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def record_from_document(document: dict[str, Any]) -> Any:

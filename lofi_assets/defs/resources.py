@@ -1,10 +1,11 @@
 """Resources: the channel's settings and where artifacts live."""
 
 import enum
+import functools
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import Field
@@ -12,11 +13,18 @@ from pydantic import Field
 from lofi_assets.audio.soundfont import SoundFont, resolve_soundfont
 from lofi_assets.channel import CHANNEL_TIMEZONE_ENV, DEFAULT_SLOTS, Channel, channel_timezone
 from lofi_assets.defs.failures import DATA_DIR_ENV
+from lofi_assets.defs.records import RECORD_FILE, read_record
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.publish.delivery import DropFolder, SftpTarget
 from lofi_assets.publish.distribution import ReleaseSettings
-from lofi_assets.publish.feedback import Thresholds
+from lofi_assets.publish.feedback import (
+    BOOSTS_FILE,
+    StyleBoost,
+    Thresholds,
+    add_boost,
+    read_boosts,
+)
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.publish.youtube import (
     ENDPOINT_ENV,
@@ -28,6 +36,9 @@ from lofi_assets.publish.youtube import (
     token_uri_for,
 )
 from lofi_assets.storage import confined_path
+
+if TYPE_CHECKING:
+    from lofi_assets.music.model.generate import MelodyModel
 
 DEFAULT_DATA_DIR = "data"
 WAREHOUSE_URL_ENV = "LOFI_WAREHOUSE_URL"
@@ -142,6 +153,64 @@ class ArtifactStore(dg.ConfigurableResource):
 
     def read_json(self, relative_path: str) -> Any:
         return json.loads(self.resolve(relative_path).read_text(encoding="utf-8"))
+
+    def read_record(self, asset_name: str, partition_key: str) -> Any | None:
+        """The record ``asset_name`` wrote for ``partition_key`` (``records.read_record``), or
+        None when that partition has none: for the assets that look up partitions other than
+        their inputs' (the week's masters, a breakout's sketch)."""
+        path = self.partition_dir(asset_name, partition_key) / RECORD_FILE
+        return read_record(path) if path.is_file() else None
+
+
+# Where melody_model writes its files under the data root (replaced whole on each run) and
+# the file written last, whose presence says a model is complete.
+MELODY_MODEL_FOLDER = Path("melody_model") / "current"
+MELODY_MODEL_REPORT = "report.json"
+
+
+@functools.lru_cache(maxsize=2)
+def _load_melody_model(folder: str, version_stamp: float) -> "MelodyModel":
+    # Keyed by the report's mtime too, so a retrained model is loaded again in a long-lived
+    # process; the import waits for the first style that asks for the model.
+    from lofi_assets.music.model.generate import MelodyModel
+
+    return MelodyModel(Path(folder))
+
+
+class MelodyModelResource(dg.ConfigurableResource):
+    """The trained melody model (``melody_model``'s files under the data root), for the styles
+    whose ``melody.generator`` is ``model``: the seam through which midi_sketch reads what
+    another asset trained, loaded once per process and version."""
+
+    store: dg.ResourceDependency[ArtifactStore]
+
+    def folder(self) -> Path:
+        return self.store.root / MELODY_MODEL_FOLDER
+
+    def load(self) -> "MelodyModel | None":
+        """The current model, or None until melody_model has been materialized."""
+        report = self.folder() / MELODY_MODEL_REPORT
+        if not report.is_file():
+            return None
+        return _load_melody_model(str(self.folder()), report.stat().st_mtime)
+
+
+class StyleBoostStore(dg.ConfigurableResource):
+    """The style boosts (``publish.feedback.StyleBoost``) that breakout_feedback adds and
+    midi_sketch weighs styles by: ``feedback/style_boosts.json`` under the data root."""
+
+    store: dg.ResourceDependency[ArtifactStore]
+
+    @property
+    def path(self) -> Path:
+        return self.store.root / BOOSTS_FILE
+
+    def read(self) -> list[StyleBoost]:
+        return read_boosts(self.path)
+
+    def add(self, boost: StyleBoost) -> bool:
+        """Record ``boost`` once; False when the same video's boost is already there."""
+        return add_boost(self.path, boost)
 
 
 class SoundFontResource(dg.ConfigurableResource):

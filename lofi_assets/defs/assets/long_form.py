@@ -7,7 +7,6 @@ with tracks composed and rendered for the week (``audio/long_form.py``).
 """
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -56,7 +55,6 @@ from lofi_assets.defs.assets.release_checks import (
 )
 from lofi_assets.defs.checks import check_inputs_current
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.partitions import release_weeks, track_partition_key
 from lofi_assets.defs.pools import RENDER_POOL, YOUTUBE_API_POOL
 from lofi_assets.defs.records import (
@@ -67,7 +65,6 @@ from lofi_assets.defs.records import (
     UploadRecord,
     VideoRecord,
     WeeklyMixRecord,
-    record_from_document,
 )
 from lofi_assets.defs.resources import (
     ArtifactStore,
@@ -117,13 +114,6 @@ def _week_options(record_type: type) -> dict[str, Any]:
     }
 
 
-def _load_record(store: ArtifactStore, asset: str, date: str, slot: str) -> Any | None:
-    path = store.partition_dir(asset, track_partition_key(date, slot)) / RECORD_FILE
-    if not path.is_file():
-        return None
-    return record_from_document(json.loads(path.read_text(encoding="utf-8")))
-
-
 def _track_title(plan: PlanRecord) -> str:
     """The chapter title of a track, as the daily mix names it: style, key and tempo."""
     return f"{plan.style_display_name} in {plan.key}, {plan.bpm} BPM"
@@ -137,8 +127,8 @@ def week_masters(
     found = []
     for date in dates:
         for slot in sorted(slots, key=lambda name: (len(name), name)):
-            master = _load_record(store, "mastered_wav", date, slot)
-            sketch = _load_record(store, "midi_sketch", date, slot)
+            master = store.read_record("mastered_wav", track_partition_key(date, slot))
+            sketch = store.read_record("midi_sketch", track_partition_key(date, slot))
             if isinstance(master, MasterRecord) and isinstance(sketch, SketchRecord):
                 found.append((f"{date}|{slot}", master, sketch))
     return found

@@ -1,8 +1,5 @@
 """Model group: the melody corpus, its tokenizer and the GPT-2 that writes melodies."""
 
-import functools
-from pathlib import Path
-
 import dagster as dg
 from pydantic import Field
 
@@ -11,8 +8,7 @@ from lofi_assets.defs.assets.model_checks import MODEL_CHECK_SPECS, check_sample
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.pools import TRAIN_POOL
 from lofi_assets.defs.records import CorpusRecord, ModelRecord, TokenizerRecord
-from lofi_assets.defs.resources import ArtifactStore
-from lofi_assets.music.model.generate import MelodyModel
+from lofi_assets.defs.resources import MELODY_MODEL_FOLDER, ArtifactStore
 from lofi_assets.music.model.pipeline import (
     LOSS_FILE,
     build_corpus,
@@ -100,7 +96,7 @@ def melody_model(
 ) -> dg.MaterializeResult:
     """A GPT-2 trained on the tokenized corpus (CUDA when present); midi_sketch uses it for
     styles whose melody.generator is model."""
-    target = artifact_store.root / "melody_model" / CURRENT
+    target = artifact_store.root / MELODY_MODEL_FOLDER
     with domain_failures(artifact_store.root), atomic_directory(target) as staging:
         outcome = build_model(
             artifact_store.resolve(melody_corpus.folder),
@@ -136,21 +132,3 @@ def melody_model(
         },
         check_results=[check_samples_decode(samples)],
     )
-
-
-def model_folder(artifact_store: ArtifactStore) -> Path | None:
-    folder = artifact_store.root / "melody_model" / CURRENT
-    return folder if (folder / "report.json").is_file() else None
-
-
-@functools.lru_cache(maxsize=2)
-def _load(folder: str, version_stamp: float) -> MelodyModel:
-    return MelodyModel(Path(folder))
-
-
-def current_model(artifact_store: ArtifactStore) -> MelodyModel | None:
-    """The materialized melody model, loaded once per process and version (None if absent)."""
-    folder = model_folder(artifact_store)
-    if folder is None:
-        return None
-    return _load(str(folder), (folder / "report.json").stat().st_mtime)

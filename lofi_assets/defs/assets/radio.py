@@ -2,7 +2,6 @@
 holds the stream)."""
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 
 import dagster as dg
@@ -21,9 +20,8 @@ from lofi_assets.defs.assets.common import judge_staged, release_asset_options
 from lofi_assets.defs.assets.produce import RENDER_RETRIES
 from lofi_assets.defs.assets.radio_checks import RADIO_QUEUE_CHECK_SPECS, radio_queue_check_results
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.pools import RENDER_POOL
-from lofi_assets.defs.records import MasterRecord, RadioQueueRecord, record_from_document
+from lofi_assets.defs.records import RECORD_FILE, MasterRecord, RadioQueueRecord, read_record
 from lofi_assets.defs.resources import ArtifactStore, SoundFontResource
 from lofi_assets.music.styles import get_style
 from lofi_assets.seeding import stable_seed
@@ -49,7 +47,7 @@ def catalog_entries(store: ArtifactStore) -> list[QueueEntry]:
         date, slot = record_path.relative_to(catalog).parts[:2]
         if date.startswith(".") or slot.startswith("."):  # staging: work in flight
             continue
-        record = record_from_document(json.loads(record_path.read_text(encoding="utf-8")))
+        record = read_record(record_path)
         if not isinstance(record, MasterRecord):
             continue
         entries.append(
