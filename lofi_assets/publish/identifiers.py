@@ -330,6 +330,14 @@ class IsrcRegistry:
         rows = self.warehouse.query("SELECT track_key, isrc FROM isrc_registry")
         return {row["track_key"]: row["isrc"] for row in rows}
 
+    def duplicate_count(self) -> int:
+        """How many ISRCs the registry holds for more than one track (0 when it is sound)."""
+        rows = self.warehouse.query(
+            "SELECT count(*) AS n FROM (SELECT isrc FROM isrc_registry GROUP BY isrc "
+            "HAVING count(*) > 1) AS repeated"
+        )
+        return int(rows[0]["n"])
+
 
 class UpcPool:
     """Codes from ``pool`` (UPC-A or EAN-13, as given; a GTIN-14 with leading zeros in its

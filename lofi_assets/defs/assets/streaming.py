@@ -33,9 +33,9 @@ from lofi_assets.publish.distribution import (
     artwork_problems,
     build_bundle,
     bundle_problems,
+    metadata_problems,
     plan_release,
     recording_sha256,
-    release_problems,
     store_wav_facts,
 )
 from lofi_assets.publish.identifiers import (
@@ -47,7 +47,6 @@ from lofi_assets.publish.identifiers import (
 from lofi_assets.storage import atomic_directory, write_json_atomic
 
 BUNDLE_DIR, RECEIPT_FILE = "bundle", "receipt.json"
-REQUIRED_FIELDS = ("title", "upc", "artist", "label", "genre", "release_date", "p_line", "c_line")
 
 
 @dg.asset(
@@ -128,20 +127,13 @@ def streaming_release(
             )
             audio_facts = [store_wav_facts(staging / t.audio_file) for t in bundle.plan.tracks]
             isrcs = [t.isrc for t in bundle.plan.tracks]
-            duplicates = store.query(
-                "SELECT count(*) AS n FROM (SELECT isrc FROM isrc_registry GROUP BY isrc "
-                "HAVING count(*) > 1) AS repeated"
-            )[0]["n"]
-            fields = vars(bundle.plan)
-            missing = [name for name in REQUIRED_FIELDS if not str(fields[name]).strip()]
-            missing += release_problems(bundle.plan, [distributor.ddex_party_id])
             check_results = [
                 *streaming_check_results(
                     audio_facts,
                     artwork_problems(staging / plan.artwork_file),
                     isrcs,
-                    int(duplicates),
-                    missing,
+                    registry.duplicate_count(),
+                    metadata_problems(bundle.plan, [distributor.ddex_party_id]),
                     bundle_problems(staging),
                 ),
                 current,
