@@ -104,10 +104,8 @@ def build_daily_release_schedule(hour: int, timezone: str) -> dg.ScheduleDefinit
     ) -> list[dg.RunRequest]:
         """Today's release: one run per track slot of the scheduled date."""
         date = context.scheduled_execution_time.strftime("%Y-%m-%d")
-        return [
-            dg.RunRequest(run_key=f"{date}|{slot}", partition_key=track_partition_key(date, slot))
-            for slot in channel.settings().slots
-        ]
+        keys = [track_partition_key(date, slot) for slot in channel.settings().slots]
+        return [dg.RunRequest(run_key=str(key), partition_key=key) for key in keys]
 
     return daily_release_schedule
 

@@ -13,10 +13,11 @@ from pydantic import Field
 from lofi_assets.audio.soundfont import SoundFont, resolve_soundfont
 from lofi_assets.channel import CHANNEL_TIMEZONE_ENV, DEFAULT_SLOTS, Channel, channel_timezone
 from lofi_assets.defs.failures import DATA_DIR_ENV
+from lofi_assets.defs.partitions import partition_path_parts
 from lofi_assets.defs.records import RECORD_FILE, read_record
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
-from lofi_assets.publish.delivery import DropFolder, SftpTarget
+from lofi_assets.publish.delivery import DeliveryTarget, DropFolder, SftpTarget
 from lofi_assets.publish.distribution import ReleaseSettings
 from lofi_assets.publish.feedback import (
     BOOSTS_FILE,
@@ -119,14 +120,6 @@ class ChannelConfig(dg.ConfigurableResource):
             style_weights=dict(self.style_weights),
             track_length_range_s=(self.track_length_min_s, self.track_length_max_s),
         )
-
-
-def partition_path_parts(partition_key: str | dg.MultiPartitionKey) -> list[str]:
-    """``2026-11-27|1`` → ["2026-11-27", "1"]; ``2026-11-27`` → ["2026-11-27"]."""
-    if isinstance(partition_key, dg.MultiPartitionKey):
-        keys = partition_key.keys_by_dimension
-        return [keys[name] for name in sorted(keys)]
-    return str(partition_key).split("|")
 
 
 class ArtifactStore(dg.ConfigurableResource):
@@ -345,7 +338,7 @@ class DistributorResource(dg.ConfigurableResource):
     )
     ddex_party_id: str = Field(default="PADPIDA0000000001X", description="Our DDEX party id")
 
-    def target(self) -> DropFolder | SftpTarget:
+    def target(self) -> DeliveryTarget:
         """Where bundles go. Raises ConfigError naming the missing setting."""
         if self.delivery == "drop_folder":
             folder = self.drop_folder or str(Path(default_data_dir()) / DROP_FOLDER_NAME)

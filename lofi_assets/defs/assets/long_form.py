@@ -12,7 +12,6 @@ from dataclasses import asdict
 from typing import Any
 
 import dagster as dg
-from PIL import Image
 from pydantic import Field
 
 from lofi_assets.audio.long_form import (
@@ -36,7 +35,12 @@ from lofi_assets.audio.release_mix import (
     longest_gap_s,
 )
 from lofi_assets.audio.wav import verify_wav_length
-from lofi_assets.defs.assets.common import ALL_SLOTS_OF_THE_DAY, judge_staged, progress_log
+from lofi_assets.defs.assets.common import (
+    ALL_SLOTS_OF_THE_DAY,
+    judge_staged,
+    progress_log,
+    track_facts,
+)
 from lofi_assets.defs.assets.long_form_checks import (
     WEEKLY_METADATA_CHECK_SPECS,
     WEEKLY_MIX_CHECK_SPECS,
@@ -76,7 +80,6 @@ from lofi_assets.defs.resources import (
 from lofi_assets.lineage import input_hashes
 from lofi_assets.music.plan_record import PlanRecord, read_plan_record
 from lofi_assets.publish.metadata import (
-    TrackFacts,
     build_weekly_metadata,
     problems,
     timestamp,
@@ -92,7 +95,7 @@ from lofi_assets.publish.upload import (
 from lofi_assets.seeding import stable_seed
 from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
 from lofi_assets.visual.motion import encode_animated
-from lofi_assets.visual.thumbnail import THUMBNAIL_SIZE, draw_artwork, fitted_jpeg
+from lofi_assets.visual.thumbnail import THUMBNAIL_SIZE, draw_artwork, fitted_jpeg, jpeg_file_facts
 from lofi_assets.visual.video import encode_static, probe, size_of
 
 LONG_FORM_VERSION = "1"
@@ -130,7 +133,7 @@ def week_masters(
             master = store.read_record("mastered_wav", track_partition_key(date, slot))
             sketch = store.read_record("midi_sketch", track_partition_key(date, slot))
             if isinstance(master, MasterRecord) and isinstance(sketch, SketchRecord):
-                found.append((f"{date}|{slot}", master, sketch))
+                found.append((str(track_partition_key(date, slot)), master, sketch))
     return found
 
 
@@ -309,15 +312,7 @@ def weekly_thumbnail(
         artwork = draw_artwork(THUMBNAIL_SIZE, plan.style, seed, "A")
         with atomic_directory(target) as staging:
             staged = write_bytes_atomic(staging / THUMBNAIL_FILE, fitted_jpeg(artwork.image))
-            with Image.open(staged) as image:
-                facts = {
-                    "thumbnail_A": {
-                        "format": image.format,
-                        "mode": image.mode,
-                        "size": list(image.size),
-                        "bytes": staged.stat().st_size,
-                    }
-                }
+            facts = {"thumbnail_A": jpeg_file_facts(staged)}
             check_results = [check_artwork_format(facts), check_headline_legible({"A": artwork})]
             yield from judge_staged(
                 "weekly_thumbnail", week, check_results, WEEKLY_THUMBNAIL_CHECK_SPECS
@@ -364,18 +359,7 @@ def weekly_metadata(
             artifact_store.root,
             [weekly_mix.wav_path] + [track["plan_path"] for track in weekly_mix.tracks],
         )
-        tracks = [
-            TrackFacts(
-                style=plan.style,
-                style_display_name=plan.style_display_name,
-                key=plan.key,
-                bpm=float(plan.bpm),
-                ambience=plan.ambience,
-                melody_program=plan.instruments["melody"].program,
-                seed=plan.seed,
-            )
-            for plan in _plans(artifact_store, weekly_mix)
-        ]
+        tracks = [track_facts(plan) for plan in _plans(artifact_store, weekly_mix)]
         metadata = build_weekly_metadata(
             channel_name=settings.name,
             artist=settings.artist,

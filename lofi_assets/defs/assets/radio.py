@@ -20,6 +20,7 @@ from lofi_assets.defs.assets.common import judge_staged, release_asset_options
 from lofi_assets.defs.assets.produce import RENDER_RETRIES
 from lofi_assets.defs.assets.radio_checks import RADIO_QUEUE_CHECK_SPECS, radio_queue_check_results
 from lofi_assets.defs.failures import domain_failures
+from lofi_assets.defs.partitions import track_partition_key
 from lofi_assets.defs.pools import RENDER_POOL
 from lofi_assets.defs.records import RECORD_FILE, MasterRecord, RadioQueueRecord, read_record
 from lofi_assets.defs.resources import ArtifactStore, SoundFontResource
@@ -52,7 +53,7 @@ def catalog_entries(store: ArtifactStore) -> list[QueueEntry]:
             continue
         entries.append(
             QueueEntry(
-                track_id=f"{date}|{slot}",
+                track_id=str(track_partition_key(date, slot)),
                 path=str(store.resolve(record.wav_path)),
                 title=f"{get_style(record.style).display_name} · {date} #{slot}",
                 style=record.style,

@@ -1,13 +1,11 @@
 """Release group: the day's tracks as one release: mix, metadata, artwork, video and teaser."""
 
-import base64
 import enum
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 import dagster as dg
-from PIL import Image
 
 from lofi_assets.audio.measure import integrated_lufs_of_file
 from lofi_assets.audio.memory import reuse_freed_memory
@@ -26,6 +24,7 @@ from lofi_assets.defs.assets.common import (
     progress_log,
     read_plan,
     release_asset_options,
+    track_facts,
 )
 from lofi_assets.defs.assets.release_checks import (
     METADATA_CHECK_SPECS,
@@ -57,20 +56,18 @@ from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
 from lofi_assets.lineage import input_hashes
 from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.styles import get_style
-from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems, timestamp
+from lofi_assets.publish.metadata import build_metadata, problems, timestamp
 from lofi_assets.publish.upload import parse_rfc3339
 from lofi_assets.seeding import stable_seed
-from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
+from lofi_assets.storage import atomic_directory, write_json_atomic
 from lofi_assets.visual.motion import OVERLAYS, encode_animated
 from lofi_assets.visual.teaser import make_teaser, shorts_caption
 from lofi_assets.visual.thumbnail import (
-    COVER_SIZE,
-    THUMBNAIL_SIZE,
+    COVER_FILE,
     VARIANTS,
-    badge_corner_clear,
-    draw_artwork,
-    fitted_jpeg,
-    jpeg_bytes,
+    preview_markdown,
+    variant_file,
+    write_release_artwork,
 )
 from lofi_assets.visual.video import SHORTS_SIZE, VideoFacts, encode_static, probe, size_of
 
@@ -205,20 +202,7 @@ def release_metadata(
             artifact_store.root,
             [release_mix.wav_path] + [midi_sketch[key].plan_path for key in keys],
         )
-        tracks = []
-        for key in keys:
-            plan = read_plan(artifact_store, midi_sketch[key])
-            tracks.append(
-                TrackFacts(
-                    style=plan.style,
-                    style_display_name=plan.style_display_name,
-                    key=plan.key,
-                    bpm=float(plan.bpm),
-                    ambience=plan.ambience,
-                    melody_program=plan.instruments["melody"].program,
-                    seed=plan.seed,
-                )
-            )
+        tracks = [track_facts(read_plan(artifact_store, midi_sketch[key])) for key in keys]
         metadata = build_metadata(
             channel_name=settings.name,
             artist=settings.artist,
@@ -255,11 +239,6 @@ def release_metadata(
     )
 
 
-def _jpeg_markdown(image: Image.Image, alt: str, width_px: int = 320) -> str:
-    preview = image.resize((width_px, round(width_px * image.height / image.width)))
-    return f"![{alt}](data:image/jpeg;base64,{base64.b64encode(jpeg_bytes(preview, 80)).decode()})"
-
-
 @dg.asset(
     group_name="release",
     kinds={"python", "jpeg"},
@@ -283,46 +262,21 @@ def thumbnail(
         inputs = input_hashes(artifact_store.root, [midi_sketch[lead].plan_path])
         plan = read_plan(artifact_store, midi_sketch[lead])
         seed = stable_seed("thumbnail", channel.settings().name, date)
-        legibility, previews, paths = {}, [], {}
-        artworks = {}  # variant (and "cover") → the artwork as drawn, for headline_legible
         with atomic_directory(target) as staging:
-            for variant in VARIANTS:
-                artwork = artworks[variant] = draw_artwork(
-                    THUMBNAIL_SIZE, plan.style, seed, variant
-                )
-                write_bytes_atomic(staging / f"thumbnail_{variant}.jpg", fitted_jpeg(artwork.image))
-                legibility[variant] = {
-                    "text_height_px": artwork.text_height_px,
-                    "contrast": round(artwork.contrast, 2),
-                    "badge_corner_clear": badge_corner_clear(artwork),
-                    "scene": artwork.scene,
-                    "palette": artwork.palette,
-                    "drawn": artwork.text.drawn,
-                    "shortened": artwork.text.shortened,
-                }
-                previews.append(_jpeg_markdown(artwork.image, f"variant {variant}"))
-            cover = artworks["cover"] = draw_artwork(COVER_SIZE, plan.style, seed, "A")
-            write_bytes_atomic(staging / "cover.jpg", jpeg_bytes(cover.image, 90))
+            drawn = write_release_artwork(staging, plan.style, seed)
             # Judged as staged: the previous artwork stays until the new passes.
-            facts = {}
-            for path in sorted(staging.glob("*.jpg")):
-                with Image.open(path) as image:
-                    facts[path.stem] = {
-                        "format": image.format,
-                        "mode": image.mode,
-                        "size": list(image.size),
-                        "bytes": path.stat().st_size,
-                    }
-                name = path.stem.removeprefix("thumbnail_")
-                if name in VARIANTS:
-                    paths[name] = artifact_store.relative(target / path.name)
-            check_results = [check_artwork_format(facts), check_headline_legible(artworks)]
+            check_results = [
+                check_artwork_format(drawn.file_facts()),
+                check_headline_legible(drawn.artworks),
+            ]
             yield from judge_staged("thumbnail", date, check_results, THUMBNAIL_CHECK_SPECS)
+    artwork, legibility = drawn.artworks["A"], drawn.legibility()
+    previews = [preview_markdown(drawn.artworks[v].image, f"variant {v}") for v in VARIANTS]
     context.log.info(f"Headline {artwork.headline!r}, {len(VARIANTS)} variants and a cover")
     yield dg.MaterializeResult(
         value=ThumbnailRecord(
-            variant_paths=paths,
-            cover_path=artifact_store.relative(target / "cover.jpg"),
+            variant_paths={v: artifact_store.relative(target / variant_file(v)) for v in VARIANTS},
+            cover_path=artifact_store.relative(target / COVER_FILE),
             headline=artwork.headline,
             scene=legibility["A"]["scene"],
             input_sha256=inputs,
