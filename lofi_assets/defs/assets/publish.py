@@ -32,8 +32,10 @@ from lofi_assets.defs.resources import ArtifactStore, WarehouseResource, YouTube
 from lofi_assets.errors import ConfigError
 from lofi_assets.lineage import input_hashes
 from lofi_assets.publish.analytics import (
+    duplicate_daily_rows,
     fetch_snapshot,
     top_releases,
+    top_releases_markdown,
     upsert_snapshot,
     views_plot_png,
 )
@@ -224,27 +226,17 @@ def analytics_snapshot(
             written = upsert_snapshot(store, snapshot)
             videos, reason = len(snapshot.total_rows), "" if uploads else "no uploads yet"
             context.log.info(f"{written} rows for {videos} videos up to {date}")
-        duplicates = store.query(
-            "SELECT count(*) AS n FROM (SELECT day, video_id FROM video_daily "
-            "GROUP BY day, video_id HAVING count(*) > 1) AS repeated"
-        )[0]["n"]
+        duplicates = duplicate_daily_rows(store)
         top = top_releases(store)
         plot = views_plot_png(store)
-    table = "\n".join(
-        ["| release | title | views | likes |", "|---|---|---:|---:|"]
-        + [
-            f"| {row['release_date']} | {row['title']} | {row['view_count']:,} | {row['like_count']:,} |"
-            for row in top
-        ]
-    )
     return dg.MaterializeResult(
         value=SnapshotRecord(date, "live" if youtube.live else "dry_run", videos, written, reason),
         metadata={
             "videos": dg.MetadataValue.int(videos),
             "rows_upserted": dg.MetadataValue.int(written),
             "reason": reason or "fetched",
-            "top_releases": dg.MetadataValue.md(table if top else "no analytics yet"),
+            "top_releases": dg.MetadataValue.md(top_releases_markdown(top)),
             "views_over_time": png_markdown(plot, "daily views"),
         },
-        check_results=[check_one_row_per_day_and_video(int(duplicates))],
+        check_results=[check_one_row_per_day_and_video(duplicates)],
     )
