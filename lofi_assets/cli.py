@@ -456,7 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
         "release", help="materialize a day's release on the Dagster instance ($DAGSTER_HOME)"
     )
     release.add_argument(
-        "--date", help="YYYY-MM-DD (default: today in the channel's timezone, $LOFI_CHANNEL_TIMEZONE)"
+        "--date",
+        help="YYYY-MM-DD (default: today in the channel's timezone, $LOFI_CHANNEL_TIMEZONE)",
     )
     release.add_argument("--duration", type=float, help="track length in seconds (a quick preview)")
     release.set_defaults(run=_release)
