@@ -1,5 +1,6 @@
 """Streaming release: the day's tracks as a distributor bundle, identified and delivered."""
 
+import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
@@ -71,6 +72,7 @@ def streaming_release(
     """The day's tracks for Spotify, Apple Music …: 16-bit WAVs with ISRCs, the cover, a
     manifest, a bulk CSV, a DDEX ERN message and a checklist, delivered with a receipt."""
     date = str(context.partition_key)
+    release_day = dt.date.fromisoformat(date)  # its year is the ISRCs' YY
     folder = artifact_store.partition_dir("streaming_release", date)
     with domain_failures(artifact_store.root):
         # Before an ISRC is issued or a byte delivered: metadata and cover of these masters.
@@ -105,7 +107,7 @@ def streaming_release(
         tracks = [
             (
                 title,
-                registry.issue(recording, year=int(date[:4]), channel_name=settings.name),
+                registry.issue(recording, year=release_day.year, channel_name=settings.name),
                 record.duration_s,
             )
             for recording, (_, record), title in zip(recordings, masters, track_titles, strict=True)
