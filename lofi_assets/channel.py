@@ -26,7 +26,7 @@ CHANNEL_TIMEZONE_ENV = "LOFI_CHANNEL_TIMEZONE"
 CHANNEL_START_ENV = "LOFI_CHANNEL_START"
 # Fixed, never "today minus N": a moving start would drop partitions (and their history) from
 # the UI day by day. 2026-11-01 is the earliest day the tests and benches materialize
-# (test_production's 2026-11-01 to 03); a test that needs an earlier day sets the variable.
+# (test_deployment's 2026-11-01 to 03); a test that needs an earlier day sets the variable.
 DEFAULT_CHANNEL_START = "2026-11-01"
 
 

@@ -254,7 +254,7 @@ def _release(args: argparse.Namespace) -> int:
     from lofi_assets.definitions import defs
     from lofi_assets.defs.partitions import track_partition_key
 
-    channel = defs.resources["channel"].to_channel()
+    channel = defs.resources["channel"].settings()
     if args.duration is not None:
         # Each slot's plan as midi_sketch makes it (less the feedback boosts, which only move
         # the style's odds): a length too short for MIN_BARS at the slot's tempo is refused
@@ -455,7 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     release = commands.add_parser(
         "release", help="materialize a day's release on the Dagster instance ($DAGSTER_HOME)"
     )
-    release.add_argument("--date", help="YYYY-MM-DD (default: today, UTC)")
+    release.add_argument(
+        "--date",
+        help="YYYY-MM-DD (default: today in the channel's timezone, $LOFI_CHANNEL_TIMEZONE)",
+    )
     release.add_argument("--duration", type=float, help="track length in seconds (a quick preview)")
     release.set_defaults(run=_release)
 

@@ -58,8 +58,10 @@ from lofi_assets.defs.resources import (
     ArtifactStore,
     ChannelConfig,
     DistributorResource,
+    MelodyModelResource,
     ReportResource,
     SoundFontResource,
+    StyleBoostStore,
     WarehouseResource,
     YouTubeResource,
     default_data_dir,
@@ -87,6 +89,8 @@ def resources_from_environment() -> dict[str, object]:
         "soundfont": SoundFontResource(),
         "artifact_store": artifact_store,
         "record_io_manager": RecordIOManager(store=artifact_store),
+        "melody_models": MelodyModelResource(store=artifact_store),
+        "style_boosts": StyleBoostStore(store=artifact_store),
         "youtube": YouTubeResource(
             token_file=_from_environment(TOKEN_FILE_ENV),
             endpoint=_from_environment(ENDPOINT_ENV),
@@ -152,3 +156,12 @@ defs = dg.Definitions(
     ],
     resources=resources_from_environment(),
 )
+
+
+def celery_tracks_job_definition() -> dg.JobDefinition:
+    """``celery_tracks_job`` resolved against ``defs``, for ``dg.reconstructable``.
+
+    Celery workers rebuild a job from a module-level function; it lives here, beside the one
+    Definitions object, so that ``defs/scale_out.py`` need not import this module back.
+    """
+    return defs.resolve_job_def("celery_tracks_job")

@@ -14,8 +14,10 @@ from lofi_assets.defs.resources import (
     ArtifactStore,
     ChannelConfig,
     DistributorResource,
+    MelodyModelResource,
     ReportResource,
     SoundFontResource,
+    StyleBoostStore,
     WarehouseResource,
     YouTubeResource,
 )
@@ -72,6 +74,8 @@ def make_resources(data_dir: Path) -> dict:
         "soundfont": SoundFontResource(),
         "artifact_store": store,
         "record_io_manager": RecordIOManager(store=store),
+        "melody_models": MelodyModelResource(store=store),
+        "style_boosts": StyleBoostStore(store=store),
         # dry-run whatever the environment holds: $YOUTUBE_TOKEN_FILE would make "auto" live
         "youtube": YouTubeResource(mode="dry_run"),
         "warehouse": WarehouseResource(url=str(data_dir / "warehouse.duckdb")),

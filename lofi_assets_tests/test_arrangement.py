@@ -18,12 +18,17 @@ import yaml
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.analysis import read_midi
 from lofi_assets.music.arrangement import Sketch, arrange, compose_sketch
-from lofi_assets.music.drums import DRUM_KITS
 from lofi_assets.music.melody import MELODY_RANGE
 from lofi_assets.music.midi_io import SUSTAIN_PEDAL_CC, write_sketch_midi
 from lofi_assets.music.plan import SketchRequest, resolve_plan
 from lofi_assets.music.score import DRUM_CHANNEL, NoteEvent, Part, Section
-from lofi_assets.music.styles import assets_library_dir, get_style, parse_style, style_names
+from lofi_assets.music.styles import (
+    DRUM_KITS,
+    assets_library_dir,
+    get_style,
+    parse_style,
+    style_names,
+)
 from lofi_assets_tests import sound_measures as sm
 
 SEEDS = range(4)

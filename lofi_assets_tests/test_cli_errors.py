@@ -452,7 +452,7 @@ def _probe_run(resources: dict, run_config: dict, deliver_from=None) -> dict:
     ) -> None:
         seen["youtube_live"] = youtube.live
         seen["token_file"] = youtube.resolved_token_file
-        seen["timezone"] = channel.to_channel().timezone
+        seen["timezone"] = channel.settings().timezone
         target = distributor.target()
         seen["target"] = target.describe()
         if deliver_from is not None:

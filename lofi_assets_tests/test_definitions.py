@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import dagster as dg
+import pydantic
 import pytest
 import yaml
 
@@ -13,7 +14,7 @@ from lofi_assets.definitions import defs
 from lofi_assets.defs.automation import daily_release_schedule
 from lofi_assets.defs.partitions import release_dates, track_partitions
 from lofi_assets.defs.pools import POOL_LIMITS
-from lofi_assets.defs.resources import ChannelConfig
+from lofi_assets.defs.resources import ChannelConfig, DistributorResource, YouTubeResource
 from lofi_assets_tests.conftest import REPO_ROOT
 
 
@@ -134,3 +135,16 @@ def test_a_bad_calendar_setting_stops_the_code_location_with_its_name(variable, 
     assert result.returncode != 0
     assert "ConfigError" in result.stderr and f"{variable}" in result.stderr
     assert value in result.stderr
+
+
+def test_mode_fields_are_enums_that_refuse_unknown_values_at_launch():
+    job = defs.resolve_job_def("daily_release_job")
+    ok = {"ops": {"video": {"config": {"motion": "static", "overlay": "rain"}}}}
+    assert dg.validate_run_config(job, ok)["ops"]["video"]["config"]["motion"] == "static"
+    for field, value in (("motion", "wobbly"), ("overlay", "snow")):
+        with pytest.raises(dg.DagsterInvalidConfigError, match=f"not in enum type .* got {value}"):
+            dg.validate_run_config(job, {"ops": {"video": {"config": {field: value}}}})
+    with pytest.raises(pydantic.ValidationError, match="'auto', 'dry_run' or 'live'"):
+        YouTubeResource(mode="upload")
+    with pytest.raises(pydantic.ValidationError, match="'drop_folder' or 'sftp'"):
+        DistributorResource(delivery="ftp")

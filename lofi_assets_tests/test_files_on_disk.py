@@ -31,9 +31,8 @@ from lofi_assets.audio.wav import (
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.release import release_mix, thumbnail, video
-from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.partitions import track_partition_key
-from lofi_assets.defs.records import MasterRecord, record_to_document
+from lofi_assets.defs.records import RECORD_FILE, MasterRecord, record_to_document
 from lofi_assets.defs.resources import ArtifactStore
 from lofi_assets.storage import DiskFullError, write_bytes_atomic, write_json_atomic
 from lofi_assets.visual.video import TruncatedVideoError, encode_static, probe

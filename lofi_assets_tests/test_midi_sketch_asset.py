@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from lofi_assets.defs.assets.compose import midi_sketch
-from lofi_assets.defs.checks import sketch_check_results
+from lofi_assets.defs.assets.compose_checks import sketch_check_results
 from lofi_assets.defs.partitions import release_dates, track_partition_key
 from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ChannelConfig

@@ -225,7 +225,7 @@ def _warehouse_with(tmp_path: Path, rows: dict[str, int]) -> WarehouseResource:
         snapshot.total_rows.append((video_id, DATE, "t", 540.0, views, 0, 0, "2026-11-26"))
         for day in (DATE, "2026-11-26"):
             snapshot.daily_rows.append((day, video_id, views // 2, 1.0, 300.0, 0, 0, "2026-11-26"))
-    upsert_snapshot(resource.warehouse(), snapshot)
+    upsert_snapshot(resource.client(), snapshot)
     return resource
 
 

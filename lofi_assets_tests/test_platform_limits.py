@@ -17,9 +17,9 @@ from lofi_assets.audio.wav import write_wav
 from lofi_assets.channel import Channel
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
+from lofi_assets.defs.assets.publish_checks import streaming_check_results
 from lofi_assets.defs.assets.release import release_metadata, release_mix, thumbnail
 from lofi_assets.defs.assets.streaming import streaming_release
-from lofi_assets.defs.checks import streaming_check_results
 from lofi_assets.defs.records import (
     MasterRecord,
     MetadataRecord,

@@ -155,7 +155,7 @@ def test_analytics_refetch_replaces_rows_instead_of_adding_them(day, published):
     for snapshot in published["snapshots"]:
         assert snapshot.success
         assert all(e.passed for e in snapshot.get_asset_check_evaluations())
-    warehouse = day["resources"]["warehouse"].warehouse()
+    warehouse = day["resources"]["warehouse"].client()
     rows = warehouse.query("SELECT day, views FROM video_daily ORDER BY day")
     assert rows == [{"day": DATE, "views": 900}, {"day": NEXT_DAY, "views": 900}]
     metadata = published["snapshots"][-1].get_asset_materialization_events()[0]

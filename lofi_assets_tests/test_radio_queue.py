@@ -26,8 +26,8 @@ from lofi_assets.defs.assets.radio import (
     catalog_entries,
     earlier_queues,
     radio_queue,
-    radio_queue_check_results,
 )
+from lofi_assets.defs.assets.radio_checks import radio_queue_check_results
 from lofi_assets.defs.records import MasterRecord, record_to_document
 from lofi_assets.defs.resources import ArtifactStore
 from lofi_assets.storage import write_json_atomic

@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 
 from lofi_assets.audio.wav import write_wav
-from lofi_assets.definitions import resources_from_environment
+from lofi_assets.definitions import celery_tracks_job_definition, resources_from_environment
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
@@ -39,9 +39,9 @@ from lofi_assets.defs.assets.release import (
 )
 from lofi_assets.defs.assets.streaming import streaming_release
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.pools import prepare_pools
 from lofi_assets.defs.records import (
+    RECORD_FILE,
     MasterRecord,
     MetadataRecord,
     ThumbnailRecord,
@@ -53,7 +53,7 @@ from lofi_assets.defs.resources import (
     WarehouseResource,
     YouTubeResource,
 )
-from lofi_assets.defs.scale_out import BACKEND_ENV, BROKER_ENV, celery_tracks_job_definition
+from lofi_assets.defs.scale_out import BACKEND_ENV, BROKER_ENV
 from lofi_assets.errors import ConfigError
 from lofi_assets.publish.warehouse import Warehouse, WarehouseError
 from lofi_assets.publish.youtube import (

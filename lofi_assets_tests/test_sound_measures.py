@@ -13,9 +13,11 @@ from pathlib import Path
 
 import mido
 import numpy as np
+import pyloudnorm
 import pytest
 from scipy import signal
 
+from lofi_assets.audio.measure import integrated_lufs
 from lofi_assets_tests import sound_measures as sm
 
 TPB = 480
@@ -227,6 +229,17 @@ def test_ebur128_reads_loudness_and_true_peak():
     assert measured.loudness_range_lu == pytest.approx(0.0, abs=0.2)
     assert measured.short_term.shape[1] == 2
     assert measured.short_term[-1, 1] == pytest.approx(-20.0, abs=0.2)
+
+
+@pytest.mark.parametrize("rate", [44_100, 48_000])
+def test_our_integrated_loudness_is_pyloudnorms(rate):
+    # measure.py builds pyloudnorm's K-weighting from its public IIRfilter: the same filters
+    # as the Meter's own, so the same figure on pink-ish, level-varying noise.
+    rng = np.random.default_rng(7)
+    noise = signal.lfilter([1.0], [1.0, -0.9], rng.standard_normal((2, rate * 5)), axis=1)
+    noise *= np.linspace(0.02, 0.3, noise.shape[1])
+    expected = pyloudnorm.Meter(rate).integrated_loudness(noise.T)
+    assert integrated_lufs(noise.astype(np.float32), rate) == pytest.approx(expected, abs=0.01)
 
 
 def test_section_loudness_spread_from_the_form(tmp_path):

@@ -35,7 +35,7 @@ from lofi_assets.audio.soundfont import (
     resolve_soundfont,
 )
 from lofi_assets.cli import main
-from lofi_assets.defs.checks import check_stems_audible
+from lofi_assets.defs.assets.produce_checks import check_stems_audible
 from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.plan import SketchRequest
 from lofi_assets.music.sketch_files import write_sketch_files

@@ -7,7 +7,7 @@ from PIL import Image
 
 from lofi_assets.audio.measure import loudest_window_of_file
 from lofi_assets.audio.wav import AudioFileError, write_faded_excerpt, write_wav
-from lofi_assets.defs.checks import teaser_check_results
+from lofi_assets.defs.assets.release_checks import teaser_check_results
 from lofi_assets.visual.teaser import MIN_CONTRAST, make_teaser, teaser_artwork
 from lofi_assets.visual.thumbnail import COVER_SIZE, draw_artwork, jpeg_bytes
 from lofi_assets.visual.video import SHORTS_SIZE, probe

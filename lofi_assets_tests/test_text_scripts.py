@@ -11,7 +11,7 @@ import yaml
 from bidi import get_display
 from PIL import Image, ImageDraw, ImageFont, features
 
-from lofi_assets.defs.checks import check_headline_legible, check_teaser_text_legible
+from lofi_assets.defs.assets.release_checks import check_headline_legible, check_teaser_text_legible
 from lofi_assets.defs.resources import ChannelConfig
 from lofi_assets.errors import LofiError
 from lofi_assets.music.styles import ASSETS_LIBRARY_ENV, assets_library_dir
@@ -108,7 +108,7 @@ def test_japanese_breaks_between_characters_but_not_before_small_kana_or_long_ma
 
 
 def test_a_japanese_channel_name_is_drawn_in_the_shorts_caption(grey_cover):
-    name = ChannelConfig(channel_name="深夜ラジオ").to_channel().name
+    name = ChannelConfig(channel_name="深夜ラジオ").settings().name
     with_name = teaser_picture(grey_cover, "Rainy Jazz", shorts_caption(name))
     without = teaser_picture(grey_cover, "Rainy Jazz", shorts_caption(""))
     caption = with_name.caption

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lofi_assets.audio.wav import write_wav
-from lofi_assets.defs.checks import video_check_results
+from lofi_assets.defs.assets.release_checks import video_check_results
 from lofi_assets.visual.motion import LOOP_S, animated_frame, encode_animated, make_particles
 from lofi_assets.visual.thumbnail import THUMBNAIL_SIZE, draw_artwork, fitted_jpeg
 from lofi_assets.visual.video import SIZES, VideoError, encode_static, probe, size_of

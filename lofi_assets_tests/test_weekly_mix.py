@@ -25,13 +25,13 @@ from lofi_assets.defs.assets.long_form import (
     weekly_mix,
     weekly_upload,
 )
-from lofi_assets.defs.assets.produce import mastered_wav, stems
-from lofi_assets.defs.checks import (
+from lofi_assets.defs.assets.long_form_checks import (
     WEEKLY_MIX_CHECK_SPECS,
     WEEKLY_VIDEO_CHECK_SPECS,
-    release_mix_check_results,
     weekly_video_check_results,
 )
+from lofi_assets.defs.assets.produce import mastered_wav, stems
+from lofi_assets.defs.assets.release_checks import release_mix_check_results
 from lofi_assets.defs.partitions import release_weeks, track_partition_key
 from lofi_assets.defs.resources import YouTubeResource
 from lofi_assets.music.arrangement import compose_sketch
@@ -185,7 +185,7 @@ def test_a_published_week_is_one_video_however_often_it_runs(week):
     )
     assert first["steps_done"].value == ["uploaded", "thumbnail", "playlisted", "scheduled"]
     assert second["steps_done"].value == []
-    ledger = UploadLedger(week["resources"]["warehouse"].warehouse())
+    ledger = UploadLedger(week["resources"]["warehouse"].client())
     row = ledger.load(f"weekly-{WEEK}")
     assert (row.state, row.video_id) == ("scheduled", next(iter(week["videos"])))
     assert ledger.load(WEEK) is None  # the daily release of that date keeps its own key

@@ -164,19 +164,28 @@ def bitcrush(
     """
     source = _as_float32(audio)
     scale = peak(source) if full_scale is None else float(full_scale)
-    return _quantize_in_place(source.copy(), bit_depth, scale)
+    return quantize(source, bit_depth, scale)
 
 
-def _quantize_in_place(audio: np.ndarray, bit_depth: float, full_scale: float) -> np.ndarray:
-    """``bitcrush`` on a float32 array the caller owns (long stems: no second copy)."""
+def quantize(audio: np.ndarray, bit_depth: float, full_scale: float) -> np.ndarray:
+    """``audio`` (float32, any shape) on the ``bit_depth``-bit PCM grid of ±``full_scale``:
+    steps of ``full_scale`` / 2^(bits − 1), the top code one step below full scale as in
+    two's complement. A new array; silence (``full_scale`` ≤ 0) is returned as it is.
+
+    The rounding is ``pedalboard.Bitcrush``'s, which counts bits differently: its
+    ``bit_depth`` N rounds to steps of 2^−N across ±1 (2^(N+1) + 1 levels), one bit finer
+    than N-bit PCM's 2^(1−N), so it gets ``bit_depth − 1``; the clip takes its extra top
+    level away. Pointwise, so the samples go through as one mono row: pedalboard guesses
+    the channel axis from the shape, and a short block (2 × 2) would be ambiguous.
+    """
     if full_scale <= 0.0:
         return audio
-    steps = 2.0 ** (bit_depth - 1)
-    audio *= np.float32(steps / full_scale)
-    np.round(audio, out=audio)
-    np.clip(audio, -steps, steps - 1.0, out=audio)
-    audio *= np.float32(full_scale / steps)
-    return audio
+    top = 1.0 - 2.0 ** (1.0 - bit_depth)
+    unit = np.clip(audio.reshape(1, -1) * np.float32(1.0 / full_scale), -1.0, top)
+    # Pointwise: the sample rate pedalboard asks for changes nothing.
+    crushed = pedalboard.Bitcrush(bit_depth=bit_depth - 1.0)(unit.astype(np.float32), 48_000)
+    crushed *= np.float32(full_scale)
+    return crushed.reshape(audio.shape)
 
 
 def sample_and_hold(audio: np.ndarray, sample_rate_hz: int, target_rate_hz: float) -> np.ndarray:
@@ -251,7 +260,7 @@ def vintage_sampler(
     full_scale = peak(held)
     if sos is not None:
         full_scale = max(full_scale, sos_filtered_peak(held, sos))
-    crushed = _quantize_in_place(held, bit_depth, full_scale)  # held is ours: no copy
+    crushed = quantize(held, bit_depth, full_scale)
     return crushed if sos is None else sos_filter(crushed, sos)
 
 
@@ -467,9 +476,13 @@ def sidechain_duck(
 
 
 def compress(
-    audio: np.ndarray, sample_rate_hz: int, threshold_db: float = -18.0, ratio: float = 3.0,
-    attack_ms: float = 10.0, release_ms: float = 120.0,
-) -> np.ndarray:  # fmt: skip
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    threshold_db: float = -18.0,
+    ratio: float = 3.0,
+    attack_ms: float = 10.0,
+    release_ms: float = 120.0,
+) -> np.ndarray:
     plugin = pedalboard.Compressor(
         threshold_db=threshold_db, ratio=ratio, attack_ms=attack_ms, release_ms=release_ms
     )
@@ -544,12 +557,14 @@ class SevenBandEq:
         return _run(pedalboard.Pedalboard(self.plugins()), audio, sample_rate_hz)
 
 
-def band_limit(
-    audio: np.ndarray, sample_rate_hz: int, highpass_hz: float | None, lowpass_hz: float | None
-) -> np.ndarray:
+def band_limit_plugins(
+    highpass_hz: float | None, lowpass_hz: float | None
+) -> list[pedalboard.Plugin]:
+    """A high-pass at ``highpass_hz`` and a low-pass at ``lowpass_hz``, each left out when
+    ``None`` (pedalboard's 12 dB/octave filters); an empty list is "no band limit"."""
     plugins: list[pedalboard.Plugin] = []
     if highpass_hz:
         plugins.append(pedalboard.HighpassFilter(cutoff_frequency_hz=highpass_hz))
     if lowpass_hz:
         plugins.append(pedalboard.LowpassFilter(cutoff_frequency_hz=lowpass_hz))
-    return _run(pedalboard.Pedalboard(plugins), audio, sample_rate_hz) if plugins else audio
+    return plugins

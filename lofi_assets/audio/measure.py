@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
-import pyloudnorm
+from pyloudnorm.iirfilter import IIRfilter
 from scipy import signal
 
 from lofi_assets.audio.effects import mean_square
@@ -28,13 +28,24 @@ def to_db(value: float, floor_db: float = -200.0) -> float:
     return 20.0 * math.log10(value) if value > 0 else floor_db
 
 
+# The BS.1770-4 K-weighting as pyloudnorm's Meter builds it ("K-weighting" filter class):
+# (gain_db, Q, centre_hz, kind) of the +4 dB high shelf and the 38 Hz RLB high pass.
+K_WEIGHTING_STAGES = ((4.0, 1 / math.sqrt(2), 1500.0, "high_shelf"), (0.0, 0.5, 38.0, "high_pass"))
+
+
 @functools.cache
 def _k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
-    # pyloudnorm designs the BS.1770 K-weighting (high shelf + high pass) for any rate; we
-    # reuse its coefficients as float32 second-order sections so long tracks filter fast
-    # and every loudness figure here shares one definition with pyloudnorm's meter.
-    meter = pyloudnorm.Meter(sample_rate_hz)
-    stages = [signal.tf2sos(stage.b, stage.a) for stage in meter._filters.values()]
+    # pyloudnorm's public IIRfilter (module pyloudnorm.iirfilter) designs each stage for any
+    # rate; the Meter keeps its own only in a private attribute, so we build the same two.
+    # As float32 second-order sections long tracks filter fast; test_sound_measures holds
+    # our integrated loudness to pyloudnorm.Meter's.
+    stages = [
+        signal.tf2sos(stage.b, stage.a)
+        for stage in (
+            IIRfilter(gain_db, q, centre_hz, sample_rate_hz, kind)
+            for gain_db, q, centre_hz, kind in K_WEIGHTING_STAGES
+        )
+    ]
     return np.vstack(stages).astype(np.float32)
 
 
@@ -280,9 +291,6 @@ class LoudnessReport:
     loudness_range_lu: float
     duration_s: float
     stereo_correlation: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {name: round(value, 3) for name, value in asdict(self).items()}
 
 
 def loudness_report(audio: np.ndarray, sample_rate_hz: int) -> LoudnessReport:

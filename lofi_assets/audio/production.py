@@ -340,9 +340,13 @@ def _stem_streams(
             pedalboard.Chorus(rate_hz=0.6, depth=0.2, mix=settings.keys_chorus_mix), audio, rate
         )
         audio = st.wow_flutter_stream(
-            audio, rate, settings.wow_rate_hz, settings.wow_depth_cents,
-            settings.flutter_rate_hz, settings.flutter_depth_cents,
-        )  # fmt: skip
+            audio,
+            rate,
+            settings.wow_rate_hz,
+            settings.wow_depth_cents,
+            settings.flutter_rate_hz,
+            settings.flutter_depth_cents,
+        )
         audio = st.plugin_stream(_reverb(settings.keys_reverb), audio, rate)
         return st.sidechain_stream(audio, rate, kicks, settings.sidechain_depth_db / 2)
 
@@ -499,18 +503,28 @@ def stem_sources(
 
 
 def _write_levelled(
-    name: str, blocks: Iterable[np.ndarray], path: Path, samples: int, level_dbfs: float,
-    sample_rate_hz: int, level_in_place: bool = True,
-) -> StemFile:  # fmt: skip
+    name: str,
+    blocks: Iterable[np.ndarray],
+    path: Path,
+    samples: int,
+    level_dbfs: float,
+    sample_rate_hz: int,
+    level_in_place: bool = True,
+) -> StemFile:
     """Write a stem's blocks as float WAV, then scale the file in place to ``level_dbfs`` RMS
     (the level needs the whole stem's RMS: a second pass, block by block). Without
     ``level_in_place`` the file keeps the raw stem and the gain is returned instead. A stem
     that peaks under ``SILENT_STEM_PEAK_DBFS`` is left as it is (gain 1)."""
     squares, written, non_finite, peak = 0.0, 0, 0, 0.0
     with wav_file(
-        path, "w", expected_frames=samples,  # a full disk refused before the first block
-        samplerate=sample_rate_hz, channels=2, subtype=STEM_SUBTYPE, format="WAV",
-    ) as handle:  # fmt: skip
+        path,
+        "w",
+        expected_frames=samples,  # a full disk refused before the first block
+        samplerate=sample_rate_hz,
+        channels=2,
+        subtype=STEM_SUBTYPE,
+        format="WAV",
+    ) as handle:
         for block in blocks:
             if block.shape[0] != 2:
                 raise ProductionError(f"Stem {name} came out with {block.shape[0]} channels")
@@ -1005,8 +1019,9 @@ def _multiband_stream(blocks: Iterable[np.ndarray], sample_rate_hz: int) -> Iter
         yield np.sum(compressed, axis=0).astype(np.float32)
 
 
-def _fade_gains(samples: int, sample_rate_hz: int, fade_in_s: float = 0.01,
-                fade_out_s: float = 1.5) -> Callable[[np.ndarray, int], np.ndarray]:  # fmt: skip
+def _fade_gains(
+    samples: int, sample_rate_hz: int, fade_in_s: float = 0.01, fade_out_s: float = 1.5
+) -> Callable[[np.ndarray, int], np.ndarray]:
     """``_fades`` for a block at ``position``: the same ramps, placed by track position."""
     fade_in, fade_out = int(fade_in_s * sample_rate_hz), int(fade_out_s * sample_rate_hz)
     ramp_in = np.linspace(0, 1, fade_in, dtype=np.float32)

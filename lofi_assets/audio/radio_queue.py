@@ -65,8 +65,11 @@ class RadioQueue:
         return sum(entry.fresh for entry in self.entries)
 
     def to_document(self) -> dict:
-        return {"date": self.date, "crossfade_s": self.crossfade_s,
-                "entries": [asdict(entry) for entry in self.entries]}  # fmt: skip
+        return {
+            "date": self.date,
+            "crossfade_s": self.crossfade_s,
+            "entries": [asdict(entry) for entry in self.entries],
+        }
 
 
 def read_radio_queue(path: Path) -> RadioQueue:

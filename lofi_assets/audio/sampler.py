@@ -298,9 +298,16 @@ def render_drums(
     """
     sources: list[StemSource] = []
     audio = collect(
-        drum_blocks(notes, program, soundfont, duration_s, sample_rate_hz, library=library,
-                    on_kit=sources.append)
-    )  # fmt: skip
+        drum_blocks(
+            notes,
+            program,
+            soundfont,
+            duration_s,
+            sample_rate_hz,
+            library=library,
+            on_kit=sources.append,
+        )
+    )
     return audio, (sources[0] if sources else None)
 
 

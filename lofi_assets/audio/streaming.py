@@ -137,12 +137,8 @@ def band_limit_stream(
     highpass_hz: float | None,
     lowpass_hz: float | None,
 ) -> Iterable[np.ndarray]:
-    """``effects.band_limit`` on a stream."""
-    plugins: list[pedalboard.Plugin] = []
-    if highpass_hz:
-        plugins.append(pedalboard.HighpassFilter(cutoff_frequency_hz=highpass_hz))
-    if lowpass_hz:
-        plugins.append(pedalboard.LowpassFilter(cutoff_frequency_hz=lowpass_hz))
+    """``effects.band_limit_plugins`` on a stream (the blocks as they are when both are None)."""
+    plugins = fx.band_limit_plugins(highpass_hz, lowpass_hz)
     if not plugins:
         return blocks
     return plugin_stream(pedalboard.Pedalboard(plugins), blocks, sample_rate_hz)
@@ -422,5 +418,5 @@ def vintage_sampler_stream(
                     state = np.zeros((sos.shape[0], block.shape[0], 2))
                 filtered, state = signal.sosfilt(sos, block.astype(np.float64), axis=1, zi=state)
                 full_scale = max(full_scale, float(np.max(np.abs(filtered))))
-        crushed = (fx._quantize_in_place(block, bit_depth, full_scale) for block in held.blocks())
+        crushed = (fx.quantize(block, bit_depth, full_scale) for block in held.blocks())
         yield from (crushed if sos is None else sos_stream(crushed, sos))

@@ -104,10 +104,8 @@ def build_daily_release_schedule(hour: int, timezone: str) -> dg.ScheduleDefinit
     ) -> list[dg.RunRequest]:
         """Today's release: one run per track slot of the scheduled date."""
         date = context.scheduled_execution_time.strftime("%Y-%m-%d")
-        return [
-            dg.RunRequest(run_key=f"{date}|{slot}", partition_key=track_partition_key(date, slot))
-            for slot in channel.to_channel().slots
-        ]
+        keys = [track_partition_key(date, slot) for slot in channel.settings().slots]
+        return [dg.RunRequest(run_key=str(key), partition_key=key) for key in keys]
 
     return daily_release_schedule
 
@@ -152,7 +150,7 @@ def analytics_threshold_sensor(
     id or release date is malformed (they name the run's folders) is never requested; the
     skip reason or the log says which."""
     acted = set(json.loads(context.cursor or "[]"))
-    crossing, reason = breakouts(early_performance(warehouse.warehouse()), channel.thresholds())
+    crossing, reason = breakouts(early_performance(warehouse.client()), channel.thresholds())
     fresh = [p for p in crossing if p.video_id not in acted]
     if not fresh:
         done = f"every breakout ({len(acted)}) has been acted on" if crossing else ""

@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from lofi_assets.channel import DEFAULT_SLOTS
+from lofi_assets.defs.partitions import track_partition_key
 from lofi_assets.errors import LofiError
 from lofi_assets.publish.youtube import TokenServerUnreachableError
 from lofi_assets.redaction import install_log_redaction, redact, redact_exception
@@ -39,7 +40,11 @@ def remake_fix(data_root: Path, path: Path) -> str | None:
     if len(parts) < 3 or any(part.startswith(".") for part in parts[:-1]):
         return None
     asset, date = parts[0], parts[1]
-    key = f"{date}|{parts[2]}" if len(parts) > 3 and parts[2] in DEFAULT_SLOTS else date
+    key = (
+        track_partition_key(date, parts[2])
+        if len(parts) > 3 and parts[2] in DEFAULT_SLOTS
+        else date
+    )
     return f"re-materialize {asset} for {key}"
 
 

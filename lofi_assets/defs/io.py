@@ -11,17 +11,14 @@ its own partition's folder; a run over several partitions of one record is refus
 than written to a folder the partitions would share.
 """
 
-import json
 import typing
 from typing import Any
 
 import dagster as dg
 
-from lofi_assets.defs.records import record_from_document, record_to_document
+from lofi_assets.defs.records import RECORD_FILE, read_record, record_to_document
 from lofi_assets.defs.resources import ArtifactStore
 from lofi_assets.storage import write_json_atomic
-
-RECORD_FILE = "record.json"
 
 
 class PartitionRangeError(ValueError):
@@ -70,7 +67,7 @@ class RecordIOManager(dg.ConfigurableIOManager):
                 f"No record for {asset_key.to_user_string()} partition {partition_key} at {path}: "
                 "materialize it first"
             )
-        return record_from_document(json.loads(path.read_text(encoding="utf-8")))
+        return read_record(path)
 
     def load_input(self, context: dg.InputContext) -> Any:
         asset_key = context.asset_key

@@ -33,6 +33,14 @@ def date_and_slot(partition_key: str | dg.MultiPartitionKey) -> tuple[str, str]:
     return date, slot
 
 
+def partition_path_parts(partition_key: str | dg.MultiPartitionKey) -> list[str]:
+    """``2026-11-27|1`` → ["2026-11-27", "1"]; ``2026-11-27`` → ["2026-11-27"]."""
+    if isinstance(partition_key, dg.MultiPartitionKey):
+        keys = partition_key.keys_by_dimension
+        return [keys[name] for name in sorted(keys)]
+    return str(partition_key).split("|")
+
+
 def _week_day_offset(start_date: str) -> int:
     """Dagster's ``day_offset`` (0 = Sunday … 6 = Saturday) of the launch day's weekday, so
     the channel's weeks start on the weekday it launched."""

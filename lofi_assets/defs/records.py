@@ -8,8 +8,18 @@ refuse a video made from an older mix.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import Any
+
+from lofi_assets.audio.release_mix import Chapter
+
+
+def chapters_from_document(chapters: Any) -> tuple[Chapter, ...]:
+    """Chapters as ``Chapter``s, whether given so or as read back from a record's JSON
+    (``{"start_s": float, "title": str}`` each, as ``dataclasses.asdict`` wrote them)."""
+    return tuple(c if isinstance(c, Chapter) else Chapter(**c) for c in chapters)
 
 
 @dataclass(frozen=True)
@@ -50,9 +60,12 @@ class ReleaseMixRecord:
     wav_path: str
     chapters_path: str
     duration_s: float
-    chapters: list[dict]  # {"start_s": float, "title": str}, in order
+    chapters: tuple[Chapter, ...]  # in order
     slots: list[str]
     input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "chapters", chapters_from_document(self.chapters))
 
 
 @dataclass(frozen=True)
@@ -146,15 +159,39 @@ class TeaserRecord:
 RECORD_TYPES: dict[str, type] = {
     record.__name__: record
     for record in (
-        SketchRecord, StemsRecord, MasterRecord, ReleaseMixRecord, MetadataRecord,
-        ThumbnailRecord, VideoRecord, TeaserRecord, UploadRecord, SnapshotRecord,
-        StreamingReleaseRecord, CorpusRecord, TokenizerRecord, ModelRecord,
+        SketchRecord,
+        StemsRecord,
+        MasterRecord,
+        ReleaseMixRecord,
+        MetadataRecord,
+        ThumbnailRecord,
+        VideoRecord,
+        TeaserRecord,
+        UploadRecord,
+        SnapshotRecord,
+        StreamingReleaseRecord,
+        CorpusRecord,
+        TokenizerRecord,
+        ModelRecord,
     )
-}  # fmt: skip
+}
 
 
 def record_to_document(record: Any) -> dict[str, Any]:
     return {"record_type": type(record).__name__, "fields": asdict(record)}
+
+
+RECORD_FILE = "record.json"  # beside each partition's artifacts (defs/io.py writes it)
+
+
+def read_record(path: Path) -> Any:
+    """The record in ``path`` (a ``record.json``), as its dataclass: the one reader of records
+    on disk, for the IO manager and for assets that look up other partitions' records.
+
+    Raises:
+        FileNotFoundError: no record there; ValueError: an unknown record type.
+    """
+    return record_from_document(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def record_from_document(document: dict[str, Any]) -> Any:
@@ -172,12 +209,15 @@ class WeeklyMixRecord:
     wav_path: str
     chapters_path: str
     duration_s: float
-    chapters: list[dict]  # {"start_s": float, "title": str}, one per track, in order
+    chapters: tuple[Chapter, ...]  # one per track, in order
     # One per track: {"source": "master" | "extra", "track": "<date>|<slot>" or extra index,
     # "plan_path": plan.json under the data root}
     tracks: list[dict]
     extras: int  # how many of the tracks were composed for the week (top-up)
     input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "chapters", chapters_from_document(self.chapters))
 
 
 RECORD_TYPES[WeeklyMixRecord.__name__] = WeeklyMixRecord

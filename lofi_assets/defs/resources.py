@@ -1,9 +1,11 @@
 """Resources: the channel's settings and where artifacts live."""
 
+import enum
+import functools
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import Field
@@ -11,11 +13,19 @@ from pydantic import Field
 from lofi_assets.audio.soundfont import SoundFont, resolve_soundfont
 from lofi_assets.channel import CHANNEL_TIMEZONE_ENV, DEFAULT_SLOTS, Channel, channel_timezone
 from lofi_assets.defs.failures import DATA_DIR_ENV
+from lofi_assets.defs.partitions import partition_path_parts
+from lofi_assets.defs.records import RECORD_FILE, read_record
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
-from lofi_assets.publish.delivery import DropFolder, SftpTarget
+from lofi_assets.publish.delivery import DeliveryTarget, DropFolder, SftpTarget
 from lofi_assets.publish.distribution import ReleaseSettings
-from lofi_assets.publish.feedback import Thresholds
+from lofi_assets.publish.feedback import (
+    BOOSTS_FILE,
+    StyleBoost,
+    Thresholds,
+    add_boost,
+    read_boosts,
+)
 from lofi_assets.publish.localize import DEFAULT_LANGUAGES
 from lofi_assets.publish.report import SMTP_HOST_ENV, SmtpSettings
 from lofi_assets.publish.warehouse import Warehouse
@@ -29,6 +39,9 @@ from lofi_assets.publish.youtube import (
     token_uri_for,
 )
 from lofi_assets.storage import confined_path
+
+if TYPE_CHECKING:
+    from lofi_assets.music.model.generate import MelodyModel
 
 DEFAULT_DATA_DIR = "data"
 WAREHOUSE_URL_ENV = "LOFI_WAREHOUSE_URL"
@@ -94,7 +107,12 @@ class ChannelConfig(dg.ConfigurableResource):
     def thresholds(self) -> Thresholds:
         return Thresholds(self.breakout_views_48h, self.breakout_view_percentage)
 
-    def to_channel(self) -> Channel:
+    def settings(self) -> Channel:
+        """The channel's settings as the domain's ``Channel``.
+
+        Raises:
+            ConfigError: a slot that is not one of the track partitions' slots.
+        """
         unknown_slots = sorted(set(self.slots) - set(DEFAULT_SLOTS))
         if unknown_slots:
             raise ConfigError(
@@ -109,14 +127,6 @@ class ChannelConfig(dg.ConfigurableResource):
             style_weights=dict(self.style_weights),
             track_length_range_s=(self.track_length_min_s, self.track_length_max_s),
         )
-
-
-def partition_path_parts(partition_key: str | dg.MultiPartitionKey) -> list[str]:
-    """``2026-11-27|1`` → ["2026-11-27", "1"]; ``2026-11-27`` → ["2026-11-27"]."""
-    if isinstance(partition_key, dg.MultiPartitionKey):
-        keys = partition_key.keys_by_dimension
-        return [keys[name] for name in sorted(keys)]
-    return str(partition_key).split("|")
 
 
 class ArtifactStore(dg.ConfigurableResource):
@@ -144,6 +154,64 @@ class ArtifactStore(dg.ConfigurableResource):
     def read_json(self, relative_path: str) -> Any:
         return json.loads(self.resolve(relative_path).read_text(encoding="utf-8"))
 
+    def read_record(self, asset_name: str, partition_key: str) -> Any | None:
+        """The record ``asset_name`` wrote for ``partition_key`` (``records.read_record``), or
+        None when that partition has none: for the assets that look up partitions other than
+        their inputs' (the week's masters, a breakout's sketch)."""
+        path = self.partition_dir(asset_name, partition_key) / RECORD_FILE
+        return read_record(path) if path.is_file() else None
+
+
+# Where melody_model writes its files under the data root (replaced whole on each run) and
+# the file written last, whose presence says a model is complete.
+MELODY_MODEL_FOLDER = Path("melody_model") / "current"
+MELODY_MODEL_REPORT = "report.json"
+
+
+@functools.lru_cache(maxsize=2)
+def _load_melody_model(folder: str, version_stamp: float) -> "MelodyModel":
+    # Keyed by the report's mtime too, so a retrained model is loaded again in a long-lived
+    # process; the import waits for the first style that asks for the model.
+    from lofi_assets.music.model.generate import MelodyModel
+
+    return MelodyModel(Path(folder))
+
+
+class MelodyModelResource(dg.ConfigurableResource):
+    """The trained melody model (``melody_model``'s files under the data root), for the styles
+    whose ``melody.generator`` is ``model``: the seam through which midi_sketch reads what
+    another asset trained, loaded once per process and version."""
+
+    store: dg.ResourceDependency[ArtifactStore]
+
+    def folder(self) -> Path:
+        return self.store.root / MELODY_MODEL_FOLDER
+
+    def load(self) -> "MelodyModel | None":
+        """The current model, or None until melody_model has been materialized."""
+        report = self.folder() / MELODY_MODEL_REPORT
+        if not report.is_file():
+            return None
+        return _load_melody_model(str(self.folder()), report.stat().st_mtime)
+
+
+class StyleBoostStore(dg.ConfigurableResource):
+    """The style boosts (``publish.feedback.StyleBoost``) that breakout_feedback adds and
+    midi_sketch weighs styles by: ``feedback/style_boosts.json`` under the data root."""
+
+    store: dg.ResourceDependency[ArtifactStore]
+
+    @property
+    def path(self) -> Path:
+        return self.store.root / BOOSTS_FILE
+
+    def read(self) -> list[StyleBoost]:
+        return read_boosts(self.path)
+
+    def add(self, boost: StyleBoost) -> bool:
+        """Record ``boost`` once; False when the same video's boost is already there."""
+        return add_boost(self.path, boost)
+
 
 class SoundFontResource(dg.ConfigurableResource):
     """The SoundFont for rendering: a path, else $LOFI_SOUNDFONT, Debian's FluidR3_GM, then
@@ -155,6 +223,21 @@ class SoundFontResource(dg.ConfigurableResource):
         return resolve_soundfont(self.path)
 
 
+class YouTubeMode(enum.StrEnum):
+    """Whether YouTube is published to: enum fields make bad values fail at launch."""
+
+    auto = "auto"  # live when a token file is configured, else dry-run
+    dry_run = "dry_run"  # every request built and written to a manifest, no socket opened
+    live = "live"
+
+
+class Delivery(enum.StrEnum):
+    """Where streaming release bundles go."""
+
+    drop_folder = "drop_folder"
+    sftp = "sftp"
+
+
 class YouTubeResource(dg.ConfigurableResource):
     """YouTube Data and Analytics API clients (google-api-python-client, static discovery).
 
@@ -162,7 +245,9 @@ class YouTubeResource(dg.ConfigurableResource):
     is dry-run: every request is built and written to a manifest, and no socket is opened.
     """
 
-    mode: str = Field(default="auto", description="auto, dry_run or live")
+    mode: YouTubeMode = Field(
+        default=YouTubeMode.auto, description="auto (live with a token file), dry_run or live"
+    )
     token_file: str | None = Field(
         default=None,
         description=f"OAuth token file from `lofi auth youtube`; empty: ${TOKEN_FILE_ENV}",
@@ -185,8 +270,6 @@ class YouTubeResource(dg.ConfigurableResource):
 
     @property
     def live(self) -> bool:
-        if self.mode not in ("auto", "dry_run", "live"):
-            raise ConfigError(f"YouTube mode {self.mode!r}: use auto, dry_run or live")
         token_file = self.resolved_token_file
         if self.mode == "live" and not token_file:
             raise CredentialsError(
@@ -218,7 +301,8 @@ class WarehouseResource(dg.ConfigurableResource):
         f"with a password, from ${WAREHOUSE_URL_ENV}",
     )
 
-    def warehouse(self) -> Warehouse:
+    def client(self) -> Warehouse:
+        """The warehouse at ``url`` (opened per query; see ``publish.warehouse.Warehouse``)."""
         return Warehouse(self.url)
 
 
@@ -230,7 +314,7 @@ class DistributorResource(dg.ConfigurableResource):
     so it survives run config that overrides other fields), never from a file in the repo.
     """
 
-    delivery: str = Field(default="drop_folder", description="drop_folder or sftp")
+    delivery: Delivery = Field(default=Delivery.drop_folder, description="drop_folder or sftp")
     drop_folder: str | None = Field(
         default=None,
         description=f"Where bundles are dropped for pick-up; empty: ${DATA_DIR_ENV}/"
@@ -261,13 +345,11 @@ class DistributorResource(dg.ConfigurableResource):
     )
     ddex_party_id: str = Field(default="PADPIDA0000000001X", description="Our DDEX party id")
 
-    def target(self) -> DropFolder | SftpTarget:
+    def target(self) -> DeliveryTarget:
         """Where bundles go. Raises ConfigError naming the missing setting."""
         if self.delivery == "drop_folder":
             folder = self.drop_folder or str(Path(default_data_dir()) / DROP_FOLDER_NAME)
             return DropFolder(Path(folder).resolve())
-        if self.delivery != "sftp":
-            raise ConfigError(f"Delivery {self.delivery!r}: use drop_folder or sftp")
         if not self.sftp_host or not self.sftp_username:
             raise ConfigError("SFTP delivery needs sftp_host and sftp_username")
         password = field_or_environment(self.sftp_password, SFTP_PASSWORD_ENV)
@@ -279,16 +361,23 @@ class DistributorResource(dg.ConfigurableResource):
                 f"{SFTP_PASSWORD_ENV} is not set in the environment of this run; set one of them"
             )
         return SftpTarget(
-            host=self.sftp_host, port=self.sftp_port, username=self.sftp_username,
-            remote_dir=self.sftp_remote_dir, password=password,
-            private_key_file=self.sftp_private_key_file, known_hosts=self.sftp_known_hosts,
-        )  # fmt: skip
+            host=self.sftp_host,
+            port=self.sftp_port,
+            username=self.sftp_username,
+            remote_dir=self.sftp_remote_dir,
+            password=password,
+            private_key_file=self.sftp_private_key_file,
+            known_hosts=self.sftp_known_hosts,
+        )
 
     def settings(self, artist: str) -> ReleaseSettings:
         return ReleaseSettings(
-            artist=artist, label=self.label, genre=self.genre, subgenre=self.subgenre,
+            artist=artist,
+            label=self.label,
+            genre=self.genre,
+            subgenre=self.subgenre,
             lead_days=self.lead_days,
-        )  # fmt: skip
+        )
 
     def upc_codes(self) -> list[str]:
         path = Path(self.upc_pool_file or assets_library_dir() / "upc_pool_dev.txt")

@@ -56,10 +56,3 @@ celery_tracks_job = dg.define_asset_job(
     executor_def=celery_executor.configured(celery_config, config_schema={}),
     description="The track assets, each step on a Celery worker (scale-out over machines).",
 )
-
-
-def celery_tracks_job_definition() -> dg.JobDefinition:
-    """The resolved job, for ``dg.reconstructable`` (workers rebuild it by this name)."""
-    from lofi_assets.definitions import defs
-
-    return defs.resolve_job_def("celery_tracks_job")

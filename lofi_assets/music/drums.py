@@ -21,7 +21,7 @@ from lofi_assets.music.score import (
     Section,
     swing_position,
 )
-from lofi_assets.music.styles import Style
+from lofi_assets.music.styles import DRUM_KITS, KICK_PATTERNS, Style
 
 # General MIDI percussion key map.
 KICK, SIDE_STICK, SNARE = 36, 37, 38
@@ -36,15 +36,6 @@ HIGH_BONGO, LOW_BONGO = 60, 61
 TOMS = (50, 48, 47, 45)  # high to low, for fills rolling down the kit
 HAT_PITCHES = frozenset({CLOSED_HAT, PEDAL_HAT, OPEN_HAT, RIDE})  # what keeps time
 
-# Kick placements as 16th-note indices for a two-bar phrase. Boom bap keeps the kick on one
-# and lands the second hit late in the bar (the "and of three"), never on the backbeat.
-KICK_PATTERNS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
-    "boom_bap": ((0, 10), (0, 7, 10)),
-    "boom_bap_push": ((0, 3, 10), (0, 8, 10, 15)),
-    "lazy": ((0, 11), (0, 6, 10)),
-    "double": ((0, 2, 10), (0, 7, 9)),
-    "sparse": ((0,), (0, 10)),
-}
 BACKBEAT = (4, 12)  # beats two and four
 GHOST_SLOTS = (3, 6, 7, 9, 14, 15)
 GHOST_VELOCITY = (25, 45)  # quiet enough to be felt rather than heard
@@ -64,27 +55,10 @@ SNARE_FILLS = (
     (9, 10, 12, 13, 15),
     (8, 10, 12, 14),
 )
-TIMEKEEPERS = ("hats", "ride")
-BACKBEATS = ("snare", "side_stick")
 VARIATION_PROBABILITY = 0.08  # a bar's chance of one small change to the loop (it then sticks)
-
-# GM2 drum kits (program number on channel 10, the GM2 kit name); styles choose by key.
-DRUM_KITS: dict[str, tuple[int, str]] = {
-    "standard": (0, "Standard Kit"),
-    "room": (8, "Room Kit"),
-    "power": (16, "Power Kit"),
-    "electronic": (24, "Electronic Kit"),
-    "tr808": (25, "TR-808 Kit"),
-    "jazz": (32, "Jazz Kit"),
-    "brush": (40, "Brush Kit"),
-}
 
 # One hit of the loop: (16th index, pitch, velocity, voice, length in beats).
 Hit = tuple[int, int, int, str, float]
-
-
-def kick_pattern_names() -> tuple[str, ...]:
-    return tuple(KICK_PATTERNS)
 
 
 def _hit(sixteenth: int, bar_start: float, swing: float) -> float:

@@ -262,10 +262,3 @@ def _with_drum_transitions(
                     fill = "dropout"
         out.append(replace(section, fill=fill, crash=crash))
     return out
-
-
-def section_at_bar(sections: list[Section], bar: int) -> Section:
-    for section in sections:
-        if section.start_bar <= bar < section.end_bar:
-            return section
-    raise IndexError(f"bar {bar} is outside the form")

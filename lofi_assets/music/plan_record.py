@@ -36,7 +36,6 @@ from lofi_assets.music.styles import STYLE_SWING_RANGE, Instrument, load_styles
 from lofi_assets.music.theory import parse_mode, parse_pitch_class
 
 PLAN_SCHEMA_VERSION = 2
-ROLES_WITH_PROGRAMS = ("keys", "bass", "melody", "pad")
 # The longest plan the composer makes: DURATION_LIMITS_S rounded up to whole bars, at most one
 # bar at the slowest tempo past it.
 MAX_PLAN_DURATION_S = DURATION_LIMITS_S[1] + bar_duration_s(BPM_LIMITS[0])

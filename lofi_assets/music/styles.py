@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from lofi_assets.errors import ConfigError, UnknownStyleError
+from lofi_assets.music.form import FORM_TEMPLATES
 from lofi_assets.music.theory import KEY_MODES
 
 ASSETS_LIBRARY_ENV = "LOFI_ASSETS_LIBRARY"
@@ -26,6 +27,28 @@ PERCUSSION_LAYERS = ("shaker", "tambourine", "bongos")
 MELODY_SCALE_SYSTEMS = ("pentatonic", "mode")
 HUMANIZED_VOICES = ("kick", "snare", "hats", "percussion", "bass", "keys", "melody", "pad")
 ROLES = ("keys", "bass", "melody", "pad")
+# How a style's drums keep time and play the backbeat (``DrumFeel.timekeeper``/``backbeat``).
+TIMEKEEPERS = ("hats", "ride")
+BACKBEATS = ("snare", "side_stick")
+# Kick placements as 16th-note indices for a two-bar phrase. Boom bap keeps the kick on one
+# and lands the second hit late in the bar (the "and of three"), never on the backbeat.
+KICK_PATTERNS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "boom_bap": ((0, 10), (0, 7, 10)),
+    "boom_bap_push": ((0, 3, 10), (0, 8, 10, 15)),
+    "lazy": ((0, 11), (0, 6, 10)),
+    "double": ((0, 2, 10), (0, 7, 9)),
+    "sparse": ((0,), (0, 10)),
+}
+# GM2 drum kits (program number on channel 10, the GM2 kit name); styles choose by key.
+DRUM_KITS: dict[str, tuple[int, str]] = {
+    "standard": (0, "Standard Kit"),
+    "room": (8, "Room Kit"),
+    "power": (16, "Power Kit"),
+    "electronic": (24, "Electronic Kit"),
+    "tr808": (25, "TR-808 Kit"),
+    "jazz": (32, "Jazz Kit"),
+    "brush": (40, "Brush Kit"),
+}
 
 
 def assets_library_dir() -> Path:
@@ -50,10 +73,10 @@ class DrumFeel:
     open_hat_probability: float
     percussion: tuple[str, ...]
     fill_probability: float
-    kit: str = "standard"  # a GM2 drum kit name (drums.DRUM_KITS): the drum part's program
+    kit: str = "standard"  # a GM2 drum kit name (DRUM_KITS): the drum part's program
     # What keeps time: "hats" (closed hi-hat 8ths and swung 16ths) or "ride" (a jazz ride
     # pattern with the pedal hat on two and four), and what plays the backbeat: "snare" or
-    # "side_stick" (a light cross-stick for the quietest styles). drums.TIMEKEEPERS/BACKBEATS.
+    # "side_stick" (a light cross-stick for the quietest styles). TIMEKEEPERS/BACKBEATS.
     timekeeper: str = "hats"
     backbeat: str = "snare"
 
@@ -152,15 +175,12 @@ def parse_style(document: dict[str, Any], source: Path) -> Style:
     unknown_layers = sorted(set(percussion) - set(PERCUSSION_LAYERS))
     if unknown_layers:
         raise ConfigError(f"{source}: unknown percussion layers {unknown_layers}")
-    from lofi_assets.music.drums import DRUM_KITS, KICK_PATTERNS  # drums needs Style: late
-    from lofi_assets.music.form import FORM_TEMPLATES
-
     kit = str(drums.get("kit", "standard"))
     if kit not in DRUM_KITS:
         raise ConfigError(f"{source}: drums.kit {kit!r} is not one of {sorted(DRUM_KITS)}")
     timekeeper = str(drums.get("timekeeper", "hats"))
     backbeat = str(drums.get("backbeat", "snare"))
-    if timekeeper not in ("hats", "ride") or backbeat not in ("snare", "side_stick"):
+    if timekeeper not in TIMEKEEPERS or backbeat not in BACKBEATS:
         raise ConfigError(
             f"{source}: drums.timekeeper must be hats or ride, drums.backbeat snare or side_stick"
         )

@@ -118,12 +118,6 @@ def scale_pitch_classes(tonic_pc: int, scale: str) -> frozenset[int]:
     return frozenset((tonic_pc + step) % 12 for step in SCALES[scale])
 
 
-def scale_pitches(tonic_pc: int, scale: str, low: int, high: int) -> list[int]:
-    """Every MIDI pitch of ``scale`` on ``tonic_pc`` in ``[low, high]``, ascending."""
-    pcs = scale_pitch_classes(tonic_pc, scale)
-    return [pitch for pitch in range(low, high + 1) if pitch % 12 in pcs]
-
-
 # --- chords ---------------------------------------------------------------------------
 
 # Chord tones from the root, then the tensions that sound good on each quality (no avoid
@@ -146,7 +140,6 @@ QUALITY_TENSIONS: dict[str, dict[int, tuple[int, ...]]] = {
     "6": {7: (), 9: (14,)},
     "m6": {7: (), 9: (14,)},
 }
-MINOR_QUALITIES = frozenset({"m7", "m7b5", "dim7", "m6"})
 # How each quality is written after a chord letter and after a Roman numeral.
 _SYMBOL_SUFFIX = {
     ("maj7", 7): "maj7", ("maj7", 9): "maj9", ("maj7", 13): "maj13",

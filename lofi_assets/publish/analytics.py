@@ -130,6 +130,31 @@ def top_releases(warehouse: Warehouse, limit: int = 10) -> list[dict[str, Any]]:
     )
 
 
+def top_releases_markdown(rows: list[dict[str, Any]]) -> str:
+    """``top_releases`` as a Markdown table (release, title, views, likes), or a line saying
+    there is nothing yet."""
+    if not rows:
+        return "no analytics yet"
+    return "\n".join(
+        ["| release | title | views | likes |", "|---|---|---:|---:|"]
+        + [
+            f"| {row['release_date']} | {row['title']} | {row['view_count']:,} "
+            f"| {row['like_count']:,} |"
+            for row in rows
+        ]
+    )
+
+
+def duplicate_daily_rows(warehouse: Warehouse) -> int:
+    """How many (day, video) pairs ``video_daily`` holds more than once (0: upserts replaced
+    re-fetched days, as they should)."""
+    rows = warehouse.query(
+        "SELECT count(*) AS n FROM (SELECT day, video_id FROM video_daily "
+        "GROUP BY day, video_id HAVING count(*) > 1) AS repeated"
+    )
+    return int(rows[0]["n"])
+
+
 @dataclass(frozen=True)
 class EarlyPerformance:
     """How a release did in its first two days: what the breakout sensor compares."""

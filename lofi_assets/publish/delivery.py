@@ -21,6 +21,7 @@ import secrets
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from lofi_assets.errors import LofiError
 from lofi_assets.publish.distribution import MANIFEST_FILE, bundle_problems
@@ -43,6 +44,25 @@ class Receipt:
 
     def to_document(self) -> dict:
         return asdict(self)
+
+
+@runtime_checkable
+class DeliveryTarget(Protocol):
+    """Where release bundles go (``DropFolder``, ``SftpTarget``). A new target implements
+    these two methods with the module's protocol (unchanged / partial / swap) and is chosen in
+    ``DistributorResource.target`` (``defs/resources.py``) by its ``Delivery`` value."""
+
+    def describe(self) -> str:
+        """Where bundles go, for messages and the receipt: never a credential."""
+        ...
+
+    def deliver(self, bundle: Path, name: str) -> Receipt:
+        """Put the ``bundle`` folder at the target as ``name``, atomically for a receiver.
+
+        Raises:
+            DeliveryError: unreachable, refused or full; nothing half-delivered stays.
+        """
+        ...
 
 
 def _local_files(bundle: Path) -> dict[str, str]:

@@ -189,6 +189,18 @@ def _text_problems(field_name: str, text: str, one_line: bool = True) -> list[st
     return found
 
 
+# What a store refuses a release without (the DDEX message and bulk sheet both carry them).
+REQUIRED_FIELDS = ("title", "upc", "artist", "label", "genre", "release_date", "p_line", "c_line")
+
+
+def metadata_problems(plan: ReleasePlan, party_ids: Sequence[str] = ()) -> list[str]:
+    """``REQUIRED_FIELDS`` left empty (by name), then ``release_problems``: what the
+    ``metadata_complete`` check lists; empty when the release can be delivered."""
+    fields = vars(plan)
+    missing = [name for name in REQUIRED_FIELDS if not str(fields[name]).strip()]
+    return missing + release_problems(plan, party_ids)
+
+
 def release_problems(plan: ReleasePlan, party_ids: Sequence[str] = ()) -> list[str]:
     """Every way ``plan`` breaks the stores' formats; empty when it can be delivered.
 

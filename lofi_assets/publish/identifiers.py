@@ -50,6 +50,7 @@ from stdnum.exceptions import InvalidComponent, ValidationError
 
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.publish.warehouse import Transaction, Warehouse
+from lofi_assets.retrying import call_with_retries
 
 ISRC_PATTERN = re.compile(r"^([A-Z]{2})-([A-Z0-9]{3})-(\d{2})-(\d{5})$")
 MAX_DESIGNATION = 99_999
@@ -224,13 +225,17 @@ def _now() -> str:
 def _retrying_conflicts(warehouse: Warehouse, work: Callable[[Transaction], str], what: str) -> str:
     """Run ``work`` in a transaction, again when a concurrent run took the same key first."""
     conflicts = warehouse.conflict_errors()
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            with warehouse.transaction() as transaction:
-                return work(transaction)
-        except conflicts:
-            time.sleep(0.01 * (attempt + 1))
-    raise IdentifierError(f"Could not issue {what}: too many concurrent conflicts")
+
+    def attempt() -> str:
+        with warehouse.transaction() as transaction:
+            return work(transaction)
+
+    def wait(failures: int, error: BaseException) -> None:
+        if failures >= CONFLICT_RETRIES:
+            raise IdentifierError(f"Could not issue {what}: too many concurrent conflicts")
+        time.sleep(0.01 * failures)
+
+    return call_with_retries(attempt, lambda error: isinstance(error, conflicts), wait)
 
 
 def _legacy_row(
@@ -324,6 +329,14 @@ class IsrcRegistry:
     def issued(self) -> dict[str, str]:
         rows = self.warehouse.query("SELECT track_key, isrc FROM isrc_registry")
         return {row["track_key"]: row["isrc"] for row in rows}
+
+    def duplicate_count(self) -> int:
+        """How many ISRCs the registry holds for more than one track (0 when it is sound)."""
+        rows = self.warehouse.query(
+            "SELECT count(*) AS n FROM (SELECT isrc FROM isrc_registry GROUP BY isrc "
+            "HAVING count(*) > 1) AS repeated"
+        )
+        return int(rows[0]["n"])
 
 
 class UpcPool:

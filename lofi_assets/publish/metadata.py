@@ -85,12 +85,6 @@ class TrackFacts:
 
 
 @dataclass(frozen=True)
-class ChapterMark:
-    start_s: float
-    title: str
-
-
-@dataclass(frozen=True)
 class ReleaseMetadata:
     title: str
     description: str

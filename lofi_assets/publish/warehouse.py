@@ -25,6 +25,7 @@ from typing import Any
 
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.redaction import redact, safe_url
+from lofi_assets.retrying import call_with_retries
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS youtube_uploads (
@@ -153,16 +154,20 @@ class Warehouse:
 
         Path(self.target).parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            try:
-                connection = duckdb.connect(self.target)
-                break
-            except duckdb.IOException as error:  # another process holds the write lock
-                if time.monotonic() > deadline:
-                    raise WarehouseError(
-                        f"The warehouse {self.target} stayed locked for {LOCK_WAIT_S:.0f} s: {error}"
-                    ) from error
-                time.sleep(0.05 + random.random() * 0.2)
+
+        def wait_for_lock(failures: int, error: BaseException) -> None:
+            if time.monotonic() > deadline:
+                raise WarehouseError(
+                    f"The warehouse {self.target} stayed locked for {LOCK_WAIT_S:.0f} s: {error}"
+                ) from error
+            time.sleep(0.05 + random.random() * 0.2)
+
+        connection = call_with_retries(
+            lambda: duckdb.connect(self.target),
+            # Another process holds the write lock.
+            lambda error: isinstance(error, duckdb.IOException),
+            wait_for_lock,
+        )
         try:
             connection.begin()
             yield connection

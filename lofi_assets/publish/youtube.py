@@ -36,6 +36,7 @@ from googleapiclient.http import HttpRequest, build_http
 
 from lofi_assets.errors import LofiError
 from lofi_assets.redaction import redact
+from lofi_assets.retrying import call_with_retries
 from lofi_assets.storage import write_bytes_atomic
 
 SCOPES = (
@@ -181,23 +182,33 @@ class Retrier:
 
     def execute(self, request: Any, action: str) -> Any:
         """One API call; refusals (4xx, quota) raise PublishError at once."""
-        attempt = 0
-        while True:
+
+        def send() -> Any:
             try:
                 return request.execute(num_retries=0)
             except HttpError as error:
                 if error.resp.status not in RETRIABLE_STATUSES:
                     raise refusal(error, action) from error
-                attempt += 1
-                self.backoff(attempt, action, f"HTTP {error.resp.status}")
-            except TokenServerUnreachableError:
-                # A ConnectionError, but of the token server, not the API: the step's retry
-                # (or the next run) tries again, rather than minutes of backoff here holding
-                # the youtube_api pool.
                 raise
-            except TRANSIENT_ERRORS as error:
-                attempt += 1
-                self.backoff(attempt, action, f"{type(error).__name__}: {error}")
+
+        def retriable(error: BaseException) -> bool:
+            # An unreachable token server is a ConnectionError, but not the API's: the step's
+            # retry (or the next run) tries again, rather than minutes of backoff here holding
+            # the youtube_api pool.
+            return isinstance(error, HttpError) or (
+                isinstance(error, TRANSIENT_ERRORS)
+                and not isinstance(error, TokenServerUnreachableError)
+            )
+
+        def wait(failures: int, error: BaseException) -> None:
+            why = (
+                f"HTTP {error.resp.status}"
+                if isinstance(error, HttpError)
+                else f"{type(error).__name__}: {error}"
+            )
+            self.backoff(failures, action, why)
+
+        return call_with_retries(send, retriable, wait)
 
 
 def _endpoint_request_class(endpoint: str) -> type[HttpRequest]:

@@ -99,10 +99,15 @@ def _title_layout(title: str, style: TextStyle, max_width_px: float) -> TextLayo
             if layout.width_px <= max_width_px:
                 return layout
     return fit_text(
-        title, style, max_width_px=max_width_px, max_size_px=TITLE_SIZES[0][0],
-        min_size_px=TITLE_SIZES[-1][0], min_height_px=MIN_TEASER_TEXT_HEIGHT_PX,
-        max_lines=TITLE_MAX_LINES, field="teaser's title",
-    )  # fmt: skip
+        title,
+        style,
+        max_width_px=max_width_px,
+        max_size_px=TITLE_SIZES[0][0],
+        min_size_px=TITLE_SIZES[-1][0],
+        min_height_px=MIN_TEASER_TEXT_HEIGHT_PX,
+        max_lines=TITLE_MAX_LINES,
+        field="teaser's title",
+    )
 
 
 def _draw_centred(
@@ -154,12 +159,15 @@ def teaser_picture(cover: Image.Image, title: str, caption: str) -> TeaserPictur
     )
     title_facts = _draw_centred(image, title_layout, (width / 2, height * 0.16), 30)
     caption_layout = fit_text(
-        caption, TextStyle(INK, STROKE, 4, 8, align="center"),
-        max_width_px=safe[2] - safe[0], max_size_px=CAPTION_SIZE_PX,
-        min_size_px=MIN_CAPTION_SIZE_PX, min_height_px=MIN_TEASER_TEXT_HEIGHT_PX,
+        caption,
+        TextStyle(INK, STROKE, 4, 8, align="center"),
+        max_width_px=safe[2] - safe[0],
+        max_size_px=CAPTION_SIZE_PX,
+        min_size_px=MIN_CAPTION_SIZE_PX,
+        min_height_px=MIN_TEASER_TEXT_HEIGHT_PX,
         may_shorten=False,  # a channel name cut short would name another channel
         field="teaser's caption",
-    )  # fmt: skip
+    )
     caption_facts = _draw_centred(image, caption_layout, (width / 2, height * 0.86), 16)
     return TeaserPicture(image, title_facts, caption_facts)
 

@@ -434,12 +434,18 @@ def _run_bbox(placed: _PlacedRun, size_px: int, stroke_px: int) -> tuple[float, 
         left, top, right, bottom = face.getbbox(
             _glyph_text(placed.run), anchor="ls", direction=_direction(placed.run)
         )
-        return (placed.x + left * scale, placed.baseline + top * scale,
-                placed.x + right * scale, placed.baseline + bottom * scale)  # fmt: skip
+        return (
+            placed.x + left * scale,
+            placed.baseline + top * scale,
+            placed.x + right * scale,
+            placed.baseline + bottom * scale,
+        )
     left, top, right, bottom = face.getbbox(
-        _glyph_text(placed.run), anchor="ls", stroke_width=stroke_px,
+        _glyph_text(placed.run),
+        anchor="ls",
+        stroke_width=stroke_px,
         direction=_direction(placed.run),
-    )  # fmt: skip
+    )
     return placed.x + left, placed.baseline + top, placed.x + right, placed.baseline + bottom
 
 
@@ -503,10 +509,18 @@ def lay_out(
     else:
         box = (0, 0, 0, 0)
     return TextLayout(
-        text=text, lines=tuple(lines), size_px=size_px, style=style,
-        runs=tuple(placed_lines), missing=tuple(missing), box=box,
-        line_heights_px=tuple(heights), ascent_px=ascent, descent_px=descent, advance_px=widest,
-    )  # fmt: skip
+        text=text,
+        lines=tuple(lines),
+        size_px=size_px,
+        style=style,
+        runs=tuple(placed_lines),
+        missing=tuple(missing),
+        box=box,
+        line_heights_px=tuple(heights),
+        ascent_px=ascent,
+        descent_px=descent,
+        advance_px=widest,
+    )
 
 
 def _hyphenates(character: str) -> bool:
@@ -728,8 +742,11 @@ class TextFacts:
                 f"no installed font has {', '.join(self.missing)} in {self.text!r}: "
                 "change the text or add a font that has it to the chain (visual/text.py)"
             )
-        blank = [line for line, ink in zip(self.drawn.split("\n"), self.line_ink_px, strict=True)
-                 if line.strip() and ink == 0]  # fmt: skip
+        blank = [
+            line
+            for line, ink in zip(self.drawn.split("\n"), self.line_ink_px, strict=True)
+            if line.strip() and ink == 0
+        ]
         if blank or not self.drawn.strip():
             found.append(f"no ink drawn for {blank or [self.text]}")
         if self.text_height_px < min_height_px:
@@ -742,11 +759,16 @@ class TextFacts:
 
     def as_json(self) -> dict:
         return {
-            "drawn": self.drawn, "size_px": self.size_px, "text_height_px": self.text_height_px,
-            "box": list(self.box), "safe_box": list(self.safe_box),
-            "contrast": round(self.contrast, 2), "missing_glyphs": list(self.missing),
-            "fonts": list(self.fonts), "shortened": self.shortened,
-        }  # fmt: skip
+            "drawn": self.drawn,
+            "size_px": self.size_px,
+            "text_height_px": self.text_height_px,
+            "box": list(self.box),
+            "safe_box": list(self.safe_box),
+            "contrast": round(self.contrast, 2),
+            "missing_glyphs": list(self.missing),
+            "fonts": list(self.fonts),
+            "shortened": self.shortened,
+        }
 
 
 def _line_masks(
@@ -761,8 +783,10 @@ def _line_masks(
     boxes = [_run_bbox(p, size_px, stroke_px) for p in placed]
     left = int(np.floor(min(b[0] for b in boxes))) - 2
     top = int(np.floor(min(b[1] for b in boxes))) - 2
-    size = (int(np.ceil(max(b[2] for b in boxes))) - left + 2,
-            int(np.ceil(max(b[3] for b in boxes))) - top + 2)  # fmt: skip
+    size = (
+        int(np.ceil(max(b[2] for b in boxes))) - left + 2,
+        int(np.ceil(max(b[3] for b in boxes))) - top + 2,
+    )
     outline, fill = Image.new("L", size), Image.new("L", size)
     colour = None
     for item in placed:
@@ -787,11 +811,19 @@ def _line_masks(
             continue
         position = (item.x - left, item.baseline - top)
         text, direction = _glyph_text(item.run), _direction(item.run)
-        ImageDraw.Draw(outline).text(position, text, font=face, fill=255, anchor="ls",
-                                     stroke_width=stroke_px, stroke_fill=255,
-                                     direction=direction)  # fmt: skip
-        ImageDraw.Draw(fill).text(position, text, font=face, fill=255, anchor="ls",
-                                  direction=direction)  # fmt: skip
+        ImageDraw.Draw(outline).text(
+            position,
+            text,
+            font=face,
+            fill=255,
+            anchor="ls",
+            stroke_width=stroke_px,
+            stroke_fill=255,
+            direction=direction,
+        )
+        ImageDraw.Draw(fill).text(
+            position, text, font=face, fill=255, anchor="ls", direction=direction
+        )
     return (left, top), outline, fill, colour
 
 
@@ -830,8 +862,9 @@ def draw_text(
         heights.append(int(rows[-1] - rows[0] + 1) if rows.size else 0)
         rows, columns = np.flatnonzero(covered.any(axis=1)), np.flatnonzero(covered.any(axis=0))
         if rows.size:
-            boxes.append((at[0] + columns[0], at[1] + rows[0],
-                          at[0] + columns[-1] + 1, at[1] + rows[-1] + 1))  # fmt: skip
+            boxes.append(
+                (at[0] + columns[0], at[1] + rows[0], at[0] + columns[-1] + 1, at[1] + rows[-1] + 1)
+            )
     box = (
         tuple(int(f(b[i] for b in boxes)) for i, f in enumerate((min, min, max, max)))
         if boxes
@@ -839,8 +872,15 @@ def draw_text(
     )
     fonts = sorted({p.run.source.name for line in layout.runs for p in line})
     return TextFacts(
-        text=layout.text, drawn="\n".join(layout.lines), size_px=layout.size_px, box=box,
-        safe_box=tuple(int(v) for v in safe_box), line_heights_px=tuple(heights),
-        line_ink_px=tuple(inks), contrast=float(contrast), missing=layout.missing,
-        fonts=tuple(fonts), shortened=layout.shortened,
-    )  # fmt: skip
+        text=layout.text,
+        drawn="\n".join(layout.lines),
+        size_px=layout.size_px,
+        box=box,
+        safe_box=tuple(int(v) for v in safe_box),
+        line_heights_px=tuple(heights),
+        line_ink_px=tuple(inks),
+        contrast=float(contrast),
+        missing=layout.missing,
+        fonts=tuple(fonts),
+        shortened=layout.shortened,
+    )

@@ -9,6 +9,7 @@ them, inside the safe area, and the bottom-right corner left free for YouTube's 
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 import random
@@ -23,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.seeding import stable_seed
+from lofi_assets.storage import write_bytes_atomic
 from lofi_assets.visual.text import Box, TextFacts, TextStyle, draw_text, fit_text
 
 THUMBNAIL_SIZE = (1280, 720)
@@ -171,10 +173,13 @@ def _scene(image: Image.Image, scene: str, colours: dict[str, str], rng: random.
         for _ in range(14):
             tx, ty, size = rng.uniform(0, 1), rng.uniform(0.78, 0.9), rng.uniform(0.03, 0.07)
             draw.polygon(
-                [(tx * width, (ty - size * 2) * height), ((tx - size / 2) * width, ty * height),
-                 ((tx + size / 2) * width, ty * height)],
+                [
+                    (tx * width, (ty - size * 2) * height),
+                    ((tx - size / 2) * width, ty * height),
+                    ((tx + size / 2) * width, ty * height),
+                ],
                 fill=(*shadow, 255),
-            )  # fmt: skip
+            )
     elif scene == "desk_room":
         box(0.55, 0.12, 0.92, 0.55, (*light, 60))  # a window in the back wall
         box(0.0, 0.7, 1.0, 1.0, (*shadow, 255))  # the desk
@@ -222,8 +227,12 @@ def _grain(image: Image.Image, seed: int, strength: float = 10.0) -> Image.Image
 def safe_box(size: tuple[int, int]) -> Box:
     """Where text may be drawn on a picture of ``size``: :data:`SAFE_MARGIN` in from each edge."""
     width, height = size
-    return (round(SAFE_MARGIN * width), round(SAFE_MARGIN * height),
-            round((1 - SAFE_MARGIN) * width), round((1 - SAFE_MARGIN) * height))  # fmt: skip
+    return (
+        round(SAFE_MARGIN * width),
+        round(SAFE_MARGIN * height),
+        round((1 - SAFE_MARGIN) * width),
+        round((1 - SAFE_MARGIN) * height),
+    )
 
 
 def _place_headline(
@@ -244,13 +253,15 @@ def _place_headline(
     origin_x = int(HEADLINE_LEFT * width)
     safe = safe_box(image.size)
     layout = fit_text(
-        text, style,
+        text,
+        style,
         max_width_px=safe[2] - origin_x,
         max_size_px=round(HEADLINE_SIZE_PX * scale),
         min_height_px=MIN_TEXT_HEIGHT_PX * scale,
         max_lines=2,
-        natural_lines=natural, field="thumbnail headline",
-    )  # fmt: skip
+        natural_lines=natural,
+        field="thumbnail headline",
+    )
     left, top, right, bottom = layout.box
     origin_y = {
         "A": int(0.1 * height),
@@ -338,3 +349,71 @@ def fitted_jpeg(image: Image.Image, max_bytes: int = MAX_THUMBNAIL_BYTES) -> byt
         if len(payload) <= max_bytes:
             return payload
     raise ConfigError(f"The thumbnail cannot be made smaller than {max_bytes} bytes")
+
+
+def jpeg_file_facts(path: Path) -> dict:
+    """What the stores and YouTube look at in a written JPEG: {"format", "mode", "size"
+    ([width, height] px), "bytes"}, read back from the file."""
+    with Image.open(path) as image:
+        return {
+            "format": image.format,
+            "mode": image.mode,
+            "size": list(image.size),
+            "bytes": path.stat().st_size,
+        }
+
+
+def preview_markdown(image: Image.Image, alt: str, width_px: int = 320) -> str:
+    """``image`` as a small inline JPEG in Markdown (``![alt](data:image/jpeg;base64,…)``),
+    ``width_px`` wide: a preview the Dagster UI's metadata panel shows."""
+    preview = image.resize((width_px, round(width_px * image.height / image.width)))
+    encoded = base64.b64encode(jpeg_bytes(preview, 80)).decode("ascii")
+    return f"![{alt}](data:image/jpeg;base64,{encoded})"
+
+
+COVER_FILE = "cover.jpg"
+
+
+def variant_file(variant: str) -> str:
+    return f"thumbnail_{variant}.jpg"
+
+
+@dataclass(frozen=True)
+class ReleaseArtwork:
+    """A day's artwork as written to a folder: the thumbnail variants and the cover."""
+
+    folder: Path
+    artworks: dict[str, Artwork]  # "A", "B", "C" and "cover" → the artwork as drawn
+
+    def file_facts(self) -> dict[str, dict]:
+        """``jpeg_file_facts`` of every file, by file stem ("thumbnail_A" …, "cover")."""
+        files = [*(variant_file(variant) for variant in VARIANTS), COVER_FILE]
+        return {Path(name).stem: jpeg_file_facts(self.folder / name) for name in sorted(files)}
+
+    def legibility(self) -> dict[str, dict]:
+        """Per variant: how its headline measured (px, contrast), where it stands, what shows."""
+        return {
+            variant: {
+                "text_height_px": artwork.text_height_px,
+                "contrast": round(artwork.contrast, 2),
+                "badge_corner_clear": badge_corner_clear(artwork),
+                "scene": artwork.scene,
+                "palette": artwork.palette,
+                "drawn": artwork.text.drawn,
+                "shortened": artwork.text.shortened,
+            }
+            for variant, artwork in self.artworks.items()
+            if variant in VARIANTS
+        }
+
+
+def write_release_artwork(folder: Path, style: str, seed: int) -> ReleaseArtwork:
+    """Draw and write a day's artwork into ``folder``: ``thumbnail_{A,B,C}.jpg`` (1280×720,
+    each within ``MAX_THUMBNAIL_BYTES``) and ``cover.jpg`` (3000×3000, variant A's drawing)."""
+    artworks = {}
+    for variant in VARIANTS:
+        artwork = artworks[variant] = draw_artwork(THUMBNAIL_SIZE, style, seed, variant)
+        write_bytes_atomic(folder / variant_file(variant), fitted_jpeg(artwork.image))
+    cover = artworks["cover"] = draw_artwork(COVER_SIZE, style, seed, "A")
+    write_bytes_atomic(folder / COVER_FILE, jpeg_bytes(cover.image, 90))
+    return ReleaseArtwork(folder, artworks)

@@ -185,8 +185,9 @@ def probe(path: Path) -> VideoFacts:
     verify_mp4_length(path)
     result = subprocess.run(
         [tool("ffprobe"), "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise VideoError(f"ffprobe could not read {path}: {result.stderr.strip()}")
     streams = json.loads(result.stdout)["streams"]

@@ -13,6 +13,7 @@ from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ArtifactStore
 from lofi_assets.errors import LofiError
 from lofi_assets.music.plan_record import PlanRecord, read_plan_record
+from lofi_assets.publish.metadata import TrackFacts
 from lofi_assets.storage import PartitionBusyError
 
 TRACK_ASSETS = ("midi_sketch", "stems", "mastered_wav")
@@ -150,6 +151,19 @@ def png_markdown(png: bytes, alt: str) -> dg.MetadataValue:
 def read_plan(store: ArtifactStore, sketch: SketchRecord) -> PlanRecord:
     """The sketch's plan.json: style, key, BPM, form, ambience … of one track."""
     return read_plan_record(store.resolve(sketch.plan_path))
+
+
+def track_facts(plan: PlanRecord) -> TrackFacts:
+    """What a release's metadata says of one track (``publish.metadata.TrackFacts``)."""
+    return TrackFacts(
+        style=plan.style,
+        style_display_name=plan.style_display_name,
+        key=plan.key,
+        bpm=float(plan.bpm),
+        ambience=plan.ambience,
+        melody_program=plan.instruments["melody"].program,
+        seed=plan.seed,
+    )
 
 
 @contextlib.contextmanager

@@ -11,18 +11,22 @@ from lofi_assets.defs.assets.common import (
     refuse_if_partition_running,
     track_asset_options,
 )
-from lofi_assets.defs.assets.model import current_model
-from lofi_assets.defs.checks import SKETCH_CHECK_SPECS, sketch_check_results
+from lofi_assets.defs.assets.compose_checks import SKETCH_CHECK_SPECS, sketch_check_results
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import date_and_slot
 from lofi_assets.defs.records import SketchRecord
-from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
+from lofi_assets.defs.resources import (
+    ArtifactStore,
+    ChannelConfig,
+    MelodyModelResource,
+    StyleBoostStore,
+)
 from lofi_assets.music.analysis import pitch_class_entropy
 from lofi_assets.music.arrangement import arrange
 from lofi_assets.music.model.generate import ModelMelodyWriter
 from lofi_assets.music.plan import BPM_LIMITS, DURATION_LIMITS_S, ENGINE_VERSION, resolve_plan
 from lofi_assets.music.sketch_files import write_sketch_files
-from lofi_assets.publish.feedback import BOOSTS_FILE, boosted_weights, read_boosts
+from lofi_assets.publish.feedback import boosted_weights
 
 
 class SketchConfig(dg.Config):
@@ -55,13 +59,15 @@ def midi_sketch(
     config: SketchConfig,
     channel: ChannelConfig,
     artifact_store: ArtifactStore,
+    melody_models: MelodyModelResource,
+    style_boosts: StyleBoostStore,
 ) -> dg.MaterializeResult:
     """Multi-track MIDI sketch (keys, bass, melody, drums, pad) and plan, seeded by date × slot."""
     date, slot = date_and_slot(context.partition_key)
     with compute_timer() as timing, domain_failures(artifact_store.root):
         refuse_if_partition_running(context)  # the first step of a track: nothing written yet
-        settings = channel.to_channel()
-        boosts = read_boosts(artifact_store.root / BOOSTS_FILE)
+        settings = channel.settings()
+        boosts = style_boosts.read()
         weights = boosted_weights(settings.effective_style_weights, boosts, date)
         request = settings.sketch_request(
             date,
@@ -75,7 +81,7 @@ def midi_sketch(
         )
         planned = resolve_plan(request)  # validates everything before a byte is written
         wants_model = planned.style.melody_generator == "model"
-        model = current_model(artifact_store) if wants_model else None
+        model = melody_models.load() if wants_model else None
         sketch = arrange(planned, ModelMelodyWriter(model) if model is not None else None)
         directory = artifact_store.partition_dir("midi_sketch", context.partition_key)
         files = write_sketch_files(sketch, directory)

@@ -1,25 +1,20 @@
 """Feedback group: what a breakout release teaches the channel."""
 
 import datetime as dt
-import json
 
 import dagster as dg
 from pydantic import Field
 
 from lofi_assets.defs.assets.common import read_plan
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.partitions import track_partition_key
-from lofi_assets.defs.records import record_from_document
-from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
+from lofi_assets.defs.resources import ArtifactStore, ChannelConfig, StyleBoostStore
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.sketch_files import write_sketch_files
 from lofi_assets.publish.feedback import (
     BOOST_FACTOR,
-    BOOSTS_FILE,
     StyleBoost,
-    add_boost,
     require_iso_date,
     require_video_id,
     variation_requests,
@@ -46,6 +41,7 @@ def breakout_feedback(
     config: BreakoutConfig,
     channel: ChannelConfig,
     artifact_store: ArtifactStore,
+    style_boosts: StyleBoostStore,
 ) -> dg.MaterializeResult:
     """More of what worked: variations of the breakout's lead track and a boost for its style."""
     with domain_failures(artifact_store.root):
@@ -58,17 +54,15 @@ def breakout_feedback(
         effective_from = require_iso_date(
             config.effective_from or tomorrow, "breakout_feedback effective_from"
         )
-        slot = channel.to_channel().slots[0]
-        record_path = (
-            artifact_store.partition_dir("midi_sketch", track_partition_key(release_date, slot))
-            / RECORD_FILE
+        slot = channel.settings().slots[0]
+        sketch_record = artifact_store.read_record(
+            "midi_sketch", track_partition_key(release_date, slot)
         )
-        if not record_path.is_file():
+        if sketch_record is None:
             raise ConfigError(
                 f"No midi_sketch for {release_date} slot {slot}: the breakout's recipe "
                 "is read from its plan"
             )
-        sketch_record = record_from_document(json.loads(record_path.read_text(encoding="utf-8")))
         plan = read_plan(artifact_store, sketch_record)
         folder = confined_path(
             artifact_store.root, "breakout_feedback", video_id, what="YouTube video id"
@@ -88,7 +82,7 @@ def breakout_feedback(
                 f"{config.views_48h} views in 48 h, {config.average_view_percentage:.1f} % viewed"
             ),
         )
-        added = add_boost(artifact_store.root / BOOSTS_FILE, boost)
+        added = style_boosts.add(boost)
     context.log.info(
         f"Breakout {video_id}: {len(made)} variations of {plan.style} in "
         f"{plan.key}; style boost {'added' if added else 'already recorded'}"

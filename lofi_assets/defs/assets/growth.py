@@ -167,7 +167,7 @@ def shorts_upload(
         url = release_url(youtube_upload.video_id if youtube.live else None)
         text = short_text(
             title=document["title"],
-            channel_name=channel.to_channel().name,
+            channel_name=channel.settings().name,
             url=url,
             localizations=localizations,
             full_mix_leads={lang: language_templates(lang).full_mix for lang in localizations},
@@ -209,7 +209,7 @@ def shorts_upload(
         else:
             publisher = Publisher(
                 youtube.clients(),
-                UploadLedger(warehouse.warehouse()),
+                UploadLedger(warehouse.client()),
                 log=context.log.info,
                 chunk_bytes=youtube.chunk_mb * 1024 * 1024,
             )
@@ -277,7 +277,7 @@ def comment_replies(
     date = str(context.partition_key)
     target = artifact_store.partition_dir("comment_replies", date)
     with domain_failures(artifact_store.root):
-        queue = CommentQueue(warehouse.warehouse())
+        queue = CommentQueue(warehouse.client())
         if config.approve:
             context.log.info(f"Approved {queue.decide(config.approve, approve=True)}")
         if config.reject:
@@ -285,7 +285,7 @@ def comment_replies(
         document = artifact_store.read_json(release_metadata.metadata_path)
         tracklist = tracklist_comment(document["title"], document["chapters"])
         rules = load_rules()
-        name = channel.to_channel().name
+        name = channel.settings().name
         clients = youtube.clients()
         if not youtube.live:
             video_id = youtube_upload.video_id or "{video_id}"
@@ -388,7 +388,7 @@ def keyword_research(
     with domain_failures(artifact_store.root):
         queries, stopwords = research_data()
         planned = queries_within(queries, config.search_budget_units)
-        store = KeywordStore(warehouse.warehouse())
+        store = KeywordStore(warehouse.client())
         clients = youtube.clients()
         if not youtube.live:
             requests = [("search.list", search_request(clients.youtube, q, config.max_results))
@@ -486,7 +486,7 @@ def thumbnail_experiment(
         missing = sorted(set(VARIANTS) - set(paths))
         if missing:
             raise ConfigError(f"The thumbnail of {date} lacks variants {missing}: re-make it")
-        store = ExperimentStore(warehouse.warehouse())
+        store = ExperimentStore(warehouse.client())
         clients = youtube.clients()
         if not youtube.live:
             row = store.experiment(date)
@@ -570,7 +570,7 @@ thumbnail_experiment_job = dg.define_asset_job(
 def thumbnail_experiment_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     """One run per running experiment per day, and one for the newest live release."""
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    store = ExperimentStore(warehouse.warehouse())
+    store = ExperimentStore(warehouse.client())
     running = store.warehouse.query(
         "SELECT release_date FROM thumbnail_experiments WHERE state = 'running'"
     )
@@ -608,8 +608,8 @@ def channel_report(
     target = artifact_store.partition_dir("channel_report", week) / REPORT_FILE
     with domain_failures(artifact_store.root):
         settings = report.settings()
-        store = warehouse.warehouse()
-        weekly = gather_report(store, channel.to_channel().name, week, week_dates(week))
+        store = warehouse.client()
+        weekly = gather_report(store, channel.settings().name, week, week_dates(week))
         sender = settings.sender if settings else DRY_RUN_SENDER
         recipient = settings.recipient if settings else DRY_RUN_RECIPIENT
         message = build_message(weekly, sender, recipient, dt.datetime.now(dt.UTC))
@@ -702,7 +702,7 @@ RECENT_RELEASES = 3  # the newest releases whose comments the sensor reads every
 def comment_replies_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     """Run requests: one per release date with approved replies (run key: the approved ids,
     so an approval is acted on once), and one per recent live release per hour."""
-    queue = CommentQueue(warehouse.warehouse())
+    queue = CommentQueue(warehouse.client())
     approved: dict[str, list[str]] = {}
     for row in queue.rows(status="approved"):
         approved.setdefault(row["release_date"], []).append(row["comment_id"])
@@ -710,7 +710,7 @@ def comment_replies_sensor(context: dg.SensorEvaluationContext, warehouse: Wareh
         digest = hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()[:16]
         yield dg.RunRequest(run_key=f"comments-approved-{date}-{digest}", partition_key=date)
     hour = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H")
-    for date in recent_live_releases(warehouse.warehouse(), RECENT_RELEASES):
+    for date in recent_live_releases(warehouse.client(), RECENT_RELEASES):
         yield dg.RunRequest(run_key=f"comments-{date}-{hour}", partition_key=date)
 
 

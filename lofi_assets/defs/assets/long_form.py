@@ -7,12 +7,11 @@ with tracks composed and rendered for the week (``audio/long_form.py``).
 """
 
 import datetime as dt
-import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Any
 
 import dagster as dg
-from PIL import Image
 from pydantic import Field
 
 from lofi_assets.audio.long_form import (
@@ -36,23 +35,30 @@ from lofi_assets.audio.release_mix import (
     longest_gap_s,
 )
 from lofi_assets.audio.wav import verify_wav_length
-from lofi_assets.defs.assets.common import ALL_SLOTS_OF_THE_DAY, judge_staged, progress_log
-from lofi_assets.defs.assets.release import VideoConfig, video_result
-from lofi_assets.defs.checks import (
+from lofi_assets.defs.assets.common import (
+    ALL_SLOTS_OF_THE_DAY,
+    judge_staged,
+    progress_log,
+    track_facts,
+)
+from lofi_assets.defs.assets.long_form_checks import (
     WEEKLY_METADATA_CHECK_SPECS,
     WEEKLY_MIX_CHECK_SPECS,
     WEEKLY_THUMBNAIL_CHECK_SPECS,
     WEEKLY_UPLOAD_CHECK_SPECS,
     WEEKLY_VIDEO_CHECK_SPECS,
-    check_artwork_format,
-    check_headline_legible,
-    check_inputs_current,
-    check_no_problems,
-    release_mix_check_results,
     weekly_video_check_results,
 )
+from lofi_assets.defs.assets.publish_checks import check_upload_body_valid
+from lofi_assets.defs.assets.release import VideoConfig, video_result
+from lofi_assets.defs.assets.release_checks import (
+    check_artwork_format,
+    check_headline_legible,
+    check_metadata_valid,
+    release_mix_check_results,
+)
+from lofi_assets.defs.checks import check_inputs_current
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.partitions import release_weeks, track_partition_key
 from lofi_assets.defs.pools import RENDER_POOL, YOUTUBE_API_POOL
 from lofi_assets.defs.records import (
@@ -63,7 +69,6 @@ from lofi_assets.defs.records import (
     UploadRecord,
     VideoRecord,
     WeeklyMixRecord,
-    record_from_document,
 )
 from lofi_assets.defs.resources import (
     ArtifactStore,
@@ -75,7 +80,6 @@ from lofi_assets.defs.resources import (
 from lofi_assets.lineage import input_hashes
 from lofi_assets.music.plan_record import PlanRecord, read_plan_record
 from lofi_assets.publish.metadata import (
-    TrackFacts,
     build_weekly_metadata,
     problems,
     timestamp,
@@ -91,7 +95,7 @@ from lofi_assets.publish.upload import (
 from lofi_assets.seeding import stable_seed
 from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
 from lofi_assets.visual.motion import encode_animated
-from lofi_assets.visual.thumbnail import THUMBNAIL_SIZE, draw_artwork, fitted_jpeg
+from lofi_assets.visual.thumbnail import THUMBNAIL_SIZE, draw_artwork, fitted_jpeg, jpeg_file_facts
 from lofi_assets.visual.video import encode_static, probe, size_of
 
 LONG_FORM_VERSION = "1"
@@ -118,13 +122,6 @@ def _track_title(plan: PlanRecord) -> str:
     return f"{plan.style_display_name} in {plan.key}, {plan.bpm} BPM"
 
 
-def _load_record(store: ArtifactStore, asset: str, date: str, slot: str) -> Any | None:
-    path = store.partition_dir(asset, track_partition_key(date, slot)) / RECORD_FILE
-    if not path.is_file():
-        return None
-    return record_from_document(json.loads(path.read_text(encoding="utf-8")))
-
-
 def week_masters(
     store: ArtifactStore, dates: list[str], slots: tuple[str, ...]
 ) -> list[tuple[str, MasterRecord, SketchRecord]]:
@@ -133,10 +130,10 @@ def week_masters(
     found = []
     for date in dates:
         for slot in sorted(slots, key=lambda name: (len(name), name)):
-            master = _load_record(store, "mastered_wav", date, slot)
-            sketch = _load_record(store, "midi_sketch", date, slot)
+            master = store.read_record("mastered_wav", track_partition_key(date, slot))
+            sketch = store.read_record("midi_sketch", track_partition_key(date, slot))
             if isinstance(master, MasterRecord) and isinstance(sketch, SketchRecord):
-                found.append((f"{date}|{slot}", master, sketch))
+                found.append((str(track_partition_key(date, slot)), master, sketch))
     return found
 
 
@@ -186,7 +183,7 @@ def weekly_mix(
     with domain_failures(artifact_store.root):
         min_duration_s = validate_weekly_duration(config.min_duration_s)
         extra_track_s = validate_extra_track_s(config.extra_track_s)
-        settings = channel.to_channel()
+        settings = channel.settings()
         dates = week_dates(week)
         masters = week_masters(artifact_store, dates, settings.slots)
         inputs = input_hashes(
@@ -208,9 +205,13 @@ def weekly_mix(
 
             def make_extra(index: int):
                 request = extra_track_request(
-                    settings.name, week, index, settings.effective_style_weights,
-                    extra_track_s, settings.track_length_range_s,
-                )  # fmt: skip
+                    settings.name,
+                    week,
+                    index,
+                    settings.effective_style_weights,
+                    extra_track_s,
+                    settings.track_length_range_s,
+                )
                 if not fonts:
                     fonts.append(soundfont.resolve())
                 folder = staging / EXTRAS_FOLDER / f"{index:02d}"
@@ -236,8 +237,8 @@ def weekly_mix(
             # disk use (≈ 1 GB). Their sketch and plan stay, from which they render again.
             for extra in extras:
                 extra.master_path.unlink()
-            chapters = [{"start_s": c.start_s, "title": c.title} for c in mix.chapters]
-            write_json_atomic(staging / CHAPTERS_FILE, chapters)
+            chapters = mix.chapters
+            write_json_atomic(staging / CHAPTERS_FILE, [asdict(c) for c in chapters])
             integrated = integrated_lufs_of_file(mix.path)
             longest_gap = longest_gap_s(mix.path)
             steps = [
@@ -248,13 +249,13 @@ def weekly_mix(
                 integrated,
                 longest_gap,
                 steps,
-                [c["start_s"] for c in chapters],
+                [c.start_s for c in chapters],
                 mix.duration_s,
                 len(tracks),
             )
             yield from judge_staged("weekly_mix", week, check_results, WEEKLY_MIX_CHECK_SPECS)
     mix_path = target / MIX_FILE
-    chapter_lines = "\n".join(f"{timestamp(c['start_s'])} {c['title']}" for c in chapters)
+    chapter_lines = "\n".join(f"{timestamp(c.start_s)} {c.title}" for c in chapters)
     context.log.info(
         f"{len(tracks)} tracks ({len(extras)} made for the week), "
         f"{mix.duration_s / 60:.1f} min, {integrated:.2f} LUFS"
@@ -307,17 +308,11 @@ def weekly_thumbnail(
         lead = weekly_mix.tracks[0]["plan_path"]
         inputs = input_hashes(artifact_store.root, [lead])
         plan = read_plan_record(artifact_store.resolve(lead))
-        seed = stable_seed("weekly_thumbnail", channel.to_channel().name, week)
+        seed = stable_seed("weekly_thumbnail", channel.settings().name, week)
         artwork = draw_artwork(THUMBNAIL_SIZE, plan.style, seed, "A")
         with atomic_directory(target) as staging:
             staged = write_bytes_atomic(staging / THUMBNAIL_FILE, fitted_jpeg(artwork.image))
-            with Image.open(staged) as image:
-                facts = {
-                    "thumbnail_A": {
-                        "format": image.format, "mode": image.mode,
-                        "size": list(image.size), "bytes": staged.stat().st_size,
-                    }
-                }  # fmt: skip
+            facts = {"thumbnail_A": jpeg_file_facts(staged)}
             check_results = [check_artwork_format(facts), check_headline_legible({"A": artwork})]
             yield from judge_staged(
                 "weekly_thumbnail", week, check_results, WEEKLY_THUMBNAIL_CHECK_SPECS
@@ -359,35 +354,24 @@ def weekly_metadata(
     week = str(context.partition_key)
     target = artifact_store.partition_dir("weekly_metadata", week)
     with domain_failures(artifact_store.root):
-        settings = channel.to_channel()
+        settings = channel.settings()
         inputs = input_hashes(
             artifact_store.root,
             [weekly_mix.wav_path] + [track["plan_path"] for track in weekly_mix.tracks],
         )
-        tracks = [
-            TrackFacts(
-                style=plan.style,
-                style_display_name=plan.style_display_name,
-                key=plan.key,
-                bpm=float(plan.bpm),
-                ambience=plan.ambience,
-                melody_program=plan.instruments["melody"].program,
-                seed=plan.seed,
-            )
-            for plan in _plans(artifact_store, weekly_mix)
-        ]
+        tracks = [track_facts(plan) for plan in _plans(artifact_store, weekly_mix)]
         metadata = build_weekly_metadata(
             channel_name=settings.name,
             artist=settings.artist,
             timezone=settings.timezone,
             week_dates=week_dates(week),
             tracks=tracks,
-            chapter_starts_s=[chapter["start_s"] for chapter in weekly_mix.chapters],
+            chapter_starts_s=[chapter.start_s for chapter in weekly_mix.chapters],
             duration_s=weekly_mix.duration_s,
             publish_windows=channel.publish_windows,
         )
         document = metadata.to_document()
-        check_results = [check_no_problems("metadata_valid", problems(document))]
+        check_results = [check_metadata_valid(problems(document))]
         yield from judge_staged("weekly_metadata", week, check_results, WEEKLY_METADATA_CHECK_SPECS)
         path = write_json_atomic(target / METADATA_FILE, document)
     context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")
@@ -445,7 +429,7 @@ def weekly_video(
             if config.motion == "static":
                 encode_static(image, mix, staged, weekly_mix.duration_s, size, progress)
             else:
-                seed = stable_seed("weekly_video", channel.to_channel().name, week)
+                seed = stable_seed("weekly_video", channel.settings().name, week)
                 encode_animated(
                     image, mix, staged, weekly_mix.duration_s, size, overlay, seed, progress
                 )
@@ -518,9 +502,13 @@ def weekly_upload(
                 "none sent (set YOUTUBE_TOKEN_FILE to publish)"
             )
             record = UploadRecord(
-                "dry_run", artifact_store.relative(manifest_path), None, "planned",
-                release.publish_at_utc, input_sha256=inputs,
-            )  # fmt: skip
+                "dry_run",
+                artifact_store.relative(manifest_path),
+                None,
+                "planned",
+                release.publish_at_utc,
+                input_sha256=inputs,
+            )
             metadata: dict[str, Any] = {
                 "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
                 "requests": dg.MetadataValue.int(len(manifest["requests"])),
@@ -529,7 +517,7 @@ def weekly_upload(
         else:
             publisher = Publisher(
                 youtube.clients(),
-                UploadLedger(warehouse.warehouse()),
+                UploadLedger(warehouse.client()),
                 log=context.log.info,
                 chunk_bytes=youtube.chunk_mb * 1024 * 1024,
             )
@@ -537,9 +525,13 @@ def weekly_upload(
             if outcome.thumbnail_pending:
                 context.log.warning(outcome.thumbnail_pending)
             record = UploadRecord(
-                "live", None, outcome.video_id, outcome.state, release.publish_at_utc,
+                "live",
+                None,
+                outcome.video_id,
+                outcome.state,
+                release.publish_at_utc,
                 input_sha256=inputs,
-            )  # fmt: skip
+            )
             metadata = {
                 "mode": "live",
                 "state": outcome.state,
@@ -556,7 +548,7 @@ def weekly_upload(
             "publish_at": dg.MetadataValue.timestamp(parse_rfc3339(release.publish_at_utc)),
             "video": dg.MetadataValue.path(str(release.video_path)),
         },
-        check_results=[check_no_problems("upload_body_valid", found), current],
+        check_results=[check_upload_body_valid(found), current],
     )
 
 

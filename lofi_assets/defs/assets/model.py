@@ -1,17 +1,14 @@
 """Model group: the melody corpus, its tokenizer and the GPT-2 that writes melodies."""
 
-import functools
-from pathlib import Path
-
 import dagster as dg
 from pydantic import Field
 
 from lofi_assets.defs.assets.common import png_markdown
+from lofi_assets.defs.assets.model_checks import MODEL_CHECK_SPECS, check_samples_decode
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.pools import TRAIN_POOL
 from lofi_assets.defs.records import CorpusRecord, ModelRecord, TokenizerRecord
-from lofi_assets.defs.resources import ArtifactStore
-from lofi_assets.music.model.generate import MelodyModel
+from lofi_assets.defs.resources import MELODY_MODEL_FOLDER, ArtifactStore
 from lofi_assets.music.model.pipeline import (
     LOSS_FILE,
     build_corpus,
@@ -49,8 +46,9 @@ def melody_corpus(
         stats = build_corpus(staging, config.preset)
     context.log.info(f"{stats['pieces']} melodies, {stats['notes']} notes")
     return dg.MaterializeResult(
-        value=CorpusRecord(artifact_store.relative(target), config.preset, stats["pieces"],
-                           stats["notes"]),
+        value=CorpusRecord(
+            artifact_store.relative(target), config.preset, stats["pieces"], stats["notes"]
+        ),
         metadata={
             "pieces": dg.MetadataValue.int(stats["pieces"]),
             "notes": dg.MetadataValue.int(stats["notes"]),
@@ -58,7 +56,7 @@ def melody_corpus(
             "by_split": dg.MetadataValue.json(stats["by_split"]),
             "key_histogram": dg.MetadataValue.json(stats["key_histogram"]),
         },
-    )  # fmt: skip
+    )
 
 
 @dg.asset(kinds={"python", "miditok"}, code_version="1", **_options(TokenizerRecord))
@@ -81,14 +79,6 @@ def midi_tokenizer(
     )
 
 
-MODEL_CHECK_SPECS = [
-    dg.AssetCheckSpec(
-        "samples_decode", asset="melody_model", blocking=True,
-        description="At least 99 % of sampled melodies decode to valid MIDI",
-    ),
-]  # fmt: skip
-
-
 @dg.asset(
     kinds={"python", "pytorch"},
     code_version="1",
@@ -106,7 +96,7 @@ def melody_model(
 ) -> dg.MaterializeResult:
     """A GPT-2 trained on the tokenized corpus (CUDA when present); midi_sketch uses it for
     styles whose melody.generator is model."""
-    target = artifact_store.root / "melody_model" / CURRENT
+    target = artifact_store.root / MELODY_MODEL_FOLDER
     with domain_failures(artifact_store.root), atomic_directory(target) as staging:
         outcome = build_model(
             artifact_store.resolve(melody_corpus.folder),
@@ -119,7 +109,9 @@ def melody_model(
     model_summary = samples["model"]
     return dg.MaterializeResult(
         value=ModelRecord(
-            artifact_store.relative(target), config.preset, report.parameters,
+            artifact_store.relative(target),
+            config.preset,
+            report.parameters,
             report.validation_perplexity,
         ),
         metadata={
@@ -131,32 +123,12 @@ def melody_model(
             "loss_curve": png_markdown((target / LOSS_FILE).read_bytes(), "loss curve"),
             "sampling_tokens_per_s": dg.MetadataValue.float(samples["tokens_per_s"]),
             "sample_metrics": dg.MetadataValue.json(
-                {"model": model_summary, "held_out_corpus": samples["held_out_corpus"],
-                 "engine": samples["engine"]}
+                {
+                    "model": model_summary,
+                    "held_out_corpus": samples["held_out_corpus"],
+                    "engine": samples["engine"],
+                }
             ),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="samples_decode", passed=samples["decode_rate"] >= 0.99,
-                metadata={"decoded": f"{samples['decoded']}/{samples['sampled']}"},
-            )
-        ],
-    )  # fmt: skip
-
-
-def model_folder(artifact_store: ArtifactStore) -> Path | None:
-    folder = artifact_store.root / "melody_model" / CURRENT
-    return folder if (folder / "report.json").is_file() else None
-
-
-@functools.lru_cache(maxsize=2)
-def _load(folder: str, version_stamp: float) -> MelodyModel:
-    return MelodyModel(Path(folder))
-
-
-def current_model(artifact_store: ArtifactStore) -> MelodyModel | None:
-    """The materialized melody model, loaded once per process and version (None if absent)."""
-    folder = model_folder(artifact_store)
-    if folder is None:
-        return None
-    return _load(str(folder), (folder / "report.json").stat().st_mtime)
+        check_results=[check_samples_decode(samples)],
+    )

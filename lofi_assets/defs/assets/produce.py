@@ -33,7 +33,7 @@ from lofi_assets.defs.assets.common import (
     read_plan,
     track_asset_options,
 )
-from lofi_assets.defs.checks import (
+from lofi_assets.defs.assets.produce_checks import (
     MASTER_CHECK_SPECS,
     STEMS_CHECK_SPECS,
     check_stems_audible,

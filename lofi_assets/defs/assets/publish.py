@@ -11,13 +11,13 @@ from lofi_assets.defs.assets.common import (
     png_markdown,
     release_asset_options,
 )
-from lofi_assets.defs.checks import (
+from lofi_assets.defs.assets.publish_checks import (
     SNAPSHOT_CHECK_SPECS,
     UPLOAD_CHECK_SPECS,
-    check_inputs_current,
-    check_no_problems,
     check_one_row_per_day_and_video,
+    check_upload_body_valid,
 )
+from lofi_assets.defs.checks import check_inputs_current
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.pools import YOUTUBE_API_POOL
 from lofi_assets.defs.records import (
@@ -32,8 +32,10 @@ from lofi_assets.defs.resources import ArtifactStore, WarehouseResource, YouTube
 from lofi_assets.errors import ConfigError
 from lofi_assets.lineage import input_hashes
 from lofi_assets.publish.analytics import (
+    duplicate_daily_rows,
     fetch_snapshot,
     top_releases,
+    top_releases_markdown,
     upsert_snapshot,
     views_plot_png,
 )
@@ -148,7 +150,7 @@ def youtube_upload(
         else:
             publisher = Publisher(
                 youtube.clients(),
-                UploadLedger(warehouse.warehouse()),
+                UploadLedger(warehouse.client()),
                 log=context.log.info,
                 chunk_bytes=youtube.chunk_mb * 1024 * 1024,
             )
@@ -193,7 +195,7 @@ def youtube_upload(
             "thumbnail": dg.MetadataValue.path(str(release.thumbnail_path)),
             "video": dg.MetadataValue.path(str(release.video_path)),
         },
-        check_results=[check_no_problems("upload_body_valid", found), current],
+        check_results=[check_upload_body_valid(found), current],
     )
 
 
@@ -216,7 +218,7 @@ def analytics_snapshot(
     days are fetched again: YouTube revises them)."""
     date = str(context.partition_key)
     with domain_failures(artifact_store.root):
-        store = warehouse.warehouse()
+        store = warehouse.client()
         if not youtube.live:
             reason = "dry run: no YouTube credentials (set YOUTUBE_TOKEN_FILE), nothing was fetched"
             context.log.info(f"Empty snapshot for {date}: {reason}")
@@ -228,27 +230,17 @@ def analytics_snapshot(
             written = upsert_snapshot(store, snapshot)
             videos, reason = len(snapshot.total_rows), "" if uploads else "no uploads yet"
             context.log.info(f"{written} rows for {videos} videos up to {date}")
-        duplicates = store.query(
-            "SELECT count(*) AS n FROM (SELECT day, video_id FROM video_daily "
-            "GROUP BY day, video_id HAVING count(*) > 1) AS repeated"
-        )[0]["n"]
+        duplicates = duplicate_daily_rows(store)
         top = top_releases(store)
         plot = views_plot_png(store)
-    table = "\n".join(
-        ["| release | title | views | likes |", "|---|---|---:|---:|"]
-        + [
-            f"| {row['release_date']} | {row['title']} | {row['view_count']:,} | {row['like_count']:,} |"
-            for row in top
-        ]
-    )
     return dg.MaterializeResult(
         value=SnapshotRecord(date, "live" if youtube.live else "dry_run", videos, written, reason),
         metadata={
             "videos": dg.MetadataValue.int(videos),
             "rows_upserted": dg.MetadataValue.int(written),
             "reason": reason or "fetched",
-            "top_releases": dg.MetadataValue.md(table if top else "no analytics yet"),
+            "top_releases": dg.MetadataValue.md(top_releases_markdown(top)),
             "views_over_time": png_markdown(plot, "daily views"),
         },
-        check_results=[check_one_row_per_day_and_video(int(duplicates))],
+        check_results=[check_one_row_per_day_and_video(duplicates)],
     )

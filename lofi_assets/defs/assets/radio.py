@@ -2,32 +2,27 @@
 holds the stream)."""
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 
 import dagster as dg
 
 from lofi_assets.audio.radio_queue import (
-    LOUDNESS_TARGET_LUFS,
-    LOUDNESS_TOLERANCE_LU,
     QUEUE_FILE,
     RADIO_DAY_S,
     REPEAT_WINDOW_DAYS,
     QueueEntry,
     RadioQueue,
     build_radio_queue,
-    length_shortfall_s,
-    loudness_outliers,
     read_radio_queue,
     render_fresh_track,
-    repeated_tracks,
 )
 from lofi_assets.defs.assets.common import judge_staged, release_asset_options
 from lofi_assets.defs.assets.produce import RENDER_RETRIES
+from lofi_assets.defs.assets.radio_checks import RADIO_QUEUE_CHECK_SPECS, radio_queue_check_results
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.io import RECORD_FILE
+from lofi_assets.defs.partitions import track_partition_key
 from lofi_assets.defs.pools import RENDER_POOL
-from lofi_assets.defs.records import MasterRecord, RadioQueueRecord, record_from_document
+from lofi_assets.defs.records import RECORD_FILE, MasterRecord, RadioQueueRecord, read_record
 from lofi_assets.defs.resources import ArtifactStore, SoundFontResource
 from lofi_assets.music.styles import get_style
 from lofi_assets.seeding import stable_seed
@@ -45,20 +40,6 @@ class RadioQueueConfig(dg.Config):
     crossfade_s: float = 4.0
 
 
-def _spec(name: str, description: str) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(name, asset="radio_queue", blocking=True, description=description)
-
-
-RADIO_QUEUE_CHECK_SPECS = [
-    _spec("queue_length", "The queue fills at least the configured air time (24 h by default)"),
-    _spec("no_repeats", f"No track twice, nor played in the previous {REPEAT_WINDOW_DAYS} days"),
-    _spec(
-        "track_loudness",
-        f"Every track at {LOUDNESS_TARGET_LUFS:.0f} ± {LOUDNESS_TOLERANCE_LU:.0f} LUFS",
-    ),
-]
-
-
 def catalog_entries(store: ArtifactStore) -> list[QueueEntry]:
     """Every published master of the catalog (``mastered_wav`` records), as queue entries."""
     catalog = store.root / "mastered_wav"
@@ -67,12 +48,12 @@ def catalog_entries(store: ArtifactStore) -> list[QueueEntry]:
         date, slot = record_path.relative_to(catalog).parts[:2]
         if date.startswith(".") or slot.startswith("."):  # staging: work in flight
             continue
-        record = record_from_document(json.loads(record_path.read_text(encoding="utf-8")))
+        record = read_record(record_path)
         if not isinstance(record, MasterRecord):
             continue
         entries.append(
             QueueEntry(
-                track_id=f"{date}|{slot}",
+                track_id=str(track_partition_key(date, slot)),
                 path=str(store.resolve(record.wav_path)),
                 title=f"{get_style(record.style).display_name} · {date} #{slot}",
                 style=record.style,
@@ -98,35 +79,6 @@ def earlier_queues(store: ArtifactStore, partition_key: str) -> list[RadioQueue]
         if path.is_file():
             queues.append(read_radio_queue(path))
     return queues
-
-
-def radio_queue_check_results(
-    queue: RadioQueue, earlier: list[RadioQueue], min_length_s: float
-) -> list[dg.AssetCheckResult]:
-    """The three verdicts on a queue (passing and failing sides unit-tested)."""
-    shortfall = length_shortfall_s(queue, min_length_s)
-    repeats = repeated_tracks(queue, earlier)
-    outliers = loudness_outliers(queue)
-    return [
-        dg.AssetCheckResult(
-            check_name="queue_length",
-            passed=shortfall == 0,
-            metadata={
-                "length_h": round(queue.length_s / 3600, 3),
-                "min_length_h": round(min_length_s / 3600, 3),
-            },
-        ),
-        dg.AssetCheckResult(
-            check_name="no_repeats",
-            passed=not repeats,
-            metadata={"repeated": ", ".join(repeats) or "none", "days_compared": len(earlier)},
-        ),
-        dg.AssetCheckResult(
-            check_name="track_loudness",
-            passed=not outliers,
-            metadata={"outliers": ", ".join(f"{t} {v:.1f} LUFS" for t, v in outliers) or "none"},
-        ),
-    ]
 
 
 @dg.asset(
@@ -168,9 +120,14 @@ def radio_queue(
                 return QueueEntry(**{**entry.__dict__, "path": str(target / name)})
 
             queue = build_radio_queue(
-                date, catalog, played, config.min_length_s, config.crossfade_s, make_fresh,
+                date,
+                catalog,
+                played,
+                config.min_length_s,
+                config.crossfade_s,
+                make_fresh,
                 config.fresh_fraction,
-            )  # fmt: skip
+            )
             write_json_atomic(staging / QUEUE_FILE, queue.to_document())
             results = radio_queue_check_results(queue, earlier, config.min_length_s)
             yield from judge_staged("radio_queue", date, results, RADIO_QUEUE_CHECK_SPECS)

@@ -86,7 +86,7 @@ def radio_health(
     day = str(context.partition_key)
     with domain_failures(artifact_store.root):
         work = radio_work_dir(artifact_store, config.work_dir)
-        store = warehouse.warehouse()
+        store = warehouse.client()
         now = time.time()
         health = day_health(work, day, channel_timezone(), now, current_broadcast_id(store))
         upsert_day(store, health)

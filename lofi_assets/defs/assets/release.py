@@ -1,11 +1,11 @@
 """Release group: the day's tracks as one release: mix, metadata, artwork, video and teaser."""
 
-import base64
+import enum
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import dagster as dg
-from PIL import Image
 
 from lofi_assets.audio.measure import integrated_lufs_of_file
 from lofi_assets.audio.memory import reuse_freed_memory
@@ -24,8 +24,9 @@ from lofi_assets.defs.assets.common import (
     progress_log,
     read_plan,
     release_asset_options,
+    track_facts,
 )
-from lofi_assets.defs.checks import (
+from lofi_assets.defs.assets.release_checks import (
     METADATA_CHECK_SPECS,
     RELEASE_MIX_CHECK_SPECS,
     TEASER_CHECK_SPECS,
@@ -33,7 +34,7 @@ from lofi_assets.defs.checks import (
     VIDEO_CHECK_SPECS,
     check_artwork_format,
     check_headline_legible,
-    check_no_problems,
+    check_metadata_valid,
     check_teaser_text_legible,
     release_mix_check_results,
     teaser_check_results,
@@ -52,26 +53,23 @@ from lofi_assets.defs.records import (
     VideoRecord,
 )
 from lofi_assets.defs.resources import ArtifactStore, ChannelConfig, WarehouseResource
-from lofi_assets.errors import ConfigError
 from lofi_assets.lineage import input_hashes
 from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.styles import get_style
 from lofi_assets.publish.keywords import ranking_terms
 from lofi_assets.publish.localize import localization_problems, localized_metadata
-from lofi_assets.publish.metadata import TrackFacts, build_metadata, problems, timestamp
+from lofi_assets.publish.metadata import build_metadata, problems, timestamp
 from lofi_assets.publish.upload import parse_rfc3339
 from lofi_assets.seeding import stable_seed
-from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
+from lofi_assets.storage import atomic_directory, write_json_atomic
 from lofi_assets.visual.motion import OVERLAYS, encode_animated
 from lofi_assets.visual.teaser import make_teaser, shorts_caption
 from lofi_assets.visual.thumbnail import (
-    COVER_SIZE,
-    THUMBNAIL_SIZE,
+    COVER_FILE,
     VARIANTS,
-    badge_corner_clear,
-    draw_artwork,
-    fitted_jpeg,
-    jpeg_bytes,
+    preview_markdown,
+    variant_file,
+    write_release_artwork,
 )
 from lofi_assets.visual.video import SHORTS_SIZE, VideoFacts, encode_static, probe, size_of
 
@@ -130,8 +128,8 @@ def release_mix(
         # stay until the new ones pass every blocking check.
         with atomic_directory(target) as staging:
             mix = join_tracks(tracks, staging / MIX_FILE)
-            chapters = [{"start_s": c.start_s, "title": c.title} for c in mix.chapters]
-            write_json_atomic(staging / CHAPTERS_FILE, chapters)
+            chapters = mix.chapters
+            write_json_atomic(staging / CHAPTERS_FILE, [asdict(c) for c in chapters])
             integrated = integrated_lufs_of_file(mix.path)
             longest_gap = longest_gap_s(mix.path)
             steps = [
@@ -142,7 +140,7 @@ def release_mix(
                 integrated,
                 longest_gap,
                 steps,
-                [c["start_s"] for c in chapters],
+                [c.start_s for c in chapters],
                 mix.duration_s,
                 len(tracks),
             )
@@ -150,7 +148,7 @@ def release_mix(
                 "release_mix", context.partition_key, check_results, RELEASE_MIX_CHECK_SPECS
             )
     mix_path = target / MIX_FILE
-    chapter_lines = "\n".join(f"{timestamp(c['start_s'])} {c['title']}" for c in chapters)
+    chapter_lines = "\n".join(f"{timestamp(c.start_s)} {c.title}" for c in chapters)
     context.log.info(f"{len(tracks)} tracks, {mix.duration_s / 60:.1f} min, {integrated:.2f} LUFS")
     record = ReleaseMixRecord(
         wav_path=artifact_store.relative(mix_path),
@@ -198,7 +196,7 @@ def release_metadata(
     in every configured language, preferring the terms keyword research found ranking."""
     target = artifact_store.partition_dir("release_metadata", context.partition_key)
     with domain_failures(artifact_store.root):
-        settings = channel.to_channel()
+        settings = channel.settings()
         date = str(context.partition_key)
         keys = [
             next(k for k in midi_sketch if date_and_slot(k)[1] == slot)
@@ -208,29 +206,16 @@ def release_metadata(
             artifact_store.root,
             [release_mix.wav_path] + [midi_sketch[key].plan_path for key in keys],
         )
-        tracks = []
-        for key in keys:
-            plan = read_plan(artifact_store, midi_sketch[key])
-            tracks.append(
-                TrackFacts(
-                    style=plan.style,
-                    style_display_name=plan.style_display_name,
-                    key=plan.key,
-                    bpm=float(plan.bpm),
-                    ambience=plan.ambience,
-                    melody_program=plan.instruments["melody"].program,
-                    seed=plan.seed,
-                )
-            )
+        tracks = [track_facts(read_plan(artifact_store, midi_sketch[key])) for key in keys]
         # The research of a week that ended before the date: the same whenever it is re-made.
-        ranking = ranking_terms(warehouse.warehouse(), before=date)
+        ranking = ranking_terms(warehouse.client(), before=date)
         metadata = build_metadata(
             channel_name=settings.name,
             artist=settings.artist,
             timezone=settings.timezone,
             date=date,
             tracks=tracks,
-            chapter_starts_s=[chapter["start_s"] for chapter in release_mix.chapters],
+            chapter_starts_s=[chapter.start_s for chapter in release_mix.chapters],
             duration_s=release_mix.duration_s,
             publish_windows=channel.publish_windows,
             ranking_tags=ranking.tags,
@@ -244,7 +229,7 @@ def release_metadata(
         document = metadata.to_document()
         # Judged before it is written: a document that fails keeps the last good one.
         found = problems(document) + localization_problems(metadata.localizations)
-        check_results = [check_no_problems("metadata_valid", found)]
+        check_results = [check_metadata_valid(found)]
         yield from judge_staged("release_metadata", date, check_results, METADATA_CHECK_SPECS)
         path = write_json_atomic(target / METADATA_FILE, document)
     context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")
@@ -273,11 +258,6 @@ def release_metadata(
     )
 
 
-def _jpeg_markdown(image: Image.Image, alt: str, width_px: int = 320) -> str:
-    preview = image.resize((width_px, round(width_px * image.height / image.width)))
-    return f"![{alt}](data:image/jpeg;base64,{base64.b64encode(jpeg_bytes(preview, 80)).decode()})"
-
-
 @dg.asset(
     group_name="release",
     kinds={"python", "jpeg"},
@@ -300,45 +280,22 @@ def thumbnail(
         lead = min(midi_sketch, key=lambda key: int(date_and_slot(key)[1]))
         inputs = input_hashes(artifact_store.root, [midi_sketch[lead].plan_path])
         plan = read_plan(artifact_store, midi_sketch[lead])
-        seed = stable_seed("thumbnail", channel.to_channel().name, date)
-        legibility, previews, paths = {}, [], {}
-        artworks = {}  # variant (and "cover") → the artwork as drawn, for headline_legible
+        seed = stable_seed("thumbnail", channel.settings().name, date)
         with atomic_directory(target) as staging:
-            for variant in VARIANTS:
-                artwork = artworks[variant] = draw_artwork(
-                    THUMBNAIL_SIZE, plan.style, seed, variant
-                )
-                write_bytes_atomic(staging / f"thumbnail_{variant}.jpg", fitted_jpeg(artwork.image))
-                legibility[variant] = {
-                    "text_height_px": artwork.text_height_px,
-                    "contrast": round(artwork.contrast, 2),
-                    "badge_corner_clear": badge_corner_clear(artwork),
-                    "scene": artwork.scene,
-                    "palette": artwork.palette,
-                    "drawn": artwork.text.drawn,
-                    "shortened": artwork.text.shortened,
-                }
-                previews.append(_jpeg_markdown(artwork.image, f"variant {variant}"))
-            cover = artworks["cover"] = draw_artwork(COVER_SIZE, plan.style, seed, "A")
-            write_bytes_atomic(staging / "cover.jpg", jpeg_bytes(cover.image, 90))
+            drawn = write_release_artwork(staging, plan.style, seed)
             # Judged as staged: the previous artwork stays until the new passes.
-            facts = {}
-            for path in sorted(staging.glob("*.jpg")):
-                with Image.open(path) as image:
-                    facts[path.stem] = {
-                        "format": image.format, "mode": image.mode,
-                        "size": list(image.size), "bytes": path.stat().st_size,
-                    }  # fmt: skip
-                name = path.stem.removeprefix("thumbnail_")
-                if name in VARIANTS:
-                    paths[name] = artifact_store.relative(target / path.name)
-            check_results = [check_artwork_format(facts), check_headline_legible(artworks)]
+            check_results = [
+                check_artwork_format(drawn.file_facts()),
+                check_headline_legible(drawn.artworks),
+            ]
             yield from judge_staged("thumbnail", date, check_results, THUMBNAIL_CHECK_SPECS)
+    artwork, legibility = drawn.artworks["A"], drawn.legibility()
+    previews = [preview_markdown(drawn.artworks[v].image, f"variant {v}") for v in VARIANTS]
     context.log.info(f"Headline {artwork.headline!r}, {len(VARIANTS)} variants and a cover")
     yield dg.MaterializeResult(
         value=ThumbnailRecord(
-            variant_paths=paths,
-            cover_path=artifact_store.relative(target / "cover.jpg"),
+            variant_paths={v: artifact_store.relative(target / variant_file(v)) for v in VARIANTS},
+            cover_path=artifact_store.relative(target / COVER_FILE),
             headline=artwork.headline,
             scene=legibility["A"]["scene"],
             input_sha256=inputs,
@@ -353,24 +310,31 @@ def thumbnail(
     )
 
 
+class Motion(enum.StrEnum):
+    """How a video moves: enum fields make the launchpad list the choices and refuse others."""
+
+    animated = "animated"  # a slow zoom/pan with a rain or dust overlay
+    static = "static"  # one still
+
+
+# "auto" (rain when the artwork's scene is rainy, else dust) or one of the domain's overlays.
+OverlayChoice = enum.StrEnum("OverlayChoice", {name: name for name in ("auto", *OVERLAYS)})
+
+
 class MotionConfig(dg.Config):
     """How the day's artwork moves in its videos."""
 
-    motion: str = "animated"  # slow zoom/pan with a rain or dust overlay; "static": one still
-    overlay: str = "auto"  # "rain", "dust", or "auto": rain when the artwork's scene is rainy
+    motion: Motion = Motion.animated
+    overlay: OverlayChoice = OverlayChoice.auto
 
     def overlay_for(self, scene: str) -> str:
-        if self.motion not in ("animated", "static"):
-            raise ConfigError(f"Unknown motion {self.motion!r}: use 'animated' or 'static'")
         if self.overlay == "auto":
             return "rain" if scene in RAINY_SCENES else "dust"
-        if self.overlay not in OVERLAYS:
-            raise ConfigError(f"Unknown overlay {self.overlay!r}: use auto, {', '.join(OVERLAYS)}")
-        return self.overlay
+        return str(self.overlay)
 
     def motion_label(self, overlay: str) -> str:
         """What the UI shows of the motion: "static", or "animated, <overlay>"."""
-        return self.motion if self.motion == "static" else f"animated, {overlay}"
+        return str(self.motion) if self.motion == Motion.static else f"animated, {overlay}"
 
 
 class VideoConfig(MotionConfig):
@@ -443,7 +407,7 @@ def video(
             if config.motion == "static":
                 encode_static(image, mix, staged, release_mix.duration_s, size, progress)
             else:
-                seed = stable_seed("video", channel.to_channel().name, str(context.partition_key))
+                seed = stable_seed("video", channel.settings().name, str(context.partition_key))
                 encode_animated(
                     image, mix, staged, release_mix.duration_s, size, overlay, seed, progress
                 )
@@ -489,7 +453,7 @@ def shorts_teaser(
             artifact_store.root,
             [release_mix.wav_path, thumbnail.cover_path, release_metadata.metadata_path],
         )
-        name = channel.to_channel().name
+        name = channel.settings().name
         # Encoded and judged in a staging folder: the previous teaser stays until the new one
         # passes every blocking check.
         with atomic_directory(folder) as staging:

@@ -1,5 +1,6 @@
 """Streaming release: the day's tracks as a distributor bundle, identified and delivered."""
 
+import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
@@ -11,11 +12,8 @@ from lofi_assets.defs.assets.common import (
     judge_staged,
     release_asset_options,
 )
-from lofi_assets.defs.checks import (
-    STREAMING_CHECK_SPECS,
-    check_inputs_current,
-    streaming_check_results,
-)
+from lofi_assets.defs.assets.publish_checks import STREAMING_CHECK_SPECS, streaming_check_results
+from lofi_assets.defs.checks import check_inputs_current
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import date_and_slot
 from lofi_assets.defs.records import (
@@ -36,9 +34,9 @@ from lofi_assets.publish.distribution import (
     artwork_problems,
     build_bundle,
     bundle_problems,
+    metadata_problems,
     plan_release,
     recording_sha256,
-    release_problems,
     store_wav_facts,
 )
 from lofi_assets.publish.identifiers import (
@@ -50,7 +48,6 @@ from lofi_assets.publish.identifiers import (
 from lofi_assets.storage import atomic_directory, write_json_atomic
 
 BUNDLE_DIR, RECEIPT_FILE = "bundle", "receipt.json"
-REQUIRED_FIELDS = ("title", "upc", "artist", "label", "genre", "release_date", "p_line", "c_line")
 
 
 @dg.asset(
@@ -75,6 +72,7 @@ def streaming_release(
     """The day's tracks for Spotify, Apple Music …: 16-bit WAVs with ISRCs, the cover, a
     manifest, a bulk CSV, a DDEX ERN message and a checklist, delivered with a receipt."""
     date = str(context.partition_key)
+    release_day = dt.date.fromisoformat(date)  # its year is the ISRCs' YY
     folder = artifact_store.partition_dir("streaming_release", date)
     with domain_failures(artifact_store.root):
         # Before an ISRC is issued or a byte delivered: metadata and cover of these masters.
@@ -85,8 +83,8 @@ def streaming_release(
                 "thumbnail": thumbnail.input_sha256,
             },
         )
-        settings = channel.to_channel()
-        store = warehouse.warehouse()
+        settings = channel.settings()
+        store = warehouse.client()
         masters = sorted(mastered_wav.items(), key=lambda item: int(date_and_slot(item[0])[1]))
         inputs = input_hashes(
             artifact_store.root,
@@ -109,7 +107,7 @@ def streaming_release(
         tracks = [
             (
                 title,
-                registry.issue(recording, year=int(date[:4]), channel_name=settings.name),
+                registry.issue(recording, year=release_day.year, channel_name=settings.name),
                 record.duration_s,
             )
             for recording, (_, record), title in zip(recordings, masters, track_titles, strict=True)
@@ -131,20 +129,13 @@ def streaming_release(
             )
             audio_facts = [store_wav_facts(staging / t.audio_file) for t in bundle.plan.tracks]
             isrcs = [t.isrc for t in bundle.plan.tracks]
-            duplicates = store.query(
-                "SELECT count(*) AS n FROM (SELECT isrc FROM isrc_registry GROUP BY isrc "
-                "HAVING count(*) > 1) AS repeated"
-            )[0]["n"]
-            fields = vars(bundle.plan)
-            missing = [name for name in REQUIRED_FIELDS if not str(fields[name]).strip()]
-            missing += release_problems(bundle.plan, [distributor.ddex_party_id])
             check_results = [
                 *streaming_check_results(
                     audio_facts,
                     artwork_problems(staging / plan.artwork_file),
                     isrcs,
-                    int(duplicates),
-                    missing,
+                    registry.duplicate_count(),
+                    metadata_problems(bundle.plan, [distributor.ddex_party_id]),
                     bundle_problems(staging),
                 ),
                 current,

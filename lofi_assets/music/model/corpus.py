@@ -27,7 +27,6 @@ LOW, HIGH = 60, 84  # the register melodies are moved into (C4–C6)
 TICKS_PER_BEAT = 480
 VALIDATION_SHARE = 0.1
 MIN_NOTES = 12
-MUSIC21_SOURCES = ("oneills1850", "ryansMammoth", "essenFolksong", "bach")
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,17 @@ def build_corpus(folder: Path, preset_name: str) -> dict:
         write_melody_midi(melody, folder / melody.split / f"{melody.name.replace('/', '__')}.mid")
     write_json_atomic(
         folder / MELODIES_FILE,
-        [{"name": m.name, "source": m.source, "mode": m.mode, "split": m.split,
-          "notes": [list(n) for n in m.notes]} for m in melodies],
-    )  # fmt: skip
+        [
+            {
+                "name": m.name,
+                "source": m.source,
+                "mode": m.mode,
+                "split": m.split,
+                "notes": [list(n) for n in m.notes],
+            }
+            for m in melodies
+        ],
+    )
     hashes = np.unique(np.concatenate([ngram_hashes(m.notes) for m in melodies]))
     np.save(folder / NGRAMS_FILE, hashes)
     return corpus_statistics(melodies)
@@ -86,9 +94,14 @@ def build_model(
         "EOS": tokenizer["EOS_None"],
     }
     report = train_model(
-        pieces["train"], pieces["validation"] or pieces["train"][-1:], len(tokenizer),
-        special, preset_name, folder / MODEL_DIR, log=log,
-    )  # fmt: skip
+        pieces["train"],
+        pieces["validation"] or pieces["train"][-1:],
+        len(tokenizer),
+        special,
+        preset_name,
+        folder / MODEL_DIR,
+        log=log,
+    )
     tokenizer.save(folder / TOKENIZER_FILE)
     (folder / NGRAMS_FILE).write_bytes((corpus / NGRAMS_FILE).read_bytes())
     write_bytes_atomic(folder / LOSS_FILE, loss_curve_png(report.curve))
