@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from lofi_assets.audio.measure import SILENCE_FRAME_S, short_term_lufs
+from lofi_assets.audio.measure import SILENCE_FRAME_S, integrated_lufs_of_file, short_term_lufs
 from lofi_assets.audio.wav import AudioFileError, wav_file
 from lofi_assets.errors import ConfigError
 from lofi_assets.storage import atomic_path
@@ -171,3 +171,28 @@ def crossfade_loudness_steps_lu(
             loudness = short_term_lufs(np.ascontiguousarray(window), rate, hop_s=1.0)
             steps.append(float(np.max(np.abs(np.diff(loudness)))) if loudness.size > 1 else 0.0)
     return steps
+
+
+@dataclass(frozen=True)
+class MixMeasurements:
+    """What the mix checks judge: integrated loudness (LUFS), the longest stretch below
+    ``GAP_THRESHOLD_DBFS`` (s), and the largest short-term loudness step (LU) around each
+    crossfade, one per crossfade in mix order."""
+
+    integrated_lufs: float
+    longest_gap_s: float
+    crossfade_steps_lu: list[float]
+
+
+def measure_mix(mix: ReleaseMix, tracks: Sequence[MixTrack]) -> MixMeasurements:
+    """Measure a mix ``join_tracks`` made of ``tracks`` (the same sequence, in order): each
+    crossfade is judged over its own track's ``crossfade_in_s``. Raises ``AudioFileError``
+    if the mix file cannot be read."""
+    return MixMeasurements(
+        integrated_lufs=integrated_lufs_of_file(mix.path),
+        longest_gap_s=longest_gap_s(mix.path),
+        crossfade_steps_lu=[
+            crossfade_loudness_steps_lu(mix.path, [start], track.crossfade_in_s)[0]
+            for start, track in zip(mix.crossfade_starts_s, tracks[1:], strict=True)
+        ],
+    )

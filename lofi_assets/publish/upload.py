@@ -160,6 +160,45 @@ class ReleaseUpload:
     localizations: dict[str, dict[str, str]] = field(default_factory=dict)
     default_audio_language: str | None = None
 
+    @classmethod
+    def from_metadata_document(
+        cls,
+        document: dict[str, Any],
+        *,
+        release_date: str,
+        video_path: Path,
+        thumbnail_path: Path | None,
+        kind: str = "daily",
+        with_languages: bool = True,
+    ) -> ReleaseUpload:
+        """The release a metadata document (``ReleaseMetadata.to_document()``, as read from
+        disk) describes: its ``title``, ``description``, ``tags``, ``playlists`` and
+        ``publish_at_utc``; with ``with_languages`` also ``default_language``,
+        ``default_audio_language`` and ``localizations`` (documents made before
+        localizations existed have none of the three: English, unset, none). Raises
+        ``KeyError`` for a document without one of the first five."""
+        languages: dict[str, Any] = (
+            {
+                "default_language": document.get("default_language", "en"),
+                "default_audio_language": document.get("default_audio_language"),
+                "localizations": document.get("localizations", {}),
+            }
+            if with_languages
+            else {}
+        )
+        return cls(
+            release_date=release_date,
+            video_path=video_path,
+            thumbnail_path=thumbnail_path,
+            title=document["title"],
+            description=document["description"],
+            tags=document["tags"],
+            playlists=document["playlists"],
+            publish_at_utc=document["publish_at_utc"],
+            kind=kind,
+            **languages,
+        )
+
     @property
     def parts(self) -> str:
         """videos.insert's ``part``: the resource parts the body sets (a part not named is

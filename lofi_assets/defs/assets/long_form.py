@@ -8,7 +8,6 @@ with tracks composed and rendered for the week (``audio/long_form.py``).
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any
 
 import dagster as dg
@@ -26,13 +25,9 @@ from lofi_assets.audio.long_form import (
     validate_weekly_duration,
     week_dates,
 )
-from lofi_assets.audio.measure import integrated_lufs_of_file
 from lofi_assets.audio.memory import reuse_freed_memory
 from lofi_assets.audio.release_mix import (
     MixTrack,
-    crossfade_loudness_steps_lu,
-    join_tracks,
-    longest_gap_s,
 )
 from lofi_assets.audio.wav import verify_wav_length
 from lofi_assets.defs.assets.common import (
@@ -49,13 +44,18 @@ from lofi_assets.defs.assets.long_form_checks import (
     WEEKLY_VIDEO_CHECK_SPECS,
     weekly_video_check_results,
 )
+from lofi_assets.defs.assets.publish import live_upload_metadata, upload_or_plan
 from lofi_assets.defs.assets.publish_checks import check_upload_body_valid
-from lofi_assets.defs.assets.release import VideoConfig, video_result
+from lofi_assets.defs.assets.release import (
+    VideoConfig,
+    join_and_judge_mix,
+    judge_and_write_metadata,
+    mix_metadata,
+    video_result,
+)
 from lofi_assets.defs.assets.release_checks import (
     check_artwork_format,
     check_headline_legible,
-    check_metadata_valid,
-    release_mix_check_results,
 )
 from lofi_assets.defs.checks import check_inputs_current
 from lofi_assets.defs.failures import domain_failures
@@ -82,25 +82,21 @@ from lofi_assets.music.plan_record import PlanRecord, read_plan_record
 from lofi_assets.publish.metadata import (
     build_weekly_metadata,
     problems,
-    timestamp,
 )
 from lofi_assets.publish.upload import (
-    Publisher,
     ReleaseUpload,
-    UploadLedger,
     body_problems,
-    dry_run_manifest,
     parse_rfc3339,
 )
 from lofi_assets.seeding import stable_seed
-from lofi_assets.storage import atomic_directory, write_bytes_atomic, write_json_atomic
+from lofi_assets.storage import atomic_directory, write_bytes_atomic
 from lofi_assets.visual.motion import encode_animated
 from lofi_assets.visual.thumbnail import THUMBNAIL_SIZE, draw_artwork, fitted_jpeg, jpeg_file_facts
 from lofi_assets.visual.video import encode_static, probe, size_of
 
 LONG_FORM_VERSION = "1"
 MIX_FILE, CHAPTERS_FILE, VIDEO_FILE = "mix.wav", "chapters.json", "video.mp4"
-THUMBNAIL_FILE, METADATA_FILE, MANIFEST_FILE = "thumbnail_A.jpg", "metadata.json", "manifest.json"
+THUMBNAIL_FILE, METADATA_FILE = "thumbnail_A.jpg", "metadata.json"
 
 
 def _week_options(record_type: type) -> dict[str, Any]:
@@ -232,30 +228,16 @@ def weekly_mix(
                         "plan_path": artifact_store.relative(plan_path),
                     }
                 )
-            mix = join_tracks(tracks, staging / MIX_FILE)
+            judged = join_and_judge_mix(tracks, staging)
             # The extras' masters live on in the mix: an hour of them would double the week's
             # disk use (≈ 1 GB). Their sketch and plan stay, from which they render again.
             for extra in extras:
                 extra.master_path.unlink()
-            chapters = mix.chapters
-            write_json_atomic(staging / CHAPTERS_FILE, [asdict(c) for c in chapters])
-            integrated = integrated_lufs_of_file(mix.path)
-            longest_gap = longest_gap_s(mix.path)
-            steps = [
-                crossfade_loudness_steps_lu(mix.path, [start], track.crossfade_in_s)[0]
-                for start, track in zip(mix.crossfade_starts_s, tracks[1:], strict=True)
-            ]
-            check_results = release_mix_check_results(
-                integrated,
-                longest_gap,
-                steps,
-                [c.start_s for c in chapters],
-                mix.duration_s,
-                len(tracks),
+            yield from judge_staged(
+                "weekly_mix", week, judged.check_results, WEEKLY_MIX_CHECK_SPECS
             )
-            yield from judge_staged("weekly_mix", week, check_results, WEEKLY_MIX_CHECK_SPECS)
+    mix, integrated = judged.mix, judged.measured.integrated_lufs
     mix_path = target / MIX_FILE
-    chapter_lines = "\n".join(f"{timestamp(c.start_s)} {c.title}" for c in chapters)
     context.log.info(
         f"{len(tracks)} tracks ({len(extras)} made for the week), "
         f"{mix.duration_s / 60:.1f} min, {integrated:.2f} LUFS"
@@ -265,22 +247,17 @@ def weekly_mix(
             wav_path=artifact_store.relative(mix_path),
             chapters_path=artifact_store.relative(target / CHAPTERS_FILE),
             duration_s=round(mix.duration_s, 3),
-            chapters=chapters,
+            chapters=mix.chapters,
             tracks=sources,
             extras=len(extras),
             input_sha256=inputs,
         ),
-        metadata={
-            "duration_s": dg.MetadataValue.float(round(mix.duration_s, 2)),
-            "duration": timestamp(mix.duration_s),
-            "tracks": dg.MetadataValue.int(len(tracks)),
-            "week_masters": dg.MetadataValue.int(len(masters)),
-            "extra_tracks": dg.MetadataValue.int(len(extras)),
-            "integrated_lufs": dg.MetadataValue.float(round(integrated, 2)),
-            "chapters": dg.MetadataValue.md(f"```\n{chapter_lines}\n```"),
-            "path": dg.MetadataValue.path(str(mix_path)),
-        },
-        check_results=check_results,
+        metadata=mix_metadata(
+            judged,
+            mix_path,
+            {"tracks": len(tracks), "week_masters": len(masters), "extra_tracks": len(extras)},
+        ),
+        check_results=judged.check_results,
     )
 
 
@@ -370,27 +347,24 @@ def weekly_metadata(
             duration_s=weekly_mix.duration_s,
             publish_windows=channel.publish_windows,
         )
-        document = metadata.to_document()
-        check_results = [check_metadata_valid(problems(document))]
-        yield from judge_staged("weekly_metadata", week, check_results, WEEKLY_METADATA_CHECK_SPECS)
-        path = write_json_atomic(target / METADATA_FILE, document)
-    context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")
+        written = yield from judge_and_write_metadata(
+            context,
+            metadata,
+            problems(metadata.to_document()),
+            WEEKLY_METADATA_CHECK_SPECS,
+            target,
+            artifact_store,
+            inputs,
+        )
     yield dg.MaterializeResult(
-        value=MetadataRecord(
-            metadata_path=artifact_store.relative(path),
-            title=metadata.title,
-            publish_at_utc=metadata.publish_at_utc,
-            input_sha256=inputs,
-        ),
+        value=written.record,
         metadata={
-            "title": metadata.title,
-            "publish_at": dg.MetadataValue.timestamp(parse_rfc3339(metadata.publish_at_utc)),
-            "publish_at_local": metadata.publish_at_local,
+            **written.ui_metadata,
             "playlists": dg.MetadataValue.json(metadata.playlists),
             "description": dg.MetadataValue.md(f"```\n{metadata.description}\n```"),
-            "path": dg.MetadataValue.path(str(path)),
+            "path": dg.MetadataValue.path(str(written.path)),
         },
-        check_results=check_results,
+        check_results=written.check_results,
     )
 
 
@@ -479,68 +453,32 @@ def weekly_upload(
             artifact_store.root,
             [weekly_video.video_path, thumbnail_path, weekly_metadata.metadata_path],
         )
-        document = artifact_store.read_json(weekly_metadata.metadata_path)
-        release = ReleaseUpload(
+        # The weekly upload has always gone out without the document's language fields.
+        release = ReleaseUpload.from_metadata_document(
+            artifact_store.read_json(weekly_metadata.metadata_path),
             release_date=week,
             video_path=artifact_store.resolve(weekly_video.video_path),
             thumbnail_path=artifact_store.resolve(thumbnail_path),
-            title=document["title"],
-            description=document["description"],
-            tags=document["tags"],
-            playlists=document["playlists"],
-            publish_at_utc=document["publish_at_utc"],
             kind="weekly",
+            with_languages=False,
         )
         now = dt.datetime.now(dt.UTC)
         body = release.video_body(now)
         found = body_problems(body)
-        if not youtube.live:
-            manifest_path = target / MANIFEST_FILE
-            manifest = dry_run_manifest(youtube.clients(), release, now, manifest_path)
-            context.log.info(
-                f"Dry run: {len(manifest['requests'])} requests written to {manifest_path}, "
-                "none sent (set YOUTUBE_TOKEN_FILE to publish)"
-            )
-            record = UploadRecord(
-                "dry_run",
-                artifact_store.relative(manifest_path),
-                None,
-                "planned",
-                release.publish_at_utc,
-                input_sha256=inputs,
-            )
-            metadata: dict[str, Any] = {
+        attempt = upload_or_plan(
+            context, release, now, target, inputs, youtube, warehouse, artifact_store
+        )
+        metadata: dict[str, Any] = (
+            {
                 "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
-                "requests": dg.MetadataValue.int(len(manifest["requests"])),
-                "manifest": dg.MetadataValue.path(str(manifest_path)),
+                "requests": dg.MetadataValue.int(len(attempt.manifest["requests"])),
+                "manifest": dg.MetadataValue.path(str(attempt.manifest_path)),
             }
-        else:
-            publisher = Publisher(
-                youtube.clients(),
-                UploadLedger(warehouse.client()),
-                log=context.log.info,
-                chunk_bytes=youtube.chunk_mb * 1024 * 1024,
-            )
-            outcome = publisher.publish(release)
-            if outcome.thumbnail_pending:
-                context.log.warning(outcome.thumbnail_pending)
-            record = UploadRecord(
-                "live",
-                None,
-                outcome.video_id,
-                outcome.state,
-                release.publish_at_utc,
-                input_sha256=inputs,
-            )
-            metadata = {
-                "mode": "live",
-                "state": outcome.state,
-                "video_id": outcome.video_id,
-                "url": dg.MetadataValue.url(f"https://www.youtube.com/watch?v={outcome.video_id}"),
-                "steps_done": dg.MetadataValue.json(outcome.steps_done),
-            }
+            if attempt.outcome is None
+            else live_upload_metadata(attempt.outcome)
+        )
     yield dg.MaterializeResult(
-        value=record,
+        value=attempt.record,
         metadata={
             **metadata,
             "ledger_key": release.ledger_key,

@@ -2,6 +2,9 @@
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -41,6 +44,7 @@ from lofi_assets.publish.analytics import (
 )
 from lofi_assets.publish.upload import (
     Publisher,
+    PublishOutcome,
     ReleaseUpload,
     UploadLedger,
     body_problems,
@@ -51,6 +55,73 @@ from lofi_assets.publish.youtube import Retrier
 
 PUBLISH_VERSION = "1"
 MANIFEST_FILE = "manifest.json"
+
+
+@dataclass(frozen=True)
+class UploadAttempt:
+    """What ``upload_or_plan`` did with a release: its record, and either the dry run's
+    manifest (``{"requests": [...]}``, the requests not sent) and where it was written, or
+    the live upload's ``PublishOutcome``."""
+
+    record: UploadRecord
+    manifest: dict[str, Any] | None = None
+    manifest_path: Path | None = None
+    outcome: PublishOutcome | None = None
+
+
+def upload_or_plan(
+    context: dg.AssetExecutionContext,
+    release: ReleaseUpload,
+    now: dt.datetime,
+    target: Path,
+    inputs: dict[str, str],
+    youtube: YouTubeResource,
+    warehouse: WarehouseResource,
+    artifact_store: ArtifactStore,
+) -> UploadAttempt:
+    """Publish ``release`` through the ledger when ``youtube`` is live; otherwise write the
+    requests a publish would send to ``target / MANIFEST_FILE`` and send none. Raises what
+    ``Publisher.publish`` raises (quota, credentials, refusals, timeouts)."""
+    if not youtube.live:
+        manifest_path = target / MANIFEST_FILE
+        manifest = dry_run_manifest(youtube.clients(), release, now, manifest_path)
+        context.log.info(
+            f"Dry run: {len(manifest['requests'])} requests written to {manifest_path}, "
+            "none sent (set YOUTUBE_TOKEN_FILE to publish)"
+        )
+        record = UploadRecord(
+            "dry_run",
+            artifact_store.relative(manifest_path),
+            None,
+            "planned",
+            release.publish_at_utc,
+            input_sha256=inputs,
+        )
+        return UploadAttempt(record, manifest=manifest, manifest_path=manifest_path)
+    publisher = Publisher(
+        youtube.clients(),
+        UploadLedger(warehouse.client()),
+        log=context.log.info,
+        chunk_bytes=youtube.chunk_mb * 1024 * 1024,
+    )
+    outcome = publisher.publish(release)
+    if outcome.thumbnail_pending:
+        context.log.warning(outcome.thumbnail_pending)
+    record = UploadRecord(
+        "live", None, outcome.video_id, outcome.state, release.publish_at_utc, input_sha256=inputs
+    )
+    return UploadAttempt(record, outcome=outcome)
+
+
+def live_upload_metadata(outcome: PublishOutcome) -> dict[str, Any]:
+    """The UI metadata every live upload shows: its state, the video and what this run did."""
+    return {
+        "mode": "live",
+        "state": outcome.state,
+        "video_id": outcome.video_id,
+        "url": dg.MetadataValue.url(f"https://www.youtube.com/watch?v={outcome.video_id}"),
+        "steps_done": dg.MetadataValue.json(outcome.steps_done),
+    }
 
 
 class UploadConfig(dg.Config):
@@ -101,41 +172,25 @@ def youtube_upload(
             artifact_store.root,
             [video.video_path, thumbnail_path, release_metadata.metadata_path],
         )
-        document = artifact_store.read_json(release_metadata.metadata_path)
-        release = ReleaseUpload(
+        release = ReleaseUpload.from_metadata_document(
+            artifact_store.read_json(release_metadata.metadata_path),
             release_date=date,
             video_path=artifact_store.resolve(video.video_path),
             thumbnail_path=artifact_store.resolve(thumbnail_path),
-            title=document["title"],
-            description=document["description"],
-            tags=document["tags"],
-            playlists=document["playlists"],
-            publish_at_utc=document["publish_at_utc"],
-            # Documents made before localizations existed have none of the three.
-            default_language=document.get("default_language", "en"),
-            default_audio_language=document.get("default_audio_language"),
-            localizations=document.get("localizations", {}),
         )
         now = dt.datetime.now(dt.UTC)
         body = release.video_body(now)
         found = body_problems(body)
-        if not youtube.live:
-            manifest_path = target / MANIFEST_FILE
-            manifest = dry_run_manifest(youtube.clients(), release, now, manifest_path)
-            context.log.info(
-                f"Dry run: {len(manifest['requests'])} requests written to {manifest_path}, "
-                "none sent (set YOUTUBE_TOKEN_FILE to publish)"
-            )
-            record = UploadRecord(
-                "dry_run", artifact_store.relative(manifest_path), None, "planned",
-                release.publish_at_utc, input_sha256=inputs,
-            )  # fmt: skip
+        attempt = upload_or_plan(
+            context, release, now, target, inputs, youtube, warehouse, artifact_store
+        )
+        if attempt.outcome is None:
             metadata = {
                 "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
                 "requests": dg.MetadataValue.table(
                     records=[
                         dg.TableRecord({"call": r["call"], "method": r["method"], "url": r["uri"]})
-                        for r in manifest["requests"]
+                        for r in attempt.manifest["requests"]
                     ],
                     schema=dg.TableSchema(
                         columns=[
@@ -145,28 +200,12 @@ def youtube_upload(
                         ]
                     ),
                 ),
-                "manifest": dg.MetadataValue.path(str(manifest_path)),
+                "manifest": dg.MetadataValue.path(str(attempt.manifest_path)),
             }
         else:
-            publisher = Publisher(
-                youtube.clients(),
-                UploadLedger(warehouse.client()),
-                log=context.log.info,
-                chunk_bytes=youtube.chunk_mb * 1024 * 1024,
-            )
-            outcome = publisher.publish(release)
-            if outcome.thumbnail_pending:
-                context.log.warning(outcome.thumbnail_pending)
-            record = UploadRecord(
-                "live", None, outcome.video_id, outcome.state, release.publish_at_utc,
-                input_sha256=inputs,
-            )  # fmt: skip
+            outcome = attempt.outcome
             metadata = {
-                "mode": "live",
-                "state": outcome.state,
-                "video_id": outcome.video_id,
-                "url": dg.MetadataValue.url(f"https://www.youtube.com/watch?v={outcome.video_id}"),
-                "steps_done": dg.MetadataValue.json(outcome.steps_done),
+                **live_upload_metadata(outcome),
                 "retries": dg.MetadataValue.int(outcome.retries),
                 # Pending: the channel may not use custom thumbnails yet; a later run sets it.
                 "thumbnail_status": f"pending: {outcome.thumbnail_pending}"
@@ -177,7 +216,7 @@ def youtube_upload(
                 else release.publish_at_utc,
             }
     yield dg.MaterializeResult(
-        value=record,
+        value=attempt.record,
         metadata={
             **metadata,
             # What will be published, and when: the operator's view before it goes out.

@@ -1,20 +1,21 @@
 """Release group: the day's tracks as one release: mix, metadata, artwork, video and teaser."""
 
 import enum
-from collections.abc import Iterator
-from dataclasses import asdict
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from lofi_assets.audio.measure import integrated_lufs_of_file
 from lofi_assets.audio.memory import reuse_freed_memory
 from lofi_assets.audio.production import ProductionSettings
 from lofi_assets.audio.release_mix import (
+    MixMeasurements,
     MixTrack,
-    crossfade_loudness_steps_lu,
+    ReleaseMix,
     join_tracks,
-    longest_gap_s,
+    measure_mix,
 )
 from lofi_assets.audio.wav import verify_wav_length
 from lofi_assets.defs.assets.common import (
@@ -58,7 +59,7 @@ from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.styles import get_style
 from lofi_assets.publish.keywords import ranking_terms
 from lofi_assets.publish.localize import localization_problems, localized_metadata
-from lofi_assets.publish.metadata import build_metadata, problems, timestamp
+from lofi_assets.publish.metadata import ReleaseMetadata, build_metadata, problems, timestamp
 from lofi_assets.publish.upload import parse_rfc3339
 from lofi_assets.seeding import stable_seed
 from lofi_assets.storage import atomic_directory, write_json_atomic
@@ -82,6 +83,50 @@ RAINY_SCENES = ("window_rain", "city_dusk")  # the video rains where the artwork
 def _track_title(plan: PlanRecord) -> str:
     """A working title until release_metadata names the tracks: style, key and tempo."""
     return f"{plan.style_display_name} in {plan.key}, {plan.bpm} BPM"
+
+
+@dataclass(frozen=True)
+class JudgedMix:
+    """A mix joined in a staging folder (``MIX_FILE``, with its ``CHAPTERS_FILE``), what was
+    measured of it, and the mix checks' verdicts on it (on ``release_mix``'s check specs:
+    ``judge_staged`` is given the specs of the asset that made it)."""
+
+    mix: ReleaseMix
+    measured: MixMeasurements
+    check_results: list[dg.AssetCheckResult]
+
+
+def join_and_judge_mix(tracks: Sequence[MixTrack], staging: Path) -> JudgedMix:
+    """What ``release_mix`` and ``weekly_mix`` both do in their staging folder: join the
+    tracks, write the chapters, measure the mix and judge it. Raises ``AudioFileError`` for
+    a master that cannot be read."""
+    mix = join_tracks(tracks, staging / MIX_FILE)
+    write_json_atomic(staging / CHAPTERS_FILE, [asdict(c) for c in mix.chapters])
+    measured = measure_mix(mix, tracks)
+    check_results = release_mix_check_results(
+        measured.integrated_lufs,
+        measured.longest_gap_s,
+        measured.crossfade_steps_lu,
+        [c.start_s for c in mix.chapters],
+        mix.duration_s,
+        len(tracks),
+    )
+    return JudgedMix(mix, measured, check_results)
+
+
+def mix_metadata(judged: JudgedMix, mix_path: Path, counts: dict[str, int]) -> dict[str, Any]:
+    """The UI metadata of a mix asset: duration, ``counts`` (tracks and the like, in the
+    order given), loudness, the chapters as a code block and the mix's path."""
+    mix = judged.mix
+    chapter_lines = "\n".join(f"{timestamp(c.start_s)} {c.title}" for c in mix.chapters)
+    return {
+        "duration_s": dg.MetadataValue.float(round(mix.duration_s, 2)),
+        "duration": timestamp(mix.duration_s),
+        **{name: dg.MetadataValue.int(count) for name, count in counts.items()},
+        "integrated_lufs": dg.MetadataValue.float(round(judged.measured.integrated_lufs, 2)),
+        "chapters": dg.MetadataValue.md(f"```\n{chapter_lines}\n```"),
+        "path": dg.MetadataValue.path(str(mix_path)),
+    }
 
 
 @dg.asset(
@@ -127,52 +172,72 @@ def release_mix(
         # Made and judged in a staging folder: the day's previous mix, chapters and record
         # stay until the new ones pass every blocking check.
         with atomic_directory(target) as staging:
-            mix = join_tracks(tracks, staging / MIX_FILE)
-            chapters = mix.chapters
-            write_json_atomic(staging / CHAPTERS_FILE, [asdict(c) for c in chapters])
-            integrated = integrated_lufs_of_file(mix.path)
-            longest_gap = longest_gap_s(mix.path)
-            steps = [
-                crossfade_loudness_steps_lu(mix.path, [start], track.crossfade_in_s)[0]
-                for start, track in zip(mix.crossfade_starts_s, tracks[1:], strict=True)
-            ]
-            check_results = release_mix_check_results(
-                integrated,
-                longest_gap,
-                steps,
-                [c.start_s for c in chapters],
-                mix.duration_s,
-                len(tracks),
-            )
+            judged = join_and_judge_mix(tracks, staging)
             yield from judge_staged(
-                "release_mix", context.partition_key, check_results, RELEASE_MIX_CHECK_SPECS
+                "release_mix", context.partition_key, judged.check_results, RELEASE_MIX_CHECK_SPECS
             )
+    mix, integrated = judged.mix, judged.measured.integrated_lufs
     mix_path = target / MIX_FILE
-    chapter_lines = "\n".join(f"{timestamp(c.start_s)} {c.title}" for c in chapters)
     context.log.info(f"{len(tracks)} tracks, {mix.duration_s / 60:.1f} min, {integrated:.2f} LUFS")
     record = ReleaseMixRecord(
         wav_path=artifact_store.relative(mix_path),
         chapters_path=artifact_store.relative(target / CHAPTERS_FILE),
         duration_s=round(mix.duration_s, 3),
-        chapters=chapters,
+        chapters=mix.chapters,
         slots=[date_and_slot(key)[1] for key in by_slot],
         input_sha256=inputs,
     )
     yield dg.MaterializeResult(
         value=record,
-        metadata={
-            "duration_s": dg.MetadataValue.float(round(mix.duration_s, 2)),
-            "duration": timestamp(mix.duration_s),
-            "tracks": dg.MetadataValue.int(len(tracks)),
-            "integrated_lufs": dg.MetadataValue.float(round(integrated, 2)),
-            "chapters": dg.MetadataValue.md(f"```\n{chapter_lines}\n```"),
-            "path": dg.MetadataValue.path(str(mix_path)),
-        },
-        check_results=check_results,
+        metadata=mix_metadata(judged, mix_path, {"tracks": len(tracks)}),
+        check_results=judged.check_results,
     )
 
 
 METADATA_FILE = "metadata.json"
+
+
+@dataclass(frozen=True)
+class WrittenMetadata:
+    """A metadata document judged and written: its record, its path, the check results, and
+    the UI metadata every metadata asset shows (title, publish time UTC and local)."""
+
+    record: MetadataRecord
+    path: Path
+    check_results: list[dg.AssetCheckResult]
+    ui_metadata: dict[str, Any]
+
+
+def judge_and_write_metadata(
+    context: dg.AssetExecutionContext,
+    metadata: ReleaseMetadata,
+    found_problems: list[str],
+    specs: Sequence[dg.AssetCheckSpec],
+    target: Path,
+    artifact_store: ArtifactStore,
+    inputs: dict[str, str],
+) -> Generator[dg.AssetCheckResult, None, WrittenMetadata]:
+    """What ``release_metadata`` and ``weekly_metadata`` both do with their document, used as
+    ``written = yield from …``: judge ``found_problems`` before anything is written (a
+    document that fails keeps the last good one; raises ``BlockingCheckFailedError``), then
+    write it to ``target / METADATA_FILE``."""
+    check_results = [check_metadata_valid(found_problems)]
+    asset = context.asset_key.to_user_string()
+    yield from judge_staged(asset, str(context.partition_key), check_results, specs)
+    path = write_json_atomic(target / METADATA_FILE, metadata.to_document())
+    context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")
+    record = MetadataRecord(
+        metadata_path=artifact_store.relative(path),
+        title=metadata.title,
+        publish_at_utc=metadata.publish_at_utc,
+        input_sha256=inputs,
+    )
+    ui_metadata = {
+        "title": metadata.title,
+        "publish_at": dg.MetadataValue.timestamp(parse_rfc3339(metadata.publish_at_utc)),
+        "publish_at_local": metadata.publish_at_local,
+    }
+    return WrittenMetadata(record, path, check_results, ui_metadata)
 
 
 @dg.asset(
@@ -226,24 +291,14 @@ def release_metadata(
             styles=[track.style_display_name for track in tracks],
             channel_name=settings.name, artist=settings.artist, date=date,
         )  # fmt: skip
-        document = metadata.to_document()
-        # Judged before it is written: a document that fails keeps the last good one.
-        found = problems(document) + localization_problems(metadata.localizations)
-        check_results = [check_metadata_valid(found)]
-        yield from judge_staged("release_metadata", date, check_results, METADATA_CHECK_SPECS)
-        path = write_json_atomic(target / METADATA_FILE, document)
-    context.log.info(f"{metadata.title!r}, publishing {metadata.publish_at_local}")
+        found = problems(metadata.to_document()) + localization_problems(metadata.localizations)
+        written = yield from judge_and_write_metadata(
+            context, metadata, found, METADATA_CHECK_SPECS, target, artifact_store, inputs
+        )
     yield dg.MaterializeResult(
-        value=MetadataRecord(
-            metadata_path=artifact_store.relative(path),
-            title=metadata.title,
-            publish_at_utc=metadata.publish_at_utc,
-            input_sha256=inputs,
-        ),
+        value=written.record,
         metadata={
-            "title": metadata.title,
-            "publish_at": dg.MetadataValue.timestamp(parse_rfc3339(metadata.publish_at_utc)),
-            "publish_at_local": metadata.publish_at_local,
+            **written.ui_metadata,
             "tags": dg.MetadataValue.json(metadata.tags),
             "playlists": dg.MetadataValue.json(metadata.playlists),
             "description": dg.MetadataValue.md(f"```\n{metadata.description}\n```"),
@@ -252,9 +307,9 @@ def release_metadata(
             "localized_titles": dg.MetadataValue.json(
                 {language: text["title"] for language, text in metadata.localizations.items()}
             ),
-            "path": dg.MetadataValue.path(str(path)),
+            "path": dg.MetadataValue.path(str(written.path)),
         },
-        check_results=check_results,
+        check_results=written.check_results,
     )
 
 
