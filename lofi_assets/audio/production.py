@@ -824,13 +824,7 @@ def master(
         raise ProductionError("The mix is silent: nothing to master")
 
     def limit(audio: np.ndarray) -> np.ndarray:
-        limiter = pedalboard.BrickwallLimiter(
-            ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB,
-            release_ms=150.0,
-            lookahead_ms=5.0,
-            true_peak=True,
-        )
-        return limiter(audio, sample_rate_hz, reset=True)
+        return _limiter(ceiling_dbtp)(audio, sample_rate_hz, reset=True)
 
     gain_db = target_lufs - loudness
     mastered = mix
@@ -1040,6 +1034,39 @@ def _fade_gains(
     return apply
 
 
+def _limiter(ceiling_dbtp: float) -> pedalboard.BrickwallLimiter:
+    """A fresh true-peak limiter (it keeps state between calls) that aims
+    ``LIMITER_MARGIN_DB`` under ``ceiling_dbtp`` (dBTP)."""
+    return pedalboard.BrickwallLimiter(
+        ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB,
+        release_ms=150.0,
+        lookahead_ms=5.0,
+        true_peak=True,
+    )
+
+
+def _write_kept(
+    blocks: Iterable[np.ndarray],
+    span: _Span,
+    out: st.ScratchAudio,
+    meter: _LoudnessMeter,
+    shape: Callable[[np.ndarray, int], np.ndarray] | None = None,
+) -> None:
+    """Write a span's (2, n) float32 blocks, which start at sample ``span.start``, into
+    ``out`` from ``span.keep_from`` on (the lead-in before it only warms the effects up),
+    feeding ``meter`` as they pass. ``shape(block, position)`` (the fades) is applied to a
+    float32 copy of each block first."""
+    position = span.start
+    for block in blocks:
+        if shape is not None:
+            block = shape(np.array(block, dtype=np.float32), position)
+        meter.feed(block, position, span.keep_from)
+        skip = max(0, span.keep_from - position)
+        if skip < block.shape[1]:
+            out.write(position + skip, block[:, skip:])
+        position += block.shape[1]
+
+
 def _bus_span(
     handles_of: Callable[[], list[tuple[str, soundfile.SoundFile]]],
     span: _Span,
@@ -1057,14 +1084,8 @@ def _bus_span(
         bused = _bus_stream(summed, settings, sample_rate_hz)
         # A subsonic high-pass first: DC and rumble waste headroom and upset limiters.
         hpf = pedalboard.HighpassFilter(cutoff_frequency_hz=20.0)
-        position = span.start
-        for block in st.plugin_stream(hpf, bused, sample_rate_hz):
-            block = fades(np.array(block, dtype=np.float32), position)
-            meter.feed(block, position, span.keep_from)
-            skip = max(0, span.keep_from - position)
-            if skip < block.shape[1]:
-                out.write(position + skip, block[:, skip:])
-            position += block.shape[1]
+        filtered = st.plugin_stream(hpf, bused, sample_rate_hz)
+        _write_kept(filtered, span, out, meter, fades)
         return meter
     finally:
         for _, handle in handles:
@@ -1079,21 +1100,10 @@ def _limit_span(
     ceiling_dbtp: float,
     sample_rate_hz: int,
 ) -> _LoudnessMeter:
-    limiter = pedalboard.BrickwallLimiter(
-        ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB,
-        release_ms=150.0,
-        lookahead_ms=5.0,
-        true_peak=True,
-    )
     meter = _LoudnessMeter(out.samples, sample_rate_hz)
     gained = (block * gain for block in source.blocks(span.start, span.stop))
-    position = span.start
-    for block in st.plugin_stream(limiter, gained, sample_rate_hz):
-        meter.feed(block, position, span.keep_from)
-        skip = max(0, span.keep_from - position)
-        if skip < block.shape[1]:
-            out.write(position + skip, block[:, skip:])
-        position += block.shape[1]
+    limited = st.plugin_stream(_limiter(ceiling_dbtp), gained, sample_rate_hz)
+    _write_kept(limited, span, out, meter)
     return meter
 
 
@@ -1114,12 +1124,7 @@ def _limiting_loss_db(
         return None
 
     def excerpt(start: int) -> tuple[_LoudnessMeter, _LoudnessMeter]:
-        limiter = pedalboard.BrickwallLimiter(
-            ceiling_db=ceiling_dbtp - LIMITER_MARGIN_DB,
-            release_ms=150.0,
-            lookahead_ms=5.0,
-            true_peak=True,
-        )
+        limiter = _limiter(ceiling_dbtp)
         before = _LoudnessMeter(premaster.samples, sample_rate_hz)
         after = _LoudnessMeter(premaster.samples, sample_rate_hz)
         lead_in = max(0, start - preroll)
@@ -1295,9 +1300,11 @@ def _temporary_stems(
     soundfont: SoundFont,
     sample_rate_hz: int,
     progress: Callable[[str], None] | None,
-) -> Iterator[dict[str, StemFile]]:
-    """Every stem, unlevelled (each ``StemFile.gain`` applies when mixing), in a temporary
-    folder removed on exit; ``progress`` gets each stem's name as it is finished."""
+) -> Iterator[tuple[dict[str, Path], dict[str, float]]]:
+    """Every stem, unlevelled, in a temporary folder removed on exit, as (stem name → path,
+    stem name → the gain that levels it when mixing) for the master to be made from.
+    ``progress`` gets each stem's name as it is finished, then ``"master"`` once the body
+    of the ``with`` has made the master."""
     with tempfile.TemporaryDirectory(prefix="lofi-render-") as folder:
         stems = produce_stem_files(
             inputs,
@@ -1309,7 +1316,12 @@ def _temporary_stems(
             level_in_place=False,
         )
         require_audible(stems, stem_sources(inputs, soundfont, sample_rate_hz))
-        yield stems
+        yield (
+            {name: stem.path for name, stem in stems.items()},
+            {name: stem.gain for name, stem in stems.items()},
+        )
+        if progress:
+            progress("master")
 
 
 def render_master_file(
@@ -1324,18 +1336,8 @@ def render_master_file(
     """Sketch to a master file the way the pipeline makes one (stems in a temporary folder,
     then ``master_stem_files_to``): ``lofi render`` and the benchmarks. ``progress`` gets each
     stem's name as it is finished, then ``"master"``."""
-    with _temporary_stems(inputs, settings, soundfont, sample_rate_hz, progress) as stems:
-        stats = master_stem_files_to(
-            {name: stem.path for name, stem in stems.items()},
-            settings,
-            sample_rate_hz,
-            out_path,
-            subtype,
-            gains={name: stem.gain for name, stem in stems.items()},
-        )
-    if progress:
-        progress("master")
-    return stats
+    with _temporary_stems(inputs, settings, soundfont, sample_rate_hz, progress) as (paths, gains):
+        return master_stem_files_to(paths, settings, sample_rate_hz, out_path, subtype, gains=gains)
 
 
 def produce_master(
@@ -1351,13 +1353,5 @@ def produce_master(
     Stems arrive in whatever order their threads finish, but they are summed in
     ``STEM_NAMES`` order, so the master is the same to the bit however the threads interleave.
     """
-    with _temporary_stems(inputs, settings, soundfont, sample_rate_hz, progress) as stems:
-        mastered = master_stem_files(
-            {name: stem.path for name, stem in stems.items()},
-            settings,
-            sample_rate_hz,
-            gains={name: stem.gain for name, stem in stems.items()},
-        )
-    if progress:
-        progress("master")
-    return mastered
+    with _temporary_stems(inputs, settings, soundfont, sample_rate_hz, progress) as (paths, gains):
+        return master_stem_files(paths, settings, sample_rate_hz, gains=gains)
