@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from lofi_assets.publish.upload import Publisher, UploadLedger
+from lofi_assets.publish.upload import Publisher, ReleaseUpload, UploadLedger
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.publish.youtube import PublishError, QuotaExceededError, build_clients
 from lofi_assets_tests.youtube_server import (
@@ -167,3 +167,31 @@ def test_a_killed_upload_resumes_its_session(server, ledger_url, release):
     assert server.count(SESSION_START) == 1
     assert server.uploaded_bytes(outcome.video_id) == release.video_path.read_bytes()
     assert len(server.fake.videos) == 1
+
+
+def test_a_release_is_read_from_its_metadata_document_with_or_without_languages(tmp_path):
+    document = {
+        "title": "rainy night · lofi",
+        "description": "beats",
+        "tags": ["lofi"],
+        "playlists": ["night"],
+        "publish_at_utc": "2026-11-28T14:00:00Z",
+        "default_language": "en",
+        "default_audio_language": "zxx",
+        "localizations": {"es": {"title": "noche", "description": "ritmos"}},
+    }
+    paths = {"video_path": tmp_path / "video.mp4", "thumbnail_path": None}
+    daily = ReleaseUpload.from_metadata_document(document, release_date="2026-11-28", **paths)
+    assert (daily.kind, daily.ledger_key) == ("daily", "2026-11-28")
+    assert daily.default_audio_language == "zxx"
+    assert daily.localizations == document["localizations"]
+    weekly = ReleaseUpload.from_metadata_document(
+        document, release_date="2026-11-23", kind="weekly", with_languages=False, **paths
+    )
+    assert weekly.ledger_key == "weekly-2026-11-23"
+    assert (weekly.default_audio_language, weekly.localizations) == (None, {})
+    older = {k: v for k, v in document.items() if "lang" not in k and k != "localizations"}
+    before_languages = ReleaseUpload.from_metadata_document(
+        older, release_date="2026-11-28", **paths
+    )
+    assert (before_languages.default_language, before_languages.localizations) == ("en", {})

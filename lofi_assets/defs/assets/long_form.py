@@ -6,7 +6,6 @@ mapped inputs, so a week with missing days still makes its mix: the shortfall is
 with tracks composed and rendered for the week (``audio/long_form.py``).
 """
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,8 +83,6 @@ from lofi_assets.publish.metadata import (
     problems,
 )
 from lofi_assets.publish.upload import (
-    ReleaseUpload,
-    body_problems,
     parse_rfc3339,
 )
 from lofi_assets.seeding import stable_seed
@@ -448,26 +445,20 @@ def weekly_upload(
                 "weekly_video": weekly_video.input_sha256,
             },
         )
-        thumbnail_path = weekly_thumbnail.variant_paths["A"]
-        inputs = input_hashes(
-            artifact_store.root,
-            [weekly_video.video_path, thumbnail_path, weekly_metadata.metadata_path],
-        )
         # The weekly upload has always gone out without the document's language fields.
-        release = ReleaseUpload.from_metadata_document(
-            artifact_store.read_json(weekly_metadata.metadata_path),
-            release_date=week,
-            video_path=artifact_store.resolve(weekly_video.video_path),
-            thumbnail_path=artifact_store.resolve(thumbnail_path),
+        attempt = upload_or_plan(
+            context,
+            weekly_video,
+            weekly_thumbnail.variant_paths["A"],
+            weekly_metadata,
+            target,
+            youtube,
+            warehouse,
+            artifact_store,
             kind="weekly",
             with_languages=False,
         )
-        now = dt.datetime.now(dt.UTC)
-        body = release.video_body(now)
-        found = body_problems(body)
-        attempt = upload_or_plan(
-            context, release, now, target, inputs, youtube, warehouse, artifact_store
-        )
+        release = attempt.release
         metadata: dict[str, Any] = (
             {
                 "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
@@ -486,7 +477,7 @@ def weekly_upload(
             "publish_at": dg.MetadataValue.timestamp(parse_rfc3339(release.publish_at_utc)),
             "video": dg.MetadataValue.path(str(release.video_path)),
         },
-        check_results=[check_upload_body_valid(found), current],
+        check_results=[check_upload_body_valid(attempt.body_problems), current],
     )
 
 

@@ -59,10 +59,14 @@ MANIFEST_FILE = "manifest.json"
 
 @dataclass(frozen=True)
 class UploadAttempt:
-    """What ``upload_or_plan`` did with a release: its record, and either the dry run's
-    manifest (``{"requests": [...]}``, the requests not sent) and where it was written, or
-    the live upload's ``PublishOutcome``."""
+    """What ``upload_or_plan`` did: the release it built, its videos.insert body and that
+    body's problems (``body_problems``), the record, and either the dry run's manifest
+    (``{"requests": [...]}``, the requests not sent) and where it was written, or the live
+    upload's ``PublishOutcome``."""
 
+    release: ReleaseUpload
+    body: dict[str, Any]
+    body_problems: list[str]
     record: UploadRecord
     manifest: dict[str, Any] | None = None
     manifest_path: Path | None = None
@@ -71,17 +75,35 @@ class UploadAttempt:
 
 def upload_or_plan(
     context: dg.AssetExecutionContext,
-    release: ReleaseUpload,
-    now: dt.datetime,
+    video: VideoRecord,
+    thumbnail_path: str,
+    metadata: MetadataRecord,
     target: Path,
-    inputs: dict[str, str],
     youtube: YouTubeResource,
     warehouse: WarehouseResource,
     artifact_store: ArtifactStore,
+    kind: str = "daily",
+    with_languages: bool = True,
 ) -> UploadAttempt:
-    """Publish ``release`` through the ledger when ``youtube`` is live; otherwise write the
-    requests a publish would send to ``target / MANIFEST_FILE`` and send none. Raises what
+    """The partition's release (``ReleaseUpload.from_metadata_document`` of ``metadata``'s
+    document, with ``video`` and the thumbnail at ``thumbnail_path``, relative to the store),
+    published through the ledger when ``youtube`` is live; otherwise the requests a publish
+    would send are written to ``target / MANIFEST_FILE`` and none is sent. Raises what
     ``Publisher.publish`` raises (quota, credentials, refusals, timeouts)."""
+    inputs = input_hashes(
+        artifact_store.root, [video.video_path, thumbnail_path, metadata.metadata_path]
+    )
+    release = ReleaseUpload.from_metadata_document(
+        artifact_store.read_json(metadata.metadata_path),
+        release_date=str(context.partition_key),
+        video_path=artifact_store.resolve(video.video_path),
+        thumbnail_path=artifact_store.resolve(thumbnail_path),
+        kind=kind,
+        with_languages=with_languages,
+    )
+    now = dt.datetime.now(dt.UTC)
+    body = release.video_body(now)
+    found = body_problems(body)
     if not youtube.live:
         manifest_path = target / MANIFEST_FILE
         manifest = dry_run_manifest(youtube.clients(), release, now, manifest_path)
@@ -97,7 +119,7 @@ def upload_or_plan(
             release.publish_at_utc,
             input_sha256=inputs,
         )
-        return UploadAttempt(record, manifest=manifest, manifest_path=manifest_path)
+        return UploadAttempt(release, body, found, record, manifest, manifest_path)
     publisher = Publisher(
         youtube.clients(),
         UploadLedger(warehouse.client()),
@@ -110,7 +132,7 @@ def upload_or_plan(
     record = UploadRecord(
         "live", None, outcome.video_id, outcome.state, release.publish_at_utc, input_sha256=inputs
     )
-    return UploadAttempt(record, outcome=outcome)
+    return UploadAttempt(release, body, found, record, outcome=outcome)
 
 
 def live_upload_metadata(outcome: PublishOutcome) -> dict[str, Any]:
@@ -167,23 +189,17 @@ def youtube_upload(
                 "video": video.input_sha256,
             },
         )
-        thumbnail_path = thumbnail.variant_paths[config.thumbnail_variant]
-        inputs = input_hashes(
-            artifact_store.root,
-            [video.video_path, thumbnail_path, release_metadata.metadata_path],
-        )
-        release = ReleaseUpload.from_metadata_document(
-            artifact_store.read_json(release_metadata.metadata_path),
-            release_date=date,
-            video_path=artifact_store.resolve(video.video_path),
-            thumbnail_path=artifact_store.resolve(thumbnail_path),
-        )
-        now = dt.datetime.now(dt.UTC)
-        body = release.video_body(now)
-        found = body_problems(body)
         attempt = upload_or_plan(
-            context, release, now, target, inputs, youtube, warehouse, artifact_store
+            context,
+            video,
+            thumbnail.variant_paths[config.thumbnail_variant],
+            release_metadata,
+            target,
+            youtube,
+            warehouse,
+            artifact_store,
         )
+        release, body = attempt.release, attempt.body
         if attempt.outcome is None:
             metadata = {
                 "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
@@ -234,7 +250,7 @@ def youtube_upload(
             "thumbnail": dg.MetadataValue.path(str(release.thumbnail_path)),
             "video": dg.MetadataValue.path(str(release.video_path)),
         },
-        check_results=[check_upload_body_valid(found), current],
+        check_results=[check_upload_body_valid(attempt.body_problems), current],
     )
 
 
