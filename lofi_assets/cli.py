@@ -274,6 +274,7 @@ def _release(args: argparse.Namespace) -> int:
     ]
     runs.append(("release", "daily_release_job", date))
     runs.append(("publish", "publish_job", date))
+    runs.append(("catalog", "catalog_site_job", date))  # after publish: pages show the ISRCs
     for index, (label, job_name, partition_key) in enumerate(runs, start=1):
         if failures and job_name != "daily_tracks_job":
             print(f"      {label} skipped: an earlier run failed", flush=True)
@@ -476,7 +477,34 @@ def build_parser() -> argparse.ArgumentParser:
     auth.set_defaults(run=_auth_youtube)
     _add_radio_parser(commands)
     _add_comments_parser(commands)
+    _add_catalog_parser(commands)
     return parser
+
+
+def _add_catalog_parser(commands) -> None:
+    catalog = commands.add_parser("catalog", help="the listening-room site built by catalog_site")
+    actions = catalog.add_subparsers(dest="action", required=True)
+    serve = actions.add_parser("serve", help="serve the site on 127.0.0.1 (Ctrl-C stops it)")
+    serve.add_argument("--port", type=int, default=8765, help="TCP port (0: any free one)")
+    serve.add_argument(
+        "--site", help="the site folder (default: $LOFI_DATA_DIR/catalog_site, else data/…)"
+    )
+    serve.set_defaults(run=_catalog_serve)
+
+
+def _catalog_serve(args: argparse.Namespace) -> int:
+    from lofi_assets.catalog.serve import site_server
+
+    data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
+    site_root = Path(args.site) if args.site else data_dir / "catalog_site"
+    server = site_server(site_root.resolve(), args.port)
+    host, port = server.server_address[:2]
+    print(f"serving {site_root.resolve()} at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
 
 
 def _add_comments_parser(commands) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from lofi_assets.channel import channel_timezone
+from lofi_assets.defs.assets.catalog import CATALOG_ASSETS, catalog_site_job
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.feedback import breakout_feedback
 from lofi_assets.defs.assets.growth import (
@@ -123,6 +124,7 @@ defs = dg.Definitions(
         radio_queue,
         *RADIO_HEALTH_ASSETS,
         *GROWTH_ASSETS,
+        *CATALOG_ASSETS,
     ],
     jobs=[
         daily_tracks_job,
@@ -133,6 +135,7 @@ defs = dg.Definitions(
         train_melody_model_job,
         celery_tracks_job,
         weekly_release_job,
+        catalog_site_job,
         *RADIO_JOBS,
         *GROWTH_JOBS,
     ],

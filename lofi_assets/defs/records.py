@@ -284,3 +284,19 @@ class ExperimentRecord:
 
 
 RECORD_TYPES[ExperimentRecord.__name__] = ExperimentRecord
+
+
+@dataclass(frozen=True)
+class CatalogSiteRecord:
+    """A day's release on the listening-room site (``catalog_site``): its page (path under the
+    data root and URL where ``lofi catalog serve`` shows it), its track pages in slot order and
+    their ISRCs ("" until ``streaming_release`` issued one)."""
+
+    page_path: str
+    page_url: str
+    track_pages: list[str]
+    isrcs: list[str]
+    input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
+
+
+RECORD_TYPES[CatalogSiteRecord.__name__] = CatalogSiteRecord

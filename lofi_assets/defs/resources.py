@@ -84,6 +84,12 @@ class ChannelConfig(dg.ConfigurableResource):
         "snippet, the others localizations written from assets_library/localized/<language>.yaml",
     )
 
+    site_url: str = Field(
+        default="http://127.0.0.1:8765/",
+        description="Where the listening-room site is served (`lofi catalog serve` by default): "
+        "links in its feed and in the UI's catalog_site metadata",
+    )
+
     breakout_views_48h: int = Field(
         default=1_000, description="Views in a release's first 48 h that make it a breakout"
     )
