@@ -21,6 +21,11 @@ from lofi_assets.defs.assets.long_form import (
     weekly_release_schedule,
 )
 from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_tokenizer
+from lofi_assets.defs.assets.packs import (
+    PACK_ASSETS,
+    weekly_packs_job,
+    weekly_packs_schedule,
+)
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
 from lofi_assets.defs.assets.radio import radio_queue
@@ -125,6 +130,7 @@ defs = dg.Definitions(
         *RADIO_HEALTH_ASSETS,
         *GROWTH_ASSETS,
         *CATALOG_ASSETS,
+        *PACK_ASSETS,
     ],
     jobs=[
         daily_tracks_job,
@@ -136,6 +142,7 @@ defs = dg.Definitions(
         celery_tracks_job,
         weekly_release_job,
         catalog_site_job,
+        weekly_packs_job,
         *RADIO_JOBS,
         *GROWTH_JOBS,
     ],
@@ -144,6 +151,7 @@ defs = dg.Definitions(
         daily_release_schedule,
         analytics_schedule,
         weekly_release_schedule,
+        weekly_packs_schedule,
         *RADIO_SCHEDULES,
         *GROWTH_SCHEDULES,
     ],

@@ -116,9 +116,15 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def encode_preview(master: Path, target: Path, bitrate_kbps: int = PREVIEW_BITRATE_KBPS) -> Path:
-    """``master`` as a CBR MP3 at ``bitrate_kbps`` (tags stripped, bit-exact muxing, so the
-    same master gives the same bytes).
+def encode_preview(
+    master: Path,
+    target: Path,
+    bitrate_kbps: int = PREVIEW_BITRATE_KBPS,
+    max_duration_s: float | None = None,
+) -> Path:
+    """``master`` (any audio ffmpeg reads) as a CBR MP3 at ``bitrate_kbps``, its first
+    ``max_duration_s`` seconds when given (tags stripped, bit-exact muxing, so the same master
+    gives the same bytes).
 
     Raises:
         CatalogSiteError: the master is missing or ffmpeg failed.
@@ -128,7 +134,8 @@ def encode_preview(master: Path, target: Path, bitrate_kbps: int = PREVIEW_BITRA
     result = subprocess.run(
         [tool("ffmpeg"), "-v", "error", "-y", "-i", str(master), "-map_metadata", "-1",
          "-fflags", "+bitexact", "-flags:a", "+bitexact", "-c:a", "libmp3lame",
-         "-b:a", f"{bitrate_kbps}k", str(target)],
+         "-b:a", f"{bitrate_kbps}k",
+         *(["-t", f"{max_duration_s:g}"] if max_duration_s else []), str(target)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if result.returncode != 0:

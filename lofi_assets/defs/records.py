@@ -300,3 +300,19 @@ class CatalogSiteRecord:
 
 
 RECORD_TYPES[CatalogSiteRecord.__name__] = CatalogSiteRecord
+
+
+@dataclass(frozen=True)
+class PackRecord:
+    """A week's pack (``midi_pack``, ``stem_pack``, ``sample_pack``): the zip under the data
+    root, how many files its manifest lists, its size, the tracks it was cut from
+    ("<date>|<slot>") and the licence it carries."""
+
+    zip_path: str
+    files: int
+    size_bytes: int
+    tracks: list[str]
+    licence_id: str
+
+
+RECORD_TYPES[PackRecord.__name__] = PackRecord
