@@ -493,11 +493,15 @@ def _add_catalog_parser(commands) -> None:
 
 
 def _catalog_serve(args: argparse.Namespace) -> int:
+    from lofi_assets.catalog.newsletter import SubscriberList
     from lofi_assets.catalog.serve import site_server
+    from lofi_assets.publish.warehouse import Warehouse
 
     data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
     site_root = Path(args.site) if args.site else data_dir / "catalog_site"
-    server = site_server(site_root.resolve(), args.port)
+    # The newsletter's confirm and unsubscribe links change the list in the warehouse.
+    url = os.environ.get("LOFI_WAREHOUSE_URL") or str(data_dir / "warehouse.duckdb")
+    server = site_server(site_root.resolve(), args.port, lambda: SubscriberList(Warehouse(url)))
     host, port = server.server_address[:2]
     print(f"serving {site_root.resolve()} at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     try:

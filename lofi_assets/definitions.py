@@ -21,6 +21,7 @@ from lofi_assets.defs.assets.long_form import (
     weekly_release_schedule,
 )
 from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_tokenizer
+from lofi_assets.defs.assets.newsletter import newsletter
 from lofi_assets.defs.assets.packs import (
     PACK_ASSETS,
     weekly_packs_job,
@@ -131,6 +132,7 @@ defs = dg.Definitions(
         *GROWTH_ASSETS,
         *CATALOG_ASSETS,
         *PACK_ASSETS,
+        newsletter,
     ],
     jobs=[
         daily_tracks_job,

@@ -1,28 +1,111 @@
 """``lofi catalog serve``: the built site over HTTP on 127.0.0.1 for the operator (stdlib
-``http.server``; static files only, so nothing outside the site folder is served)."""
+``http.server``; static files only, so nothing outside the site folder is served), and the
+newsletter's links: ``GET /confirm?token=…`` (the double opt-in), ``GET /unsubscribe?token=…``
+(a page with a button, so a mail scanner following links unsubscribes no one) and
+``POST /unsubscribe`` (the button, and RFC 8058 one-click from the mail client)."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import jinja2
+
+from lofi_assets.catalog.newsletter import (
+    CONFIRM_PATH,
+    UNSUBSCRIBE_PATH,
+    NewsletterError,
+    SubscriberList,
+)
 from lofi_assets.catalog.site import CatalogSiteError
+from lofi_assets.music.styles import assets_library_dir
 
 HOST = "127.0.0.1"  # the operator's machine only: the site is a preview, not a public server
 DEFAULT_PORT = 8765
+MAX_FORM_BYTES = 4096
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+def _page(heading: str, text: str, token: str | None = None) -> bytes:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(assets_library_dir() / "catalog_site" / "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined,
+    )  # fmt: skip
+    template = environment.get_template("subscription.html.j2")
+    return template.render(heading=heading, text=text, token=token).encode("utf-8")
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".xml": "application/atom+xml"}
 
+    def __init__(self, *args, subscribers: Callable[[], SubscriberList] | None, **kwargs) -> None:
+        self.subscribers = subscribers
+        super().__init__(*args, **kwargs)
+
     def log_message(self, format: str, *args: object) -> None:
-        pass  # one line per request would drown the URL the command printed
+        pass  # request lines carry tokens; and one line per request would drown the URL
+
+    def _answer(self, status: HTTPStatus, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _action(self, action: str, token: str) -> None:
+        if self.subscribers is None:
+            self._answer(HTTPStatus.SERVICE_UNAVAILABLE, _page("Not available", "No list here."))
+            return
+        subscribers = self.subscribers()
+        try:
+            if action == CONFIRM_PATH:
+                subscribers.confirm(token)
+                heading, text = "Subscribed", "Thank you: the next newsletter is on its way."
+            else:
+                subscribers.unsubscribe(token)
+                heading, text = "Unsubscribed", "You will get no more newsletters."
+        except NewsletterError as error:
+            self._answer(HTTPStatus.NOT_FOUND, _page("Link not valid", str(error)))
+            return
+        self._answer(HTTPStatus.OK, _page(heading, text))
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        token = parse_qs(url.query).get("token", [""])[0]
+        if url.path == f"/{CONFIRM_PATH}":
+            self._action(CONFIRM_PATH, token)
+        elif url.path == f"/{UNSUBSCRIBE_PATH}":
+            self._answer(
+                HTTPStatus.OK,
+                _page("Unsubscribe", "Press the button to get no more newsletters.", token),
+            )
+        else:
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        if url.path != f"/{UNSUBSCRIBE_PATH}":
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return
+        length = min(int(self.headers.get("Content-Length") or 0), MAX_FORM_BYTES)
+        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        # The one-click POST (RFC 8058) carries the token in the URL; the page's button, in the form.
+        token = (form.get("token") or parse_qs(url.query).get("token") or [""])[0]
+        self._action(UNSUBSCRIBE_PATH, token)
 
 
-def site_server(site_root: Path, port: int = DEFAULT_PORT) -> ThreadingHTTPServer:
+def site_server(
+    site_root: Path,
+    port: int = DEFAULT_PORT,
+    subscribers: Callable[[], SubscriberList] | None = None,
+) -> ThreadingHTTPServer:
     """An HTTP server of ``site_root`` bound to 127.0.0.1:``port`` (0: any free port; read the
-    chosen one from ``server.server_address``). Call ``serve_forever()`` on it.
+    chosen one from ``server.server_address``), answering the newsletter's links from the list
+    ``subscribers()`` opens when a link is followed. Call ``serve_forever()`` on it.
 
     Raises:
         CatalogSiteError: ``site_root`` has no index.html (the site was never built).
@@ -33,5 +116,5 @@ def site_server(site_root: Path, port: int = DEFAULT_PORT) -> ThreadingHTTPServe
             f"No catalog site at {site_root}: materialize catalog_site for a release date "
             "(`lofi release` does) or set LOFI_DATA_DIR to the data root that has one"
         )
-    handler = functools.partial(_QuietHandler, directory=str(site_root))
+    handler = functools.partial(_SiteHandler, directory=str(site_root), subscribers=subscribers)
     return ThreadingHTTPServer((HOST, port), handler)

@@ -316,3 +316,22 @@ class PackRecord:
 
 
 RECORD_TYPES[PackRecord.__name__] = PackRecord
+
+
+@dataclass(frozen=True)
+class NewsletterRecord:
+    """A week's newsletter (``newsletter``): ``mode`` live | dry_run, the preview .eml (to a
+    placeholder address), how many confirmed subscribers there were, how many got it this run
+    and how many had it already; counts only, never an address."""
+
+    week: str
+    mode: str
+    eml_path: str
+    confirmed: int
+    sent: int
+    already_sent: int
+    releases: int
+    pack_url: str
+
+
+RECORD_TYPES[NewsletterRecord.__name__] = NewsletterRecord
