@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from lofi_assets.audio.wav import read_wav, write_wav
-from lofi_assets.catalog.licence import CREATOR_LICENCE
+from lofi_assets.catalog.licence import CREATOR_LICENCE, one_shot_source
 from lofi_assets.catalog.packs import MANIFEST_NAME, PackMember, build_pack, manifest_problems
 from lofi_assets.catalog.samples import (
     CLIPPING_CEILING_DBFS,
     LOOP_LOUDNESS_RANGE_LUFS,
     bar_s,
+    cut_one_shots,
 )
 from lofi_assets.defs.assets.common import BlockingCheckFailedError, judge_staged
 from lofi_assets.defs.assets.compose import midi_sketch
@@ -92,7 +93,11 @@ def test_the_sample_pack_holds_whole_bar_loops_and_drum_hits(week):
     manifest, _ = _manifest(week, "sample_pack")
     loops = [s for s in manifest["samples"] if s["kind"] == "loop"]
     hits = [s for s in manifest["samples"] if s["kind"] == "one_shot"]
-    assert {s["bars"] for s in loops} == {2, 4} and len(hits) >= 2
+    assert {s["bars"] for s in loops} == {2, 4}
+    plan = json.loads((week["data"] / "midi_sketch" / DATE / "1" / "plan.json").read_text())
+    source = one_shot_source(plan["drum_kit"]["program"])
+    assert manifest["one_shot_sources"] == {f"{DATE}|1": source.reason}
+    assert bool(hits) == source.allowed  # none from a kit whose samples are GPL (LICENSES.md)
     files = week["data"] / "sample_pack" / WEEK / "files"
     for loop in loops:
         assert f"_{loop['bpm']:g}bpm_" in loop["file"] and f"_{loop['bars']}bar_" in loop["file"]
@@ -161,3 +166,24 @@ def test_a_zip_changed_after_its_manifest_fails_the_manifest_check(bad_pack, tmp
     results = {r.check_name: r for r in sample_pack_check_results(
         type(pack)(tampered, pack.manifest, tampered.stat().st_size), files)}  # fmt: skip
     assert not results["manifest_matches"].passed
+
+
+def test_drum_hits_are_cut_at_their_transients(tmp_path):
+    """Four decaying noise bursts at known times: four one-shots, each starting within 12 ms
+    before its burst, trimmed, faded and at -1 dBFS."""
+    rate, starts_s = 44_100, (0.25, 0.75, 1.25, 1.75)
+    rng = np.random.default_rng(3)
+    audio = np.zeros((2, 2 * rate), dtype=np.float32)
+    for index, start_s in enumerate(starts_s):
+        length = int(0.15 * rate)
+        burst = rng.standard_normal(length) * np.exp(-np.arange(length) / (0.03 * rate))
+        start = int(start_s * rate)
+        audio[:, start : start + length] += (0.5 / (index + 1)) * burst.astype(np.float32)
+    drums = write_wav(tmp_path / "drums.wav", audio, rate)
+    hits = cut_one_shots(drums, tmp_path, "test")
+    assert len(hits) == len(starts_s)
+    for hit in hits:
+        cut, _ = read_wav(hit.path)
+        assert 0.03 < hit.duration_s <= 0.5
+        assert abs(20 * np.log10(np.abs(cut).max()) + 1.0) < 0.05
+        assert np.abs(cut[:, -1]).max() < 1e-3  # faded out

@@ -17,9 +17,10 @@ import dagster as dg
 
 from lofi_assets.audio.long_form import week_dates
 from lofi_assets.audio.wav import read_wav
-from lofi_assets.catalog.licence import CREATOR_LICENCE
+from lofi_assets.catalog.licence import CREATOR_LICENCE, SOUNDFONT_NOTICE, one_shot_source
 from lofi_assets.catalog.packs import (
     BuiltPack,
+    PackError,
     PackMember,
     build_pack,
     licence_text,
@@ -217,6 +218,7 @@ def _finish(
 def _build(
     name: str, week: str, staging: Path, members: list[PackMember], tracks: list[WeekTrack],
     channel: ChannelConfig, readme: str, preview_source: Path, details: dict | None = None,
+    notice: str = "",
 ) -> BuiltPack:  # fmt: skip
     settings = channel.to_channel()
     titles = [t.title for t in tracks]
@@ -228,7 +230,8 @@ def _build(
     ]  # fmt: skip
     return build_pack(
         staging / f"{name}_{week}.zip", name, week, members, CREATOR_LICENCE,
-        licence_text(CREATOR_LICENCE, settings.artist, channel.site_url, titles),
+        licence_text(CREATOR_LICENCE, settings.artist, channel.site_url, titles)
+        + (f"\nThird-party notice:\n{notice}\n" if notice else ""),
         readme, preview, {"tracks": track_rows, **(details or {})},
     )  # fmt: skip
 
@@ -319,6 +322,7 @@ def sample_pack(
         with atomic_directory(artifact_store.partition_dir("sample_pack", week)) as staging:
             files = staging / FILES_FOLDER
             samples = []
+            one_shot_sources: dict[str, str] = {}
             for track in tracks:
                 stems = _stems_of(artifact_store, track.key)
                 folder = files / track.name
@@ -329,9 +333,14 @@ def sample_pack(
                         artifact_store.resolve(stems.stem_paths[stem]), stem, folder,
                         style=plan.style, bpm=float(plan.bpm), key=plan.key,
                     )  # fmt: skip
-                samples += cut_one_shots(
-                    artifact_store.resolve(stems.stem_paths["drums"]), folder, track.name
-                )
+                source = one_shot_source(plan.drum_kit.program)
+                one_shot_sources[track.key] = source.reason
+                if source.allowed:
+                    samples += cut_one_shots(
+                        artifact_store.resolve(stems.stem_paths["drums"]), folder, track.name
+                    )
+                else:
+                    context.log.info(f"{track.key}: {source.reason}")
             rows = [
                 {"file": s.path.relative_to(files).as_posix(), "kind": s.kind, "stem": s.stem,
                  "bpm": s.bpm, "bars": s.bars, "key": s.key, "duration_s": round(s.duration_s, 6)}
@@ -342,10 +351,17 @@ def sample_pack(
                 "Loops (2 and 4 bars, named style_BPM_key_stem_bars) and drum one-shots from the "
                 "week's stems; 44.1 kHz 24-bit WAV, peak-normalized to -1 dBFS.\n"
             )
+            if not samples:
+                raise PackError(
+                    f"sample_pack {week}: no loop could be cut (every track shorter than "
+                    "5 bars, or its stems silent): release longer tracks this week"
+                )
             loops = [s for s in samples if s.kind == "loop"]
             preview_source = loops[0].path if loops else samples[0].path
+            shots = any(row["kind"] == "one_shot" for row in rows)
+            details = {"samples": rows, "one_shot_sources": one_shot_sources}
             pack = _build("sample_pack", week, staging, members, tracks, channel, readme,
-                          preview_source, {"samples": rows})  # fmt: skip
+                          preview_source, details, SOUNDFONT_NOTICE if shots else "")  # fmt: skip
             results = sample_pack_check_results(pack, files)
             yield from judge_staged("sample_pack", week, results, SAMPLE_PACK_CHECK_SPECS)
     yield _finish(context, artifact_store, "sample_pack", week, pack, tracks, results)
