@@ -481,7 +481,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warehouse():
+    from lofi_assets.publish.warehouse import Warehouse
+
+    data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
+    return Warehouse(os.environ.get("LOFI_WAREHOUSE_URL") or str(data_dir / "warehouse.duckdb"))
+
+
+def _licence_list(_: argparse.Namespace) -> int:
+    from lofi_assets.catalog.licensing import LicenceRequests
+
+    rows = LicenceRequests(_warehouse()).open_requests()
+    for row in rows:
+        print(f"{row['request_id']}\t{row['received_at']}\t{row['licence_use']}\t{row['project']}")
+    if not rows:
+        print("no open licence requests", file=sys.stderr)
+    return 0
+
+
+def _licence_answer(args: argparse.Namespace) -> int:
+    from lofi_assets.catalog.licensing import LicenceRequests
+    from lofi_assets.definitions import defs
+
+    channel = defs.resources["channel"]
+    answer = LicenceRequests(_warehouse()).answer(
+        args.request_id, artist=channel.to_channel().artist, site_url=channel.site_url
+    )
+    print(f"Subject: {answer.subject}\n\n{answer.body}", end="")
+    return 0
+
+
 def _add_catalog_parser(commands) -> None:
+    licence = commands.add_parser("licence", help="licence requests sent from the site's form")
+    licence_actions = licence.add_subparsers(dest="action", required=True)
+    licence_actions.add_parser("list", help="open requests").set_defaults(run=_licence_list)
+    answer = licence_actions.add_parser(
+        "answer", help="answer a request from its use's template (stored, and printed)"
+    )
+    answer.add_argument("request_id", metavar="REQUEST_ID")
+    answer.set_defaults(run=_licence_answer)
+
     catalog = commands.add_parser("catalog", help="the listening-room site built by catalog_site")
     actions = catalog.add_subparsers(dest="action", required=True)
     serve = actions.add_parser("serve", help="serve the site on 127.0.0.1 (Ctrl-C stops it)")
@@ -493,15 +532,12 @@ def _add_catalog_parser(commands) -> None:
 
 
 def _catalog_serve(args: argparse.Namespace) -> int:
-    from lofi_assets.catalog.newsletter import SubscriberList
     from lofi_assets.catalog.serve import site_server
-    from lofi_assets.publish.warehouse import Warehouse
 
     data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
     site_root = Path(args.site) if args.site else data_dir / "catalog_site"
-    # The newsletter's confirm and unsubscribe links change the list in the warehouse.
-    url = os.environ.get("LOFI_WAREHOUSE_URL") or str(data_dir / "warehouse.duckdb")
-    server = site_server(site_root.resolve(), args.port, lambda: SubscriberList(Warehouse(url)))
+    # The newsletter's links and the licence form write to the warehouse.
+    server = site_server(site_root.resolve(), args.port, _warehouse)
     host, port = server.server_address[:2]
     print(f"serving {site_root.resolve()} at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     try:

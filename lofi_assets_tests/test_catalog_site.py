@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from lofi_assets.audio.wav import write_wav
+from lofi_assets.catalog.licensing import LicenceRequest, LicenceRequestError, LicenceRequests
 from lofi_assets.catalog.site import ATOM, PREVIEW_BITRATE_KBPS
 from lofi_assets.channel import Channel
 from lofi_assets.defs.assets.catalog import catalog_site
@@ -202,6 +203,15 @@ def test_the_served_site_plays_filters_and_is_labelled_in_chromium(site):
             page.goto(f"{url}/{DATES[0]}/index.html", wait_until="networkidle")
             _assert_accessible(page)
             page.goto(f"{url}/licences/index.html", wait_until="networkidle")
+            _assert_accessible(page)
+            page.fill("#request-name", "Sam")
+            page.fill("#request-email", "sam@example.com")
+            page.fill("#request-project", "A short film festival entry")
+            page.select_option("#request-use", "sync")
+            page.fill("#request-tracks", f"{url}/{DATES[0]}/tracks/1/index.html")
+            page.click("button[type=submit]")
+            page.wait_for_selector("text=Request received")
+            assert "LR00001" in page.inner_text("main")
             browser.close()
         assert errors == []
     finally:
@@ -223,6 +233,33 @@ def _assert_accessible(page) -> None:
     )
     assert unlabelled == []
     assert page.evaluate("document.documentElement.lang") == "en"
+
+
+def test_a_licence_request_is_answered_from_its_uses_template(site):
+    """The request the browser test sent from the licences page (or one recorded here when
+    run alone), answered by `lofi licence answer` from the sync template, and stored."""
+    warehouse = Warehouse(str(site["data"] / "warehouse.duckdb"))
+    requests = LicenceRequests(warehouse)
+    if not requests.open_requests():
+        requests.record(LicenceRequest("Sam", "sam@example.com", "A short film", "sync", "x"))
+    environment = {**os.environ, "LOFI_DATA_DIR": str(site["data"])}
+    lofi = [sys.executable, "-m", "lofi_assets.cli", "licence"]
+    listing = subprocess.run([*lofi, "list"], env=environment, capture_output=True, text=True)
+    assert listing.stdout.startswith("LR00001\t") and "\tsync\t" in listing.stdout
+    assert "sam@example.com" not in listing.stdout
+    answer = subprocess.run([*lofi, "answer", "LR00001"], env=environment, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.startswith("Subject: Your licence request LR00001")
+    assert "Hello Sam" in answer.stdout and "sync licence request LR00001" in answer.stdout
+    assert requests.row("LR00001")["status"] == "answered"
+    assert requests.open_requests() == []
+    with pytest.raises(LicenceRequestError, match="Unknown use"):
+        requests.record(LicenceRequest("Sam", "sam@example.com", "x", "piracy", "x"))
+    missing = subprocess.run([*lofi, "answer", "LR09999"], env=environment, capture_output=True,
+                             text=True, timeout=120)  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("lofi: error: No licence request LR09999")
 
 
 def test_serving_a_data_root_without_a_site_is_one_error_line(tmp_path):

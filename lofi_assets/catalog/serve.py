@@ -2,7 +2,8 @@
 ``http.server``; static files only, so nothing outside the site folder is served), and the
 newsletter's links: ``GET /confirm?token=…`` (the double opt-in), ``GET /unsubscribe?token=…``
 (a page with a button, so a mail scanner following links unsubscribes no one) and
-``POST /unsubscribe`` (the button, and RFC 8058 one-click from the mail client)."""
+``POST /unsubscribe`` (the button, and RFC 8058 one-click from the mail client); and the
+licences page's form, ``POST /licence-request`` (recorded by ``licensing.LicenceRequests``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jinja2
 
+from lofi_assets.catalog.licensing import LicenceRequest, LicenceRequestError, LicenceRequests
 from lofi_assets.catalog.newsletter import (
     CONFIRM_PATH,
     UNSUBSCRIBE_PATH,
@@ -23,10 +25,12 @@ from lofi_assets.catalog.newsletter import (
 )
 from lofi_assets.catalog.site import CatalogSiteError
 from lofi_assets.music.styles import assets_library_dir
+from lofi_assets.publish.warehouse import Warehouse
 
 HOST = "127.0.0.1"  # the operator's machine only: the site is a preview, not a public server
 DEFAULT_PORT = 8765
-MAX_FORM_BYTES = 4096
+MAX_FORM_BYTES = 16_384
+LICENCE_REQUEST_PATH = "licence-request"
 
 
 def _page(heading: str, text: str, token: str | None = None) -> bytes:
@@ -41,8 +45,8 @@ def _page(heading: str, text: str, token: str | None = None) -> bytes:
 class _SiteHandler(SimpleHTTPRequestHandler):
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".xml": "application/atom+xml"}
 
-    def __init__(self, *args, subscribers: Callable[[], SubscriberList] | None, **kwargs) -> None:
-        self.subscribers = subscribers
+    def __init__(self, *args, warehouse: Callable[[], Warehouse] | None, **kwargs) -> None:
+        self.warehouse = warehouse
         super().__init__(*args, **kwargs)
 
     def log_message(self, format: str, *args: object) -> None:
@@ -57,10 +61,10 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
     def _action(self, action: str, token: str) -> None:
-        if self.subscribers is None:
+        if self.warehouse is None:
             self._answer(HTTPStatus.SERVICE_UNAVAILABLE, _page("Not available", "No list here."))
             return
-        subscribers = self.subscribers()
+        subscribers = SubscriberList(self.warehouse())
         try:
             if action == CONFIRM_PATH:
                 subscribers.confirm(token)
@@ -86,13 +90,33 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         else:
             super().do_GET()
 
+    def _licence_request(self, form: dict[str, list[str]]) -> None:
+        if self.warehouse is None:
+            self._answer(HTTPStatus.SERVICE_UNAVAILABLE, _page("Not available", "Not here."))
+            return
+        field = {name: (form.get(name) or [""])[0] for name in
+                 ("name", "email", "project", "use", "tracks")}  # fmt: skip
+        try:
+            request_id = LicenceRequests(self.warehouse()).record(LicenceRequest(**field))
+        except LicenceRequestError as error:
+            self._answer(HTTPStatus.BAD_REQUEST, _page("Request not sent", str(error)))
+            return
+        self._answer(
+            HTTPStatus.OK,
+            _page("Request received", f"Your request {request_id} is recorded: the answer "
+                  "goes to the address you gave."),
+        )  # fmt: skip
+
     def do_POST(self) -> None:
         url = urlsplit(self.path)
+        length = min(int(self.headers.get("Content-Length") or 0), MAX_FORM_BYTES)
+        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        if url.path == f"/{LICENCE_REQUEST_PATH}":
+            self._licence_request(form)
+            return
         if url.path != f"/{UNSUBSCRIBE_PATH}":
             self.send_error(HTTPStatus.NOT_FOUND)
             return
-        length = min(int(self.headers.get("Content-Length") or 0), MAX_FORM_BYTES)
-        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
         # The one-click POST (RFC 8058) carries the token in the URL; the page's button, in the form.
         token = (form.get("token") or parse_qs(url.query).get("token") or [""])[0]
         self._action(UNSUBSCRIBE_PATH, token)
@@ -101,11 +125,11 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 def site_server(
     site_root: Path,
     port: int = DEFAULT_PORT,
-    subscribers: Callable[[], SubscriberList] | None = None,
+    warehouse: Callable[[], Warehouse] | None = None,
 ) -> ThreadingHTTPServer:
     """An HTTP server of ``site_root`` bound to 127.0.0.1:``port`` (0: any free port; read the
-    chosen one from ``server.server_address``), answering the newsletter's links from the list
-    ``subscribers()`` opens when a link is followed. Call ``serve_forever()`` on it.
+    chosen one from ``server.server_address``), answering the newsletter's links and the
+    licence form in the ``warehouse()`` it opens when one is used. Call ``serve_forever()``.
 
     Raises:
         CatalogSiteError: ``site_root`` has no index.html (the site was never built).
@@ -116,5 +140,5 @@ def site_server(
             f"No catalog site at {site_root}: materialize catalog_site for a release date "
             "(`lofi release` does) or set LOFI_DATA_DIR to the data root that has one"
         )
-    handler = functools.partial(_SiteHandler, directory=str(site_root), subscribers=subscribers)
+    handler = functools.partial(_SiteHandler, directory=str(site_root), warehouse=warehouse)
     return ThreadingHTTPServer((HOST, port), handler)
