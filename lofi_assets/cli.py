@@ -488,6 +488,33 @@ def _warehouse():
     return Warehouse(os.environ.get("LOFI_WAREHOUSE_URL") or str(data_dir / "warehouse.duckdb"))
 
 
+def _confirmation_sender(data_dir: Path):
+    """How `lofi catalog serve` mails a new subscriber's confirmation link: over the report's
+    SMTP settings (``LOFI_SMTP_*``), else as an .eml under ``newsletter/confirmations/``
+    named by the subscriber's id, for the operator to forward (dry run)."""
+    import datetime as dt
+
+    from lofi_assets.catalog.newsletter import confirmation_message, subscriber_id
+    from lofi_assets.channel import Channel
+    from lofi_assets.publish.report import DRY_RUN_SENDER, SmtpSettings, send_message, write_eml
+
+    settings = SmtpSettings.from_environment()
+
+    def send(address: str, confirm_url: str) -> None:
+        message = confirmation_message(
+            channel=Channel().name,
+            sender=settings.sender if settings else DRY_RUN_SENDER, recipient=address,
+            confirm_url=confirm_url, now=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+        if settings is None:
+            folder = data_dir / "newsletter" / "confirmations"
+            write_eml(message, folder / f"{subscriber_id(address)}.eml")
+        else:
+            send_message(message, settings, recipient=address)
+
+    return send
+
+
 def _licence_list(_: argparse.Namespace) -> int:
     from lofi_assets.catalog.licensing import LicenceRequests
 
@@ -537,7 +564,7 @@ def _catalog_serve(args: argparse.Namespace) -> int:
     data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
     site_root = Path(args.site) if args.site else data_dir / "catalog_site"
     # The newsletter's links and the licence form write to the warehouse.
-    server = site_server(site_root.resolve(), args.port, _warehouse)
+    server = site_server(site_root.resolve(), args.port, _warehouse, _confirmation_sender(data_dir))
     host, port = server.server_address[:2]
     print(f"serving {site_root.resolve()} at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     try:

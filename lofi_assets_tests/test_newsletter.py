@@ -33,7 +33,7 @@ from lofi_assets_tests.test_channel_report import Inbox
 
 WEEK, DATES = "2026-11-15", ("2026-11-16", "2026-11-18")
 CONFIRMED = ("ada@example.com", "bo@example.org")
-PENDING, LEFT = "cy@example.net", "di@example.com"
+PENDING, LEFT, NEWCOMER = "cy@example.net", "di@example.com", "eve@example.net"
 ASSETS = [
     dg.SourceAsset(key="sample_pack", partitions_def=release_weeks, io_manager_key="record_io_manager"),
     newsletter,
@@ -139,20 +139,34 @@ def test_confirmed_subscribers_get_it_once_and_the_unsubscribe_link_works(
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{site_url}unsubscribe", data=b"token=forged", timeout=10)
         assert refused.value.code == 404
+
+        # A new subscriber from the index's form: pending until the mailed link is followed.
+        form = urllib.parse.urlencode({"email": NEWCOMER}).encode()
+        with urllib.request.urlopen(f"{site_url}subscribe", data=form, timeout=10) as response:
+            assert "Almost there" in response.read().decode()
+        assert week.status(subscriber_id(NEWCOMER)) == "pending"
+        [(_, [to], raw_confirmation)] = smtp.messages[2:]
+        assert to == NEWCOMER
+        confirmation = email.message_from_bytes(raw_confirmation, policy=email.policy.default)
+        [confirm] = re.findall(r"http://\S+/confirm\?token=\S+", confirmation.get_content())
+        with urllib.request.urlopen(confirm, timeout=10) as response:
+            assert "Subscribed" in response.read().decode()
+        assert week.status(subscriber_id(NEWCOMER)) == "confirmed"
     finally:
         server.terminate()
         server.wait(timeout=10)
 
-    again = _run(data_dir, home, site_url, "live")  # one left, the other had it: nothing new
-    assert again["sent"].value == 0 and again["already_sent"].value == 1
-    assert len(smtp.messages) == 2
+    # One left, one had it: only the newcomer gets the week's newsletter.
+    again = _run(data_dir, home, site_url, "live")
+    assert again["sent"].value == 1 and again["already_sent"].value == 1
+    assert [to for _, [to], _ in smtp.messages[3:]] == [NEWCOMER]
 
     # No address anywhere but the warehouse (the list) and the messages themselves.
     captured = capfd.readouterr()
     places = [p for p in [*home.rglob("*"), *data_dir.rglob("*")]
               if p.is_file() and p.name != "warehouse.duckdb"]  # fmt: skip
     assert len(places) > 5
-    for address in (*CONFIRMED, PENDING, LEFT):
+    for address in (*CONFIRMED, PENDING, LEFT, NEWCOMER):
         assert address not in captured.out + captured.err
         for path in places:
             assert address.encode() not in path.read_bytes(), (address, path)

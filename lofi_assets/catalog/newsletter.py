@@ -206,3 +206,25 @@ def newsletter_message(
         environment.get_template("newsletter.html.j2").render(**values), subtype="html"
     )
     return message
+
+
+def confirmation_message(
+    *, channel: str, sender: str, recipient: str, confirm_url: str, now: dt.datetime
+) -> EmailMessage:
+    """The first opt-in's answer: one link that confirms the subscription
+    (``newsletter_confirm.txt.j2``); nothing is sent to the address until it is followed."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(assets_library_dir() / "catalog_site" / "templates"),
+        undefined=jinja2.StrictUndefined,
+    )
+    message = EmailMessage()
+    message["Subject"] = f"{channel}: confirm your subscription"
+    message["From"] = sender
+    message["To"] = recipient
+    message["Date"] = format_datetime(now)
+    message.set_content(
+        environment.get_template("newsletter_confirm.txt.j2").render(
+            channel=channel, confirm_url=confirm_url
+        )
+    )
+    return message

@@ -3,7 +3,8 @@
 newsletter's links: ``GET /confirm?token=…`` (the double opt-in), ``GET /unsubscribe?token=…``
 (a page with a button, so a mail scanner following links unsubscribes no one) and
 ``POST /unsubscribe`` (the button, and RFC 8058 one-click from the mail client); and the
-licences page's form, ``POST /licence-request`` (recorded by ``licensing.LicenceRequests``)."""
+licences page's form, ``POST /licence-request`` (recorded by ``licensing.LicenceRequests``),
+and the index's newsletter form, ``POST /subscribe`` (the first opt-in)."""
 
 from __future__ import annotations
 
@@ -22,15 +23,17 @@ from lofi_assets.catalog.newsletter import (
     UNSUBSCRIBE_PATH,
     NewsletterError,
     SubscriberList,
+    link,
 )
 from lofi_assets.catalog.site import CatalogSiteError
+from lofi_assets.errors import LofiError
 from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.publish.warehouse import Warehouse
 
 HOST = "127.0.0.1"  # the operator's machine only: the site is a preview, not a public server
 DEFAULT_PORT = 8765
 MAX_FORM_BYTES = 16_384
-LICENCE_REQUEST_PATH = "licence-request"
+LICENCE_REQUEST_PATH, SUBSCRIBE_PATH = "licence-request", "subscribe"
 
 
 def _page(heading: str, text: str, token: str | None = None) -> bytes:
@@ -45,8 +48,15 @@ def _page(heading: str, text: str, token: str | None = None) -> bytes:
 class _SiteHandler(SimpleHTTPRequestHandler):
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".xml": "application/atom+xml"}
 
-    def __init__(self, *args, warehouse: Callable[[], Warehouse] | None, **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        warehouse: Callable[[], Warehouse] | None,
+        send_confirmation: Callable[[str, str], None] | None,
+        **kwargs,
+    ) -> None:
         self.warehouse = warehouse
+        self.send_confirmation = send_confirmation
         super().__init__(*args, **kwargs)
 
     def log_message(self, format: str, *args: object) -> None:
@@ -107,12 +117,37 @@ class _SiteHandler(SimpleHTTPRequestHandler):
                   "goes to the address you gave."),
         )  # fmt: skip
 
+    def _subscribe(self, form: dict[str, list[str]]) -> None:
+        if self.warehouse is None or self.send_confirmation is None:
+            self._answer(HTTPStatus.SERVICE_UNAVAILABLE, _page("Not available", "Not here."))
+            return
+        address = (form.get("email") or [""])[0]
+        try:
+            token = SubscriberList(self.warehouse()).subscribe(address)
+        except NewsletterError as error:
+            self._answer(HTTPStatus.BAD_REQUEST, _page("Not subscribed", str(error)))
+            return
+        # The link points back at this server, under the name the browser used for it.
+        site_url = f"http://{self.headers.get('Host') or '127.0.0.1'}/"
+        try:
+            self.send_confirmation(address, link(site_url, CONFIRM_PATH, token))
+        except LofiError as error:  # the SMTP server refused: the message names no address
+            self._answer(HTTPStatus.BAD_GATEWAY, _page("Not sent", str(error)))
+            return
+        self._answer(
+            HTTPStatus.OK,
+            _page("Almost there", "We sent you an e-mail: open its link to confirm."),
+        )
+
     def do_POST(self) -> None:
         url = urlsplit(self.path)
         length = min(int(self.headers.get("Content-Length") or 0), MAX_FORM_BYTES)
         form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
         if url.path == f"/{LICENCE_REQUEST_PATH}":
             self._licence_request(form)
+            return
+        if url.path == f"/{SUBSCRIBE_PATH}":
+            self._subscribe(form)
             return
         if url.path != f"/{UNSUBSCRIBE_PATH}":
             self.send_error(HTTPStatus.NOT_FOUND)
@@ -126,10 +161,13 @@ def site_server(
     site_root: Path,
     port: int = DEFAULT_PORT,
     warehouse: Callable[[], Warehouse] | None = None,
+    send_confirmation: Callable[[str, str], None] | None = None,
 ) -> ThreadingHTTPServer:
     """An HTTP server of ``site_root`` bound to 127.0.0.1:``port`` (0: any free port; read the
     chosen one from ``server.server_address``), answering the newsletter's links and the
-    licence form in the ``warehouse()`` it opens when one is used. Call ``serve_forever()``.
+    licence form in the ``warehouse()`` it opens when one is used; a subscription from the
+    index's form is recorded there and ``send_confirmation(address, confirm_url)`` mails the
+    confirmation link. Call ``serve_forever()``.
 
     Raises:
         CatalogSiteError: ``site_root`` has no index.html (the site was never built).
@@ -140,5 +178,8 @@ def site_server(
             f"No catalog site at {site_root}: materialize catalog_site for a release date "
             "(`lofi release` does) or set LOFI_DATA_DIR to the data root that has one"
         )
-    handler = functools.partial(_SiteHandler, directory=str(site_root), warehouse=warehouse)
+    handler = functools.partial(
+        _SiteHandler, directory=str(site_root), warehouse=warehouse,
+        send_confirmation=send_confirmation,
+    )  # fmt: skip
     return ThreadingHTTPServer((HOST, port), handler)
