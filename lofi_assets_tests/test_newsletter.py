@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from lofi_assets.catalog.licence import CREATOR_LICENCE
 from lofi_assets.catalog.newsletter import NewsletterError, SubscriberList, subscriber_id
 from lofi_assets.catalog.packs import PackMember, build_pack
-from lofi_assets.catalog.site import SiteSettings, write_index
+from lofi_assets.catalog.site import SiteSettings, publish_pack, write_index
 from lofi_assets.defs.assets.newsletter import newsletter
 from lofi_assets.defs.partitions import release_weeks
 from lofi_assets.defs.records import PackRecord
@@ -75,6 +75,7 @@ def week(data_dir):
     record = PackRecord(str(pack.zip_path.relative_to(data_dir)), len(pack.manifest["files"]),
                         pack.size_bytes, [], CREATOR_LICENCE.licence_id)  # fmt: skip
     write_record(data_dir, "sample_pack", WEEK, record)
+    publish_pack(data_dir / "catalog_site", WEEK, pack.zip_path)  # as sample_pack does
     subscribers = SubscriberList(make_resources(data_dir)["warehouse"].warehouse())
     for address in CONFIRMED:
         subscribers.confirm(subscribers.subscribe(address))

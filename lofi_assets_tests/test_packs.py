@@ -82,6 +82,11 @@ def test_the_weeks_packs_build_with_matching_manifests_licences_and_previews(wee
     with zipfile.ZipFile(_zip(week, "stem_pack")) as archive:
         flac = week["data"] / "probe.flac"
         flac.write_bytes(archive.read(stem_names[0]))
+    packs_page = (week["data"] / "catalog_site" / "packs" / "index.html").read_text()
+    for pack in ("midi_pack", "stem_pack", "sample_pack"):  # published on the site
+        published = week["data"] / "catalog_site" / "packs" / WEEK / f"{pack}_{WEEK}.zip"
+        assert published.read_bytes() == _zip(week, pack).read_bytes()
+        assert f'href="{WEEK}/{pack}_{WEEK}.zip"' in packs_page
     codec = subprocess.run(
         [tool("ffprobe"), "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
          str(flac)], capture_output=True, text=True, check=True,

@@ -5,6 +5,7 @@ Layout under the site root (``data/catalog_site/``, DESIGN.md)::
     index.html                   every release, newest first, with search and filters
     feed.xml                     Atom feed of the releases (RFC 4287)
     licences/index.html          the licence every track carries (``licence.py``)
+    packs/index.html             the weekly packs published here (``packs/<week>/*.zip``)
     static/                      site.css, catalog.js (copied from assets_library/catalog_site)
     <date>/index.html            a release: cover, chapters, tracks, player
     <date>/release.json          the release's facts, read back when the index is rebuilt
@@ -37,7 +38,7 @@ from lofi_assets.visual.video import tool
 # 192 kbps MP3 (LAME CBR): transparent enough for lo-fi on laptop speakers, every browser plays it.
 PREVIEW_BITRATE_KBPS = 192
 PREVIEW_FILE, PIANO_ROLL_FILE, COVER_FILE = "preview.mp3", "piano_roll.png", "cover.jpg"
-RELEASE_FILE, FEED_FILE = "release.json", "feed.xml"
+RELEASE_FILE, FEED_FILE, PACKS_FOLDER = "release.json", "feed.xml", "packs"
 COVER_WEB_PX = 600  # the 3000×3000 store cover, scaled for a page
 DATE_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
 ATOM = "http://www.w3.org/2005/Atom"
@@ -241,10 +242,37 @@ def _feed(releases: list[dict], settings: SiteSettings) -> bytes:
     return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
+def publish_pack(site_root: Path, week: str, zip_path: Path) -> str:
+    """Copy a week's pack zip into the site (``packs/<week>/<name>``, atomically); returns its
+    path relative to the site root. ``write_index`` lists it on the packs page."""
+    relative = f"{PACKS_FOLDER}/{week}/{zip_path.name}"
+    write_bytes_atomic(site_root / relative, zip_path.read_bytes())
+    return relative
+
+
+def read_packs(site_root: Path) -> list[dict]:
+    """The packs published on the site, newest week first: ``{"week", "packs": [{"name",
+    "href", "size_mb"}]}``."""
+    weeks = []
+    folder = site_root / PACKS_FOLDER
+    for week in sorted(folder.iterdir() if folder.is_dir() else [], reverse=True):
+        zips = sorted(week.glob("*.zip")) if DATE_FOLDER.fullmatch(week.name) else []
+        if zips:
+            weeks.append({"week": week.name, "packs": [
+                {"name": z.stem.rsplit("_", 1)[0].replace("_", " "),
+                 "href": f"{week.name}/{z.name}", "size_mb": round(z.stat().st_size / 1e6, 1)}
+                for z in zips]})  # fmt: skip
+    return weeks
+
+
 def write_index(site_root: Path, settings: SiteSettings) -> list[dict]:
-    """Rebuild the pages that list every release (index, feed, licences) and the static files;
-    each written atomically. Returns the releases listed, newest first."""
+    """Rebuild the pages that list every release (index, feed, licences), the packs page and
+    the static files; each written atomically. Returns the releases listed, newest first."""
     releases = read_releases(site_root)
+    write_bytes_atomic(
+        site_root / PACKS_FOLDER / "index.html",
+        _render("packs.html.j2", root="../", site=settings, weeks=read_packs(site_root)),
+    )
     static = assets_library_dir() / "catalog_site" / "static"
     for source in sorted(static.iterdir()):
         write_bytes_atomic(site_root / "static" / source.name, source.read_bytes())

@@ -2,18 +2,20 @@
 report stack (``ReportResource``: SMTP from ``LOFI_SMTP_*``, or a dry run's .eml)."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 
 from lofi_assets.audio.long_form import week_dates
 from lofi_assets.catalog.newsletter import (
     UNSUBSCRIBE_PATH,
+    NewsletterError,
     NewsletterRelease,
     SubscriberList,
     link,
     newsletter_message,
 )
-from lofi_assets.catalog.site import read_releases
+from lofi_assets.catalog.site import PACKS_FOLDER, read_releases
 from lofi_assets.defs.assets.catalog import SITE_FOLDER
 from lofi_assets.defs.assets.packs import PACK_RECORD_TYPE
 from lofi_assets.defs.failures import domain_failures
@@ -26,7 +28,6 @@ from lofi_assets.defs.resources import (
     WarehouseResource,
 )
 from lofi_assets.publish.report import DRY_RUN_SENDER, send_message, write_eml
-from lofi_assets.storage import write_bytes_atomic
 
 PREVIEW_FILE = "newsletter.eml"
 PREVIEW_RECIPIENT = "subscriber@localhost"  # the preview's placeholder: never a subscriber
@@ -59,10 +60,13 @@ def newsletter(
     site_root = artifact_store.root / SITE_FOLDER
     with domain_failures(artifact_store.root):
         smtp = report.settings()
-        # The lead magnet: the week's sample pack, published on the site.
-        pack = artifact_store.resolve(sample_pack.zip_path)
-        pack_relative = f"packs/{week}/{pack.name}"
-        write_bytes_atomic(site_root / pack_relative, pack.read_bytes())
+        # The lead magnet: the week's sample pack, on the site since sample_pack published it.
+        pack_relative = f"{PACKS_FOLDER}/{week}/{Path(sample_pack.zip_path).name}"
+        if not (site_root / pack_relative).is_file():
+            raise NewsletterError(
+                f"The sample pack of {week} is not on the site ({site_root / pack_relative}): "
+                "materialize sample_pack for the week again"
+            )
         pack_url = site_url.rstrip("/") + "/" + pack_relative
         dates = set(week_dates(week))
         releases = [

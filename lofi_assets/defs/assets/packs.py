@@ -39,7 +39,8 @@ from lofi_assets.catalog.samples import (
     peak_dbfs,
     slug,
 )
-from lofi_assets.catalog.site import encode_preview
+from lofi_assets.catalog.site import SiteSettings, encode_preview, publish_pack, write_index
+from lofi_assets.defs.assets.catalog import SITE_FOLDER
 from lofi_assets.defs.assets.common import ALL_SLOTS_OF_THE_DAY, judge_staged
 from lofi_assets.defs.assets.long_form import week_masters
 from lofi_assets.defs.failures import domain_failures
@@ -193,8 +194,15 @@ def _finish(
     pack: BuiltPack,
     tracks: list[WeekTrack],
     check_results: list[dg.AssetCheckResult],
+    channel: ChannelConfig,
 ) -> dg.MaterializeResult:
     zip_path = store.partition_dir(name, week) / pack.zip_path.name
+    # Published on the listening-room site once it passed its checks: its packs page lists it.
+    settings = channel.to_channel()
+    site = SiteSettings(settings.name, settings.artist, channel.site_url)
+    with domain_failures(store.root):
+        site_path = publish_pack(store.root / SITE_FOLDER, week, zip_path)
+        write_index(store.root / SITE_FOLDER, site)
     context.log.info(f"{name} {week}: {len(pack.manifest['files'])} files, {pack.size_bytes} B")
     return dg.MaterializeResult(
         value=PackRecord(
@@ -210,6 +218,7 @@ def _finish(
             "size_mb": dg.MetadataValue.float(round(pack.size_bytes / 1e6, 2)),
             "tracks": dg.MetadataValue.int(len(tracks)),
             "licence": pack.manifest["licence_id"],
+            "download": dg.MetadataValue.url(site.url_of(site_path)),
         },
         check_results=check_results,
     )
@@ -265,7 +274,7 @@ def midi_pack(
                           preview_source)  # fmt: skip
             results = [_manifest_check(pack)]
             yield from judge_staged("midi_pack", week, results, MIDI_PACK_CHECK_SPECS)
-    yield _finish(context, artifact_store, "midi_pack", week, pack, tracks, results)
+    yield _finish(context, artifact_store, "midi_pack", week, pack, tracks, results, channel)
 
 
 @dg.asset(kinds={"python", "flac", "zip"}, check_specs=STEM_PACK_CHECK_SPECS, **_pack_options())
@@ -303,7 +312,7 @@ def stem_pack(
             results = [_manifest_check(pack)]
             yield from judge_staged("stem_pack", week, results, STEM_PACK_CHECK_SPECS)
             shutil.rmtree(staging / FILES_FOLDER)  # in the zip: a second copy would double it
-    yield _finish(context, artifact_store, "stem_pack", week, pack, tracks, results)
+    yield _finish(context, artifact_store, "stem_pack", week, pack, tracks, results, channel)
 
 
 @dg.asset(kinds={"python", "wav", "zip"}, check_specs=SAMPLE_PACK_CHECK_SPECS, **_pack_options())
@@ -364,7 +373,7 @@ def sample_pack(
                           preview_source, details, SOUNDFONT_NOTICE if shots else "")  # fmt: skip
             results = sample_pack_check_results(pack, files)
             yield from judge_staged("sample_pack", week, results, SAMPLE_PACK_CHECK_SPECS)
-    yield _finish(context, artifact_store, "sample_pack", week, pack, tracks, results)
+    yield _finish(context, artifact_store, "sample_pack", week, pack, tracks, results, channel)
 
 
 PACK_ASSETS = [midi_pack, stem_pack, sample_pack]
