@@ -528,11 +528,13 @@ def _licence_list(_: argparse.Namespace) -> int:
 
 def _licence_answer(args: argparse.Namespace) -> int:
     from lofi_assets.catalog.licensing import LicenceRequests
-    from lofi_assets.definitions import defs
+    from lofi_assets.catalog.site import DEFAULT_SITE_URL
+    from lofi_assets.channel import Channel
 
-    channel = defs.resources["channel"]
+    # The code location's channel is the default one (definitions.py configures its timezone
+    # only); importing it would load every asset module for two names.
     answer = LicenceRequests(_warehouse()).answer(
-        args.request_id, artist=channel.to_channel().artist, site_url=channel.site_url
+        args.request_id, artist=Channel().artist, site_url=DEFAULT_SITE_URL
     )
     print(f"Subject: {answer.subject}\n\n{answer.body}", end="")
     return 0

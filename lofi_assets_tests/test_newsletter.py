@@ -15,7 +15,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from aiosmtpd.controller import Controller
 
 from lofi_assets.catalog.licence import CREATOR_LICENCE
 from lofi_assets.catalog.newsletter import NewsletterError, SubscriberList, subscriber_id
@@ -29,7 +28,9 @@ from lofi_assets.storage import write_json_atomic
 from lofi_assets_tests.conftest import make_resources
 from lofi_assets_tests.growth_fixtures import write_record
 from lofi_assets_tests.test_catalog_site import _free_port
-from lofi_assets_tests.test_channel_report import Inbox
+
+# The report's aiosmtpd server on 127.0.0.1 (LOFI_SMTP_* pointed at it), as a fixture.
+from lofi_assets_tests.test_channel_report import smtp  # noqa: F401
 
 WEEK, DATES = "2026-11-15", ("2026-11-16", "2026-11-18")
 CONFIRMED = ("ada@example.com", "bo@example.org")
@@ -39,21 +40,6 @@ ASSETS = [
     newsletter,
 ]  # fmt: skip
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    for name, value in {"LOFI_SMTP_HOST": "127.0.0.1", "LOFI_SMTP_PORT": str(port),
-                        "LOFI_SMTP_STARTTLS": "false", "LOFI_REPORT_TO": "owner@example.com",
-                        "LOFI_REPORT_FROM": "lofi@example.com"}.items():  # fmt: skip
-        monkeypatch.setenv(name, value)
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -97,7 +83,11 @@ def _run(data_dir, home, site_url, mode):
 
 
 def test_confirmed_subscribers_get_it_once_and_the_unsubscribe_link_works(
-    smtp, week, data_dir, tmp_path, capfd
+    smtp,  # noqa: F811 (the imported fixture)
+    week,
+    data_dir,
+    tmp_path,
+    capfd,
 ):
     port = _free_port()
     site_url = f"http://127.0.0.1:{port}/"

@@ -12,11 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import jinja2
-
 from lofi_assets.catalog.licence import CREATOR_LICENCE, Licence
+from lofi_assets.catalog.templates import render
 from lofi_assets.errors import LofiError
-from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.publish.warehouse import Warehouse
 
 REQUESTS_TABLE = """CREATE TABLE IF NOT EXISTS licence_requests (
@@ -123,12 +121,8 @@ class LicenceRequests:
             LicenceRequestError: no request ``request_id``.
         """
         row = self.row(request_id)
-        environment = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(assets_library_dir() / "catalog_site" / "templates"),
-            undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-        )  # fmt: skip
-        template = environment.get_template(f"licence_answer_{row['licence_use']}.txt.j2")
-        body = template.render(
+        body = render(
+            f"licence_answer_{row['licence_use']}.txt.j2",
             request=row, licence=licence, artist=artist, site_url=site_url.rstrip("/"),
             attribution=licence.attribution.format(
                 title="<track title>", artist=artist, site_url=site_url),

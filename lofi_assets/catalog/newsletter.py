@@ -25,10 +25,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import urlencode
 
-import jinja2
-
+from lofi_assets.catalog.templates import render
 from lofi_assets.errors import LofiError
-from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.publish.warehouse import Warehouse
 
 SUBSCRIBERS_TABLE = """CREATE TABLE IF NOT EXISTS newsletter_subscribers (
@@ -185,10 +183,6 @@ def newsletter_message(
 ) -> EmailMessage:
     """The week's newsletter to one subscriber: plain text and HTML (``newsletter.html.j2``,
     autoescaped), with the subscriber's unsubscribe link in the body and the headers."""
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(assets_library_dir() / "catalog_site" / "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined,
-    )  # fmt: skip
     values = {
         "channel": channel, "week": week, "releases": releases, "pack_url": pack_url,
         "site_url": site_url, "unsubscribe_url": unsubscribe_url,
@@ -201,10 +195,8 @@ def newsletter_message(
     message["Message-ID"] = f"<newsletter.{week}.{subscriber}@lofi-empire.local>"
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(environment.get_template("newsletter.txt.j2").render(**values))
-    message.add_alternative(
-        environment.get_template("newsletter.html.j2").render(**values), subtype="html"
-    )
+    message.set_content(render("newsletter.txt.j2", **values))
+    message.add_alternative(render("newsletter.html.j2", **values), subtype="html")
     return message
 
 
@@ -213,18 +205,12 @@ def confirmation_message(
 ) -> EmailMessage:
     """The first opt-in's answer: one link that confirms the subscription
     (``newsletter_confirm.txt.j2``); nothing is sent to the address until it is followed."""
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(assets_library_dir() / "catalog_site" / "templates"),
-        undefined=jinja2.StrictUndefined,
-    )
     message = EmailMessage()
     message["Subject"] = f"{channel}: confirm your subscription"
     message["From"] = sender
     message["To"] = recipient
     message["Date"] = format_datetime(now)
     message.set_content(
-        environment.get_template("newsletter_confirm.txt.j2").render(
-            channel=channel, confirm_url=confirm_url
-        )
+        render("newsletter_confirm.txt.j2", channel=channel, confirm_url=confirm_url)
     )
     return message

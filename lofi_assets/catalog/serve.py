@@ -15,8 +15,6 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import jinja2
-
 from lofi_assets.catalog.licensing import LicenceRequest, LicenceRequestError, LicenceRequests
 from lofi_assets.catalog.newsletter import (
     CONFIRM_PATH,
@@ -26,8 +24,8 @@ from lofi_assets.catalog.newsletter import (
     link,
 )
 from lofi_assets.catalog.site import CatalogSiteError
+from lofi_assets.catalog.templates import render
 from lofi_assets.errors import LofiError
-from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.publish.warehouse import Warehouse
 
 HOST = "127.0.0.1"  # the operator's machine only: the site is a preview, not a public server
@@ -37,12 +35,7 @@ LICENCE_REQUEST_PATH, SUBSCRIBE_PATH = "licence-request", "subscribe"
 
 
 def _page(heading: str, text: str, token: str | None = None) -> bytes:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(assets_library_dir() / "catalog_site" / "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined,
-    )  # fmt: skip
-    template = environment.get_template("subscription.html.j2")
-    return template.render(heading=heading, text=text, token=token).encode("utf-8")
+    return render("subscription.html.j2", heading=heading, text=text, token=token).encode()
 
 
 class _SiteHandler(SimpleHTTPRequestHandler):

@@ -26,10 +26,10 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import jinja2
 from PIL import Image
 
 from lofi_assets.catalog.licence import CREATOR_LICENCE, Licence
+from lofi_assets.catalog.templates import render
 from lofi_assets.errors import LofiError
 from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.storage import write_bytes_atomic, write_json_atomic
@@ -40,6 +40,7 @@ PREVIEW_BITRATE_KBPS = 192
 PREVIEW_FILE, PIANO_ROLL_FILE, COVER_FILE = "preview.mp3", "piano_roll.png", "cover.jpg"
 RELEASE_FILE, FEED_FILE, PACKS_FOLDER = "release.json", "feed.xml", "packs"
 COVER_WEB_PX = 600  # the 3000×3000 store cover, scaled for a page
+DEFAULT_SITE_URL = "http://127.0.0.1:8765/"  # where `lofi catalog serve` serves it by default
 DATE_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -93,20 +94,8 @@ class SiteSettings:
         return self.site_url.rstrip("/") + "/" + relative.lstrip("/")
 
 
-def _environment() -> jinja2.Environment:
-    folder = assets_library_dir() / "catalog_site" / "templates"
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
 def _render(template: str, **values: object) -> bytes:
-    return _environment().get_template(template).render(**values).encode("utf-8")
+    return render(template, **values).encode("utf-8")
 
 
 def clock(seconds: float) -> str:

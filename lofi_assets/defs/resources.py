@@ -9,6 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from lofi_assets.audio.soundfont import SoundFont, resolve_soundfont
+from lofi_assets.catalog.site import DEFAULT_SITE_URL
 from lofi_assets.channel import CHANNEL_TIMEZONE_ENV, DEFAULT_SLOTS, Channel, channel_timezone
 from lofi_assets.defs.failures import DATA_DIR_ENV
 from lofi_assets.errors import ConfigError
@@ -85,7 +86,7 @@ class ChannelConfig(dg.ConfigurableResource):
     )
 
     site_url: str = Field(
-        default="http://127.0.0.1:8765/",
+        default=DEFAULT_SITE_URL,
         description="Where the listening-room site is served (`lofi catalog serve` by default): "
         "links in its feed and in the UI's catalog_site metadata",
     )

@@ -99,6 +99,23 @@ def _stems_of(store: ArtifactStore, key: str) -> StemsRecord | None:
     return record if isinstance(record, StemsRecord) else None
 
 
+def _week_stems(
+    store: ArtifactStore, week: str, channel: ChannelConfig, pack: str
+) -> list[tuple[WeekTrack, StemsRecord]]:
+    """The week's finished tracks that have their stems, with them, in calendar order.
+
+    Raises:
+        dg.Failure: the week has none.
+    """
+    found = []
+    for track in _week_tracks(store, week, channel.to_channel().slots):
+        stems = _stems_of(store, track.key)
+        if stems is not None:
+            found.append((track, stems))
+    _require_tracks([track for track, _ in found], pack, week)
+    return found
+
+
 def _manifest_check(pack: BuiltPack) -> dg.AssetCheckResult:
     problems = manifest_problems(pack.zip_path)
     return dg.AssetCheckResult(
@@ -281,18 +298,14 @@ def midi_pack(
 def stem_pack(
     context: dg.AssetExecutionContext, channel: ChannelConfig, artifact_store: ArtifactStore
 ) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
-    """The week's stems as 24-bit FLAC, a folder per track, with a README and licence."""
+    """The week's stems as FLAC (lossless), a folder per track, with a README and licence."""
     week = str(context.partition_key)
     with domain_failures(artifact_store.root):
-        tracks = [
-            t for t in _week_tracks(artifact_store, week, channel.to_channel().slots)
-            if _stems_of(artifact_store, t.key) is not None
-        ]  # fmt: skip
-        _require_tracks(tracks, "stem_pack", week)
+        stems_of = _week_stems(artifact_store, week, channel, "stem_pack")
+        tracks = [track for track, _ in stems_of]
         with atomic_directory(artifact_store.partition_dir("stem_pack", week)) as staging:
             members = []
-            for track in tracks:
-                stems = _stems_of(artifact_store, track.key)
+            for track, stems in stems_of:
                 for stem, path in sorted(stems.stem_paths.items()):
                     flac = staging / FILES_FOLDER / track.name / f"{stem}.flac"
                     flac.parent.mkdir(parents=True, exist_ok=True)
@@ -323,17 +336,13 @@ def sample_pack(
     the week's stems, trimmed, faded and normalized to -1 dBFS."""
     week = str(context.partition_key)
     with domain_failures(artifact_store.root):
-        tracks = [
-            t for t in _week_tracks(artifact_store, week, channel.to_channel().slots)
-            if _stems_of(artifact_store, t.key) is not None
-        ]  # fmt: skip
-        _require_tracks(tracks, "sample_pack", week)
+        stems_of = _week_stems(artifact_store, week, channel, "sample_pack")
+        tracks = [track for track, _ in stems_of]
         with atomic_directory(artifact_store.partition_dir("sample_pack", week)) as staging:
             files = staging / FILES_FOLDER
             samples = []
             one_shot_sources: dict[str, str] = {}
-            for track in tracks:
-                stems = _stems_of(artifact_store, track.key)
+            for track, stems in stems_of:
                 folder = files / track.name
                 folder.mkdir(parents=True)
                 plan = track.plan
