@@ -21,12 +21,12 @@ from lofi_assets.defs.assets.long_form import (
     weekly_release_schedule,
 )
 from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_tokenizer
-from lofi_assets.defs.assets.newsletter import newsletter
-from lofi_assets.defs.assets.packs import (
-    PACK_ASSETS,
-    weekly_packs_job,
-    weekly_packs_schedule,
+from lofi_assets.defs.assets.newsletter import (
+    newsletter,
+    weekly_catalog_job,
+    weekly_catalog_schedule,
 )
+from lofi_assets.defs.assets.packs import PACK_ASSETS
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
 from lofi_assets.defs.assets.radio import radio_queue
@@ -144,7 +144,7 @@ defs = dg.Definitions(
         celery_tracks_job,
         weekly_release_job,
         catalog_site_job,
-        weekly_packs_job,
+        weekly_catalog_job,
         *RADIO_JOBS,
         *GROWTH_JOBS,
     ],
@@ -153,7 +153,7 @@ defs = dg.Definitions(
         daily_release_schedule,
         analytics_schedule,
         weekly_release_schedule,
-        weekly_packs_schedule,
+        weekly_catalog_schedule,
         *RADIO_SCHEDULES,
         *GROWTH_SCHEDULES,
     ],

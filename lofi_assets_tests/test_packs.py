@@ -28,7 +28,7 @@ from lofi_assets.defs.assets.packs import (
     sample_pack_check_results,
 )
 from lofi_assets.defs.assets.produce import mastered_wav, stems
-from lofi_assets.defs.partitions import track_partition_key
+from lofi_assets.defs.partitions import release_weeks, track_partition_key
 from lofi_assets.visual.video import tool
 from lofi_assets_tests.conftest import make_resources
 
@@ -192,3 +192,17 @@ def test_drum_hits_are_cut_at_their_transients(tmp_path):
         assert 0.03 < hit.duration_s <= 0.5
         assert abs(20 * np.log10(np.abs(cut).max()) + 1.0) < 0.05
         assert np.abs(cut[:, -1]).max() < 1e-3  # faded out
+
+
+def test_the_weekly_catalog_job_makes_the_packs_then_the_newsletter():
+    from lofi_assets.definitions import defs
+
+    job = defs.resolve_job_def("weekly_catalog_job")
+    keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
+    assert keys == {"midi_pack", "stem_pack", "sample_pack", "newsletter"}
+    assert job.partitions_def == release_weeks
+    schedule = defs.resolve_schedule_def("weekly_catalog_job_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    assert defs.resolve_assets_def("newsletter").asset_deps[dg.AssetKey("newsletter")] >= {
+        dg.AssetKey("sample_pack"), dg.AssetKey("catalog_site")
+    }  # fmt: skip

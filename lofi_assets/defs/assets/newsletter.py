@@ -17,7 +17,7 @@ from lofi_assets.catalog.newsletter import (
 )
 from lofi_assets.catalog.site import PACKS_FOLDER, read_releases
 from lofi_assets.defs.assets.catalog import SITE_FOLDER
-from lofi_assets.defs.assets.packs import PACK_RECORD_TYPE
+from lofi_assets.defs.assets.packs import PACK_ASSETS, PACK_RECORD_TYPE
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import release_weeks
 from lofi_assets.defs.records import NewsletterRecord, PackRecord
@@ -132,3 +132,16 @@ def newsletter(
             "preview_eml": dg.MetadataValue.path(str(preview)),
         },
     )
+
+
+weekly_catalog_job = dg.define_asset_job(
+    "weekly_catalog_job",
+    selection=dg.AssetSelection.assets(*PACK_ASSETS, newsletter),
+    description="The week's MIDI, stem and sample packs, then the newsletter that offers the "
+    "sample pack (one week per run).",
+)
+
+# After the week's last day (stopped until the operator turns it on, as the weekly release is).
+weekly_catalog_schedule = dg.build_schedule_from_partitioned_job(
+    weekly_catalog_job, hour_of_day=3, default_status=dg.DefaultScheduleStatus.STOPPED
+)

@@ -386,14 +386,3 @@ def sample_pack(
 
 
 PACK_ASSETS = [midi_pack, stem_pack, sample_pack]
-
-weekly_packs_job = dg.define_asset_job(
-    "weekly_packs_job",
-    selection=dg.AssetSelection.assets(*PACK_ASSETS),
-    description="The week's MIDI, stem and sample packs (one week per run).",
-)
-
-# After the week's last day (stopped until the operator turns it on, as the weekly release is).
-weekly_packs_schedule = dg.build_schedule_from_partitioned_job(
-    weekly_packs_job, hour_of_day=3, default_status=dg.DefaultScheduleStatus.STOPPED
-)
