@@ -271,3 +271,18 @@ def test_serving_a_data_root_without_a_site_is_one_error_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("lofi: error: No catalog site at ")
     assert "materialize catalog_site" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_serving_on_a_taken_port_is_one_error_line(site):
+    environment = {**os.environ, "LOFI_DATA_DIR": str(site["data"])}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "lofi_assets.cli", "catalog", "serve", "--port", str(port)],
+            env=environment, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"lofi: error: Cannot listen on 127.0.0.1:{port} ")
+    assert "--port" in result.stderr and len(result.stderr.splitlines()) == 1

@@ -163,8 +163,8 @@ def site_server(
     confirmation link. Call ``serve_forever()``.
 
     Raises:
-        CatalogSiteError: ``site_root`` has no index.html (the site was never built).
-        OSError: the port is taken.
+        CatalogSiteError: ``site_root`` has no index.html (the site was never built), or the
+            port is taken.
     """
     if not (site_root / "index.html").is_file():
         raise CatalogSiteError(
@@ -175,4 +175,10 @@ def site_server(
         _SiteHandler, directory=str(site_root), warehouse=warehouse,
         send_confirmation=send_confirmation,
     )  # fmt: skip
-    return ThreadingHTTPServer((HOST, port), handler)
+    try:
+        return ThreadingHTTPServer((HOST, port), handler)
+    except OSError as error:
+        raise CatalogSiteError(
+            f"Cannot listen on {HOST}:{port} ({error.strerror or error}): another program "
+            "holds the port; choose another with --port (0: any free one)"
+        ) from error
