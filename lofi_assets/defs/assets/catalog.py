@@ -63,10 +63,10 @@ def catalog_site(
     """The day's release on the listening-room site: pages with players, artwork, chapters,
     key/BPM/style, piano rolls, ISRCs and licence; the index, feed and licences page rebuilt."""
     date = str(context.partition_key)
-    settings = channel.to_channel()
-    site = SiteSettings(settings.name, settings.artist, channel.site_url)
     site_root = artifact_store.root / SITE_FOLDER
     with domain_failures(artifact_store.root):
+        settings = channel.to_channel()
+        site = SiteSettings(settings.name, settings.artist, channel.site_url)
         slots = sorted(mastered_wav, key=lambda key: int(date_and_slot(key)[1]))
         metadata = artifact_store.read_json(release_metadata.metadata_path)
         # ISRCs are issued by streaming_release; until it ran for the day, the page says so.
