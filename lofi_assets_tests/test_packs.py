@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from lofi_assets.audio.wav import read_wav, write_wav
+from lofi_assets.catalog.drum_kit import DRUM_KIT_KEYS, DRUM_KIT_PROGRAMS, font_licence
 from lofi_assets.catalog.licence import CREATOR_LICENCE, one_shot_source
 from lofi_assets.catalog.packs import MANIFEST_NAME, PackMember, build_pack, manifest_problems
 from lofi_assets.catalog.samples import (
@@ -64,7 +65,7 @@ def _manifest(week, pack):
 def test_the_weeks_packs_build_with_matching_manifests_licences_and_previews(week):
     assert week["result"].success
     evaluations = week["result"].get_asset_check_evaluations()
-    assert len(evaluations) == 6 and all(e.passed for e in evaluations)
+    assert len(evaluations) == 8 and all(e.passed for e in evaluations)
     plan = json.loads((week["data"] / "midi_sketch" / DATE / "1" / "plan.json").read_text())
     for pack in ("midi_pack", "stem_pack", "sample_pack"):
         manifest, names = _manifest(week, pack)
@@ -199,10 +200,31 @@ def test_the_weekly_catalog_job_makes_the_packs_then_the_newsletter():
 
     job = defs.resolve_job_def("weekly_catalog_job")
     keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
-    assert keys == {"midi_pack", "stem_pack", "sample_pack", "newsletter"}
+    assert keys == {"midi_pack", "stem_pack", "sample_pack", "drum_kit", "newsletter"}
     assert job.partitions_def == release_weeks
     schedule = defs.resolve_schedule_def("weekly_catalog_job_schedule")
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     assert defs.resolve_assets_def("newsletter").asset_deps[dg.AssetKey("newsletter")] >= {
         dg.AssetKey("sample_pack"), dg.AssetKey("catalog_site")
     }  # fmt: skip
+
+
+def test_the_drum_kit_ships_only_kits_whose_sources_may_be_redistributed(week):
+    manifest, names = _manifest(week, "drum_kit")
+    assert manifest_problems(_zip(week, "drum_kit")) == []
+    verdicts = {kit["folder"]: kit for kit in manifest["kits"]}
+    assert set(verdicts) == set(DRUM_KIT_PROGRAMS.values())
+    for folder, kit in verdicts.items():
+        shipped = sorted(n for n in names if n.startswith(f"{folder}/"))
+        assert kit["shipped"] == bool(shipped)
+        assert bool(kit["licence"]) == kit["shipped"]  # a shipped kit names its licence
+        if kit["shipped"]:
+            assert font_licence(kit["source"].split("(")[1].split()[0]) == kit["licence"]
+            assert {n.split("_", 1)[1][:-4] for n in shipped} <= set(DRUM_KIT_KEYS.values())
+    assert any(kit["shipped"] for kit in verdicts.values())
+    with zipfile.ZipFile(_zip(week, "drum_kit")) as archive:
+        assert "MuseScore General" in archive.read("LICENCE.txt").decode()
+        first = next(n for n in names if n.endswith(".wav"))
+        (week["data"] / "hit.wav").write_bytes(archive.read(first))
+    audio, _ = read_wav(week["data"] / "hit.wav")
+    assert abs(20 * np.log10(np.abs(audio).max()) + 1.0) < 0.05

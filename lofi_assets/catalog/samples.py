@@ -79,7 +79,9 @@ def peak_dbfs(audio: np.ndarray) -> float:
     return float(20 * np.log10(peak)) if peak > 0 else -120.0  # digital silence
 
 
-def _normalized(audio: np.ndarray, fade_s: float, rate: int) -> np.ndarray:
+def faded_and_normalized(audio: np.ndarray, fade_s: float, rate: int) -> np.ndarray:
+    """``audio`` with linear fades of ``fade_s`` at both ends, peak-normalized to
+    ``LOOP_PEAK_DBFS``."""
     audio = audio.astype(np.float32).copy()
     fade = min(int(fade_s * rate), audio.shape[1] // 2)
     if fade:
@@ -108,7 +110,7 @@ def cut_loops(
             rms_db = 10 * np.log10(float(np.mean(span.astype(np.float64) ** 2)) + 1e-20)
             if span.shape[1] == length and rms_db > MIN_LOOP_LEVEL_DBFS:
                 path = folder / loop_name(style, bpm, key, stem_name, bars, start_bar)
-                write_wav(path, _normalized(span, LOOP_FADE_S, rate), rate)
+                write_wav(path, faded_and_normalized(span, LOOP_FADE_S, rate), rate)
                 samples.append(Sample(path, "loop", stem_name, bpm, key, bars, length / rate))
                 break
     return samples
@@ -136,7 +138,7 @@ def cut_one_shots(drums: Path, folder: Path, prefix: str) -> list[Sample]:
             continue
         hit = hit[:, : audible[-1] + 1]
         path = folder / f"{prefix}_hit_{len(samples) + 1:02d}.wav"
-        write_wav(path, _normalized(hit, ONE_SHOT_FADE_S, rate), rate)
+        write_wav(path, faded_and_normalized(hit, ONE_SHOT_FADE_S, rate), rate)
         samples.append(Sample(path, "one_shot", "drums", 0.0, "", 0, hit.shape[1] / rate))
         if len(samples) == MAX_ONE_SHOTS:
             break

@@ -10,13 +10,14 @@ week's previous one.
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import dagster as dg
 
 from lofi_assets.audio.long_form import week_dates
 from lofi_assets.audio.wav import read_wav
+from lofi_assets.catalog.drum_kit import write_drum_kit
 from lofi_assets.catalog.licence import CREATOR_LICENCE, SOUNDFONT_NOTICE, one_shot_source
 from lofi_assets.catalog.packs import (
     BuiltPack,
@@ -46,6 +47,7 @@ from lofi_assets.defs.assets.long_form import week_masters
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.io import RECORD_FILE
 from lofi_assets.defs.partitions import release_weeks, track_partition_key
+from lofi_assets.defs.pools import RENDER_POOL
 from lofi_assets.defs.records import (
     MasterRecord,
     PackRecord,
@@ -53,7 +55,7 @@ from lofi_assets.defs.records import (
     StemsRecord,
     record_from_document,
 )
-from lofi_assets.defs.resources import ArtifactStore, ChannelConfig
+from lofi_assets.defs.resources import ArtifactStore, ChannelConfig, SoundFontResource
 from lofi_assets.music.plan_record import PlanRecord, read_plan_record
 from lofi_assets.storage import atomic_directory
 from lofi_assets.visual.video import tool
@@ -187,7 +189,7 @@ def sample_pack_check_results(pack: BuiltPack, files: Path) -> list[dg.AssetChec
     ]  # fmt: skip
 
 
-def _pack_options() -> dict:
+def _pack_options(from_tracks: bool = True) -> dict:
     return {
         "group_name": "catalog",
         "code_version": PACKS_VERSION,
@@ -199,6 +201,7 @@ def _pack_options() -> dict:
         "deps": [
             dg.AssetDep(name, partition_mapping=ALL_SLOTS_OF_THE_DAY)
             for name in ("midi_sketch", "stems", "mastered_wav")
+            if from_tracks
         ],
     }
 
@@ -385,4 +388,60 @@ def sample_pack(
     yield _finish(context, artifact_store, "sample_pack", week, pack, tracks, results, channel)
 
 
-PACK_ASSETS = [midi_pack, stem_pack, sample_pack]
+DRUM_KIT_CHECK_SPECS = [
+    _manifest_spec("drum_kit"),
+    dg.AssetCheckSpec(
+        "no_clipping", asset="drum_kit", blocking=True,
+        description=f"No one-shot reaches {CLIPPING_CEILING_DBFS:g} dBFS",
+    ),
+]  # fmt: skip
+
+
+@dg.asset(
+    kinds={"python", "wav", "zip"},
+    check_specs=DRUM_KIT_CHECK_SPECS,
+    pool=RENDER_POOL,
+    **_pack_options(from_tracks=False),
+)
+def drum_kit(
+    context: dg.AssetExecutionContext,
+    channel: ChannelConfig,
+    soundfont: SoundFontResource,
+    artifact_store: ArtifactStore,
+) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
+    """One-shots of the drum kits the channel plays, only from sources whose licence allows
+    redistribution (each kit's verdict and licence in the manifest and LICENCE.txt)."""
+    week = str(context.partition_key)
+    target = artifact_store.partition_dir("drum_kit", week)
+    with domain_failures(artifact_store.root), atomic_directory(target) as staging:
+        files, verdicts = write_drum_kit(staging / FILES_FOLDER, soundfont.resolve())
+        for verdict in verdicts:
+            shipped = "ships" if verdict.shipped else "skipped"
+            context.log.info(f"kit {verdict.program}: {verdict.source}: {shipped}")
+        if not files:
+            raise PackError(
+                f"drum_kit {week}: no kit may ship: "
+                + "; ".join(v.source for v in verdicts)
+                + " (install musescore-general-soundfont or fluid-soundfont-gm)"
+            )
+        members = [PackMember(f.relative_to(staging / FILES_FOLDER).as_posix(), f) for f in files]
+        readme = "Drum one-shots, a folder per kit, one WAV per key (44.1 kHz 24-bit, -1 dBFS).\n"
+        kits = [asdict(v) for v in verdicts]
+        pack = _build("drum_kit", week, staging, members, [], channel, readme, files[0],
+                      {"kits": kits}, SOUNDFONT_NOTICE)  # fmt: skip
+        peaks = {m.arcname: peak_dbfs(read_wav(m.source)[0]) for m in members}
+        clipping = clipping_problems(peaks)
+        results = [
+            _manifest_check(pack),
+            dg.AssetCheckResult(
+                check_name="no_clipping", passed=not clipping,
+                metadata={"peak_dbfs": round(max(peaks.values()), 2),
+                          "problems": clipping[:10]},
+            ),
+        ]  # fmt: skip
+        yield from judge_staged("drum_kit", week, results, DRUM_KIT_CHECK_SPECS)
+        shutil.rmtree(staging / FILES_FOLDER)
+    yield _finish(context, artifact_store, "drum_kit", week, pack, [], results, channel)
+
+
+PACK_ASSETS = [midi_pack, stem_pack, sample_pack, drum_kit]
