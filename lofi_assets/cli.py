@@ -274,6 +274,7 @@ def _release(args: argparse.Namespace) -> int:
     ]
     runs.append(("release", "daily_release_job", date))
     runs.append(("publish", "publish_job", date))
+    runs.append(("catalog", "catalog_site_job", date))  # after publish: pages show the ISRCs
     for index, (label, job_name, partition_key) in enumerate(runs, start=1):
         if failures and job_name != "daily_tracks_job":
             print(f"      {label} skipped: an earlier run failed", flush=True)
@@ -479,7 +480,103 @@ def build_parser() -> argparse.ArgumentParser:
     auth.set_defaults(run=_auth_youtube)
     _add_radio_parser(commands)
     _add_comments_parser(commands)
+    _add_catalog_parser(commands)
     return parser
+
+
+def _warehouse():
+    from lofi_assets.publish.warehouse import Warehouse
+
+    data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
+    return Warehouse(os.environ.get("LOFI_WAREHOUSE_URL") or str(data_dir / "warehouse.duckdb"))
+
+
+def _confirmation_sender(data_dir: Path):
+    """How `lofi catalog serve` mails a new subscriber's confirmation link: over the report's
+    SMTP settings (``LOFI_SMTP_*``), else as an .eml under ``newsletter/confirmations/``
+    named by the subscriber's id, for the operator to forward (dry run)."""
+    import datetime as dt
+
+    from lofi_assets.catalog.newsletter import confirmation_message, subscriber_id
+    from lofi_assets.channel import Channel
+    from lofi_assets.publish.report import DRY_RUN_SENDER, SmtpSettings, send_message, write_eml
+
+    settings = SmtpSettings.from_environment()
+
+    def send(address: str, confirm_url: str) -> None:
+        message = confirmation_message(
+            channel=Channel().name,
+            sender=settings.sender if settings else DRY_RUN_SENDER, recipient=address,
+            confirm_url=confirm_url, now=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+        if settings is None:
+            folder = data_dir / "newsletter" / "confirmations"
+            write_eml(message, folder / f"{subscriber_id(address)}.eml")
+        else:
+            send_message(message, settings, recipient=address)
+
+    return send
+
+
+def _licence_list(_: argparse.Namespace) -> int:
+    from lofi_assets.catalog.licensing import LicenceRequests
+
+    rows = LicenceRequests(_warehouse()).open_requests()
+    for row in rows:
+        print(f"{row['request_id']}\t{row['received_at']}\t{row['licence_use']}\t{row['project']}")
+    if not rows:
+        print("no open licence requests", file=sys.stderr)
+    return 0
+
+
+def _licence_answer(args: argparse.Namespace) -> int:
+    from lofi_assets.catalog.licensing import LicenceRequests
+    from lofi_assets.catalog.site import DEFAULT_SITE_URL
+    from lofi_assets.channel import Channel
+
+    # The code location's channel is the default one (definitions.py configures its timezone
+    # only); importing it would load every asset module for two names.
+    answer = LicenceRequests(_warehouse()).answer(
+        args.request_id, artist=Channel().artist, site_url=DEFAULT_SITE_URL
+    )
+    print(f"Subject: {answer.subject}\n\n{answer.body}", end="")
+    return 0
+
+
+def _add_catalog_parser(commands) -> None:
+    licence = commands.add_parser("licence", help="licence requests sent from the site's form")
+    licence_actions = licence.add_subparsers(dest="action", required=True)
+    licence_actions.add_parser("list", help="open requests").set_defaults(run=_licence_list)
+    answer = licence_actions.add_parser(
+        "answer", help="answer a request from its use's template (stored, and printed)"
+    )
+    answer.add_argument("request_id", metavar="REQUEST_ID")
+    answer.set_defaults(run=_licence_answer)
+
+    catalog = commands.add_parser("catalog", help="the listening-room site built by catalog_site")
+    actions = catalog.add_subparsers(dest="action", required=True)
+    serve = actions.add_parser("serve", help="serve the site on 127.0.0.1 (Ctrl-C stops it)")
+    serve.add_argument("--port", type=int, default=8765, help="TCP port (0: any free one)")
+    serve.add_argument(
+        "--site", help="the site folder (default: $LOFI_DATA_DIR/catalog_site, else data/…)"
+    )
+    serve.set_defaults(run=_catalog_serve)
+
+
+def _catalog_serve(args: argparse.Namespace) -> int:
+    from lofi_assets.catalog.serve import site_server
+
+    data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
+    site_root = Path(args.site) if args.site else data_dir / "catalog_site"
+    # The newsletter's links and the licence form write to the warehouse.
+    server = site_server(site_root.resolve(), args.port, _warehouse, _confirmation_sender(data_dir))
+    host, port = server.server_address[:2]
+    print(f"serving {site_root.resolve()} at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
 
 
 def _add_comments_parser(commands) -> None:

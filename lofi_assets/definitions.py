@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from lofi_assets.channel import channel_timezone
+from lofi_assets.defs.assets.catalog import CATALOG_ASSETS, catalog_site_job
 from lofi_assets.defs.assets.compose import midi_sketch
 from lofi_assets.defs.assets.feedback import breakout_feedback
 from lofi_assets.defs.assets.growth import (
@@ -20,6 +21,12 @@ from lofi_assets.defs.assets.long_form import (
     weekly_release_schedule,
 )
 from lofi_assets.defs.assets.model import melody_corpus, melody_model, midi_tokenizer
+from lofi_assets.defs.assets.newsletter import (
+    newsletter,
+    weekly_catalog_job,
+    weekly_catalog_schedule,
+)
+from lofi_assets.defs.assets.packs import PACK_ASSETS
 from lofi_assets.defs.assets.produce import mastered_wav, stems
 from lofi_assets.defs.assets.publish import analytics_snapshot, youtube_upload
 from lofi_assets.defs.assets.radio import radio_queue
@@ -127,6 +134,9 @@ defs = dg.Definitions(
         radio_queue,
         *RADIO_HEALTH_ASSETS,
         *GROWTH_ASSETS,
+        *CATALOG_ASSETS,
+        *PACK_ASSETS,
+        newsletter,
     ],
     jobs=[
         daily_tracks_job,
@@ -137,6 +147,8 @@ defs = dg.Definitions(
         train_melody_model_job,
         celery_tracks_job,
         weekly_release_job,
+        catalog_site_job,
+        weekly_catalog_job,
         *RADIO_JOBS,
         *GROWTH_JOBS,
     ],
@@ -145,6 +157,7 @@ defs = dg.Definitions(
         daily_release_schedule,
         analytics_schedule,
         weekly_release_schedule,
+        weekly_catalog_schedule,
         *RADIO_SCHEDULES,
         *GROWTH_SCHEDULES,
     ],

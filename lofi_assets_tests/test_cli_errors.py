@@ -288,7 +288,7 @@ def test_a_failed_release_run_prints_one_line_per_failed_step_not_stack_traces(t
     today = _today()
     lines = result.stdout.splitlines()
     for slot in ("1", "2", "3"):
-        at = lines.index(f"[{slot}/5] {today} slot {slot}: materializing …")
+        at = lines.index(f"[{slot}/6] {today} slot {slot}: materializing …")
         assert re.fullmatch(r"      failed \(run [0-9a-f-]{36}\); see the run in the Dagster UI", lines[at + 1])  # fmt: skip
         assert lines[at + 2] == (
             f"      midi_sketch failed: Cannot write under {blocker} (Not a directory: "
@@ -297,7 +297,7 @@ def test_a_failed_release_run_prints_one_line_per_failed_step_not_stack_traces(t
         )
     assert lines[-2:] == [
         "      release skipped: an earlier run failed",
-        f"release {today}: 0/5 runs succeeded into {home}",
+        f"release {today}: 0/6 runs succeeded into {home}",
     ]
     assert len(lines) == 3 * 3 + 2
 

@@ -62,7 +62,9 @@ def test_lofi_release_materializes_every_slot_into_the_instance(environment, mon
         [BIN / "lofi", "release", "--date", DATE, "--duration", "20"], environment, timeout=400
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"release {DATE}: 5/5 runs succeeded" in result.stdout
+    assert f"release {DATE}: 6/6 runs succeeded" in result.stdout
+    site = Path(environment["LOFI_DATA_DIR"]) / "catalog_site"
+    assert (site / DATE / "index.html").is_file() and DATE in (site / "index.html").read_text()
     monkeypatch.setenv("DAGSTER_HOME", environment["DAGSTER_HOME"])  # dagster.yaml reads it
     with dg.DagsterInstance.from_config(environment["DAGSTER_HOME"]) as instance:
         partitions = {

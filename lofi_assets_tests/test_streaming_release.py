@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import multiprocessing
 import signal
 import subprocess
@@ -165,6 +166,10 @@ def test_metadata_files_are_a_ddex_message_and_a_bulk_sheet(inputs, tmp_path):
         ("1", "QZ-LFE-26-00001", "no", "yes"), ("2", "QZ-LFE-26-00002", "no", "yes"),
     ]  # fmt: skip
     assert "awaiting_manual" in (tmp_path / "b" / "CHECKLIST.txt").read_text()
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert [t["licence_id"] for t in manifest["release"]["tracks"]] == [
+        "lofi-empire-creator-1.0", "lofi-empire-creator-1.0",
+    ]  # fmt: skip
     assert (
         bundle.plan.release_type == "Single" and bundle.plan.p_line == "℗ 2026 Lofi Empire Records"
     )

@@ -47,7 +47,7 @@ def test_the_ui_shows_our_assets_and_launches_a_partition(environment, tmp_path)
         page.get_by_text("release").first.wait_for(timeout=60_000)
         graph = page.inner_text("body")
         groups = ("compose", "produce", "release", "publish", "model", "feedback", "long_form",
-                  "radio")  # fmt: skip
+                  "radio", "catalog")  # fmt: skip
         for group in groups:
             assert group in graph, group
         page.screenshot(path=str(tmp_path / "asset_graph.png"), full_page=True)
@@ -60,7 +60,7 @@ def test_the_ui_shows_our_assets_and_launches_a_partition(environment, tmp_path)
         catalog = page.inner_text("body")
         for name in ("midi_sketch", "mastered_wav", "release_mix", "video", "youtube_upload",
                      "streaming_release", "melody_model", "weekly_mix", "radio_queue",
-                     "radio_health"):  # fmt: skip
+                     "radio_health", "catalog_site"):  # fmt: skip
             assert name in catalog, name
 
         page.goto(f"{webserver.url}/assets/midi_sketch?view=partitions", wait_until="networkidle")

@@ -324,3 +324,54 @@ class ExperimentRecord:
 
 
 RECORD_TYPES[ExperimentRecord.__name__] = ExperimentRecord
+
+
+@dataclass(frozen=True)
+class CatalogSiteRecord:
+    """A day's release on the listening-room site (``catalog_site``): its page (path under the
+    data root and URL where ``lofi catalog serve`` shows it), its track pages in slot order and
+    their ISRCs ("" until ``streaming_release`` issued one)."""
+
+    page_path: str
+    page_url: str
+    track_pages: list[str]
+    isrcs: list[str]
+    input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
+
+
+RECORD_TYPES[CatalogSiteRecord.__name__] = CatalogSiteRecord
+
+
+@dataclass(frozen=True)
+class PackRecord:
+    """A week's pack (``midi_pack``, ``stem_pack``, ``sample_pack``): the zip under the data
+    root, how many files its manifest lists, its size, the tracks it was cut from
+    ("<date>|<slot>") and the licence it carries."""
+
+    zip_path: str
+    files: int
+    size_bytes: int
+    tracks: list[str]
+    licence_id: str
+
+
+RECORD_TYPES[PackRecord.__name__] = PackRecord
+
+
+@dataclass(frozen=True)
+class NewsletterRecord:
+    """A week's newsletter (``newsletter``): ``mode`` live | dry_run, the preview .eml (to a
+    placeholder address), how many confirmed subscribers there were, how many got it this run
+    and how many had it already; counts only, never an address."""
+
+    week: str
+    mode: str
+    eml_path: str
+    confirmed: int
+    sent: int
+    already_sent: int
+    releases: int
+    pack_url: str
+
+
+RECORD_TYPES[NewsletterRecord.__name__] = NewsletterRecord

@@ -11,6 +11,7 @@ import dagster as dg
 from pydantic import Field
 
 from lofi_assets.audio.soundfont import SoundFont, resolve_soundfont
+from lofi_assets.catalog.site import DEFAULT_SITE_URL
 from lofi_assets.channel import CHANNEL_TIMEZONE_ENV, DEFAULT_SLOTS, Channel, channel_timezone
 from lofi_assets.defs.failures import DATA_DIR_ENV
 from lofi_assets.defs.partitions import partition_path_parts
@@ -95,6 +96,12 @@ class ChannelConfig(dg.ConfigurableResource):
         default=list(DEFAULT_LANGUAGES),
         description="Languages of each release's title and description (BCP-47): English is the "
         "snippet, the others localizations written from assets_library/localized/<language>.yaml",
+    )
+
+    site_url: str = Field(
+        default=DEFAULT_SITE_URL,
+        description="Where the listening-room site is served (`lofi catalog serve` by default): "
+        "links in its feed and in the UI's catalog_site metadata",
     )
 
     breakout_views_48h: int = Field(

@@ -44,6 +44,7 @@ from PIL import Image
 
 from lofi_assets.audio.measure import true_peak_dbtp
 from lofi_assets.audio.wav import AudioFileError, read_wav, wav_file
+from lofi_assets.catalog.licence import CREATOR_LICENCE
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.publish.identifiers import (
     InvalidProductCodeError,
@@ -106,6 +107,9 @@ class TrackEntry:
     duration_s: float
     audio_file: str  # relative to the bundle
     sha256: str = ""
+    # The licence the track is offered under to creators (catalog/licence.py; the site and the
+    # packs name the same one), in the bundle's manifest beside the ISRC.
+    licence_id: str = CREATOR_LICENCE.licence_id
 
     @property
     def isrc_compact(self) -> str:  # the 12-character form tags and DDEX use

@@ -349,20 +349,27 @@ class SmtpSettings:
         )  # fmt: skip
 
 
-def send_message(message: EmailMessage, settings: SmtpSettings) -> None:
-    """Send ``message`` over SMTP. Raises ReportError (server unreachable, login or recipient
-    refused), its text redacted."""
+def send_message(
+    message: EmailMessage, settings: SmtpSettings, recipient: str | None = None
+) -> None:
+    """Send ``message`` over SMTP to ``recipient`` (default: the owner, ``settings.recipient``;
+    the newsletter passes each subscriber, whose address the error never names). Raises
+    ReportError (server unreachable, login or recipient refused), its text redacted."""
+    to = recipient or settings.recipient
+    named = settings.recipient if recipient is None else "a subscriber"
     try:
         with smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_S) as smtp:
             if settings.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if settings.user and settings.password:
                 smtp.login(settings.user, settings.password)
-            smtp.send_message(message, settings.sender, [settings.recipient])
+            smtp.send_message(message, settings.sender, [to])
     except (smtplib.SMTPException, OSError) as error:
+        # A refused recipient's error quotes the address: a subscriber's is dropped.
+        reason = redact(str(error)) if recipient is None else type(error).__name__
         raise ReportError(
-            f"Could not send the report to {settings.recipient} via {settings.host}:"
-            f"{settings.port}: {redact(str(error)) or type(error).__name__} — check "
+            f"Could not send the {'report' if recipient is None else 'newsletter'} to {named} "
+            f"via {settings.host}:{settings.port}: {reason or type(error).__name__} — check "
             f"{SMTP_HOST_ENV}, {SMTP_PORT_ENV}, {SMTP_STARTTLS_ENV} and the login"
         ) from None  # smtplib's errors may quote the AUTH exchange
 
