@@ -7,6 +7,7 @@ A weekly asset's check has its daily twin's name and is judged by the same funct
 """
 
 import dataclasses
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -19,9 +20,14 @@ from lofi_assets.audio.measure import SilenceReport
 from lofi_assets.audio.production import TARGET_LUFS, TRUE_PEAK_CEILING_DBTP
 from lofi_assets.audio.qc import MasterQc
 from lofi_assets.audio.radio_queue import QueueEntry, RadioQueue
+from lofi_assets.audio.wav import write_wav
+from lofi_assets.catalog.licence import CREATOR_LICENCE
+from lofi_assets.catalog.packs import BuiltPack, PackMember, build_pack
+from lofi_assets.catalog.samples import bar_s
 from lofi_assets.definitions import defs
 from lofi_assets.defs.assets.compose_checks import check_midi_parses, sketch_check_results
 from lofi_assets.defs.assets.model_checks import MIN_DECODE_RATE, check_samples_decode
+from lofi_assets.defs.assets.packs import sample_pack_check_results
 from lofi_assets.defs.assets.produce_checks import (
     check_stems_audible,
     check_stems_complete,
@@ -285,6 +291,43 @@ def fail_short_valid() -> bool:
     return check_no_problems("short_valid", short_problems(body, landscape, url)).passed
 
 
+LOOP_BPM, LOOP_RATE_HZ = 90.0, 22_050
+
+
+def sample_pack_verdicts(folder: Path, extra_s: float = 0.0, gain: float = 0.3) -> dict:
+    """The sample pack's check verdicts for one two-bar noise loop, ``extra_s`` longer than
+    two bars and scaled by ``gain``."""
+    frames = round((2 * bar_s(LOOP_BPM) + extra_s) * LOOP_RATE_HZ)
+    noise = np.random.default_rng(7).uniform(-1, 1, (2, frames)).astype(np.float32)
+    loop = folder / "loop.wav"
+    write_wav(loop, noise * gain, LOOP_RATE_HZ)
+    sample = {"file": loop.name, "kind": "loop", "bpm": LOOP_BPM, "bars": 2}
+    pack = build_pack(
+        folder / "pack.zip", "sample_pack", "2026-11-15", [PackMember(loop.name, loop)],
+        CREATOR_LICENCE, "licence", "readme", loop, {"samples": [sample]},
+    )  # fmt: skip
+    return {r.check_name: r.passed for r in sample_pack_check_results(pack, folder)}
+
+
+def fail_loops_whole_bars(tmp_path: Path) -> bool:
+    assert sample_pack_verdicts(tmp_path)["loops_whole_bars"]
+    return sample_pack_verdicts(tmp_path, extra_s=0.010)["loops_whole_bars"]
+
+
+def fail_loop_loudness_in_range(tmp_path: Path) -> bool:
+    return sample_pack_verdicts(tmp_path, gain=0.001)["loop_loudness_in_range"]  # -60 dB
+
+
+def fail_manifest_matches(tmp_path: Path) -> bool:
+    assert sample_pack_verdicts(tmp_path)["manifest_matches"]
+    with zipfile.ZipFile(tmp_path / "pack.zip", "a") as archive:
+        archive.writestr("extra.wav", b"RIFF")  # in the zip, not in its manifest
+    zip_path = tmp_path / "pack.zip"
+    pack = BuiltPack(zip_path, {"files": [], "samples": []}, zip_path.stat().st_size)
+    results = sample_pack_check_results(pack, tmp_path)
+    return next(r.passed for r in results if r.check_name == "manifest_matches")
+
+
 def fail_inputs_current(tmp_path: Path) -> bool:
     (tmp_path / "mix.wav").write_bytes(b"the mix the video was made from")
     built_from = {"video": input_hashes(tmp_path, ["mix.wav"])}
@@ -347,6 +390,9 @@ FAILING: dict[str, Callable[..., bool]] = {
     "shorts_length": fail_shorts_length,
     "upload_body_valid": fail_upload_body_valid,
     "short_valid": fail_short_valid,
+    "loops_whole_bars": fail_loops_whole_bars,
+    "loop_loudness_in_range": fail_loop_loudness_in_range,
+    "manifest_matches": fail_manifest_matches,
     "inputs_current": fail_inputs_current,
     "audio_format": fail_store("audio_format", audio_facts=[{**GOOD_AUDIO, "subtype": "PCM_24"}]),
     "artwork_valid": fail_store("artwork_valid", artwork_problems=["cover is 2999×3000"]),

@@ -65,12 +65,12 @@ def catalog_site(
     date = str(context.partition_key)
     site_root = artifact_store.root / SITE_FOLDER
     with domain_failures(artifact_store.root):
-        settings = channel.to_channel()
+        settings = channel.settings()
         site = SiteSettings(settings.name, settings.artist, channel.site_url)
         slots = sorted(mastered_wav, key=lambda key: int(date_and_slot(key)[1]))
         metadata = artifact_store.read_json(release_metadata.metadata_path)
         # ISRCs are issued by streaming_release; until it ran for the day, the page says so.
-        issued = IsrcRegistry(warehouse.warehouse(), distributor.isrc_registrant).issued()
+        issued = IsrcRegistry(warehouse.client(), distributor.isrc_registrant).issued()
         tracks = []
         for position, (key, title, chapter) in enumerate(
             zip(slots, metadata["track_titles"], metadata["chapters"], strict=True), start=1

@@ -55,7 +55,7 @@ def newsletter(
     """The week's releases and its sample pack (free, on the site) e-mailed to every
     confirmed subscriber once, with their own unsubscribe link; a preview .eml either way."""
     week = str(context.partition_key)
-    settings_channel = channel.to_channel()
+    settings_channel = channel.settings()
     site_url = channel.site_url
     site_root = artifact_store.root / SITE_FOLDER
     with domain_failures(artifact_store.root):
@@ -89,7 +89,7 @@ def newsletter(
 
         preview = artifact_store.partition_dir("newsletter", week) / PREVIEW_FILE
         write_eml(message_to(PREVIEW_RECIPIENT, "preview", "preview"), preview)
-        subscribers = SubscriberList(warehouse.warehouse())
+        subscribers = SubscriberList(warehouse.client())
         confirmed = subscribers.confirmed()
         sent = already = 0
         if smtp is None:

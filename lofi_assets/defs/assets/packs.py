@@ -110,7 +110,7 @@ def _week_stems(
         dg.Failure: the week has none.
     """
     found = []
-    for track in _week_tracks(store, week, channel.to_channel().slots):
+    for track in _week_tracks(store, week, channel.settings().slots):
         stems = _stems_of(store, track.key)
         if stems is not None:
             found.append((track, stems))
@@ -218,7 +218,7 @@ def _finish(
 ) -> dg.MaterializeResult:
     zip_path = store.partition_dir(name, week) / pack.zip_path.name
     # Published on the listening-room site once it passed its checks: its packs page lists it.
-    settings = channel.to_channel()
+    settings = channel.settings()
     site = SiteSettings(settings.name, settings.artist, channel.site_url)
     with domain_failures(store.root):
         site_path = publish_pack(store.root / SITE_FOLDER, week, zip_path)
@@ -249,7 +249,7 @@ def _build(
     channel: ChannelConfig, readme: str, preview_source: Path, details: dict | None = None,
     notice: str = "",
 ) -> BuiltPack:  # fmt: skip
-    settings = channel.to_channel()
+    settings = channel.settings()
     titles = [t.title for t in tracks]
     preview = encode_preview(preview_source, staging / "preview.mp3", max_duration_s=PREVIEW_S)
     track_rows = [
@@ -280,7 +280,7 @@ def midi_pack(
     """The week's MIDI sketches, tempo and key in every file name, with a README and licence."""
     week = str(context.partition_key)
     with domain_failures(artifact_store.root):
-        tracks = _week_tracks(artifact_store, week, channel.to_channel().slots)
+        tracks = _week_tracks(artifact_store, week, channel.settings().slots)
         _require_tracks(tracks, "midi_pack", week)
         members = [
             PackMember(f"{t.name}.mid", artifact_store.resolve(t.sketch.midi_path)) for t in tracks
