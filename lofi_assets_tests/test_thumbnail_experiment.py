@@ -56,29 +56,37 @@ def _simulate(ctrs, looks, seed, per_look=2_000, rule=RULE):
     return None
 
 
-def test_the_rule_picks_a_20_percent_better_variant_within_20k_impressions():
-    """5 % baseline CTR against 6 %, looked at every 2,000 impressions a variant: measured
-    96.6 % correct picks (none of the worse) over 1,000 seeded runs (the rule's docstring)."""
-    runs = [_simulate([0.05, 0.06], looks=10, seed=seed) for seed in range(1000)]
+@pytest.mark.parametrize("baseline", [0.02, 0.04, 0.05, 0.10])
+@pytest.mark.parametrize("variants", [2, 3])
+def test_the_rule_picks_a_20_percent_better_variant_within_20k_impressions(baseline, variants):
+    """Lo-fi CTRs run from 2 % to 10 %: at each, with the better variant 20 % above the
+    others and a look every 2,000 impressions a variant, the rule keeps the better one by
+    20,000 impressions each in ≥ 95 % of 400 seeded runs (measured ≥ 99.4 %; the old
+    wait-for-significance rule managed 57 % at 2 %, 39 % with three variants)."""
+    ctrs = [baseline, baseline * 1.2, baseline][:variants]
+    runs = [_simulate(ctrs, looks=10, seed=seed) for seed in range(400)]
     assert sum(run == 1 for run in runs) / len(runs) >= 0.95
-    assert sum(run == 0 for run in runs) / len(runs) <= 0.005  # the worse one almost never
+    assert sum(run not in (1, None) for run in runs) / len(runs) <= 0.01  # a worse one: rarely
+    assert None not in runs  # the horizon always ends it
 
 
-def test_the_rule_rarely_stops_when_there_is_no_difference():
-    """Equal CTRs up to the 60,000-impression cap: measured 4.2 % of runs declaring a winner
-    at any of 30 looks, 2.2 % within 20,000 impressions."""
-    runs = [_simulate([0.05, 0.05], looks=30, seed=seed) for seed in range(1000)]
-    assert sum(run is not None for run in runs) / len(runs) <= 0.07
-    early = [_simulate([0.05, 0.05], looks=10, seed=seed) for seed in range(1000)]
-    assert sum(run is not None for run in early) / len(early) <= 0.035
+@pytest.mark.parametrize("baseline", [0.02, 0.05, 0.10])
+def test_the_rule_rarely_stops_early_when_there_is_no_difference(baseline):
+    """Equal CTRs: a stop before the 20,000-impression horizon in ≤ 4 % of 600 seeded runs
+    (measured 1.5–2.7 % with two variants)."""
+    early = [_simulate([baseline, baseline], looks=9, seed=seed) for seed in range(600)]
+    assert sum(run is not None for run in early) / len(early) <= 0.04
 
 
-def test_the_rule_waits_for_the_minimum_and_ends_at_the_cap():
+def test_the_rule_waits_for_the_minimum_and_keeps_the_leader_at_the_horizon():
     lopsided = [ArmStats("A", 4_999, 100), ArmStats("B", 4_999, 900)]
     assert not decide(lopsided).stopped  # under 5,000 impressions, however clear
-    even = [ArmStats("A", 60_000, 3_000), ArmStats("B", 60_000, 3_010)]
+    close = [ArmStats("A", 19_999, 400), ArmStats("B", 19_999, 430)]
+    assert not decide(close).stopped  # no significance before the horizon
+    even = [ArmStats("A", 20_000, 400), ArmStats("B", 20_000, 430), ArmStats("C", 20_000, 410)]
     decision = decide(even)
-    assert decision.stopped and decision.winner is None and "no clear difference" in decision.reason
+    assert decision.stopped and decision.winner == "B" and "best estimate" in decision.reason
+    assert kept_variant(decision, even) == ("B", decision.reason)
 
 
 def test_a_winner_that_lowers_view_duration_is_not_kept():
