@@ -12,10 +12,10 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 
 from lofi_assets.defs.assets.growth import channel_report
-from lofi_assets.defs.resources import ReportResource
+from lofi_assets.defs.resources import ChannelConfig, ReportResource
 from lofi_assets.errors import ConfigError
 from lofi_assets.publish.radio_health import HEALTH_TABLE
-from lofi_assets.publish.report import DRY_RUN_RECIPIENT, ReportLedger, SmtpSettings
+from lofi_assets.publish.report import DRY_RUN_RECIPIENT, ReportLedger, SmtpSettings, message_id
 from lofi_assets.publish.upload import LedgerRow, UploadLedger
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets_tests.conftest import make_resources
@@ -173,3 +173,29 @@ def test_a_host_without_a_recipient_is_a_config_error(monkeypatch):
     with pytest.raises(ConfigError, match="live but LOFI_SMTP_HOST is not set"):
         ReportResource(mode="live").settings()
     assert ReportResource().settings() is None  # auto without a host: a dry run
+
+
+@pytest.mark.parametrize("name", ["ローファイ 夜カフェ", "Café Lo-Fi", "🌙"])
+def test_a_channel_named_beyond_ascii_gets_its_report(data_dir, instance, smtp, week_data, name):
+    """A header is ASCII (RFC 5322): a non-ASCII channel name once made the Message-ID
+    unencodable and every run, dry or live, failed. The subject carries the name (an encoded
+    word), the Message-ID stays ASCII and differs from another channel's."""
+    week_data.execute(
+        "UPDATE video_totals SET title = ? WHERE video_id = ?", ["雨の夜 ☔", "videoCCCC"]
+    )
+    channel = ChannelConfig(channel_name=name, artist=name)
+    assert _run(data_dir, instance, report=ReportResource(), channel=channel).success
+    assert _run(data_dir, instance, report=ReportResource(), channel=channel).success  # once
+    ((_, _, raw),) = smtp.messages
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert message["Subject"] == f"{name}: your week of {WEEK} (3,220 views)"
+    # (a long id may be folded onto a second line: CFWS around a msg-id is allowed)
+    assert (
+        message["Message-ID"].strip() == message_id(name, WEEK) and message_id(name, WEEK).isascii()
+    )
+    assert message_id(name, WEEK) != message_id(name + "2", WEEK)
+    assert "Best: 雨の夜 ☔ (2,100 views)" in message.get_payload()[0].get_content()
+    eml = (data_dir / "channel_report" / WEEK / "report.eml").read_bytes()
+    assert (
+        email.message_from_bytes(eml, policy=email.policy.default)["Subject"] == message["Subject"]
+    )

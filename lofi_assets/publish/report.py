@@ -21,6 +21,7 @@ bills them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import os
 import smtplib
@@ -274,8 +275,15 @@ def render_text(report: WeeklyReport) -> str:
 
 
 def message_id(channel: str, week: str) -> str:
-    """The week's Message-ID: the same for every attempt of the week (RFC 5322 §3.6.4)."""
-    slug = "".join(c if c.isalnum() else "-" for c in channel.lower()).strip("-") or "channel"
+    """The week's Message-ID: the same for every attempt of the week (RFC 5322 §3.6.4).
+
+    A header field is ASCII (RFC 5322 §2.2; an encoded word is not allowed in msg-id), so the
+    channel's slug keeps ASCII letters and digits only; a name with other characters (ローファイ,
+    Café) gets a hash of the whole name, so different channels keep different ids."""
+    slug = "".join(c if c.isascii() and c.isalnum() else "-" for c in channel.lower())
+    slug = slug.strip("-") or "channel"
+    if not channel.isascii():
+        slug += "-" + hashlib.sha256(channel.encode("utf-8")).hexdigest()[:10]
     return f"<channel-report.{week}.{slug}@lofi-empire.local>"
 
 
