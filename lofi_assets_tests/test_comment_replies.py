@@ -126,7 +126,7 @@ def test_spam_cannot_be_approved(data_dir, instance, server, tmp_path, commented
     live = _live(server, tmp_path)
     assert _run(data_dir, instance, youtube=live).success
     result = _run(data_dir, instance, {"approve": [commented["spam"]]}, youtube=live)
-    assert not result.success and "Only pending comments can be approved" in _failure(result)
+    assert not result.success and "whose reply was not sent can be approved" in _failure(result)
     assert server.count(REPLY) == 0
 
 
@@ -244,5 +244,68 @@ def test_sensor_requests_a_run_for_approved_replies_and_recent_releases(data_dir
             instance=instance, resources={"warehouse": WarehouseResource(url=store.target)}
         )
         requests = list(comment_replies_sensor(context))
-    keys = [(r.partition_key, r.run_key.split("-")[1]) for r in requests]
-    assert keys == [(DATE, "approved"), (DATE, DATE[:4])]
+    # One request for the date, naming the waiting reply (a recent release: it is read too).
+    assert [r.partition_key for r in requests] == [DATE]
+    assert not requests[0].run_key.endswith("-read")
+
+
+def _sensor_requests(store, monkeypatch, hour):
+    import lofi_assets.defs.assets.growth as growth
+
+    monkeypatch.setattr(growth, "_utc_hour", lambda: hour)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            instance=instance, resources={"warehouse": WarehouseResource(url=store.target)}
+        )
+        return {r.partition_key: r.run_key for r in comment_replies_sensor(context)}
+
+
+def test_sensor_retries_waiting_replies_of_any_release_every_hour(data_dir, monkeypatch):
+    """Replies approved (or left ``posting`` by a dead run) on a release older than the three
+    newest: a run is requested at once, and again the next hour while they still wait (a
+    run refused by the quota is tried again; the run key once named only the approved ids,
+    so such a run was never requested again)."""
+    store = Warehouse(str(data_dir / "warehouse.duckdb"))
+    old, newer = "2026-11-20", ["2026-11-25", "2026-11-26", "2026-11-27"]
+    ledger = UploadLedger(store)
+    for n, date in enumerate([old, *newer]):
+        ledger.save(LedgerRow(date, "scheduled", None, f"video{n}", "sha"))
+    from lofi_assets.publish.comments import Classification, CommentThread
+
+    queue = CommentQueue(store)
+    queue.add(old, CommentThread("t1", "c1", "video0", "fan", "UCfan", "so good", ""),
+              Classification("praise"), "Thanks, fan!")  # fmt: skip
+    assert set(_sensor_requests(store, monkeypatch, "2026112810")) == set(newer)  # pending
+    queue.decide(["c1"], approve=True)
+    first = _sensor_requests(store, monkeypatch, "2026112810")
+    assert set(first) == {old, *newer}
+    assert _sensor_requests(store, monkeypatch, "2026112810") == first  # the same tick: deduped
+    assert _sensor_requests(store, monkeypatch, "2026112811")[old] != first[old]  # next hour
+    queue.set_status("c1", "posting")  # a run died between sending and saving
+    assert old in _sensor_requests(store, monkeypatch, "2026112811")
+    queue.set_status("c1", "posted", "r1")
+    assert set(_sensor_requests(store, monkeypatch, "2026112812")) == set(newer)
+
+
+def test_an_approval_withdrawn_before_posting_is_never_sent(
+    data_dir, instance, server, tmp_path, commented, monkeypatch, capsys
+):
+    live = _live(server, tmp_path)
+    assert _run(data_dir, instance, youtube=live).success
+    praise, question = commented["praise"], commented["question"]
+    monkeypatch.setenv("LOFI_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("LOFI_WAREHOUSE_URL", raising=False)
+    assert main(["comments", "approve", praise, question]) == 0
+    assert main(["comments", "reject", praise]) == 0  # the operator changed their mind
+    assert "rejected 1: " + praise in capsys.readouterr().out
+    assert _run(data_dir, instance, youtube=live).success
+    assert list(server.fake.replies) == [question] and server.count(REPLY) == 1
+    capsys.readouterr()  # the run's logs
+    assert main(["comments", "reject", question]) == 2  # posted: too late, one line
+    err = capsys.readouterr().err
+    assert "whose reply was not sent can be rejected" in err and err.count("\n") == 1
+    # A withdrawal that lands while a run holds the row: the run's claim sees it.
+    queue = _queue(data_dir)
+    assert queue.decide([praise], approve=True) == [praise]
+    queue.decide([praise], approve=False)
+    assert queue.claim(praise) is False and queue.rows(status="rejected")[0]["comment_id"] == praise

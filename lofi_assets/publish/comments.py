@@ -218,11 +218,13 @@ class CommentQueue:
         return self.warehouse.query(sql + " ORDER BY release_date, comment_id", parameters)
 
     def decide(self, comment_ids: Sequence[str], approve: bool) -> list[str]:
-        """Approve (or reject) pending comments; returns the ids changed.
+        """Approve (or reject) comments with a draft that was not sent: pending ones, and an
+        operator may change their mind (approved → rejected before the reply is posted,
+        rejected → approved); returns the ids changed.
 
         Raises:
-            CommentQueueError: an id the queue does not hold, or one not pending (posted,
-                spam, without a draft); nothing is changed then.
+            CommentQueueError: an id the queue does not hold, or one that cannot be decided
+                (posting, posted, spam, without a draft); nothing is changed then.
         """
         wanted = list(dict.fromkeys(comment_ids))
         rows = {row["comment_id"]: row for row in self.rows()}
@@ -232,16 +234,34 @@ class CommentQueue:
                 f"No comment {', '.join(unknown)} in the queue: see `lofi comments list`"
             )
         target = "approved" if approve else "rejected"
-        refused = [c for c in wanted if rows[c]["status"] not in ("pending", target)]
+        undecided = ("pending", "approved", "rejected")
+        refused = [c for c in wanted if rows[c]["status"] not in undecided]
         if refused:
             states = ", ".join(f"{c} is {rows[c]['status']}" for c in refused)
-            raise CommentQueueError(f"Only pending comments can be {target}: {states}")
-        changed = [c for c in wanted if rows[c]["status"] == "pending"]
+            raise CommentQueueError(
+                f"Only comments whose reply was not sent can be {target}: {states}"
+            )
+        changed = [c for c in wanted if rows[c]["status"] != target]
+        # Guarded by the status: a run that began posting meanwhile keeps its row.
         self.warehouse.execute_many(
-            [("UPDATE comment_queue SET status = ?, updated_at = ? WHERE comment_id = ?",
+            [("UPDATE comment_queue SET status = ?, updated_at = ? WHERE comment_id = ? "
+              "AND status IN ('pending', 'approved', 'rejected')",
               [target, _now(), c]) for c in changed]
         )  # fmt: skip
         return changed
+
+    def claim(self, comment_id: str) -> bool:
+        """Mark an approved (or ``posting``) reply ``posting`` before it is sent; False when
+        the operator withdrew the approval meanwhile (nothing may be sent then)."""
+        self.warehouse.execute(
+            "UPDATE comment_queue SET status = 'posting', updated_at = ? WHERE comment_id = ? "
+            "AND status IN ('approved', 'posting')",
+            [_now(), comment_id],
+        )
+        rows = self.warehouse.query(
+            "SELECT status FROM comment_queue WHERE comment_id = ?", [comment_id]
+        )
+        return bool(rows) and rows[0]["status"] == "posting"
 
     def set_status(self, comment_id: str, status: str, reply_id: str | None = None) -> None:
         self.warehouse.execute(
@@ -278,7 +298,11 @@ def feed_style_requests(
 ) -> list[str]:
     """A style boost (``STYLE_REQUEST_BOOST_FACTOR``, from ``effective_from``) for every
     ``threshold`` requests of a style, as breakouts add theirs (``feedback.add_boost``, one per
-    key: ``requests-<style>-<n>``, so a re-run adds none). Returns the keys added."""
+    key: ``requests-<style>-<n>``, so a re-run adds none). Returns the keys added.
+
+    Raises ConfigError for a threshold below 1."""
+    if threshold < 1:
+        raise ConfigError(f"style_request_threshold {threshold}: give 1 or more requests")
     added = []
     for style, count in sorted(counts.items()):
         for step in range(1, count // threshold + 1):
@@ -410,7 +434,9 @@ class CommentManager:
                     self.queue.set_status(comment_id, "posted", mine[0]["id"])
                     self.log(f"Reply to {comment_id} was already posted: adopted {mine[0]['id']}")
                     continue
-            self.queue.set_status(comment_id, "posting")
+            if not self.queue.claim(comment_id):
+                self.log(f"Reply to {comment_id} is no longer approved: not sent")
+                continue
             reply = self.execute(reply_request(self.youtube, comment_id, text), "post a reply")
             self.queue.set_status(comment_id, "posted", reply["id"])
             posted.append(comment_id)

@@ -113,6 +113,15 @@ class StoppingRule:
     min_impressions: int = DEFAULT_MIN_IMPRESSIONS
     max_impressions: int = DEFAULT_MAX_IMPRESSIONS
 
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 0.5:
+            raise ConfigError(f"alpha {self.alpha} must lie between 0 and 0.5 (0.003 by default)")
+        if not 1 <= self.min_impressions <= self.max_impressions:
+            raise ConfigError(
+                f"impressions a variant: need 1 ≤ min ({self.min_impressions:,}) ≤ max "
+                f"({self.max_impressions:,})"
+            )
+
 
 @dataclass(frozen=True)
 class Decision:

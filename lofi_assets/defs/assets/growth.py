@@ -16,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 from googleapiclient.http import MediaFileUpload
+from pydantic import Field, model_validator
 
 from lofi_assets.audio.long_form import week_dates
 from lofi_assets.defs.assets.common import png_markdown, release_asset_options
@@ -247,8 +248,10 @@ class CommentsConfig(dg.Config):
 
     approve: list[str] = []  # comment ids whose drafted reply may be posted
     reject: list[str] = []  # comment ids never to answer
-    max_pages: int = 5  # commentThreads.list pages of 100 read per run (1 unit each)
-    style_request_threshold: int = 5  # requests of a style that add one style boost
+    # commentThreads.list pages of 100 read per run (1 unit each)
+    max_pages: int = Field(default=5, ge=1, le=100)
+    # requests of a style that add one style boost
+    style_request_threshold: int = Field(default=5, ge=1)
 
 
 @dg.asset(
@@ -360,8 +363,9 @@ def comment_replies(
 class KeywordConfig(dg.Config):
     """How much of the day's quota keyword research may spend, and how deep it looks."""
 
-    search_budget_units: int = DEFAULT_BUDGET_UNITS  # search.list is 100 units a query
-    max_results: int = DEFAULT_MAX_RESULTS  # top videos read per query
+    search_budget_units: int = Field(default=DEFAULT_BUDGET_UNITS, ge=0)  # 101 units a query
+    # top videos read per query (search.list's maxResults and videos.list's ids: 1 to 50)
+    max_results: int = Field(default=DEFAULT_MAX_RESULTS, ge=1, le=50)
 
 
 @dg.asset(
@@ -450,9 +454,23 @@ class ExperimentConfig(dg.Config):
     """The stopping rule's settings (publish/experiments.py) and the day the run acts for."""
 
     as_of: str = ""  # YYYY-MM-DD the run acts for; empty: today (UTC)
-    alpha: float = DEFAULT_ALPHA
-    min_impressions: int = DEFAULT_MIN_IMPRESSIONS
-    max_impressions: int = DEFAULT_MAX_IMPRESSIONS
+    alpha: float = Field(default=DEFAULT_ALPHA, gt=0.0, lt=0.5)
+    min_impressions: int = Field(default=DEFAULT_MIN_IMPRESSIONS, ge=1)
+    max_impressions: int = Field(default=DEFAULT_MAX_IMPRESSIONS, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ExperimentConfig":
+        if self.as_of:
+            try:
+                dt.date.fromisoformat(self.as_of)
+            except ValueError:
+                raise ValueError(f"as_of {self.as_of!r} is not a day: use YYYY-MM-DD") from None
+        if self.max_impressions < self.min_impressions:
+            raise ValueError(
+                f"max_impressions ({self.max_impressions}) is below min_impressions "
+                f"({self.min_impressions})"
+            )
+        return self
 
 
 @dg.asset(
@@ -700,18 +718,26 @@ RECENT_RELEASES = 3  # the newest releases whose comments the sensor reads every
     "replies an operator approved (`lofi comments approve`). Never posts without approval.",
 )
 def comment_replies_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    """Run requests: one per release date with approved replies (run key: the approved ids,
-    so an approval is acted on once), and one per recent live release per hour."""
+    """One run request per release date a run is owed, at most one per date an hour: a date
+    whose replies wait (approved, or left ``posting`` by a run that died), and each recent
+    live release (its new comments). The run key names the hour and the waiting replies, so
+    a new approval is acted on at once and a run that failed (quota, 5xx) is tried again the
+    next hour, whichever release the replies belong to."""
     queue = CommentQueue(warehouse.warehouse())
-    approved: dict[str, list[str]] = {}
-    for row in queue.rows(status="approved"):
-        approved.setdefault(row["release_date"], []).append(row["comment_id"])
-    for date, ids in sorted(approved.items()):
-        digest = hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()[:16]
-        yield dg.RunRequest(run_key=f"comments-approved-{date}-{digest}", partition_key=date)
-    hour = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H")
-    for date in recent_live_releases(warehouse.warehouse(), RECENT_RELEASES):
-        yield dg.RunRequest(run_key=f"comments-{date}-{hour}", partition_key=date)
+    waiting: dict[str, list[str]] = {}
+    for status in ("approved", "posting"):
+        for row in queue.rows(status=status):
+            waiting.setdefault(row["release_date"], []).append(f"{row['comment_id']}:{status}")
+    hour = _utc_hour()
+    dates = set(waiting) | set(recent_live_releases(warehouse.warehouse(), RECENT_RELEASES))
+    for date in sorted(dates):
+        ids = sorted(waiting.get(date, []))
+        tag = hashlib.sha256(",".join(ids).encode()).hexdigest()[:16] if ids else "read"
+        yield dg.RunRequest(run_key=f"comments-{date}-{hour}-{tag}", partition_key=date)
+
+
+def _utc_hour() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d%H")
 
 
 GROWTH_ASSETS = [*GROWTH_DAILY_ASSETS, keyword_research, channel_report]
