@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lofi_assets.publish.metadata import MAX_TITLE_CHARS, fit_text
+from lofi_assets.publish.metadata import MAX_TITLE_CHARS, fit_tags, fit_text
 from lofi_assets.publish.upload import ReleaseUpload, body_problems
 
 SHORTS_HASHTAG = "#Shorts"
@@ -114,7 +114,9 @@ def short_upload(
         thumbnail_path=None,
         title=text.title,
         description=text.description,
-        tags=[*SHORT_TAGS, *tags],
+        # The release's tags may already fill YouTube's 500 characters: the Short's own
+        # tags go first and the release's least important ones make room.
+        tags=fit_tags([*SHORT_TAGS, *tags]),
         playlists=[],
         publish_at_utc=publish_at_utc,
         default_language=default_language,
