@@ -21,6 +21,7 @@ from lofi_assets.publish.experiments import (
     StoppingRule,
     decide,
     kept_variant,
+    reporting_day,
 )
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets_tests.conftest import make_resources
@@ -227,3 +228,14 @@ def test_sensor_advances_running_experiments_and_starts_the_newest(data_dir):
         )
         requests = list(thumbnail_experiment_sensor(context))
     assert [r.partition_key for r in requests] == [DATE, "2026-11-29"]
+    assert {r.run_key.split("-", 4)[4] for r in requests} == {reporting_day()}
+
+
+def test_the_experiment_day_is_the_reports_pacific_day():
+    """The reach report files impressions under Pacific Time days: rotating at midnight UTC
+    showed the next variant for the last 8 hours of each reported day."""
+    utc = dt.UTC
+    assert reporting_day(dt.datetime(2026, 11, 29, 7, 59, tzinfo=utc)) == "2026-11-28"  # PST
+    assert reporting_day(dt.datetime(2026, 11, 29, 8, 0, tzinfo=utc)) == "2026-11-29"
+    assert reporting_day(dt.datetime(2026, 7, 1, 6, 59, tzinfo=utc)) == "2026-06-30"  # PDT
+    assert reporting_day(dt.datetime(2026, 7, 1, 7, 0, tzinfo=utc)) == "2026-07-01"

@@ -9,7 +9,10 @@ impressions and impression click-through of the video are read from the YouTube 
 ``video_thumbnail_impressions_ctr`` per video and day; a daily bulk report, so the rule sees
 days, not minutes; https://developers.google.com/youtube/reporting/v1/reports/channel_reports).
 A day's numbers count for the variant shown that day; its average view duration comes from the
-analytics snapshot (``video_daily``).
+analytics snapshot (``video_daily``). The reports' days are Pacific Time days (as YouTube
+Analytics' are), so the experiment's day is too (``reporting_day``): a variant is set shortly
+after midnight in Los Angeles (the sensor looks hourly), not at midnight UTC, which would have
+shown the next variant for the last 8 hours (a third) of every reported day.
 
 **The stopping rule** (``decide``) is Bayesian with a fixed horizon: each variant's CTR has a
 Beta(1 + clicks, 1 + impressions − clicks) posterior (uniform prior). Once every variant has
@@ -45,6 +48,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from googleapiclient.http import MediaFileUpload
 from scipy.stats import norm
@@ -55,6 +59,8 @@ from lofi_assets.publish.warehouse import Warehouse
 VARIANTS = ("A", "B", "C")
 CONTROL = "A"
 REACH_REPORT_TYPE = "channel_reach_basic_a1"
+# The time zone of the Reporting (and Analytics) API's days.
+REPORTING_TIMEZONE = "America/Los_Angeles"
 REPORT_JOB_NAME = "lofi-empire thumbnail experiments"
 DEFAULT_ALPHA = 0.003
 DEFAULT_MIN_IMPRESSIONS = 5_000
@@ -184,6 +190,13 @@ def kept_variant(decision: Decision, arms: Sequence[ArmStats]) -> tuple[str, str
             f"{control.average_view_duration_s:.0f} s): kept {CONTROL}"
         )
     return decision.winner, decision.reason
+
+
+def reporting_day(now: dt.datetime | None = None) -> str:
+    """The day (YYYY-MM-DD) the reach reports would file ``now`` (aware; default: now) under:
+    its date in Pacific Time."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.astimezone(ZoneInfo(REPORTING_TIMEZONE)).date().isoformat()
 
 
 def variant_for_day(started_on: str, day: str) -> str:

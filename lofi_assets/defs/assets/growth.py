@@ -64,6 +64,7 @@ from lofi_assets.publish.experiments import (
     ExperimentStore,
     StoppingRule,
     ThumbnailExperiment,
+    reporting_day,
     variant_for_day,
 )
 from lofi_assets.publish.feedback import BOOSTS_FILE
@@ -453,7 +454,7 @@ keyword_research_schedule = dg.build_schedule_from_partitioned_job(
 class ExperimentConfig(dg.Config):
     """The stopping rule's settings (publish/experiments.py) and the day the run acts for."""
 
-    as_of: str = ""  # YYYY-MM-DD the run acts for; empty: today (UTC)
+    as_of: str = ""  # YYYY-MM-DD the run acts for; empty: today in Pacific Time (the reports')
     alpha: float = Field(default=DEFAULT_ALPHA, gt=0.0, lt=0.5)
     min_impressions: int = Field(default=DEFAULT_MIN_IMPRESSIONS, ge=1)
     max_impressions: int = Field(default=DEFAULT_MAX_IMPRESSIONS, ge=1)
@@ -496,7 +497,7 @@ def thumbnail_experiment(
     winner kept unless it lowers the average view duration (then A). Results in the warehouse
     (``thumbnail_experiments``) and here; dry-run writes the requests it would send."""
     date = str(context.partition_key)
-    today = config.as_of or dt.datetime.now(dt.UTC).date().isoformat()
+    today = config.as_of or reporting_day()
     rule = StoppingRule(config.alpha, config.min_impressions, config.max_impressions)
     target = artifact_store.partition_dir("thumbnail_experiment", date)
     with domain_failures(artifact_store.root):
@@ -587,7 +588,7 @@ thumbnail_experiment_job = dg.define_asset_job(
 )
 def thumbnail_experiment_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     """One run per running experiment per day, and one for the newest live release."""
-    today = dt.datetime.now(dt.UTC).date().isoformat()
+    today = reporting_day()  # a new day begins at midnight in Los Angeles, as the reports'
     store = ExperimentStore(warehouse.warehouse())
     running = store.warehouse.query(
         "SELECT release_date FROM thumbnail_experiments WHERE state = 'running'"
