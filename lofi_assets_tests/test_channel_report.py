@@ -199,3 +199,51 @@ def test_a_channel_named_beyond_ascii_gets_its_report(data_dir, instance, smtp, 
     assert (
         email.message_from_bytes(eml, policy=email.policy.default)["Subject"] == message["Subject"]
     )
+
+
+def test_quota_used_counts_the_growth_assets_writes(data_dir, instance, week_data):
+    """The week's quota once counted only uploads: replies, the tracklist comment, thumbnails
+    set by experiments and keyword searches (the costly ones) were left out."""
+    from lofi_assets.publish.comments import Classification, CommentQueue, CommentThread
+    from lofi_assets.publish.experiments import ExperimentStore
+    from lofi_assets.publish.keywords import KeywordStore
+
+    queue, experiments = CommentQueue(week_data), ExperimentStore(week_data)
+    KeywordStore(week_data).save(WEEK, "lofi hip hop", 10, [], 101)
+    for n in range(3):
+        thread = CommentThread(f"t{n}", f"c{n}", "videoAAAA", "fan", "UCfan", "so good", "")
+        queue.add("2026-11-15", thread, Classification("praise"), "Thanks!")
+        queue.set_status(f"c{n}", "posted", f"r{n}")
+    queue.save_pinned("2026-11-15", "videoAAAA", "posted", "Tracklist", "pin1")
+    experiments.save_experiment("2026-11-15", "videoAAAA", "2026-11-16", "decided", "B", "won")
+    for day in ("2026-11-16", "2026-11-17"):
+        experiments.save_rotation("2026-11-15", day, "A")
+    # Written "now" by the stores: move them into the week, one reply and the search outside.
+    for table, column, where in [
+        ("comment_queue", "updated_at", "comment_id <> 'c2'"),
+        ("pinned_comments", "updated_at", "true"),
+        ("thumbnail_experiments", "updated_at", "true"),
+        ("thumbnail_rotations", "set_at", "true"),
+    ]:
+        week_data.execute(
+            f"UPDATE {table} SET {column} = '2026-11-18T10:00:00+00:00' WHERE {where}"
+        )
+    week_data.execute("UPDATE comment_queue SET updated_at = '2026-11-22T10:00:00+00:00' "
+                      "WHERE comment_id = 'c2'")  # fmt: skip
+    assert _run(data_dir, instance).success
+    text = (
+        email.message_from_bytes(
+            (data_dir / "channel_report" / WEEK / "report.eml").read_bytes(),
+            policy=email.policy.default,
+        )
+        .get_payload()[0]
+        .get_content()
+    )
+    # 5,112 for the uploads + 2 replies + the tracklist + 2 rotations + the winner (50 each)
+    assert "YouTube quota used: ~5,412 units" in text
+    KeywordStore(week_data).warehouse.execute(
+        "UPDATE keyword_searches SET fetched_at = '2026-11-19T03:00:00+00:00'"
+    )
+    assert _run(data_dir, instance).success
+    eml = (data_dir / "channel_report" / WEEK / "report.eml").read_bytes()
+    assert b"~5,513 units" in eml  # + the week's search (101)

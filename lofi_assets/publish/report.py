@@ -168,6 +168,7 @@ def gather_report(
         + (0 if str(u["release_date"]).startswith("short-") else QUOTA_COSTS["thumbnails.set"])
         for u in uploads
     ) + int(items) * QUOTA_COSTS["playlistItems.insert"]  # fmt: skip
+    quota += growth_quota(warehouse, first, last)
     uptime = None
     if _table_exists(warehouse, "radio_health"):
         row = warehouse.query(
@@ -195,6 +196,34 @@ def gather_report(
         uploads=len(uploads), quota_units=quota, radio_uptime_pct=uptime,
         experiments=experiments,
     )  # fmt: skip
+
+
+# What the growth assets' writes cost (units per row written that week): a reply or the
+# tracklist comment (comments.insert / commentThreads.insert), a thumbnail set by an
+# experiment (each rotation, and the winner's), and keyword research's recorded units.
+GROWTH_QUOTA_QUERIES = (
+    ("comment_queue", "SELECT 50 * count(*) AS units FROM comment_queue "
+     "WHERE status = 'posted' AND substr(updated_at, 1, 10) BETWEEN ? AND ?"),
+    ("pinned_comments", "SELECT 50 * count(*) AS units FROM pinned_comments "
+     "WHERE state = 'posted' AND substr(updated_at, 1, 10) BETWEEN ? AND ?"),
+    ("thumbnail_rotations", "SELECT 50 * count(*) AS units FROM thumbnail_rotations "
+     "WHERE substr(set_at, 1, 10) BETWEEN ? AND ?"),
+    ("thumbnail_experiments", "SELECT 50 * count(*) AS units FROM thumbnail_experiments "
+     "WHERE state = 'decided' AND substr(updated_at, 1, 10) BETWEEN ? AND ?"),
+    ("keyword_searches", "SELECT coalesce(sum(units), 0) AS units FROM keyword_searches "
+     "WHERE substr(fetched_at, 1, 10) BETWEEN ? AND ?"),
+)  # fmt: skip
+
+
+def growth_quota(warehouse: Warehouse, first: str, last: str) -> int:
+    """Units the growth assets' writes spent from ``first`` to ``last`` (UTC days): replies
+    and tracklist comments 50 each, thumbnails set by experiments 50 each, keyword research's
+    recorded units. Tables not made yet count 0."""
+    return sum(
+        int(warehouse.query(sql, [first, last])[0]["units"] or 0)
+        for table, sql in GROWTH_QUOTA_QUERIES
+        if _table_exists(warehouse, table)
+    )
 
 
 def _png(image: Image.Image) -> bytes:
