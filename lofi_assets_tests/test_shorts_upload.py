@@ -185,3 +185,21 @@ def test_release_tags_that_fill_500_characters_still_make_a_short(tmp_path, fill
     assert tags_length(sent) <= MAX_TAGS_CHARS
     assert sent[:2] == ["shorts", "lofi shorts"] and sent[-1] == release_tag("short-2026-11-28")
     assert sent[2:5] == tags[:3]  # the release's most important tags kept, in order
+
+
+@pytest.mark.parametrize("name", ["Lo<fi> Beats", "<<>>", "夜 > 朝 <3"])
+def test_a_channel_name_with_angle_brackets_still_makes_a_short(name):
+    """The channel's name went into the Short's descriptions (every language) as it is, and
+    YouTube refuses < and > there: the blocking check refused every Short of the channel."""
+    url = release_url("videoRELEASE")
+    localizations = {"ja": {"title": "夜 <カフェ>", "description": "…"}}
+    text = short_text(title="Rain <3", channel_name=name, url=url, localizations=localizations,
+                      full_mix_leads={"ja": "フル <ミックス>"})  # fmt: skip
+    release = short_upload(release_date="2026-11-28", teaser_path=Path("teaser.mp4"),
+                           text=text, tags=["lofi"], publish_at_utc=PUBLISH_AT)  # fmt: skip
+    body = release.video_body(dt.datetime(2026, 11, 28, tzinfo=dt.UTC))
+    assert short_problems(body, ShortFacts(270, 480, 10.0), url) == []
+    texts = [body["snippet"]["title"], body["snippet"]["description"]]
+    texts += [v for loc in body["localizations"].values() for v in loc.values()]
+    assert not any(c in t for t in texts for c in "<>")
+    assert name.translate(str.maketrans("<>", "‹›")) in body["snippet"]["description"]
