@@ -309,3 +309,36 @@ def test_an_approval_withdrawn_before_posting_is_never_sent(
     assert queue.decide([praise], approve=True) == [praise]
     queue.decide([praise], approve=False)
     assert queue.claim(praise) is False and queue.rows(status="rejected")[0]["comment_id"] == praise
+
+
+@pytest.mark.parametrize(
+    ("author", "quoted"),
+    [
+        ("@ana\u202egnp.exe", "@anagnp.exe"),  # a bidi override reorders what people read
+        ("\x1b[2J\x1b[31mlofi fan", "[2J[31mlofi fan"),  # terminal escapes
+        ("free subs at www.scam.example", "friend"),  # the channel never repeats spam
+        ("\u200b", "friend"),
+        ("family 👨\u200d👩\u200d👧", "family 👨\u200d👩\u200d👧"),  # emoji sequences stay whole
+        ("a" * 300, "a" * 40),
+    ],
+)
+def test_a_viewers_name_is_quoted_plain_in_drafts_and_in_the_cli(
+    data_dir, monkeypatch, capsys, author, quoted
+):
+    """Names and texts are the viewers': the draft quoted them as they were (a spammer's
+    name with a link went into the channel's reply) and `lofi comments list` printed their
+    escape sequences and tabs to the operator's terminal."""
+    from lofi_assets.publish.comments import Classification, CommentThread, draft_reply
+
+    rules = load_rules()
+    thread = CommentThread("t1", "c1", VIDEO, author, "UCfan", "love it\x1b[8m\t\u202ehidden", "")
+    draft = draft_reply(thread, Classification("praise"), rules, title="Mix", channel="Lofi Empire",
+                        tracklist="")  # fmt: skip
+    assert quoted in draft and (quoted == author or author not in draft)
+    monkeypatch.setenv("LOFI_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("LOFI_WAREHOUSE_URL", raising=False)
+    _queue(data_dir).add(DATE, thread, Classification("praise"), draft)
+    assert main(["comments", "list"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.count("\t") == 5 and "\x1b" not in line and "\u202e" not in line
+    assert "love it[8m hidden" in line

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -152,6 +153,31 @@ def classify(text: str, rules: CommentRules) -> Classification:
 
 
 _ENVIRONMENT = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+MAX_AUTHOR_CHARS = 40  # of a viewer's name in a drafted reply
+_KEPT_FORMAT_CHARS = {"\u200c", "\u200d"}  # ZWNJ/ZWJ: scripts and emoji sequences need them
+FALLBACK_AUTHOR = "friend"
+
+
+def plain_text(text: str) -> str:
+    """``text`` without control and format characters (terminal escapes, bidi overrides such
+    as U+202E that reorder what an operator reads, zero-width spaces), whitespace collapsed:
+    a viewer's text or name fit to show in a terminal or to quote in a reply."""
+    kept = (
+        " " if c.isspace() else c
+        for c in text
+        if c.isspace() or c in _KEPT_FORMAT_CHARS or unicodedata.category(c) not in ("Cc", "Cf")
+    )
+    return " ".join("".join(kept).split())
+
+
+def reply_name(author: str, rules: CommentRules) -> str:
+    """The viewer's name as a reply quotes it: plain (``plain_text``), at most
+    ``MAX_AUTHOR_CHARS``, and ``FALLBACK_AUTHOR`` for a name that is empty or that the spam
+    rules match (a name like "free subs at scam.example" is not repeated by the channel)."""
+    name = plain_text(author)[:MAX_AUTHOR_CHARS].strip()
+    if not name or classify(name, rules).category == "spam":
+        return FALLBACK_AUTHOR
+    return name
 
 
 def draft_reply(
@@ -166,7 +192,11 @@ def draft_reply(
     rng = random.Random(stable_seed("comment reply", thread.comment_id))
     style = get_style(classification.style).display_name if classification.style else ""
     text = _ENVIRONMENT.from_string(rng.choice(templates)).render(
-        author=thread.author, title=title, channel=channel, tracklist=tracklist, style=style
+        author=reply_name(thread.author, rules),
+        title=title,
+        channel=channel,
+        tracklist=tracklist,
+        style=style,
     )
     return text[:MAX_COMMENT_CHARS]
 
