@@ -51,6 +51,23 @@ pytestmark = pytest.mark.timeout(60)
         ("more tokyo vibes pls", "style_request", "japanese"),
         ("please make another one", "other", None),  # a request without a style
         ("ok", "other", None),
+        # The languages the channel's metadata speaks: once all "other" (no draft, no count).
+        ("これは何の曲ですか？", "track_id", None),
+        ("¿Cómo se llama esta canción?", "track_id", None),
+        ("Qual é o nome dessa música?", "track_id", None),
+        ("Wie heißt dieses Lied?", "track_id", None),
+        ("Quel est le titre de ce morceau ?", "track_id", None),
+        ("作業が捗ります。どこで聴けますか？", "question", None),  # a full-width question mark
+        ("Hola, ¿de dónde eres?", "question", None),
+        ("Me encanta, gracias", "praise", None),
+        ("Danke, wunderschön", "praise", None),
+        ("最高です", "praise", None),
+        ("정말 좋아요", "praise", None),
+        ("Más jazz por favor", "style_request", "jazz"),
+        ("Mehr Jazz bitte!", "style_request", "jazz"),
+        ("ジャズをもっとお願いします", "style_request", "jazz"),  # no spaces between words
+        ("재즈를 더 해주세요", "style_request", "jazz"),
+        ("雨の曲もっと欲しい", "style_request", "rainy_day"),
     ],
 )
 def test_rules_classify_comments(text, category, style):
@@ -342,3 +359,35 @@ def test_a_viewers_name_is_quoted_plain_in_drafts_and_in_the_cli(
     (line,) = capsys.readouterr().out.splitlines()
     assert line.count("\t") == 5 and "\x1b" not in line and "\u202e" not in line
     assert "love it[8m hidden" in line
+
+
+def test_the_days_short_comments_are_read_too(data_dir, instance, server, tmp_path, commented):
+    """The day's Short (ledger key short-<date>) draws its own comments; only the release's
+    video was read, so they were never queued. The tracklist stays on the release."""
+    store = Warehouse(str(data_dir / "warehouse.duckdb"))
+    UploadLedger(store).save(LedgerRow(f"short-{DATE}", "scheduled", None, "videoSHORT", "sha"))
+    asked = server.fake.add_comment("videoSHORT", "shortsfan", "what's the song at 0:10")
+    live = _live(server, tmp_path)
+    for _ in range(2):
+        assert _run(data_dir, instance, youtube=live).success
+    rows = {row["comment_id"]: row for row in _queue(data_dir).rows(DATE)}
+    assert len(rows) == len(COMMENTS) + 1  # once across runs
+    assert (rows[asked]["video_id"], rows[asked]["category"]) == ("videoSHORT", "track_id")
+    assert server.count(TRACKLIST) == 1
+    (pinned,) = [t for t in server.fake.comment_threads
+                 if t["snippet"]["topLevelComment"]["snippet"]["authorChannelId"]["value"] == CHANNEL_ID]  # fmt: skip
+    assert pinned["snippet"]["videoId"] == VIDEO
+    _queue(data_dir).decide([asked], approve=True)
+    assert _run(data_dir, instance, youtube=live).success
+    assert list(server.fake.replies) == [asked] and server.count(REPLY) == 1
+    # A dry run lists the Short's read as well.
+    stage_release(data_dir, "2026-11-27")
+    UploadLedger(store).save(LedgerRow("short-2026-11-27", "scheduled", None, "videoS2", "sha"))
+    result = dg.materialize(
+        ASSETS, selection=[comment_replies], partition_key="2026-11-27", instance=instance,
+        resources=make_resources(data_dir),
+    )  # fmt: skip
+    assert result.success
+    manifest = json.loads((data_dir / "comment_replies/2026-11-27/manifest.json").read_text())
+    reads = [r["uri"] for r in manifest["requests"] if r["call"] == "commentThreads.list"]
+    assert len(reads) == 2 and "videoId=videoS2" in reads[1]

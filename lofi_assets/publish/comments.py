@@ -128,11 +128,22 @@ def load_rules() -> CommentRules:
     return CommentRules(tuple(categories), styles, replies)
 
 
+_UNSPACED_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
+
+
+def _word_pattern(word: str) -> str:
+    """A style word as a whole word; in scripts written without spaces between words
+    (Japanese, Chinese; Korean attaches particles: 재즈를) it is found inside the text."""
+    if any(unicodedata.name(c, "").startswith(_UNSPACED_SCRIPTS) for c in word):
+        return re.escape(word)
+    return rf"(?<!\w){re.escape(word)}(?!\w)"
+
+
 def requested_style(text: str, rules: CommentRules) -> str | None:
     """The first style preset one of whose words the text names as a word."""
     lowered = text.lower()
     for style, words in rules.styles.items():
-        if any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", lowered) for word in words):
+        if any(re.search(_word_pattern(word.lower()), lowered) for word in words):
             return style
     return None
 
@@ -425,13 +436,16 @@ class CommentManager:
 
     def run(
         self, *, release_date: str, video_id: str, title: str, channel: str, tracklist: str,
-        rules: CommentRules,
+        rules: CommentRules, other_video_ids: Sequence[str] = (),
     ) -> CommentRunOutcome:  # fmt: skip
-        """Queue the video's new comments with drafts, post the approved replies, post the
-        tracklist comment once. Raises PublishError (quota, 403 …) and TimeoutError."""
+        """Queue the new comments of the release's video and of ``other_video_ids`` (the
+        day's Short) with drafts, post the approved replies, post the tracklist comment once
+        (on the release's video). Raises PublishError (quota, 403 …) and TimeoutError."""
         ours = self.channel_id()
         threads = self.threads(video_id)
-        theirs = [t for t in threads if t.author_channel_id != ours]
+        others = [t for other in dict.fromkeys(other_video_ids) if other != video_id
+                  for t in self.threads(other)]  # fmt: skip
+        theirs = [t for t in [*threads, *others] if t.author_channel_id != ours]
         known = self.queue.known([t.comment_id for t in theirs])
         queued: dict[str, int] = {}
         for thread in theirs:

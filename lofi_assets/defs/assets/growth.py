@@ -291,11 +291,16 @@ def comment_replies(
         rules = load_rules()
         name = channel.to_channel().name
         clients = youtube.clients()
+        # The day's Short draws comments too ("song name?"): read with the release's.
+        short_row = UploadLedger(warehouse.warehouse()).load(f"short-{date}")
+        short_ids = [short_row.video_id] if short_row and short_row.video_id else []
         if not youtube.live:
             video_id = youtube_upload.video_id or "{video_id}"
             requests = [
                 ("channels.list", clients.youtube.channels().list(part="id", mine=True)),
                 ("commentThreads.list", thread_list_request(clients.youtube, video_id)),
+                *(("commentThreads.list", thread_list_request(clients.youtube, short_id))
+                  for short_id in short_ids),
                 ("commentThreads.insert",
                  tracklist_request(clients.youtube, "{channel_id}", video_id, tracklist)),
             ] + [
@@ -323,7 +328,7 @@ def comment_replies(
             )  # fmt: skip
             outcome = manager.run(
                 release_date=date, video_id=video_id, title=document["title"], channel=name,
-                tracklist=tracklist, rules=rules,
+                tracklist=tracklist, rules=rules, other_video_ids=short_ids,
             )  # fmt: skip
             mode, manifest = "live", None
         requests_by_style = queue.style_requests()
@@ -350,6 +355,7 @@ def comment_replies(
         ),
         metadata={
             "mode": mode,
+            "short_read": short_ids[0] if short_ids else "no Short on YouTube",
             "queued": dg.MetadataValue.json(outcome.queued),
             "pending_approval": dg.MetadataValue.int(len(pending)),
             "pending": dg.MetadataValue.md(table if pending else "nothing waits for approval"),
