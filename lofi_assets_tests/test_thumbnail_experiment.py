@@ -239,3 +239,21 @@ def test_the_experiment_day_is_the_reports_pacific_day():
     assert reporting_day(dt.datetime(2026, 11, 29, 8, 0, tzinfo=utc)) == "2026-11-29"
     assert reporting_day(dt.datetime(2026, 7, 1, 6, 59, tzinfo=utc)) == "2026-06-30"  # PDT
     assert reporting_day(dt.datetime(2026, 7, 1, 7, 0, tzinfo=utc)) == "2026-07-01"
+
+
+def test_every_page_of_reports_is_read_and_a_backfill_wins(data_dir, instance, server, tmp_path):
+    """jobs.reports.list pages (only the first was read) and lists newest first: a backfill
+    report, YouTube's correction of a day, was overwritten by the original it corrects."""
+    _stage(data_dir)
+    live = _live(server, tmp_path)
+    assert _run(data_dir, instance, _day(0), youtube=live).success  # starts on day 0
+    _reach(server, {"A": 0.05, "B": 0.05, "C": 0.05}, days=3, impressions=1_000)
+    server.fake.reach_backfill[(VIDEO, _day(1))] = (1_200, 0.1)
+    server.fake.report_page_size = 2  # 4 reports: two pages
+    assert _run(data_dir, instance, _day(3), youtube=live).success
+    rows = Warehouse(str(data_dir / "warehouse.duckdb")).query(
+        "SELECT day, impressions, clicks FROM thumbnail_reach ORDER BY day"
+    )
+    assert [(r["day"], r["impressions"], r["clicks"]) for r in rows] == [
+        (_day(0), 1_000, 50), (_day(1), 1_200, 120), (_day(2), 1_000, 50)
+    ]  # fmt: skip

@@ -360,16 +360,29 @@ class ThumbnailExperiment:
         return job_id
 
     def read_reach(self, video_ids: Sequence[str], since: str) -> int:
-        """Download the reach reports of days from ``since`` on; store the rows of
-        ``video_ids``. Returns the rows stored."""
+        """Download the reach reports of days from ``since`` on (every page of the list);
+        store the rows of ``video_ids``, oldest report first so that a backfill report
+        (YouTube's correction of days already delivered) replaces them. Returns the rows
+        stored."""
         job_id = self._reach_job()
         start = f"{since}T00:00:00Z"
-        listed = self.execute(
-            self.clients.reporting.jobs().reports().list(jobId=job_id, startTimeAtOrAfter=start),
-            "list reach reports",
-        )
+        reports, token = [], None
+        while True:  # every page of the list
+            options = {"pageToken": token} if token else {}
+            listed = self.execute(
+                self.clients.reporting.jobs()
+                .reports()
+                .list(jobId=job_id, startTimeAtOrAfter=start, **options),
+                "list reach reports",
+            )
+            reports += listed.get("reports", [])
+            token = listed.get("nextPageToken")
+            if not token:
+                break
+        # Oldest first: a backfill report (created later) replaces the rows of its day.
+        reports.sort(key=lambda report: (report.get("createTime", ""), report.get("id", "")))
         wanted, stored = set(video_ids), 0
-        for report in listed.get("reports", []):
+        for report in reports:
             resource = report["downloadUrl"].split("/v1/media/", 1)[1].split("?", 1)[0]
             data = self.execute(
                 self.clients.reporting.media().download_media(resourceName=resource),
