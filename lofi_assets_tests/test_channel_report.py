@@ -247,3 +247,47 @@ def test_quota_used_counts_the_growth_assets_writes(data_dir, instance, week_dat
     assert _run(data_dir, instance).success
     eml = (data_dir / "channel_report" / WEEK / "report.eml").read_bytes()
     assert b"~5,513 units" in eml  # + the week's search (101)
+
+
+@pytest.fixture
+def smtps(monkeypatch, tmp_path):
+    """aiosmtpd speaking TLS from the first byte (SMTPS, as on port 465), with a certificate
+    for 127.0.0.1 that the client trusts through SSL_CERT_FILE."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_context)
+    controller.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    for name, value in {"LOFI_SMTP_HOST": "127.0.0.1", "LOFI_SMTP_PORT": str(port),
+                        "LOFI_SMTP_SSL": "true", "LOFI_REPORT_TO": OWNER}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def test_the_report_goes_over_implicit_tls(data_dir, instance, smtps, week_data):
+    """Port 465 (SMTPS) speaks TLS first: plain SMTP waited out its 30 s timeout there and
+    no setting could change it."""
+    assert _run(data_dir, instance, report=ReportResource()).success
+    ((_, recipients, raw),) = smtps.messages
+    assert recipients == [OWNER]
+    _check_message(raw)
+    settings = SmtpSettings.from_environment(
+        {"LOFI_SMTP_HOST": "smtp.example.com", "LOFI_SMTP_PORT": "465", "LOFI_REPORT_TO": OWNER}
+    )
+    assert settings.implicit_tls and not settings.starttls  # the default on 465
+    on_587 = SmtpSettings.from_environment({"LOFI_SMTP_HOST": "h", "LOFI_REPORT_TO": OWNER})
+    assert on_587.starttls and not on_587.implicit_tls

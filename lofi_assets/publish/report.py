@@ -7,8 +7,9 @@ does: no plotting stack); ``build_message`` renders ``assets_library/report/chan
 (Jinja2, autoescaped) into a ``multipart/alternative`` message (plain text + HTML) whose HTML
 part is ``multipart/related`` with the PNGs inline (``cid:`` references, RFC 2387/RFC 2392).
 
-Sending is SMTP with the standard library (``smtplib``, STARTTLS when asked, login when a user
-is set); its settings come from the environment (``SmtpSettings.from_environment``). A week is
+Sending is SMTP with the standard library (``smtplib``, STARTTLS when asked, implicit TLS on
+port 465 or when ``LOFI_SMTP_SSL`` is set, login when a user is set); its settings come from
+the environment (``SmtpSettings.from_environment``). A week is
 sent once: the ``report_sends`` table records it, and a re-run finds it there. The Message-ID
 is derived from the channel and the week, so even a send whose record was lost reaches the
 owner as the same message, which mail clients show once.
@@ -46,6 +47,9 @@ SMTP_PORT_ENV = "LOFI_SMTP_PORT"
 SMTP_USER_ENV = "LOFI_SMTP_USER"
 SMTP_PASSWORD_ENV = "LOFI_SMTP_PASSWORD"  # a secret: never logged (redaction.py masks it)
 SMTP_STARTTLS_ENV = "LOFI_SMTP_STARTTLS"
+# Implicit TLS (SMTPS, RFC 8314 §3.3: submission over TLS on port 465), the default on 465.
+SMTP_SSL_ENV = "LOFI_SMTP_SSL"
+SMTPS_PORT = 465
 REPORT_TO_ENV = "LOFI_REPORT_TO"
 REPORT_FROM_ENV = "LOFI_REPORT_FROM"
 # The addresses of a dry run's .eml (no settings: the message is built the same way).
@@ -353,6 +357,7 @@ class SmtpSettings:
     starttls: bool
     sender: str
     recipient: str
+    implicit_tls: bool = False  # implicit TLS from the first byte (port 465) instead of STARTTLS
 
     def __repr__(self) -> str:  # never the password
         return f"SmtpSettings({self.user or ''}@{self.host}:{self.port} → {self.recipient})"
@@ -378,11 +383,15 @@ class SmtpSettings:
             port = int(env.get(SMTP_PORT_ENV) or DEFAULT_SMTP_PORT)
         except ValueError:
             raise ConfigError(f"{SMTP_PORT_ENV} must be a port number") from None
+        implicit = env.get(SMTP_SSL_ENV, "true" if port == SMTPS_PORT else "false")
+        implicit_tls = implicit.lower() not in ("0", "false", "no")
         return cls(
             host=host, port=port, user=env.get(SMTP_USER_ENV) or None,
             password=env.get(SMTP_PASSWORD_ENV) or None,
-            starttls=env.get(SMTP_STARTTLS_ENV, "true").lower() not in ("0", "false", "no"),
+            starttls=not implicit_tls
+            and env.get(SMTP_STARTTLS_ENV, "true").lower() not in ("0", "false", "no"),
             sender=env.get(REPORT_FROM_ENV) or f"lofi-empire@{host}", recipient=recipient,
+            implicit_tls=implicit_tls,
         )  # fmt: skip
 
 
@@ -390,7 +399,16 @@ def send_message(message: EmailMessage, settings: SmtpSettings) -> None:
     """Send ``message`` over SMTP. Raises ReportError (server unreachable, login or recipient
     refused), its text redacted."""
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_S) as smtp:
+        if (
+            settings.implicit_tls
+        ):  # a server on 465 speaks TLS first: plain SMTP would wait for ever
+            connection = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=SMTP_TIMEOUT_S,
+                context=ssl.create_default_context(),
+            )  # fmt: skip
+        else:
+            connection = smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_S)
+        with connection as smtp:
             if settings.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if settings.user and settings.password:
@@ -400,7 +418,7 @@ def send_message(message: EmailMessage, settings: SmtpSettings) -> None:
         raise ReportError(
             f"Could not send the report to {settings.recipient} via {settings.host}:"
             f"{settings.port}: {redact(str(error)) or type(error).__name__} — check "
-            f"{SMTP_HOST_ENV}, {SMTP_PORT_ENV}, {SMTP_STARTTLS_ENV} and the login"
+            f"{SMTP_HOST_ENV}, {SMTP_PORT_ENV}, {SMTP_STARTTLS_ENV}/{SMTP_SSL_ENV} and the login"
         ) from None  # smtplib's errors may quote the AUTH exchange
 
 
