@@ -257,3 +257,37 @@ def test_every_page_of_reports_is_read_and_a_backfill_wins(data_dir, instance, s
     assert [(r["day"], r["impressions"], r["clicks"]) for r in rows] == [
         (_day(0), 1_000, 50), (_day(1), 1_200, 120), (_day(2), 1_000, 50)
     ]  # fmt: skip
+
+
+def test_an_experiment_ends_after_max_days():
+    """A release with few impressions rotated (50 units a day) for ever, and the sensor
+    starts one for every new release: the running experiments grew without bound."""
+    few = [ArmStats("A", 900, 20), ArmStats("B", 1_000, 30), ArmStats("C", 800, 10)]
+    assert not decide(few, RULE, days_run=20).stopped
+    ended = decide(few, RULE, days_run=21)
+    assert ended.stopped and ended.winner is None and "A stays" in ended.reason
+    assert kept_variant(ended, few)[0] == "A"
+    enough = [ArmStats("A", 6_000, 120), ArmStats("B", 6_000, 140), ArmStats("C", 6_000, 125)]
+    assert not decide(enough, RULE, days_run=20).stopped
+    kept = decide(enough, RULE, days_run=21)
+    assert kept.stopped and kept.winner == "B" and "21 days" in kept.reason
+
+
+def test_the_live_experiment_stops_rotating_at_max_days(data_dir, instance, server, tmp_path):
+    images = _stage(data_dir)
+    live = _live(server, tmp_path)
+    config = {"as_of": _day(0), "max_days": 2}
+
+    def run(day):
+        return dg.materialize(
+            ASSETS, selection=[thumbnail_experiment], partition_key=DATE, instance=instance,
+            resources={**make_resources(data_dir), "youtube": live}, raise_on_error=False,
+            run_config={"ops": {"thumbnail_experiment": {"config": {**config, "as_of": day}}}},
+        )  # fmt: skip
+
+    assert run(_day(0)).success and run(_day(1)).success
+    assert server.count(THUMBNAIL_SET) == 2
+    result = run(_day(2))  # no reach at all: A stays
+    assert result.success and _shown(result)["state"].value == "decided"
+    assert server.fake.thumbnails[VIDEO] == images["A"] and server.count(THUMBNAIL_SET) == 3
+    assert run(_day(3)).success and server.count(THUMBNAIL_SET) == 3  # nothing more

@@ -35,8 +35,15 @@ runs at every baseline CTR from 2 % to 10 %, two or three variants (the worse on
 **Never a winner that costs watch time**: a winner whose average view duration over its days
 is below the control's (A's) is not kept; A stays, and the decision says why.
 
-Quota: thumbnails.set 50 a day while running (+50 once for the winner); the Reporting API has
-its own quota and reads cost no Data API units.
+**A horizon in days too**: an experiment ends after ``max_days`` (21): the leader is kept
+when every variant reached ``min_impressions``, else A stays. Without it a release with few
+impressions rotated for ever, and as the sensor starts one for every new release, the running
+experiments (50 units a day each) grew without bound.
+
+Quota: thumbnails.set 50 a day while running (+50 once for the winner): at most 21 running
+at once, so ≤ 1,050 a day at worst, about 50–150 a day for a channel whose releases reach the
+horizon in a week or less; the Reporting API has its own quota and reads cost no Data API
+units.
 """
 
 from __future__ import annotations
@@ -65,6 +72,9 @@ REPORT_JOB_NAME = "lofi-empire thumbnail experiments"
 DEFAULT_ALPHA = 0.003
 DEFAULT_MIN_IMPRESSIONS = 5_000
 DEFAULT_MAX_IMPRESSIONS = 20_000  # the horizon: the leader is kept there
+# And a horizon in days: a release that draws few impressions would rotate (50 units a day)
+# for ever, and the sensor starts an experiment for every new release.
+DEFAULT_MAX_DAYS = 21
 EXPERIMENT_TABLES = (
     """CREATE TABLE IF NOT EXISTS thumbnail_experiments (
         release_date VARCHAR PRIMARY KEY,
@@ -118,8 +128,11 @@ class StoppingRule:
     alpha: float = DEFAULT_ALPHA
     min_impressions: int = DEFAULT_MIN_IMPRESSIONS
     max_impressions: int = DEFAULT_MAX_IMPRESSIONS
+    max_days: int = DEFAULT_MAX_DAYS
 
     def __post_init__(self) -> None:
+        if self.max_days < 1:
+            raise ConfigError(f"max_days {self.max_days}: give 1 or more days")
         if not 0.0 < self.alpha < 0.5:
             raise ConfigError(f"alpha {self.alpha} must lie between 0 and 0.5 (0.003 by default)")
         if not 1 <= self.min_impressions <= self.max_impressions:
@@ -146,9 +159,13 @@ def _posterior(arm: ArmStats) -> tuple[float, float]:
     return a / (a + b), a * b / ((a + b) ** 2 * (a + b + 1.0))
 
 
-def decide(arms: Sequence[ArmStats], rule: StoppingRule = StoppingRule()) -> Decision:
-    """The stopping rule on the variants' totals so far (module docstring). Raises
-    ConfigError for fewer than two variants."""
+def decide(
+    arms: Sequence[ArmStats], rule: StoppingRule = StoppingRule(), days_run: int | None = None
+) -> Decision:
+    """The stopping rule on the variants' totals so far (module docstring), after
+    ``days_run`` days of the experiment (None: no limit in days). At ``rule.max_days`` it
+    ends: the leader is kept when every variant has ``min_impressions``, else no winner (the
+    control stays). Raises ConfigError for fewer than two variants."""
     if len(arms) < 2:
         raise ConfigError("An experiment needs at least two variants")
     posteriors = {arm.variant: _posterior(arm) for arm in arms}
@@ -160,16 +177,26 @@ def decide(arms: Sequence[ArmStats], rule: StoppingRule = StoppingRule()) -> Dec
         for name, (m, v) in posteriors.items() if name != leader
     )  # fmt: skip
     fewest = min(arm.impressions for arm in arms)
+    out_of_days = days_run is not None and days_run >= rule.max_days
+    if fewest < rule.min_impressions and out_of_days:
+        return Decision(True, None, leader, probability,
+                        f"only {fewest:,} impressions a variant in {days_run} days (the minimum "
+                        f"is {rule.min_impressions:,}): no winner, {CONTROL} stays")  # fmt: skip
     if fewest < rule.min_impressions:
         return Decision(False, None, leader, probability,
                         f"collecting: {fewest:,} of {rule.min_impressions:,} impressions")  # fmt: skip
     if probability >= 1 - rule.alpha:
         return Decision(True, leader, leader, probability,
                         f"{leader} is better with probability {probability:.4f}")  # fmt: skip
-    if fewest >= rule.max_impressions:  # the horizon: the best estimate is the best choice
+    if fewest >= rule.max_impressions or out_of_days:  # the horizon: keep the best estimate
+        after = (
+            f"{days_run} days"
+            if fewest < rule.max_impressions
+            else f"{fewest:,} impressions a variant"
+        )
         return Decision(True, leader, leader, probability,
-                        f"{leader} leads after {fewest:,} impressions a variant (probability "
-                        f"{probability:.4f}, no early stop): the best estimate is kept")  # fmt: skip
+                        f"{leader} leads after {after} (probability {probability:.4f}, no "
+                        "early stop): the best estimate is kept")  # fmt: skip
     return Decision(False, None, leader, probability,
                     f"running: {leader} leads with probability {probability:.4f}")  # fmt: skip
 
@@ -417,7 +444,8 @@ class ThumbnailExperiment:
                                      str(row["winner"]), str(row["decision"]), arms)  # fmt: skip
         stored = self.read_reach([video_id], started)
         arms = self.store.arms(release_date, video_id, today)
-        decision = decide(arms, self.rule)
+        days_run = (dt.date.fromisoformat(today) - dt.date.fromisoformat(started)).days
+        decision = decide(arms, self.rule, days_run)
         if decision.stopped:
             kept, reason = kept_variant(decision, arms)
             self.set_thumbnail(video_id, variant_paths[kept])

@@ -57,6 +57,7 @@ from lofi_assets.publish.comments import (
 )
 from lofi_assets.publish.experiments import (
     DEFAULT_ALPHA,
+    DEFAULT_MAX_DAYS,
     DEFAULT_MAX_IMPRESSIONS,
     DEFAULT_MIN_IMPRESSIONS,
     VARIANTS,
@@ -464,6 +465,7 @@ class ExperimentConfig(dg.Config):
     alpha: float = Field(default=DEFAULT_ALPHA, gt=0.0, lt=0.5)
     min_impressions: int = Field(default=DEFAULT_MIN_IMPRESSIONS, ge=1)
     max_impressions: int = Field(default=DEFAULT_MAX_IMPRESSIONS, ge=1)
+    max_days: int = Field(default=DEFAULT_MAX_DAYS, ge=1)  # then it ends (module docstring)
 
     @model_validator(mode="after")
     def _consistent(self) -> "ExperimentConfig":
@@ -504,7 +506,9 @@ def thumbnail_experiment(
     (``thumbnail_experiments``) and here; dry-run writes the requests it would send."""
     date = str(context.partition_key)
     today = config.as_of or reporting_day()
-    rule = StoppingRule(config.alpha, config.min_impressions, config.max_impressions)
+    rule = StoppingRule(
+        config.alpha, config.min_impressions, config.max_impressions, config.max_days
+    )
     target = artifact_store.partition_dir("thumbnail_experiment", date)
     with domain_failures(artifact_store.root):
         paths = {v: str(artifact_store.resolve(p)) for v, p in thumbnail.variant_paths.items()}
