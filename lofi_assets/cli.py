@@ -605,11 +605,15 @@ def _comment_queue():
 
 
 def _comments_list(args: argparse.Namespace) -> int:
+    from lofi_assets.publish.comments import plain_text
+
     rows = _comment_queue().rows(_parse_date(args.date) if args.date else None, args.status)
     for row in rows:
-        draft = " ".join((row["draft"] or "—").split())
+        # A viewer's name and text are theirs: no escape sequence or bidi override reaches
+        # the terminal, no tab or newline breaks the columns.
+        draft = plain_text(row["draft"] or "—")
         print(f"{row['comment_id']}\t{row['release_date']}\t{row['status']}\t{row['category']}"
-              f"\t{row['author']}: {' '.join(row['text'].split())[:60]}\t→ {draft[:80]}")  # fmt: skip
+              f"\t{plain_text(row['author'])}: {plain_text(row['text'])[:60]}\t→ {draft[:80]}")  # fmt: skip
     if not rows:
         print("no comments in the queue", file=sys.stderr)
     return 0

@@ -12,10 +12,10 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 
 from lofi_assets.defs.assets.growth import channel_report
-from lofi_assets.defs.resources import ReportResource
+from lofi_assets.defs.resources import ChannelConfig, ReportResource
 from lofi_assets.errors import ConfigError
 from lofi_assets.publish.radio_health import HEALTH_TABLE
-from lofi_assets.publish.report import DRY_RUN_RECIPIENT, ReportLedger, SmtpSettings
+from lofi_assets.publish.report import DRY_RUN_RECIPIENT, ReportLedger, SmtpSettings, message_id
 from lofi_assets.publish.upload import LedgerRow, UploadLedger
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets_tests.conftest import make_resources
@@ -173,3 +173,121 @@ def test_a_host_without_a_recipient_is_a_config_error(monkeypatch):
     with pytest.raises(ConfigError, match="live but LOFI_SMTP_HOST is not set"):
         ReportResource(mode="live").settings()
     assert ReportResource().settings() is None  # auto without a host: a dry run
+
+
+@pytest.mark.parametrize("name", ["ローファイ 夜カフェ", "Café Lo-Fi", "🌙"])
+def test_a_channel_named_beyond_ascii_gets_its_report(data_dir, instance, smtp, week_data, name):
+    """A header is ASCII (RFC 5322): a non-ASCII channel name once made the Message-ID
+    unencodable and every run, dry or live, failed. The subject carries the name (an encoded
+    word), the Message-ID stays ASCII and differs from another channel's."""
+    week_data.execute(
+        "UPDATE video_totals SET title = ? WHERE video_id = ?", ["雨の夜 ☔", "videoCCCC"]
+    )
+    channel = ChannelConfig(channel_name=name, artist=name)
+    assert _run(data_dir, instance, report=ReportResource(), channel=channel).success
+    assert _run(data_dir, instance, report=ReportResource(), channel=channel).success  # once
+    ((_, _, raw),) = smtp.messages
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert message["Subject"] == f"{name}: your week of {WEEK} (3,220 views)"
+    # (a long id may be folded onto a second line: CFWS around a msg-id is allowed)
+    assert (
+        message["Message-ID"].strip() == message_id(name, WEEK) and message_id(name, WEEK).isascii()
+    )
+    assert message_id(name, WEEK) != message_id(name + "2", WEEK)
+    assert "Best: 雨の夜 ☔ (2,100 views)" in message.get_payload()[0].get_content()
+    eml = (data_dir / "channel_report" / WEEK / "report.eml").read_bytes()
+    assert (
+        email.message_from_bytes(eml, policy=email.policy.default)["Subject"] == message["Subject"]
+    )
+
+
+def test_quota_used_counts_the_growth_assets_writes(data_dir, instance, week_data):
+    """The week's quota once counted only uploads: replies, the tracklist comment, thumbnails
+    set by experiments and keyword searches (the costly ones) were left out."""
+    from lofi_assets.publish.comments import Classification, CommentQueue, CommentThread
+    from lofi_assets.publish.experiments import ExperimentStore
+    from lofi_assets.publish.keywords import KeywordStore
+
+    queue, experiments = CommentQueue(week_data), ExperimentStore(week_data)
+    KeywordStore(week_data).save(WEEK, "lofi hip hop", 10, [], 101)
+    for n in range(3):
+        thread = CommentThread(f"t{n}", f"c{n}", "videoAAAA", "fan", "UCfan", "so good", "")
+        queue.add("2026-11-15", thread, Classification("praise"), "Thanks!")
+        queue.set_status(f"c{n}", "posted", f"r{n}")
+    queue.save_pinned("2026-11-15", "videoAAAA", "posted", "Tracklist", "pin1")
+    experiments.save_experiment("2026-11-15", "videoAAAA", "2026-11-16", "decided", "B", "won")
+    for day in ("2026-11-16", "2026-11-17"):
+        experiments.save_rotation("2026-11-15", day, "A")
+    # Written "now" by the stores: move them into the week, one reply and the search outside.
+    for table, column, where in [
+        ("comment_queue", "updated_at", "comment_id <> 'c2'"),
+        ("pinned_comments", "updated_at", "true"),
+        ("thumbnail_experiments", "updated_at", "true"),
+        ("thumbnail_rotations", "set_at", "true"),
+    ]:
+        week_data.execute(
+            f"UPDATE {table} SET {column} = '2026-11-18T10:00:00+00:00' WHERE {where}"
+        )
+    week_data.execute("UPDATE comment_queue SET updated_at = '2026-11-22T10:00:00+00:00' "
+                      "WHERE comment_id = 'c2'")  # fmt: skip
+    assert _run(data_dir, instance).success
+    text = (
+        email.message_from_bytes(
+            (data_dir / "channel_report" / WEEK / "report.eml").read_bytes(),
+            policy=email.policy.default,
+        )
+        .get_payload()[0]
+        .get_content()
+    )
+    # 5,112 for the uploads + 2 replies + the tracklist + 2 rotations + the winner (50 each)
+    assert "YouTube quota used: ~5,412 units" in text
+    KeywordStore(week_data).warehouse.execute(
+        "UPDATE keyword_searches SET fetched_at = '2026-11-19T03:00:00+00:00'"
+    )
+    assert _run(data_dir, instance).success
+    eml = (data_dir / "channel_report" / WEEK / "report.eml").read_bytes()
+    assert b"~5,513 units" in eml  # + the week's search (101)
+
+
+@pytest.fixture
+def smtps(monkeypatch, tmp_path):
+    """aiosmtpd speaking TLS from the first byte (SMTPS, as on port 465), with a certificate
+    for 127.0.0.1 that the client trusts through SSL_CERT_FILE."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_context)
+    controller.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    for name, value in {"LOFI_SMTP_HOST": "127.0.0.1", "LOFI_SMTP_PORT": str(port),
+                        "LOFI_SMTP_SSL": "true", "LOFI_REPORT_TO": OWNER}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def test_the_report_goes_over_implicit_tls(data_dir, instance, smtps, week_data):
+    """Port 465 (SMTPS) speaks TLS first: plain SMTP waited out its 30 s timeout there and
+    no setting could change it."""
+    assert _run(data_dir, instance, report=ReportResource()).success
+    ((_, recipients, raw),) = smtps.messages
+    assert recipients == [OWNER]
+    _check_message(raw)
+    settings = SmtpSettings.from_environment(
+        {"LOFI_SMTP_HOST": "smtp.example.com", "LOFI_SMTP_PORT": "465", "LOFI_REPORT_TO": OWNER}
+    )
+    assert settings.implicit_tls and not settings.starttls  # the default on 465
+    on_587 = SmtpSettings.from_environment({"LOFI_SMTP_HOST": "h", "LOFI_REPORT_TO": OWNER})
+    assert on_587.starttls and not on_587.implicit_tls

@@ -51,6 +51,23 @@ pytestmark = pytest.mark.timeout(60)
         ("more tokyo vibes pls", "style_request", "japanese"),
         ("please make another one", "other", None),  # a request without a style
         ("ok", "other", None),
+        # The languages the channel's metadata speaks: once all "other" (no draft, no count).
+        ("これは何の曲ですか？", "track_id", None),
+        ("¿Cómo se llama esta canción?", "track_id", None),
+        ("Qual é o nome dessa música?", "track_id", None),
+        ("Wie heißt dieses Lied?", "track_id", None),
+        ("Quel est le titre de ce morceau ?", "track_id", None),
+        ("作業が捗ります。どこで聴けますか？", "question", None),  # a full-width question mark
+        ("Hola, ¿de dónde eres?", "question", None),
+        ("Me encanta, gracias", "praise", None),
+        ("Danke, wunderschön", "praise", None),
+        ("最高です", "praise", None),
+        ("정말 좋아요", "praise", None),
+        ("Más jazz por favor", "style_request", "jazz"),
+        ("Mehr Jazz bitte!", "style_request", "jazz"),
+        ("ジャズをもっとお願いします", "style_request", "jazz"),  # no spaces between words
+        ("재즈를 더 해주세요", "style_request", "jazz"),
+        ("雨の曲もっと欲しい", "style_request", "rainy_day"),
     ],
 )
 def test_rules_classify_comments(text, category, style):
@@ -126,7 +143,7 @@ def test_spam_cannot_be_approved(data_dir, instance, server, tmp_path, commented
     live = _live(server, tmp_path)
     assert _run(data_dir, instance, youtube=live).success
     result = _run(data_dir, instance, {"approve": [commented["spam"]]}, youtube=live)
-    assert not result.success and "Only pending comments can be approved" in _failure(result)
+    assert not result.success and "whose reply was not sent can be approved" in _failure(result)
     assert server.count(REPLY) == 0
 
 
@@ -244,5 +261,133 @@ def test_sensor_requests_a_run_for_approved_replies_and_recent_releases(data_dir
             instance=instance, resources={"warehouse": WarehouseResource(url=store.target)}
         )
         requests = list(comment_replies_sensor(context))
-    keys = [(r.partition_key, r.run_key.split("-")[1]) for r in requests]
-    assert keys == [(DATE, "approved"), (DATE, DATE[:4])]
+    # One request for the date, naming the waiting reply (a recent release: it is read too).
+    assert [r.partition_key for r in requests] == [DATE]
+    assert not requests[0].run_key.endswith("-read")
+
+
+def _sensor_requests(store, monkeypatch, hour):
+    import lofi_assets.defs.assets.growth as growth
+
+    monkeypatch.setattr(growth, "_utc_hour", lambda: hour)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            instance=instance, resources={"warehouse": WarehouseResource(url=store.target)}
+        )
+        return {r.partition_key: r.run_key for r in comment_replies_sensor(context)}
+
+
+def test_sensor_retries_waiting_replies_of_any_release_every_hour(data_dir, monkeypatch):
+    """Replies approved (or left ``posting`` by a dead run) on a release older than the three
+    newest: a run is requested at once, and again the next hour while they still wait (a
+    run refused by the quota is tried again; the run key once named only the approved ids,
+    so such a run was never requested again)."""
+    store = Warehouse(str(data_dir / "warehouse.duckdb"))
+    old, newer = "2026-11-20", ["2026-11-25", "2026-11-26", "2026-11-27"]
+    ledger = UploadLedger(store)
+    for n, date in enumerate([old, *newer]):
+        ledger.save(LedgerRow(date, "scheduled", None, f"video{n}", "sha"))
+    from lofi_assets.publish.comments import Classification, CommentThread
+
+    queue = CommentQueue(store)
+    queue.add(old, CommentThread("t1", "c1", "video0", "fan", "UCfan", "so good", ""),
+              Classification("praise"), "Thanks, fan!")  # fmt: skip
+    assert set(_sensor_requests(store, monkeypatch, "2026112810")) == set(newer)  # pending
+    queue.decide(["c1"], approve=True)
+    first = _sensor_requests(store, monkeypatch, "2026112810")
+    assert set(first) == {old, *newer}
+    assert _sensor_requests(store, monkeypatch, "2026112810") == first  # the same tick: deduped
+    assert _sensor_requests(store, monkeypatch, "2026112811")[old] != first[old]  # next hour
+    queue.set_status("c1", "posting")  # a run died between sending and saving
+    assert old in _sensor_requests(store, monkeypatch, "2026112811")
+    queue.set_status("c1", "posted", "r1")
+    assert set(_sensor_requests(store, monkeypatch, "2026112812")) == set(newer)
+
+
+def test_an_approval_withdrawn_before_posting_is_never_sent(
+    data_dir, instance, server, tmp_path, commented, monkeypatch, capsys
+):
+    live = _live(server, tmp_path)
+    assert _run(data_dir, instance, youtube=live).success
+    praise, question = commented["praise"], commented["question"]
+    monkeypatch.setenv("LOFI_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("LOFI_WAREHOUSE_URL", raising=False)
+    assert main(["comments", "approve", praise, question]) == 0
+    assert main(["comments", "reject", praise]) == 0  # the operator changed their mind
+    assert "rejected 1: " + praise in capsys.readouterr().out
+    assert _run(data_dir, instance, youtube=live).success
+    assert list(server.fake.replies) == [question] and server.count(REPLY) == 1
+    capsys.readouterr()  # the run's logs
+    assert main(["comments", "reject", question]) == 2  # posted: too late, one line
+    err = capsys.readouterr().err
+    assert "whose reply was not sent can be rejected" in err and err.count("\n") == 1
+    # A withdrawal that lands while a run holds the row: the run's claim sees it.
+    queue = _queue(data_dir)
+    assert queue.decide([praise], approve=True) == [praise]
+    queue.decide([praise], approve=False)
+    assert queue.claim(praise) is False and queue.rows(status="rejected")[0]["comment_id"] == praise
+
+
+@pytest.mark.parametrize(
+    ("author", "quoted"),
+    [
+        ("@ana\u202egnp.exe", "@anagnp.exe"),  # a bidi override reorders what people read
+        ("\x1b[2J\x1b[31mlofi fan", "[2J[31mlofi fan"),  # terminal escapes
+        ("free subs at www.scam.example", "friend"),  # the channel never repeats spam
+        ("\u200b", "friend"),
+        ("family 👨\u200d👩\u200d👧", "family 👨\u200d👩\u200d👧"),  # emoji sequences stay whole
+        ("a" * 300, "a" * 40),
+    ],
+)
+def test_a_viewers_name_is_quoted_plain_in_drafts_and_in_the_cli(
+    data_dir, monkeypatch, capsys, author, quoted
+):
+    """Names and texts are the viewers': the draft quoted them as they were (a spammer's
+    name with a link went into the channel's reply) and `lofi comments list` printed their
+    escape sequences and tabs to the operator's terminal."""
+    from lofi_assets.publish.comments import Classification, CommentThread, draft_reply
+
+    rules = load_rules()
+    thread = CommentThread("t1", "c1", VIDEO, author, "UCfan", "love it\x1b[8m\t\u202ehidden", "")
+    draft = draft_reply(thread, Classification("praise"), rules, title="Mix", channel="Lofi Empire",
+                        tracklist="")  # fmt: skip
+    assert quoted in draft and (quoted == author or author not in draft)
+    monkeypatch.setenv("LOFI_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("LOFI_WAREHOUSE_URL", raising=False)
+    _queue(data_dir).add(DATE, thread, Classification("praise"), draft)
+    assert main(["comments", "list"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.count("\t") == 5 and "\x1b" not in line and "\u202e" not in line
+    assert "love it[8m hidden" in line
+
+
+def test_the_days_short_comments_are_read_too(data_dir, instance, server, tmp_path, commented):
+    """The day's Short (ledger key short-<date>) draws its own comments; only the release's
+    video was read, so they were never queued. The tracklist stays on the release."""
+    store = Warehouse(str(data_dir / "warehouse.duckdb"))
+    UploadLedger(store).save(LedgerRow(f"short-{DATE}", "scheduled", None, "videoSHORT", "sha"))
+    asked = server.fake.add_comment("videoSHORT", "shortsfan", "what's the song at 0:10")
+    live = _live(server, tmp_path)
+    for _ in range(2):
+        assert _run(data_dir, instance, youtube=live).success
+    rows = {row["comment_id"]: row for row in _queue(data_dir).rows(DATE)}
+    assert len(rows) == len(COMMENTS) + 1  # once across runs
+    assert (rows[asked]["video_id"], rows[asked]["category"]) == ("videoSHORT", "track_id")
+    assert server.count(TRACKLIST) == 1
+    (pinned,) = [t for t in server.fake.comment_threads
+                 if t["snippet"]["topLevelComment"]["snippet"]["authorChannelId"]["value"] == CHANNEL_ID]  # fmt: skip
+    assert pinned["snippet"]["videoId"] == VIDEO
+    _queue(data_dir).decide([asked], approve=True)
+    assert _run(data_dir, instance, youtube=live).success
+    assert list(server.fake.replies) == [asked] and server.count(REPLY) == 1
+    # A dry run lists the Short's read as well.
+    stage_release(data_dir, "2026-11-27")
+    UploadLedger(store).save(LedgerRow("short-2026-11-27", "scheduled", None, "videoS2", "sha"))
+    result = dg.materialize(
+        ASSETS, selection=[comment_replies], partition_key="2026-11-27", instance=instance,
+        resources=make_resources(data_dir),
+    )  # fmt: skip
+    assert result.success
+    manifest = json.loads((data_dir / "comment_replies/2026-11-27/manifest.json").read_text())
+    reads = [r["uri"] for r in manifest["requests"] if r["call"] == "commentThreads.list"]
+    assert len(reads) == 2 and "videoId=videoS2" in reads[1]

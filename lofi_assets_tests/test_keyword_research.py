@@ -3,13 +3,16 @@ against the local YouTube server (search.list + videos.list), stored in the ware
 generation then prefers the terms that rank."""
 
 import json
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from lofi_assets.defs.assets.growth import keyword_research
 from lofi_assets.defs.resources import YouTubeResource
+from lofi_assets.publish import keywords
 from lofi_assets.publish.keywords import (
+    DEFAULT_BUDGET_UNITS,
     KeywordStore,
     ResultVideo,
     queries_within,
@@ -43,6 +46,14 @@ def test_the_budget_caps_the_searches():
     queries, _ = research_data()
     assert queries_within(queries, 500) == list(queries[:4])  # 4 × 101 ≤ 500 < 5 × 101
     assert queries_within(queries, 0) == []
+    # What the README and the module promise for the default budget (once said 5 and 505).
+    cost = len(queries_within(queries, DEFAULT_BUDGET_UNITS)) * 101
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if "| `keyword_research` | week |" in line)
+    assert f"| {cost} a week (~{round(cost / 7)} a day) by default" in row
+    assert f"{cost} units a week, about {round(cost / 7)} a day" in " ".join(
+        keywords.__doc__.split()
+    )
 
 
 @pytest.fixture

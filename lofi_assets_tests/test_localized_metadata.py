@@ -96,6 +96,26 @@ def test_languages_are_configurable_and_unknown_ones_refused():
         _metadata(languages=["en", "xx"])
 
 
+@pytest.mark.parametrize(
+    ("languages", "localized"),
+    [
+        (["EN", "ES", " ja "], ["es", "ja"]),  # tags are case-insensitive (RFC 5646)
+        (["en", "es", "Es", "es"], ["es"]),
+        (["en", "De", "FR"], ["de", "fr"]),
+    ],
+)
+def test_language_tags_are_normalized(languages, localized):
+    """ "ES" or " ja " once found no template (or, on a case-insensitive disk, sent "ES" to
+    YouTube), and "EN" was localized as a language of its own."""
+    assert sorted(_metadata(languages=languages).localizations) == localized
+
+
+@pytest.mark.parametrize("bad", ["../../styles/jazz", "", "e", "ja/../../x"])
+def test_a_language_that_is_not_a_tag_is_refused(bad):
+    with pytest.raises(ConfigError, match="not a BCP-47 tag"):
+        _metadata(languages=["en", bad])
+
+
 @pytest.fixture
 def release(tmp_path):
     return five_chunk_release(tmp_path)

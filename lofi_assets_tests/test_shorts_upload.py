@@ -2,7 +2,9 @@
 dry-run request, and live uploads to the local YouTube server (once across re-runs, with its
 own ledger row; quota, 403 and 5xx faults)."""
 
+import datetime as dt
 import json
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -10,8 +12,16 @@ import pytest
 from lofi_assets.defs.assets.growth import shorts_upload
 from lofi_assets.defs.partitions import release_dates
 from lofi_assets.defs.resources import YouTubeResource
-from lofi_assets.publish.metadata import MAX_TITLE_CHARS
-from lofi_assets.publish.shorts import RELEASE_ID_PLACEHOLDER, short_title
+from lofi_assets.publish.metadata import MAX_TAGS_CHARS, MAX_TITLE_CHARS, tags_length
+from lofi_assets.publish.shorts import (
+    RELEASE_ID_PLACEHOLDER,
+    ShortFacts,
+    release_url,
+    short_problems,
+    short_text,
+    short_title,
+    short_upload,
+)
 from lofi_assets.publish.upload import UploadLedger, release_tag
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets_tests.conftest import make_resources
@@ -154,3 +164,42 @@ def test_a_5xx_during_the_upload_is_retried_in_the_same_session(
 def test_short_title_keeps_the_hashtag_within_100_characters():
     title = short_title("ノスタルジック" * 30)
     assert title.endswith(" #Shorts") and len(title) == MAX_TITLE_CHARS
+
+
+@pytest.mark.parametrize("filled", [480, 495, 500])
+def test_release_tags_that_fill_500_characters_still_make_a_short(tmp_path, filled):
+    """The release's tags fitted to YouTube's 500 characters plus the Short's own two and its
+    ledger marker once went over and the blocking check refused every Short of that day."""
+    tags = [f"tag{n:03d}x" for n in range(62)]  # 7 characters and a comma each
+    while tags_length(tags) > filled:
+        tags.pop()
+    tags[-1] += "y" * (filled - tags_length(tags))  # exactly ``filled`` characters
+    assert tags_length(tags) == filled
+    url = release_url("videoRELEASE")
+    text = short_text(title="Rainy night jazz", channel_name="Lofi Empire", url=url)
+    release = short_upload(release_date="2026-11-28", teaser_path=Path("teaser.mp4"),
+                           text=text, tags=tags, publish_at_utc=PUBLISH_AT)  # fmt: skip
+    body = release.video_body(dt.datetime(2026, 11, 28, tzinfo=dt.UTC))
+    assert short_problems(body, ShortFacts(270, 480, 10.0), url) == []
+    sent = body["snippet"]["tags"]
+    assert tags_length(sent) <= MAX_TAGS_CHARS
+    assert sent[:2] == ["shorts", "lofi shorts"] and sent[-1] == release_tag("short-2026-11-28")
+    assert sent[2:5] == tags[:3]  # the release's most important tags kept, in order
+
+
+@pytest.mark.parametrize("name", ["Lo<fi> Beats", "<<>>", "夜 > 朝 <3"])
+def test_a_channel_name_with_angle_brackets_still_makes_a_short(name):
+    """The channel's name went into the Short's descriptions (every language) as it is, and
+    YouTube refuses < and > there: the blocking check refused every Short of the channel."""
+    url = release_url("videoRELEASE")
+    localizations = {"ja": {"title": "夜 <カフェ>", "description": "…"}}
+    text = short_text(title="Rain <3", channel_name=name, url=url, localizations=localizations,
+                      full_mix_leads={"ja": "フル <ミックス>"})  # fmt: skip
+    release = short_upload(release_date="2026-11-28", teaser_path=Path("teaser.mp4"),
+                           text=text, tags=["lofi"], publish_at_utc=PUBLISH_AT)  # fmt: skip
+    body = release.video_body(dt.datetime(2026, 11, 28, tzinfo=dt.UTC))
+    assert short_problems(body, ShortFacts(270, 480, 10.0), url) == []
+    texts = [body["snippet"]["title"], body["snippet"]["description"]]
+    texts += [v for loc in body["localizations"].values() for v in loc.values()]
+    assert not any(c in t for t in texts for c in "<>")
+    assert name.translate(str.maketrans("<>", "‹›")) in body["snippet"]["description"]

@@ -21,6 +21,7 @@ from lofi_assets.publish.experiments import (
     StoppingRule,
     decide,
     kept_variant,
+    reporting_day,
 )
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets_tests.conftest import make_resources
@@ -56,29 +57,37 @@ def _simulate(ctrs, looks, seed, per_look=2_000, rule=RULE):
     return None
 
 
-def test_the_rule_picks_a_20_percent_better_variant_within_20k_impressions():
-    """5 % baseline CTR against 6 %, looked at every 2,000 impressions a variant: measured
-    96.6 % correct picks (none of the worse) over 1,000 seeded runs (the rule's docstring)."""
-    runs = [_simulate([0.05, 0.06], looks=10, seed=seed) for seed in range(1000)]
+@pytest.mark.parametrize("baseline", [0.02, 0.04, 0.05, 0.10])
+@pytest.mark.parametrize("variants", [2, 3])
+def test_the_rule_picks_a_20_percent_better_variant_within_20k_impressions(baseline, variants):
+    """Lo-fi CTRs run from 2 % to 10 %: at each, with the better variant 20 % above the
+    others and a look every 2,000 impressions a variant, the rule keeps the better one by
+    20,000 impressions each in ≥ 95 % of 400 seeded runs (measured ≥ 99.4 %; the old
+    wait-for-significance rule managed 57 % at 2 %, 39 % with three variants)."""
+    ctrs = [baseline, baseline * 1.2, baseline][:variants]
+    runs = [_simulate(ctrs, looks=10, seed=seed) for seed in range(400)]
     assert sum(run == 1 for run in runs) / len(runs) >= 0.95
-    assert sum(run == 0 for run in runs) / len(runs) <= 0.005  # the worse one almost never
+    assert sum(run not in (1, None) for run in runs) / len(runs) <= 0.01  # a worse one: rarely
+    assert None not in runs  # the horizon always ends it
 
 
-def test_the_rule_rarely_stops_when_there_is_no_difference():
-    """Equal CTRs up to the 60,000-impression cap: measured 4.2 % of runs declaring a winner
-    at any of 30 looks, 2.2 % within 20,000 impressions."""
-    runs = [_simulate([0.05, 0.05], looks=30, seed=seed) for seed in range(1000)]
-    assert sum(run is not None for run in runs) / len(runs) <= 0.07
-    early = [_simulate([0.05, 0.05], looks=10, seed=seed) for seed in range(1000)]
-    assert sum(run is not None for run in early) / len(early) <= 0.035
+@pytest.mark.parametrize("baseline", [0.02, 0.05, 0.10])
+def test_the_rule_rarely_stops_early_when_there_is_no_difference(baseline):
+    """Equal CTRs: a stop before the 20,000-impression horizon in ≤ 4 % of 600 seeded runs
+    (measured 1.5–2.7 % with two variants)."""
+    early = [_simulate([baseline, baseline], looks=9, seed=seed) for seed in range(600)]
+    assert sum(run is not None for run in early) / len(early) <= 0.04
 
 
-def test_the_rule_waits_for_the_minimum_and_ends_at_the_cap():
+def test_the_rule_waits_for_the_minimum_and_keeps_the_leader_at_the_horizon():
     lopsided = [ArmStats("A", 4_999, 100), ArmStats("B", 4_999, 900)]
     assert not decide(lopsided).stopped  # under 5,000 impressions, however clear
-    even = [ArmStats("A", 60_000, 3_000), ArmStats("B", 60_000, 3_010)]
+    close = [ArmStats("A", 19_999, 400), ArmStats("B", 19_999, 430)]
+    assert not decide(close).stopped  # no significance before the horizon
+    even = [ArmStats("A", 20_000, 400), ArmStats("B", 20_000, 430), ArmStats("C", 20_000, 410)]
     decision = decide(even)
-    assert decision.stopped and decision.winner is None and "no clear difference" in decision.reason
+    assert decision.stopped and decision.winner == "B" and "best estimate" in decision.reason
+    assert kept_variant(decision, even) == ("B", decision.reason)
 
 
 def test_a_winner_that_lowers_view_duration_is_not_kept():
@@ -219,3 +228,66 @@ def test_sensor_advances_running_experiments_and_starts_the_newest(data_dir):
         )
         requests = list(thumbnail_experiment_sensor(context))
     assert [r.partition_key for r in requests] == [DATE, "2026-11-29"]
+    assert {r.run_key.split("-", 4)[4] for r in requests} == {reporting_day()}
+
+
+def test_the_experiment_day_is_the_reports_pacific_day():
+    """The reach report files impressions under Pacific Time days: rotating at midnight UTC
+    showed the next variant for the last 8 hours of each reported day."""
+    utc = dt.UTC
+    assert reporting_day(dt.datetime(2026, 11, 29, 7, 59, tzinfo=utc)) == "2026-11-28"  # PST
+    assert reporting_day(dt.datetime(2026, 11, 29, 8, 0, tzinfo=utc)) == "2026-11-29"
+    assert reporting_day(dt.datetime(2026, 7, 1, 6, 59, tzinfo=utc)) == "2026-06-30"  # PDT
+    assert reporting_day(dt.datetime(2026, 7, 1, 7, 0, tzinfo=utc)) == "2026-07-01"
+
+
+def test_every_page_of_reports_is_read_and_a_backfill_wins(data_dir, instance, server, tmp_path):
+    """jobs.reports.list pages (only the first was read) and lists newest first: a backfill
+    report, YouTube's correction of a day, was overwritten by the original it corrects."""
+    _stage(data_dir)
+    live = _live(server, tmp_path)
+    assert _run(data_dir, instance, _day(0), youtube=live).success  # starts on day 0
+    _reach(server, {"A": 0.05, "B": 0.05, "C": 0.05}, days=3, impressions=1_000)
+    server.fake.reach_backfill[(VIDEO, _day(1))] = (1_200, 0.1)
+    server.fake.report_page_size = 2  # 4 reports: two pages
+    assert _run(data_dir, instance, _day(3), youtube=live).success
+    rows = Warehouse(str(data_dir / "warehouse.duckdb")).query(
+        "SELECT day, impressions, clicks FROM thumbnail_reach ORDER BY day"
+    )
+    assert [(r["day"], r["impressions"], r["clicks"]) for r in rows] == [
+        (_day(0), 1_000, 50), (_day(1), 1_200, 120), (_day(2), 1_000, 50)
+    ]  # fmt: skip
+
+
+def test_an_experiment_ends_after_max_days():
+    """A release with few impressions rotated (50 units a day) for ever, and the sensor
+    starts one for every new release: the running experiments grew without bound."""
+    few = [ArmStats("A", 900, 20), ArmStats("B", 1_000, 30), ArmStats("C", 800, 10)]
+    assert not decide(few, RULE, days_run=20).stopped
+    ended = decide(few, RULE, days_run=21)
+    assert ended.stopped and ended.winner is None and "A stays" in ended.reason
+    assert kept_variant(ended, few)[0] == "A"
+    enough = [ArmStats("A", 6_000, 120), ArmStats("B", 6_000, 140), ArmStats("C", 6_000, 125)]
+    assert not decide(enough, RULE, days_run=20).stopped
+    kept = decide(enough, RULE, days_run=21)
+    assert kept.stopped and kept.winner == "B" and "21 days" in kept.reason
+
+
+def test_the_live_experiment_stops_rotating_at_max_days(data_dir, instance, server, tmp_path):
+    images = _stage(data_dir)
+    live = _live(server, tmp_path)
+    config = {"as_of": _day(0), "max_days": 2}
+
+    def run(day):
+        return dg.materialize(
+            ASSETS, selection=[thumbnail_experiment], partition_key=DATE, instance=instance,
+            resources={**make_resources(data_dir), "youtube": live}, raise_on_error=False,
+            run_config={"ops": {"thumbnail_experiment": {"config": {**config, "as_of": day}}}},
+        )  # fmt: skip
+
+    assert run(_day(0)).success and run(_day(1)).success
+    assert server.count(THUMBNAIL_SET) == 2
+    result = run(_day(2))  # no reach at all: A stays
+    assert result.success and _shown(result)["state"].value == "decided"
+    assert server.fake.thumbnails[VIDEO] == images["A"] and server.count(THUMBNAIL_SET) == 3
+    assert run(_day(3)).success and server.count(THUMBNAIL_SET) == 3  # nothing more

@@ -90,6 +90,10 @@ class FakeYouTube:
         # (video id, YYYY-MM-DD) → (impressions, click-through as a fraction).
         self.reporting_jobs: list[dict[str, Any]] = []
         self.reach: dict[tuple[str, str], tuple[int, float]] = {}
+        # Backfill reports (the real API's corrections of a day already delivered: newer,
+        # listed first, their rows replace the day's): same keys as ``reach``.
+        self.reach_backfill: dict[tuple[str, str], tuple[int, float]] = {}
+        self.report_page_size = 100  # jobs.reports.list pages (nextPageToken)
         self.replies: dict[str, list[dict[str, Any]]] = {}
 
     def _comment(self, video_id: str, author: str, channel_id: str, text: str) -> dict[str, Any]:
@@ -522,18 +526,32 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, "notFound", "no such job")
         since = query.get("startTimeAtOrAfter", "")[:10]
         days = sorted({day for _, day in self.fake.reach if day >= since})
+        backfilled = sorted({day for _, day in self.fake.reach_backfill if day >= since})
         host = self.headers.get("Host")
-        reports = [{"id": f"report-{day}", "jobId": job_id, "startTime": f"{day}T08:00:00Z",
-                    "endTime": f"{day}T08:00:00Z",
-                    "downloadUrl": f"http://{host}/v1/media/CHANNEL/{job_id}/{day}?alt=media"}
-                   for day in days]  # fmt: skip
-        return self._reply(200, {"reports": reports})
+        url = f"http://{host}/v1/media/CHANNEL/{job_id}/{{}}?alt=media"
+        # Newest first, as the API lists them: a backfill (created later) before its day.
+        reports = [{"id": f"report-{day}-backfill", "jobId": job_id,
+                    "startTime": f"{day}T08:00:00Z", "endTime": f"{day}T08:00:00Z",
+                    "createTime": f"{day}T23:00:00Z", "downloadUrl": url.format(f"{day}-backfill")}
+                   for day in reversed(backfilled)]  # fmt: skip
+        reports += [{"id": f"report-{day}", "jobId": job_id, "startTime": f"{day}T08:00:00Z",
+                     "endTime": f"{day}T08:00:00Z", "createTime": f"{day}T12:00:00Z",
+                     "downloadUrl": url.format(day)}
+                    for day in reversed(days)]  # fmt: skip
+        start = int(query.get("pageToken") or 0)
+        page = {"reports": reports[start : start + self.fake.report_page_size]}
+        if start + self.fake.report_page_size < len(reports):
+            page["nextPageToken"] = str(start + self.fake.report_page_size)
+        return self._reply(200, page)
 
     def _download_report(self, resource: str) -> None:
         day = resource.rsplit("/", 1)[-1]
+        rows = self.fake.reach
+        if day.endswith("-backfill"):
+            day, rows = day.removesuffix("-backfill"), self.fake.reach_backfill
         lines = ["date,channel_id,video_id,video_thumbnail_impressions,"
                  "video_thumbnail_impressions_ctr"]  # fmt: skip
-        for (video_id, reach_day), (impressions, ctr) in sorted(self.fake.reach.items()):
+        for (video_id, reach_day), (impressions, ctr) in sorted(rows.items()):
             if reach_day == day:
                 lines.append(f"{day.replace('-', '')},{CHANNEL_ID},{video_id},{impressions},{ctr}")
         payload = ("\n".join(lines) + "\n").encode("utf-8")

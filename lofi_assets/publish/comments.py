@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -127,11 +128,22 @@ def load_rules() -> CommentRules:
     return CommentRules(tuple(categories), styles, replies)
 
 
+_UNSPACED_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL")
+
+
+def _word_pattern(word: str) -> str:
+    """A style word as a whole word; in scripts written without spaces between words
+    (Japanese, Chinese; Korean attaches particles: 재즈를) it is found inside the text."""
+    if any(unicodedata.name(c, "").startswith(_UNSPACED_SCRIPTS) for c in word):
+        return re.escape(word)
+    return rf"(?<!\w){re.escape(word)}(?!\w)"
+
+
 def requested_style(text: str, rules: CommentRules) -> str | None:
     """The first style preset one of whose words the text names as a word."""
     lowered = text.lower()
     for style, words in rules.styles.items():
-        if any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", lowered) for word in words):
+        if any(re.search(_word_pattern(word.lower()), lowered) for word in words):
             return style
     return None
 
@@ -152,6 +164,31 @@ def classify(text: str, rules: CommentRules) -> Classification:
 
 
 _ENVIRONMENT = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+MAX_AUTHOR_CHARS = 40  # of a viewer's name in a drafted reply
+_KEPT_FORMAT_CHARS = {"\u200c", "\u200d"}  # ZWNJ/ZWJ: scripts and emoji sequences need them
+FALLBACK_AUTHOR = "friend"
+
+
+def plain_text(text: str) -> str:
+    """``text`` without control and format characters (terminal escapes, bidi overrides such
+    as U+202E that reorder what an operator reads, zero-width spaces), whitespace collapsed:
+    a viewer's text or name fit to show in a terminal or to quote in a reply."""
+    kept = (
+        " " if c.isspace() else c
+        for c in text
+        if c.isspace() or c in _KEPT_FORMAT_CHARS or unicodedata.category(c) not in ("Cc", "Cf")
+    )
+    return " ".join("".join(kept).split())
+
+
+def reply_name(author: str, rules: CommentRules) -> str:
+    """The viewer's name as a reply quotes it: plain (``plain_text``), at most
+    ``MAX_AUTHOR_CHARS``, and ``FALLBACK_AUTHOR`` for a name that is empty or that the spam
+    rules match (a name like "free subs at scam.example" is not repeated by the channel)."""
+    name = plain_text(author)[:MAX_AUTHOR_CHARS].strip()
+    if not name or classify(name, rules).category == "spam":
+        return FALLBACK_AUTHOR
+    return name
 
 
 def draft_reply(
@@ -166,7 +203,11 @@ def draft_reply(
     rng = random.Random(stable_seed("comment reply", thread.comment_id))
     style = get_style(classification.style).display_name if classification.style else ""
     text = _ENVIRONMENT.from_string(rng.choice(templates)).render(
-        author=thread.author, title=title, channel=channel, tracklist=tracklist, style=style
+        author=reply_name(thread.author, rules),
+        title=title,
+        channel=channel,
+        tracklist=tracklist,
+        style=style,
     )
     return text[:MAX_COMMENT_CHARS]
 
@@ -218,11 +259,13 @@ class CommentQueue:
         return self.warehouse.query(sql + " ORDER BY release_date, comment_id", parameters)
 
     def decide(self, comment_ids: Sequence[str], approve: bool) -> list[str]:
-        """Approve (or reject) pending comments; returns the ids changed.
+        """Approve (or reject) comments with a draft that was not sent: pending ones, and an
+        operator may change their mind (approved → rejected before the reply is posted,
+        rejected → approved); returns the ids changed.
 
         Raises:
-            CommentQueueError: an id the queue does not hold, or one not pending (posted,
-                spam, without a draft); nothing is changed then.
+            CommentQueueError: an id the queue does not hold, or one that cannot be decided
+                (posting, posted, spam, without a draft); nothing is changed then.
         """
         wanted = list(dict.fromkeys(comment_ids))
         rows = {row["comment_id"]: row for row in self.rows()}
@@ -232,16 +275,34 @@ class CommentQueue:
                 f"No comment {', '.join(unknown)} in the queue: see `lofi comments list`"
             )
         target = "approved" if approve else "rejected"
-        refused = [c for c in wanted if rows[c]["status"] not in ("pending", target)]
+        undecided = ("pending", "approved", "rejected")
+        refused = [c for c in wanted if rows[c]["status"] not in undecided]
         if refused:
             states = ", ".join(f"{c} is {rows[c]['status']}" for c in refused)
-            raise CommentQueueError(f"Only pending comments can be {target}: {states}")
-        changed = [c for c in wanted if rows[c]["status"] == "pending"]
+            raise CommentQueueError(
+                f"Only comments whose reply was not sent can be {target}: {states}"
+            )
+        changed = [c for c in wanted if rows[c]["status"] != target]
+        # Guarded by the status: a run that began posting meanwhile keeps its row.
         self.warehouse.execute_many(
-            [("UPDATE comment_queue SET status = ?, updated_at = ? WHERE comment_id = ?",
+            [("UPDATE comment_queue SET status = ?, updated_at = ? WHERE comment_id = ? "
+              "AND status IN ('pending', 'approved', 'rejected')",
               [target, _now(), c]) for c in changed]
         )  # fmt: skip
         return changed
+
+    def claim(self, comment_id: str) -> bool:
+        """Mark an approved (or ``posting``) reply ``posting`` before it is sent; False when
+        the operator withdrew the approval meanwhile (nothing may be sent then)."""
+        self.warehouse.execute(
+            "UPDATE comment_queue SET status = 'posting', updated_at = ? WHERE comment_id = ? "
+            "AND status IN ('approved', 'posting')",
+            [_now(), comment_id],
+        )
+        rows = self.warehouse.query(
+            "SELECT status FROM comment_queue WHERE comment_id = ?", [comment_id]
+        )
+        return bool(rows) and rows[0]["status"] == "posting"
 
     def set_status(self, comment_id: str, status: str, reply_id: str | None = None) -> None:
         self.warehouse.execute(
@@ -278,7 +339,11 @@ def feed_style_requests(
 ) -> list[str]:
     """A style boost (``STYLE_REQUEST_BOOST_FACTOR``, from ``effective_from``) for every
     ``threshold`` requests of a style, as breakouts add theirs (``feedback.add_boost``, one per
-    key: ``requests-<style>-<n>``, so a re-run adds none). Returns the keys added."""
+    key: ``requests-<style>-<n>``, so a re-run adds none). Returns the keys added.
+
+    Raises ConfigError for a threshold below 1."""
+    if threshold < 1:
+        raise ConfigError(f"style_request_threshold {threshold}: give 1 or more requests")
     added = []
     for style, count in sorted(counts.items()):
         for step in range(1, count // threshold + 1):
@@ -371,13 +436,16 @@ class CommentManager:
 
     def run(
         self, *, release_date: str, video_id: str, title: str, channel: str, tracklist: str,
-        rules: CommentRules,
+        rules: CommentRules, other_video_ids: Sequence[str] = (),
     ) -> CommentRunOutcome:  # fmt: skip
-        """Queue the video's new comments with drafts, post the approved replies, post the
-        tracklist comment once. Raises PublishError (quota, 403 …) and TimeoutError."""
+        """Queue the new comments of the release's video and of ``other_video_ids`` (the
+        day's Short) with drafts, post the approved replies, post the tracklist comment once
+        (on the release's video). Raises PublishError (quota, 403 …) and TimeoutError."""
         ours = self.channel_id()
         threads = self.threads(video_id)
-        theirs = [t for t in threads if t.author_channel_id != ours]
+        others = [t for other in dict.fromkeys(other_video_ids) if other != video_id
+                  for t in self.threads(other)]  # fmt: skip
+        theirs = [t for t in [*threads, *others] if t.author_channel_id != ours]
         known = self.queue.known([t.comment_id for t in theirs])
         queued: dict[str, int] = {}
         for thread in theirs:
@@ -410,7 +478,9 @@ class CommentManager:
                     self.queue.set_status(comment_id, "posted", mine[0]["id"])
                     self.log(f"Reply to {comment_id} was already posted: adopted {mine[0]['id']}")
                     continue
-            self.queue.set_status(comment_id, "posting")
+            if not self.queue.claim(comment_id):
+                self.log(f"Reply to {comment_id} is no longer approved: not sent")
+                continue
             reply = self.execute(reply_request(self.youtube, comment_id, text), "post a reply")
             self.queue.set_status(comment_id, "posted", reply["id"])
             posted.append(comment_id)

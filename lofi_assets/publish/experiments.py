@@ -9,26 +9,41 @@ impressions and impression click-through of the video are read from the YouTube 
 ``video_thumbnail_impressions_ctr`` per video and day; a daily bulk report, so the rule sees
 days, not minutes; https://developers.google.com/youtube/reporting/v1/reports/channel_reports).
 A day's numbers count for the variant shown that day; its average view duration comes from the
-analytics snapshot (``video_daily``).
+analytics snapshot (``video_daily``). The reports' days are Pacific Time days (as YouTube
+Analytics' are), so the experiment's day is too (``reporting_day``): a variant is set shortly
+after midnight in Los Angeles (the sensor looks hourly), not at midnight UTC, which would have
+shown the next variant for the last 8 hours (a third) of every reported day.
 
-**The stopping rule** (``decide``) is Bayesian: each variant's CTR has a Beta(1 + clicks,
-1 + impressions − clicks) posterior (uniform prior). Once every variant has ``min_impressions``
-(5,000), the leader (highest posterior mean) wins when, against every other variant,
-P(leader's CTR > other's) ≥ 1 − ``alpha`` (``alpha`` = 0.003), the probability taken from the
-normal approximation of the two posteriors (accurate at thousands of impressions). At
-``max_impressions`` (60,000 a variant) without a winner the experiment ends "no clear
-difference" and A stays. Checked after every day (a sequential test), the rule was tuned by
-simulation (``test_thumbnail_experiment.py``, 1,000 seeded runs each, a look every 2,000
-impressions a variant): at a 5 % baseline CTR and a true lift of 20 %, the better of two
-variants wins within 20,000 impressions each in 96.6 % of runs (the worse one in none; 94.5 %
-with three variants, 89.4 % at a 4 % baseline); with no difference, a winner is declared in
-4.2 % of runs up to the cap (2.2 % within 20,000 impressions).
+**The stopping rule** (``decide``) is Bayesian with a fixed horizon: each variant's CTR has a
+Beta(1 + clicks, 1 + impressions − clicks) posterior (uniform prior). Once every variant has
+``min_impressions`` (5,000), the leader (highest posterior mean) wins early when, against every
+other variant, P(leader's CTR > other's) ≥ 1 − ``alpha`` (``alpha`` = 0.003), the probability
+taken from the normal approximation of the two posteriors (accurate at thousands of
+impressions). At the horizon, ``max_impressions`` (20,000 a variant), the leader is kept: an
+early stop needs strong evidence, but at the horizon the best estimate is the best choice (when
+the variants truly do not differ, keeping any of them costs nothing). Waiting for significance
+instead cannot work at lo-fi CTRs: at a 2 % CTR, 20,000 impressions a variant hold ~400 clicks,
+too few for a 20 % lift to pass a strict test (it did in 57 % of runs, 39 % with three
+variants; the rule before 2026-11-30 then kept A).
+
+Checked after every day (a sequential test), the rule was simulated
+(``test_thumbnail_experiment.py``, seeded runs, a look every 2,000 impressions a variant): with
+a true lift of 20 % the better variant is kept within 20,000 impressions each in ≥ 99.4 % of
+runs at every baseline CTR from 2 % to 10 %, two or three variants (the worse one ≤ 0.3 %, at
+2 %); with no difference, an early stop (before the horizon) happens in 1.5–2.7 % of runs.
 
 **Never a winner that costs watch time**: a winner whose average view duration over its days
 is below the control's (A's) is not kept; A stays, and the decision says why.
 
-Quota: thumbnails.set 50 a day while running (+50 once for the winner); the Reporting API has
-its own quota and reads cost no Data API units.
+**A horizon in days too**: an experiment ends after ``max_days`` (21): the leader is kept
+when every variant reached ``min_impressions``, else A stays. Without it a release with few
+impressions rotated for ever, and as the sensor starts one for every new release, the running
+experiments (50 units a day each) grew without bound.
+
+Quota: thumbnails.set 50 a day while running (+50 once for the winner): at most 21 running
+at once, so ≤ 1,050 a day at worst, about 50–150 a day for a channel whose releases reach the
+horizon in a week or less; the Reporting API has its own quota and reads cost no Data API
+units.
 """
 
 from __future__ import annotations
@@ -40,6 +55,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from googleapiclient.http import MediaFileUpload
 from scipy.stats import norm
@@ -50,10 +66,15 @@ from lofi_assets.publish.warehouse import Warehouse
 VARIANTS = ("A", "B", "C")
 CONTROL = "A"
 REACH_REPORT_TYPE = "channel_reach_basic_a1"
+# The time zone of the Reporting (and Analytics) API's days.
+REPORTING_TIMEZONE = "America/Los_Angeles"
 REPORT_JOB_NAME = "lofi-empire thumbnail experiments"
 DEFAULT_ALPHA = 0.003
 DEFAULT_MIN_IMPRESSIONS = 5_000
-DEFAULT_MAX_IMPRESSIONS = 60_000
+DEFAULT_MAX_IMPRESSIONS = 20_000  # the horizon: the leader is kept there
+# And a horizon in days: a release that draws few impressions would rotate (50 units a day)
+# for ever, and the sensor starts an experiment for every new release.
+DEFAULT_MAX_DAYS = 21
 EXPERIMENT_TABLES = (
     """CREATE TABLE IF NOT EXISTS thumbnail_experiments (
         release_date VARCHAR PRIMARY KEY,
@@ -107,11 +128,23 @@ class StoppingRule:
     alpha: float = DEFAULT_ALPHA
     min_impressions: int = DEFAULT_MIN_IMPRESSIONS
     max_impressions: int = DEFAULT_MAX_IMPRESSIONS
+    max_days: int = DEFAULT_MAX_DAYS
+
+    def __post_init__(self) -> None:
+        if self.max_days < 1:
+            raise ConfigError(f"max_days {self.max_days}: give 1 or more days")
+        if not 0.0 < self.alpha < 0.5:
+            raise ConfigError(f"alpha {self.alpha} must lie between 0 and 0.5 (0.003 by default)")
+        if not 1 <= self.min_impressions <= self.max_impressions:
+            raise ConfigError(
+                f"impressions a variant: need 1 ≤ min ({self.min_impressions:,}) ≤ max "
+                f"({self.max_impressions:,})"
+            )
 
 
 @dataclass(frozen=True)
 class Decision:
-    """``winner`` None: keep running (``stopped`` False) or no clear difference at the cap.
+    """``winner`` None: keep running (``stopped`` False); at the horizon the leader wins.
     ``probability``: P(leader better than the closest other) under the posteriors."""
 
     stopped: bool
@@ -126,9 +159,13 @@ def _posterior(arm: ArmStats) -> tuple[float, float]:
     return a / (a + b), a * b / ((a + b) ** 2 * (a + b + 1.0))
 
 
-def decide(arms: Sequence[ArmStats], rule: StoppingRule = StoppingRule()) -> Decision:
-    """The stopping rule on the variants' totals so far (module docstring). Raises
-    ConfigError for fewer than two variants."""
+def decide(
+    arms: Sequence[ArmStats], rule: StoppingRule = StoppingRule(), days_run: int | None = None
+) -> Decision:
+    """The stopping rule on the variants' totals so far (module docstring), after
+    ``days_run`` days of the experiment (None: no limit in days). At ``rule.max_days`` it
+    ends: the leader is kept when every variant has ``min_impressions``, else no winner (the
+    control stays). Raises ConfigError for fewer than two variants."""
     if len(arms) < 2:
         raise ConfigError("An experiment needs at least two variants")
     posteriors = {arm.variant: _posterior(arm) for arm in arms}
@@ -140,15 +177,26 @@ def decide(arms: Sequence[ArmStats], rule: StoppingRule = StoppingRule()) -> Dec
         for name, (m, v) in posteriors.items() if name != leader
     )  # fmt: skip
     fewest = min(arm.impressions for arm in arms)
+    out_of_days = days_run is not None and days_run >= rule.max_days
+    if fewest < rule.min_impressions and out_of_days:
+        return Decision(True, None, leader, probability,
+                        f"only {fewest:,} impressions a variant in {days_run} days (the minimum "
+                        f"is {rule.min_impressions:,}): no winner, {CONTROL} stays")  # fmt: skip
     if fewest < rule.min_impressions:
         return Decision(False, None, leader, probability,
                         f"collecting: {fewest:,} of {rule.min_impressions:,} impressions")  # fmt: skip
     if probability >= 1 - rule.alpha:
         return Decision(True, leader, leader, probability,
                         f"{leader} is better with probability {probability:.4f}")  # fmt: skip
-    if fewest >= rule.max_impressions:
-        return Decision(True, None, leader, probability,
-                        f"no clear difference after {fewest:,} impressions a variant")  # fmt: skip
+    if fewest >= rule.max_impressions or out_of_days:  # the horizon: keep the best estimate
+        after = (
+            f"{days_run} days"
+            if fewest < rule.max_impressions
+            else f"{fewest:,} impressions a variant"
+        )
+        return Decision(True, leader, leader, probability,
+                        f"{leader} leads after {after} (probability {probability:.4f}, no "
+                        "early stop): the best estimate is kept")  # fmt: skip
     return Decision(False, None, leader, probability,
                     f"running: {leader} leads with probability {probability:.4f}")  # fmt: skip
 
@@ -169,6 +217,13 @@ def kept_variant(decision: Decision, arms: Sequence[ArmStats]) -> tuple[str, str
             f"{control.average_view_duration_s:.0f} s): kept {CONTROL}"
         )
     return decision.winner, decision.reason
+
+
+def reporting_day(now: dt.datetime | None = None) -> str:
+    """The day (YYYY-MM-DD) the reach reports would file ``now`` (aware; default: now) under:
+    its date in Pacific Time."""
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.astimezone(ZoneInfo(REPORTING_TIMEZONE)).date().isoformat()
 
 
 def variant_for_day(started_on: str, day: str) -> str:
@@ -332,16 +387,29 @@ class ThumbnailExperiment:
         return job_id
 
     def read_reach(self, video_ids: Sequence[str], since: str) -> int:
-        """Download the reach reports of days from ``since`` on; store the rows of
-        ``video_ids``. Returns the rows stored."""
+        """Download the reach reports of days from ``since`` on (every page of the list);
+        store the rows of ``video_ids``, oldest report first so that a backfill report
+        (YouTube's correction of days already delivered) replaces them. Returns the rows
+        stored."""
         job_id = self._reach_job()
         start = f"{since}T00:00:00Z"
-        listed = self.execute(
-            self.clients.reporting.jobs().reports().list(jobId=job_id, startTimeAtOrAfter=start),
-            "list reach reports",
-        )
+        reports, token = [], None
+        while True:  # every page of the list
+            options = {"pageToken": token} if token else {}
+            listed = self.execute(
+                self.clients.reporting.jobs()
+                .reports()
+                .list(jobId=job_id, startTimeAtOrAfter=start, **options),
+                "list reach reports",
+            )
+            reports += listed.get("reports", [])
+            token = listed.get("nextPageToken")
+            if not token:
+                break
+        # Oldest first: a backfill report (created later) replaces the rows of its day.
+        reports.sort(key=lambda report: (report.get("createTime", ""), report.get("id", "")))
         wanted, stored = set(video_ids), 0
-        for report in listed.get("reports", []):
+        for report in reports:
             resource = report["downloadUrl"].split("/v1/media/", 1)[1].split("?", 1)[0]
             data = self.execute(
                 self.clients.reporting.media().download_media(resourceName=resource),
@@ -376,7 +444,8 @@ class ThumbnailExperiment:
                                      str(row["winner"]), str(row["decision"]), arms)  # fmt: skip
         stored = self.read_reach([video_id], started)
         arms = self.store.arms(release_date, video_id, today)
-        decision = decide(arms, self.rule)
+        days_run = (dt.date.fromisoformat(today) - dt.date.fromisoformat(started)).days
+        decision = decide(arms, self.rule, days_run)
         if decision.stopped:
             kept, reason = kept_variant(decision, arms)
             self.set_thumbnail(video_id, variant_paths[kept])

@@ -24,6 +24,7 @@ description 5000 UTF-8 bytes) by ``metadata.fit_text``/``fit_paragraphs`` and ju
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -97,6 +98,7 @@ def language_templates(language: str) -> LanguageTemplates:
     Raises:
         ConfigError: no file for the language, or a file without titles, paragraphs or words.
     """
+    language = normalize_language(language)  # never a path outside localized/
     path = localized_dir() / f"{language}.yaml"
     if not path.is_file():
         available = sorted(p.stem for p in localized_dir().glob("*.yaml"))
@@ -124,10 +126,32 @@ def language_templates(language: str) -> LanguageTemplates:
     )
 
 
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+
+
+def normalize_language(tag: str) -> str:
+    """A BCP-47 tag in its conventional case (``PT-br`` → ``pt-BR``, `` ja `` → ``ja``, RFC
+    5646 §2.1.1: tags are case-insensitive), as YouTube lists them. Raises ConfigError for
+    something that is not a tag (a path, an empty string)."""
+    text = tag.strip().replace("_", "-")
+    if not _LANGUAGE_TAG.fullmatch(text):
+        raise ConfigError(
+            f"Language {tag!r} is not a BCP-47 tag: use e.g. {DEFAULT_LANGUAGE}, es, pt-BR"
+        )
+    first, *rest = text.split("-")
+    parts = [first.lower()]
+    for part in rest:
+        parts.append(part.upper() if len(part) == 2 else part.title() if len(part) == 4
+                     else part.lower())  # fmt: skip
+    return "-".join(parts)
+
+
 def validate_languages(languages: Sequence[str]) -> list[str]:
-    """The localized languages of ``languages`` (the default language left out), in order,
-    without repeats. Raises ConfigError for a language without templates."""
-    wanted = [language for language in dict.fromkeys(languages) if language != DEFAULT_LANGUAGE]
+    """The localized languages of ``languages`` (normalized, ``normalize_language``; the
+    default language left out), in order, without repeats. Raises ConfigError for a language
+    that is not a tag or has no templates."""
+    normalized = [normalize_language(language) for language in languages]
+    wanted = [language for language in dict.fromkeys(normalized) if language != DEFAULT_LANGUAGE]
     for language in wanted:
         language_templates(language)
     return wanted

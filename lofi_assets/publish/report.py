@@ -7,8 +7,9 @@ does: no plotting stack); ``build_message`` renders ``assets_library/report/chan
 (Jinja2, autoescaped) into a ``multipart/alternative`` message (plain text + HTML) whose HTML
 part is ``multipart/related`` with the PNGs inline (``cid:`` references, RFC 2387/RFC 2392).
 
-Sending is SMTP with the standard library (``smtplib``, STARTTLS when asked, login when a user
-is set); its settings come from the environment (``SmtpSettings.from_environment``). A week is
+Sending is SMTP with the standard library (``smtplib``, STARTTLS when asked, implicit TLS on
+port 465 or when ``LOFI_SMTP_SSL`` is set, login when a user is set); its settings come from
+the environment (``SmtpSettings.from_environment``). A week is
 sent once: the ``report_sends`` table records it, and a re-run finds it there. The Message-ID
 is derived from the channel and the week, so even a send whose record was lost reaches the
 owner as the same message, which mail clients show once.
@@ -21,6 +22,7 @@ bills them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import os
 import smtplib
@@ -45,6 +47,9 @@ SMTP_PORT_ENV = "LOFI_SMTP_PORT"
 SMTP_USER_ENV = "LOFI_SMTP_USER"
 SMTP_PASSWORD_ENV = "LOFI_SMTP_PASSWORD"  # a secret: never logged (redaction.py masks it)
 SMTP_STARTTLS_ENV = "LOFI_SMTP_STARTTLS"
+# Implicit TLS (SMTPS, RFC 8314 §3.3: submission over TLS on port 465), the default on 465.
+SMTP_SSL_ENV = "LOFI_SMTP_SSL"
+SMTPS_PORT = 465
 REPORT_TO_ENV = "LOFI_REPORT_TO"
 REPORT_FROM_ENV = "LOFI_REPORT_FROM"
 # The addresses of a dry run's .eml (no settings: the message is built the same way).
@@ -167,6 +172,7 @@ def gather_report(
         + (0 if str(u["release_date"]).startswith("short-") else QUOTA_COSTS["thumbnails.set"])
         for u in uploads
     ) + int(items) * QUOTA_COSTS["playlistItems.insert"]  # fmt: skip
+    quota += growth_quota(warehouse, first, last)
     uptime = None
     if _table_exists(warehouse, "radio_health"):
         row = warehouse.query(
@@ -194,6 +200,34 @@ def gather_report(
         uploads=len(uploads), quota_units=quota, radio_uptime_pct=uptime,
         experiments=experiments,
     )  # fmt: skip
+
+
+# What the growth assets' writes cost (units per row written that week): a reply or the
+# tracklist comment (comments.insert / commentThreads.insert), a thumbnail set by an
+# experiment (each rotation, and the winner's), and keyword research's recorded units.
+GROWTH_QUOTA_QUERIES = (
+    ("comment_queue", "SELECT 50 * count(*) AS units FROM comment_queue "
+     "WHERE status = 'posted' AND substr(updated_at, 1, 10) BETWEEN ? AND ?"),
+    ("pinned_comments", "SELECT 50 * count(*) AS units FROM pinned_comments "
+     "WHERE state = 'posted' AND substr(updated_at, 1, 10) BETWEEN ? AND ?"),
+    ("thumbnail_rotations", "SELECT 50 * count(*) AS units FROM thumbnail_rotations "
+     "WHERE substr(set_at, 1, 10) BETWEEN ? AND ?"),
+    ("thumbnail_experiments", "SELECT 50 * count(*) AS units FROM thumbnail_experiments "
+     "WHERE state = 'decided' AND substr(updated_at, 1, 10) BETWEEN ? AND ?"),
+    ("keyword_searches", "SELECT coalesce(sum(units), 0) AS units FROM keyword_searches "
+     "WHERE substr(fetched_at, 1, 10) BETWEEN ? AND ?"),
+)  # fmt: skip
+
+
+def growth_quota(warehouse: Warehouse, first: str, last: str) -> int:
+    """Units the growth assets' writes spent from ``first`` to ``last`` (UTC days): replies
+    and tracklist comments 50 each, thumbnails set by experiments 50 each, keyword research's
+    recorded units. Tables not made yet count 0."""
+    return sum(
+        int(warehouse.query(sql, [first, last])[0]["units"] or 0)
+        for table, sql in GROWTH_QUOTA_QUERIES
+        if _table_exists(warehouse, table)
+    )
 
 
 def _png(image: Image.Image) -> bytes:
@@ -274,8 +308,15 @@ def render_text(report: WeeklyReport) -> str:
 
 
 def message_id(channel: str, week: str) -> str:
-    """The week's Message-ID: the same for every attempt of the week (RFC 5322 §3.6.4)."""
-    slug = "".join(c if c.isalnum() else "-" for c in channel.lower()).strip("-") or "channel"
+    """The week's Message-ID: the same for every attempt of the week (RFC 5322 §3.6.4).
+
+    A header field is ASCII (RFC 5322 §2.2; an encoded word is not allowed in msg-id), so the
+    channel's slug keeps ASCII letters and digits only; a name with other characters (ローファイ,
+    Café) gets a hash of the whole name, so different channels keep different ids."""
+    slug = "".join(c if c.isascii() and c.isalnum() else "-" for c in channel.lower())
+    slug = slug.strip("-") or "channel"
+    if not channel.isascii():
+        slug += "-" + hashlib.sha256(channel.encode("utf-8")).hexdigest()[:10]
     return f"<channel-report.{week}.{slug}@lofi-empire.local>"
 
 
@@ -316,6 +357,7 @@ class SmtpSettings:
     starttls: bool
     sender: str
     recipient: str
+    implicit_tls: bool = False  # implicit TLS from the first byte (port 465) instead of STARTTLS
 
     def __repr__(self) -> str:  # never the password
         return f"SmtpSettings({self.user or ''}@{self.host}:{self.port} → {self.recipient})"
@@ -341,11 +383,15 @@ class SmtpSettings:
             port = int(env.get(SMTP_PORT_ENV) or DEFAULT_SMTP_PORT)
         except ValueError:
             raise ConfigError(f"{SMTP_PORT_ENV} must be a port number") from None
+        implicit = env.get(SMTP_SSL_ENV, "true" if port == SMTPS_PORT else "false")
+        implicit_tls = implicit.lower() not in ("0", "false", "no")
         return cls(
             host=host, port=port, user=env.get(SMTP_USER_ENV) or None,
             password=env.get(SMTP_PASSWORD_ENV) or None,
-            starttls=env.get(SMTP_STARTTLS_ENV, "true").lower() not in ("0", "false", "no"),
+            starttls=not implicit_tls
+            and env.get(SMTP_STARTTLS_ENV, "true").lower() not in ("0", "false", "no"),
             sender=env.get(REPORT_FROM_ENV) or f"lofi-empire@{host}", recipient=recipient,
+            implicit_tls=implicit_tls,
         )  # fmt: skip
 
 
@@ -358,7 +404,16 @@ def send_message(
     to = recipient or settings.recipient
     named = settings.recipient if recipient is None else "a subscriber"
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_S) as smtp:
+        if (
+            settings.implicit_tls
+        ):  # a server on 465 speaks TLS first: plain SMTP would wait for ever
+            connection = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=SMTP_TIMEOUT_S,
+                context=ssl.create_default_context(),
+            )  # fmt: skip
+        else:
+            connection = smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_S)
+        with connection as smtp:
             if settings.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if settings.user and settings.password:
@@ -370,7 +425,7 @@ def send_message(
         raise ReportError(
             f"Could not send the {'report' if recipient is None else 'newsletter'} to {named} "
             f"via {settings.host}:{settings.port}: {reason or type(error).__name__} — check "
-            f"{SMTP_HOST_ENV}, {SMTP_PORT_ENV}, {SMTP_STARTTLS_ENV} and the login"
+            f"{SMTP_HOST_ENV}, {SMTP_PORT_ENV}, {SMTP_STARTTLS_ENV}/{SMTP_SSL_ENV} and the login"
         ) from None  # smtplib's errors may quote the AUTH exchange
 
 

@@ -24,7 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lofi_assets.publish.metadata import MAX_TITLE_CHARS, fit_text
+from lofi_assets.publish.metadata import (
+    FORBIDDEN_REPLACEMENTS,
+    MAX_TITLE_CHARS,
+    fit_tags,
+    fit_text,
+)
 from lofi_assets.publish.upload import ReleaseUpload, body_problems
 
 SHORTS_HASHTAG = "#Shorts"
@@ -62,12 +67,16 @@ def short_title(title: str) -> str:
     """``title`` then `` #Shorts``, cut at a grapheme boundary so the whole stays within
     YouTube's 100 characters (videos resource, ``snippet.title``)."""
     suffix = f" {SHORTS_HASHTAG}"
+    title = title.translate(FORBIDDEN_REPLACEMENTS)  # YouTube refuses < and > in a title
     return fit_text(title, max_chars=MAX_TITLE_CHARS - len(suffix)) + suffix
 
 
 def short_description(lead: str, url: str, channel_name: str) -> str:
     """The Short's description: ``lead`` and the full release's ``url`` first (the line shown
-    under a Short), the channel, then the hashtags."""
+    under a Short), the channel, then the hashtags. The channel's name and the lead are data:
+    their < and > (which YouTube refuses in a description) become ‹ and ›, as in the release's
+    own metadata."""
+    lead, channel_name = (text.translate(FORBIDDEN_REPLACEMENTS) for text in (lead, channel_name))
     return f"{lead} ▶ {url}\n\n{channel_name} · a new lofi mix every day.\n\n{SHORTS_HASHTAG} #lofi"
 
 
@@ -114,7 +123,9 @@ def short_upload(
         thumbnail_path=None,
         title=text.title,
         description=text.description,
-        tags=[*SHORT_TAGS, *tags],
+        # The release's tags may already fill YouTube's 500 characters: the Short's own
+        # tags go first and the release's least important ones make room.
+        tags=fit_tags([*SHORT_TAGS, *tags]),
         playlists=[],
         publish_at_utc=publish_at_utc,
         default_language=default_language,

@@ -16,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 from googleapiclient.http import MediaFileUpload
+from pydantic import Field, model_validator
 
 from lofi_assets.audio.long_form import week_dates
 from lofi_assets.defs.assets.common import png_markdown, release_asset_options
@@ -56,6 +57,7 @@ from lofi_assets.publish.comments import (
 )
 from lofi_assets.publish.experiments import (
     DEFAULT_ALPHA,
+    DEFAULT_MAX_DAYS,
     DEFAULT_MAX_IMPRESSIONS,
     DEFAULT_MIN_IMPRESSIONS,
     VARIANTS,
@@ -63,6 +65,7 @@ from lofi_assets.publish.experiments import (
     ExperimentStore,
     StoppingRule,
     ThumbnailExperiment,
+    reporting_day,
     variant_for_day,
 )
 from lofi_assets.publish.feedback import BOOSTS_FILE
@@ -247,8 +250,10 @@ class CommentsConfig(dg.Config):
 
     approve: list[str] = []  # comment ids whose drafted reply may be posted
     reject: list[str] = []  # comment ids never to answer
-    max_pages: int = 5  # commentThreads.list pages of 100 read per run (1 unit each)
-    style_request_threshold: int = 5  # requests of a style that add one style boost
+    # commentThreads.list pages of 100 read per run (1 unit each)
+    max_pages: int = Field(default=5, ge=1, le=100)
+    # requests of a style that add one style boost
+    style_request_threshold: int = Field(default=5, ge=1)
 
 
 @dg.asset(
@@ -287,11 +292,16 @@ def comment_replies(
         rules = load_rules()
         name = channel.settings().name
         clients = youtube.clients()
+        # The day's Short draws comments too ("song name?"): read with the release's.
+        short_row = UploadLedger(warehouse.client()).load(f"short-{date}")
+        short_ids = [short_row.video_id] if short_row and short_row.video_id else []
         if not youtube.live:
             video_id = youtube_upload.video_id or "{video_id}"
             requests = [
                 ("channels.list", clients.youtube.channels().list(part="id", mine=True)),
                 ("commentThreads.list", thread_list_request(clients.youtube, video_id)),
+                *(("commentThreads.list", thread_list_request(clients.youtube, short_id))
+                  for short_id in short_ids),
                 ("commentThreads.insert",
                  tracklist_request(clients.youtube, "{channel_id}", video_id, tracklist)),
             ] + [
@@ -319,7 +329,7 @@ def comment_replies(
             )  # fmt: skip
             outcome = manager.run(
                 release_date=date, video_id=video_id, title=document["title"], channel=name,
-                tracklist=tracklist, rules=rules,
+                tracklist=tracklist, rules=rules, other_video_ids=short_ids,
             )  # fmt: skip
             mode, manifest = "live", None
         requests_by_style = queue.style_requests()
@@ -346,6 +356,7 @@ def comment_replies(
         ),
         metadata={
             "mode": mode,
+            "short_read": short_ids[0] if short_ids else "no Short on YouTube",
             "queued": dg.MetadataValue.json(outcome.queued),
             "pending_approval": dg.MetadataValue.int(len(pending)),
             "pending": dg.MetadataValue.md(table if pending else "nothing waits for approval"),
@@ -360,8 +371,9 @@ def comment_replies(
 class KeywordConfig(dg.Config):
     """How much of the day's quota keyword research may spend, and how deep it looks."""
 
-    search_budget_units: int = DEFAULT_BUDGET_UNITS  # search.list is 100 units a query
-    max_results: int = DEFAULT_MAX_RESULTS  # top videos read per query
+    search_budget_units: int = Field(default=DEFAULT_BUDGET_UNITS, ge=0)  # 101 units a query
+    # top videos read per query (search.list's maxResults and videos.list's ids: 1 to 50)
+    max_results: int = Field(default=DEFAULT_MAX_RESULTS, ge=1, le=50)
 
 
 @dg.asset(
@@ -449,10 +461,25 @@ keyword_research_schedule = dg.build_schedule_from_partitioned_job(
 class ExperimentConfig(dg.Config):
     """The stopping rule's settings (publish/experiments.py) and the day the run acts for."""
 
-    as_of: str = ""  # YYYY-MM-DD the run acts for; empty: today (UTC)
-    alpha: float = DEFAULT_ALPHA
-    min_impressions: int = DEFAULT_MIN_IMPRESSIONS
-    max_impressions: int = DEFAULT_MAX_IMPRESSIONS
+    as_of: str = ""  # YYYY-MM-DD the run acts for; empty: today in Pacific Time (the reports')
+    alpha: float = Field(default=DEFAULT_ALPHA, gt=0.0, lt=0.5)
+    min_impressions: int = Field(default=DEFAULT_MIN_IMPRESSIONS, ge=1)
+    max_impressions: int = Field(default=DEFAULT_MAX_IMPRESSIONS, ge=1)
+    max_days: int = Field(default=DEFAULT_MAX_DAYS, ge=1)  # then it ends (module docstring)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ExperimentConfig":
+        if self.as_of:
+            try:
+                dt.date.fromisoformat(self.as_of)
+            except ValueError:
+                raise ValueError(f"as_of {self.as_of!r} is not a day: use YYYY-MM-DD") from None
+        if self.max_impressions < self.min_impressions:
+            raise ValueError(
+                f"max_impressions ({self.max_impressions}) is below min_impressions "
+                f"({self.min_impressions})"
+            )
+        return self
 
 
 @dg.asset(
@@ -478,8 +505,10 @@ def thumbnail_experiment(
     winner kept unless it lowers the average view duration (then A). Results in the warehouse
     (``thumbnail_experiments``) and here; dry-run writes the requests it would send."""
     date = str(context.partition_key)
-    today = config.as_of or dt.datetime.now(dt.UTC).date().isoformat()
-    rule = StoppingRule(config.alpha, config.min_impressions, config.max_impressions)
+    today = config.as_of or reporting_day()
+    rule = StoppingRule(
+        config.alpha, config.min_impressions, config.max_impressions, config.max_days
+    )
     target = artifact_store.partition_dir("thumbnail_experiment", date)
     with domain_failures(artifact_store.root):
         paths = {v: str(artifact_store.resolve(p)) for v, p in thumbnail.variant_paths.items()}
@@ -569,7 +598,7 @@ thumbnail_experiment_job = dg.define_asset_job(
 )
 def thumbnail_experiment_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     """One run per running experiment per day, and one for the newest live release."""
-    today = dt.datetime.now(dt.UTC).date().isoformat()
+    today = reporting_day()  # a new day begins at midnight in Los Angeles, as the reports'
     store = ExperimentStore(warehouse.client())
     running = store.warehouse.query(
         "SELECT release_date FROM thumbnail_experiments WHERE state = 'running'"
@@ -700,18 +729,26 @@ RECENT_RELEASES = 3  # the newest releases whose comments the sensor reads every
     "replies an operator approved (`lofi comments approve`). Never posts without approval.",
 )
 def comment_replies_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    """Run requests: one per release date with approved replies (run key: the approved ids,
-    so an approval is acted on once), and one per recent live release per hour."""
+    """One run request per release date a run is owed, at most one per date an hour: a date
+    whose replies wait (approved, or left ``posting`` by a run that died), and each recent
+    live release (its new comments). The run key names the hour and the waiting replies, so
+    a new approval is acted on at once and a run that failed (quota, 5xx) is tried again the
+    next hour, whichever release the replies belong to."""
     queue = CommentQueue(warehouse.client())
-    approved: dict[str, list[str]] = {}
-    for row in queue.rows(status="approved"):
-        approved.setdefault(row["release_date"], []).append(row["comment_id"])
-    for date, ids in sorted(approved.items()):
-        digest = hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()[:16]
-        yield dg.RunRequest(run_key=f"comments-approved-{date}-{digest}", partition_key=date)
-    hour = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H")
-    for date in recent_live_releases(warehouse.client(), RECENT_RELEASES):
-        yield dg.RunRequest(run_key=f"comments-{date}-{hour}", partition_key=date)
+    waiting: dict[str, list[str]] = {}
+    for status in ("approved", "posting"):
+        for row in queue.rows(status=status):
+            waiting.setdefault(row["release_date"], []).append(f"{row['comment_id']}:{status}")
+    hour = _utc_hour()
+    dates = set(waiting) | set(recent_live_releases(warehouse.client(), RECENT_RELEASES))
+    for date in sorted(dates):
+        ids = sorted(waiting.get(date, []))
+        tag = hashlib.sha256(",".join(ids).encode()).hexdigest()[:16] if ids else "read"
+        yield dg.RunRequest(run_key=f"comments-{date}-{hour}-{tag}", partition_key=date)
+
+
+def _utc_hour() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%d%H")
 
 
 GROWTH_ASSETS = [*GROWTH_DAILY_ASSETS, keyword_research, channel_report]
