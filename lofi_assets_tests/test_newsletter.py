@@ -62,7 +62,7 @@ def week(data_dir):
                         pack.size_bytes, [], CREATOR_LICENCE.licence_id)  # fmt: skip
     write_record(data_dir, "sample_pack", WEEK, record)
     publish_pack(data_dir / "catalog_site", WEEK, pack.zip_path)  # as sample_pack does
-    subscribers = SubscriberList(make_resources(data_dir)["warehouse"].warehouse())
+    subscribers = SubscriberList(make_resources(data_dir)["warehouse"].client())
     for address in CONFIRMED:
         subscribers.confirm(subscribers.subscribe(address))
     subscribers.subscribe(PENDING)
