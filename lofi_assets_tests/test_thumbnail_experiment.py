@@ -107,6 +107,20 @@ def server():
         yield local
 
 
+LOOKS = {
+    "palette": {"A": "golden_hour", "B": "rain_slate", "C": "coffee"},
+    "scene": {"A": "city_dusk", "B": "window_rain", "C": "nature"},
+}
+
+
+def _looks(data) -> dict:
+    rows = Warehouse(str(data / "warehouse.duckdb")).query(
+        "SELECT variant, palette, scene, impressions, result FROM thumbnail_variants "
+        "WHERE release_date = ? ORDER BY variant", [DATE],
+    )  # fmt: skip
+    return {r["variant"]: (r["palette"], r["scene"], r["impressions"], r["result"]) for r in rows}
+
+
 def _stage(data, live=True):
     paths = {}
     for variant, colour in zip("ABC", ("red", "green", "blue"), strict=True):
@@ -114,7 +128,9 @@ def _stage(data, live=True):
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (64, 36), colour).save(path, "JPEG")
         paths[variant] = str(path.relative_to(data))
-    write_record(data, "thumbnail", DATE, ThumbnailRecord(paths, paths["A"], "headline"))
+    record = ThumbnailRecord(paths, paths["A"], "headline", variant_palettes=LOOKS["palette"],
+                             variant_scenes=LOOKS["scene"])  # fmt: skip
+    write_record(data, "thumbnail", DATE, record)
     upload = (UploadRecord("live", None, VIDEO, "scheduled", "2026-11-28T15:00:00Z") if live
               else UploadRecord("dry_run", "m.json", None, "planned", "2026-11-28T15:00:00Z"))  # fmt: skip
     write_record(data, "youtube_upload", DATE, upload)
@@ -156,11 +172,21 @@ def test_rotation_then_the_winner_is_kept_once(data_dir, instance, server, tmp_p
             assert _run(data_dir, instance, _day(offset), youtube=live).success
         assert server.fake.thumbnails[VIDEO] == images["ABC"[offset]]
     assert server.count(THUMBNAIL_SET) == 3
+    assert {v: row[3] for v, row in _looks(data_dir).items()} == dict.fromkeys("ABC", "running")
     _reach(server, {"A": 0.05, "B": 0.08, "C": 0.05})
     result = _run(data_dir, instance, _day(3), youtube=live)
     assert result.success
     shown = _shown(result)
     assert (shown["state"].value, shown["kept"].value) == ("decided", "B")
+    # Each variant's look with its result: the winner is known by palette and scene.
+    assert _looks(data_dir) == {
+        "A": ("golden_hour", "city_dusk", 10_000, "lost"),
+        "B": ("rain_slate", "window_rain", 10_000, "won"),
+        "C": ("coffee", "nature", 10_000, "lost"),
+    }
+    assert shown["favoured_palettes"].value == ["rain_slate"]
+    assert shown["favoured_scenes"].value == ["window_rain"]
+    assert "| palette | rain_slate | 1 | 1 | 0.50 | yes |" in shown["looks_that_win"].value
     assert server.fake.thumbnails[VIDEO] == images["B"] and server.count(THUMBNAIL_SET) == 4
     assert _run(data_dir, instance, _day(4), youtube=live).success  # decided: nothing more
     assert server.count(THUMBNAIL_SET) == 4
@@ -185,6 +211,7 @@ def test_a_winner_with_shorter_views_keeps_a(data_dir, instance, server, tmp_pat
     assert result.success and _shown(result)["kept"].value == "A"
     assert "lowered the average view duration" in _shown(result)["reason"].value
     assert server.fake.thumbnails[VIDEO] == images["A"]
+    assert [row[3] for row in _looks(data_dir).values()] == ["won", "lost", "lost"]  # A kept
 
 
 def test_dry_run_writes_the_exact_requests(data_dir, instance):

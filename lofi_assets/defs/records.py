@@ -83,6 +83,10 @@ class ThumbnailRecord:
     headline: str
     scene: str = ""  # variant A's scene: the video's overlay follows it (rain at a window)
     input_sha256: dict[str, str] = field(default_factory=dict)  # built from (lineage.py)
+    # Each variant's look ("A" → palette name / scene name): the experiment records them with
+    # its results so winners are known by look. Empty in records written before 2026-11-30.
+    variant_palettes: dict[str, str] = field(default_factory=dict)
+    variant_scenes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,16 @@ when every variant reached ``min_impressions``, else A stays. Without it a relea
 impressions rotated for ever, and as the sensor starts one for every new release, the running
 experiments (50 units a day each) grew without bound.
 
+**Which looks win** (``win_summary``): each variant's palette and scene (from the thumbnail
+record) are stored with its totals and result (``thumbnail_variants``: running, won, lost or
+no_winner). Over the experiments that kept a winner (the kept variant won, the others lost; one
+ended without a winner teaches nothing and is left out), every palette and scene has wins,
+variants shown ("trials"), and a smoothed win rate (wins + 1) / (trials + 3): a Beta(1, 2)
+prior whose mean, 1/3, is the chance a variant wins a three-way test by luck, so a look seen
+once neither leads nor sinks. A look whose smoothed rate is above 1/3 (it won more than a
+third of the times it was shown) is *favoured*; ``thumbnail`` draws the best favoured palette
+and scene as variant A and lets B and C explore (``visual/thumbnail.py``, ``LookPreference``).
+
 Quota: thumbnails.set 50 a day while running (+50 once for the winner): at most 21 running
 at once, so ≤ 1,050 a day at worst, about 50–150 a day for a channel whose releases reach the
 horizon in a week or less; the Reporting API has its own quota and reads cost no Data API
@@ -103,7 +113,24 @@ EXPERIMENT_TABLES = (
         report_type VARCHAR PRIMARY KEY,
         job_id VARCHAR NOT NULL
     )""",
+    # Each variant's look and result (``save_variants``): what ``win_summary`` counts.
+    """CREATE TABLE IF NOT EXISTS thumbnail_variants (
+        release_date VARCHAR NOT NULL,
+        variant VARCHAR NOT NULL,
+        palette VARCHAR NOT NULL,
+        scene VARCHAR NOT NULL,
+        impressions BIGINT NOT NULL,
+        clicks BIGINT NOT NULL,
+        result VARCHAR NOT NULL,
+        updated_at VARCHAR NOT NULL,
+        PRIMARY KEY (release_date, variant)
+    )""",
 )
+# A variant's result in ``thumbnail_variants``: while running, then one of the other three.
+RUNNING, WON, LOST, NO_WINNER = "running", "won", "lost", "no_winner"
+# The smoothed win rate's Beta(1, len(VARIANTS) - 1) prior: its mean, 1/3, is a variant's
+# chance of winning a three-way test by luck.
+PRIOR_WINS, PRIOR_LOSSES = 1, len(VARIANTS) - 1
 
 
 @dataclass(frozen=True)
@@ -219,6 +246,116 @@ def kept_variant(decision: Decision, arms: Sequence[ArmStats]) -> tuple[str, str
     return decision.winner, decision.reason
 
 
+@dataclass(frozen=True)
+class VariantLook:
+    """How a variant was drawn: its palette (``assets_library/palettes.yaml``) and scene."""
+
+    palette: str
+    scene: str
+
+
+def variant_results(decision: Decision, kept: str | None) -> dict[str, str]:
+    """Each variant's result after ``decision``: RUNNING until it stops; then WON for ``kept``
+    and LOST for the others when the test picked a winner (the view-duration guard may keep
+    the control instead: then the control won), NO_WINNER for all when it ended without one."""
+    if not decision.stopped:
+        return dict.fromkeys(VARIANTS, RUNNING)
+    if decision.winner is None or kept is None:
+        return dict.fromkeys(VARIANTS, NO_WINNER)
+    return {variant: WON if variant == kept else LOST for variant in VARIANTS}
+
+
+@dataclass(frozen=True)
+class LookScore:
+    """A palette's or scene's record over finished experiments: ``wins`` (variants with it
+    kept) of ``trials`` (variants shown with it, in experiments that kept a winner)."""
+
+    name: str
+    wins: int
+    trials: int
+
+    @property
+    def win_rate(self) -> float:
+        """(wins + 1) / (trials + 3): the mean of the Beta(1 + wins, 2 + losses) posterior."""
+        return (self.wins + PRIOR_WINS) / (self.trials + PRIOR_WINS + PRIOR_LOSSES)
+
+    @property
+    def favoured(self) -> bool:
+        """Won more than by luck: the smoothed rate above the prior's 1/3."""
+        return self.win_rate > PRIOR_WINS / (PRIOR_WINS + PRIOR_LOSSES)
+
+
+@dataclass(frozen=True)
+class WinSummary:
+    """Which looks win (module docstring): ``experiments`` that kept a winner, and the
+    ``palettes`` and ``scenes`` seen in them, best first (smoothed rate, then wins, then
+    name: the order is deterministic)."""
+
+    experiments: int = 0
+    palettes: tuple[LookScore, ...] = ()
+    scenes: tuple[LookScore, ...] = ()
+
+    @property
+    def favoured_palettes(self) -> tuple[str, ...]:
+        return tuple(score.name for score in self.palettes if score.favoured)
+
+    @property
+    def favoured_scenes(self) -> tuple[str, ...]:
+        return tuple(score.name for score in self.scenes if score.favoured)
+
+    def markdown(self) -> str:
+        """The palettes' and scenes' records as a Markdown table (the asset's metadata)."""
+        if not self.experiments:
+            return "no finished experiment with a winner yet: thumbnails are drawn as ever"
+        lines = [
+            f"{self.experiments} experiments with a winner; smoothed win rate = (wins + 1) / "
+            "(shown + 3), favoured above 1/3",
+            "",
+            "| look | name | wins | shown | smoothed win rate | favoured |",
+            "|---|---|---:|---:|---:|---|",
+        ]
+        for kind, scores in (("palette", self.palettes), ("scene", self.scenes)):
+            lines += [
+                f"| {kind} | {s.name} | {s.wins} | {s.trials} | {s.win_rate:.2f} | "
+                f"{'yes' if s.favoured else ''} |"
+                for s in scores
+            ]
+        return "\n".join(lines)
+
+
+def summarize_wins(rows: Sequence[Mapping[str, Any]]) -> WinSummary:
+    """The summary of ``thumbnail_variants`` rows (``release_date``, ``palette``, ``scene``,
+    ``result``); rows of running experiments and ones without a winner are not counted."""
+    counted = [row for row in rows if row["result"] in (WON, LOST)]
+
+    def scores(column: str) -> tuple[LookScore, ...]:
+        wins: dict[str, int] = {}
+        trials: dict[str, int] = {}
+        for row in counted:
+            name = str(row[column])
+            trials[name] = trials.get(name, 0) + 1
+            wins[name] = wins.get(name, 0) + (row["result"] == WON)
+        found = [LookScore(name, wins[name], trials[name]) for name in trials]
+        return tuple(sorted(found, key=lambda s: (-s.win_rate, -s.wins, s.name)))
+
+    experiments = len({row["release_date"] for row in counted if row["result"] == WON})
+    return WinSummary(experiments, scores("palette"), scores("scene"))
+
+
+def win_summary(warehouse: Warehouse, before: str | None = None) -> WinSummary:
+    """Which looks won the finished experiments of releases dated before ``before``
+    (YYYY-MM-DD; None: all), from the warehouse's ``thumbnail_variants``. With ``before`` a
+    release's date, its thumbnails depend only on earlier releases' outcomes."""
+    ExperimentStore(warehouse)  # the tables, on a warehouse that has none yet
+    sql = "SELECT release_date, palette, scene, result FROM thumbnail_variants"
+    rows = (
+        warehouse.query(f"{sql} WHERE release_date < ?", [before])
+        if before
+        else warehouse.query(sql)
+    )
+    return summarize_wins(rows)
+
+
 def reporting_day(now: dt.datetime | None = None) -> str:
     """The day (YYYY-MM-DD) the reach reports would file ``now`` (aware; default: now) under:
     its date in Pacific Time."""
@@ -306,6 +443,31 @@ class ExperimentStore:
             [REACH_REPORT_TYPE, job_id],
         )
 
+    def save_variants(
+        self,
+        release_date: str,
+        looks: Mapping[str, VariantLook],
+        arms: Sequence[ArmStats],
+        results: Mapping[str, str],
+    ) -> None:
+        """Upsert each variant of ``looks``: its look, totals so far and result (one
+        transaction)."""
+        totals = {arm.variant: arm for arm in arms}
+        sql = (
+            "INSERT INTO thumbnail_variants VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (release_date, variant) DO UPDATE SET palette = EXCLUDED.palette, "
+            "scene = EXCLUDED.scene, impressions = EXCLUDED.impressions, "
+            "clicks = EXCLUDED.clicks, result = EXCLUDED.result, updated_at = EXCLUDED.updated_at"
+        )
+        now = _now()
+        statements = []
+        for variant, look in sorted(looks.items()):
+            arm = totals.get(variant, ArmStats(variant, 0, 0))
+            result = results.get(variant, RUNNING)
+            parameters = [release_date, variant, look.palette, look.scene]
+            statements.append((sql, [*parameters, arm.impressions, arm.clicks, result, now]))
+        self.warehouse.execute_many(statements)
+
     def arms(self, release_date: str, video_id: str, before: str) -> list[ArmStats]:
         """Each variant's totals over the days it was shown, up to (not including) ``before``."""
         rotations = self.warehouse.query(
@@ -349,6 +511,23 @@ class ExperimentOutcome:
     kept: str | None = None
     reason: str = ""
     arms: list[ArmStats] = field(default_factory=list)
+
+
+def record_looks(
+    store: ExperimentStore,
+    release_date: str,
+    looks: Mapping[str, VariantLook],
+    outcome: ExperimentOutcome,
+) -> bool:
+    """Store ``looks`` with ``outcome``'s totals and results (``thumbnail_variants``) after a
+    run that judged the experiment; False (nothing stored) when it did not judge (a dry run,
+    or one already decided, whose results were stored when it was decided) or ``looks`` is
+    empty (a thumbnail record from before looks were recorded)."""
+    if outcome.decision is None or not looks:
+        return False
+    results = variant_results(outcome.decision, outcome.kept)
+    store.save_variants(release_date, looks, outcome.arms, results)
+    return True
 
 
 class ThumbnailExperiment:

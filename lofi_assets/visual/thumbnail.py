@@ -5,6 +5,9 @@ Scenes are drawn in relative coordinates so one drawing serves the 1280×720 thu
 area and checked, as drawn, for what makes a thumbnail work on a phone: every character drawn
 by a font that has it, tall enough letters, WCAG contrast against what is actually behind
 them, inside the safe area, and the bottom-right corner left free for YouTube's duration badge.
+
+Past thumbnail experiments steer the looks (:class:`LookPreference`, champion and challengers):
+with no proven palette or scene every variant is drawn exactly as before.
 """
 
 from __future__ import annotations
@@ -47,6 +50,26 @@ STYLE_SCENES = {
     "cafe": ("desk_room", "city_dusk"),
 }
 VARIANTS = ("A", "B", "C")
+CHAMPION = "A"  # the variant that shows the proven look; the experiment's control too
+
+
+@dataclass(frozen=True)
+class LookPreference:
+    """What finished thumbnail experiments proved, best first (the winner summary of
+    ``publish/experiments.py``, read from the warehouse by the ``thumbnail`` asset; this
+    module never reads the warehouse).
+
+    The rule (champion and challengers): variant :data:`CHAMPION` (A) takes the first of
+    ``palettes`` the palette library still has, and the first of ``scenes`` the style draws
+    (:data:`STYLE_SCENES`); B and C explore: their palettes are drawn as ever (seeded, uniform)
+    from the library *without* the champion's, so every experiment pits the proven look against
+    others, and their scenes walk on from A's as they always did. Empty tuples (no finished
+    experiment, or none that proved anything) draw exactly what was drawn before there was a
+    preference: same partition and same warehouse state, same pixels.
+    """
+
+    palettes: tuple[str, ...] = ()  # palette names, best first
+    scenes: tuple[str, ...] = ()  # scene names (of :data:`SCENES`), best first
 
 
 @dataclass(frozen=True)
@@ -289,16 +312,36 @@ def headline_for(style: str, seed: int) -> str:
     return headline
 
 
-def draw_artwork(size: tuple[int, int], style: str, seed: int, variant: str = "A") -> Artwork:
-    """One thumbnail or cover: same seed, style and variant → the same pixels."""
+def draw_artwork(
+    size: tuple[int, int],
+    style: str,
+    seed: int,
+    variant: str = "A",
+    preference: LookPreference | None = None,
+) -> Artwork:
+    """One thumbnail or cover: same seed, style, variant and ``preference`` → the same pixels.
+    ``preference`` (None: none) steers the palette and scene (:class:`LookPreference`).
+    Raises ConfigError for an unknown variant."""
     if variant not in VARIANTS:
         raise ConfigError(f"Unknown variant {variant!r}: use one of {VARIANTS}")
+    preference = preference or LookPreference()
     rng = random.Random(stable_seed(seed, "artwork", variant))
-    palette_name = rng.choice(sorted(palettes()))
-    colours = palettes()[palette_name]
-    # Variants walk through the style's scenes from a start the day's seed picks.
+    library = palettes()
+    champion = next((name for name in preference.palettes if name in library), None)
+    if champion is None:
+        palette_name = rng.choice(sorted(library))
+    elif variant == CHAMPION:
+        palette_name = champion
+    else:  # a challenger: never the champion's palette, or the test would compare it to itself
+        palette_name = rng.choice(sorted(set(library) - {champion}))
+    colours = library[palette_name]
+    # Variants walk through the style's scenes from a start the day's seed picks, or from the
+    # proven scene when the style draws one (A shows it; B and C walk on through the rest).
     scenes = STYLE_SCENES.get(style, SCENES)
     first = random.Random(stable_seed(seed, "first scene")).randrange(len(scenes))
+    proven = [name for name in preference.scenes if name in scenes]
+    if proven:
+        first = scenes.index(proven[0])
     scene = scenes[(first + VARIANTS.index(variant)) % len(scenes)]
     image = _gradient(size, colours["sky_top"], colours["sky_bottom"])
     _scene(image, scene, colours, random.Random(stable_seed(seed, "scene", variant)))
@@ -407,13 +450,16 @@ class ReleaseArtwork:
         }
 
 
-def write_release_artwork(folder: Path, style: str, seed: int) -> ReleaseArtwork:
+def write_release_artwork(
+    folder: Path, style: str, seed: int, preference: LookPreference | None = None
+) -> ReleaseArtwork:
     """Draw and write a day's artwork into ``folder``: ``thumbnail_{A,B,C}.jpg`` (1280×720,
-    each within ``MAX_THUMBNAIL_BYTES``) and ``cover.jpg`` (3000×3000, variant A's drawing)."""
+    each within ``MAX_THUMBNAIL_BYTES``) and ``cover.jpg`` (3000×3000, variant A's drawing),
+    the looks steered by ``preference`` (:class:`LookPreference`; None: as ever)."""
     artworks = {}
     for variant in VARIANTS:
-        artwork = artworks[variant] = draw_artwork(THUMBNAIL_SIZE, style, seed, variant)
+        artwork = artworks[variant] = draw_artwork(THUMBNAIL_SIZE, style, seed, variant, preference)
         write_bytes_atomic(folder / variant_file(variant), fitted_jpeg(artwork.image))
-    cover = artworks["cover"] = draw_artwork(COVER_SIZE, style, seed, "A")
+    cover = artworks["cover"] = draw_artwork(COVER_SIZE, style, seed, "A", preference)
     write_bytes_atomic(folder / COVER_FILE, jpeg_bytes(cover.image, 90))
     return ReleaseArtwork(folder, artworks)

@@ -65,8 +65,11 @@ from lofi_assets.publish.experiments import (
     ExperimentStore,
     StoppingRule,
     ThumbnailExperiment,
+    VariantLook,
+    record_looks,
     reporting_day,
     variant_for_day,
+    win_summary,
 )
 from lofi_assets.publish.feedback import BOOSTS_FILE
 from lofi_assets.publish.keywords import (
@@ -503,7 +506,9 @@ def thumbnail_experiment(
 ) -> dg.MaterializeResult:
     """The release's A/B/C thumbnails rotated one a day until the sequential test stops; the
     winner kept unless it lowers the average view duration (then A). Results in the warehouse
-    (``thumbnail_experiments``) and here; dry-run writes the requests it would send."""
+    (``thumbnail_experiments``; each variant's palette, scene and result in
+    ``thumbnail_variants``) and here, with which palettes and scenes win over every finished
+    experiment (what ``thumbnail`` draws from); dry-run writes the requests it would send."""
     date = str(context.partition_key)
     today = config.as_of or reporting_day()
     rule = StoppingRule(
@@ -550,6 +555,13 @@ def thumbnail_experiment(
                 release_date=date, video_id=youtube_upload.video_id, today=today,
                 variant_paths=paths,
             )  # fmt: skip
+            looks = {
+                v: VariantLook(thumbnail.variant_palettes[v], thumbnail.variant_scenes[v])
+                for v in VARIANTS
+                if v in thumbnail.variant_palettes and v in thumbnail.variant_scenes
+            }
+            record_looks(store, date, looks, outcome)
+        wins = win_summary(store.warehouse)
     arms = outcome.arms
     table = "\n".join(
         ["| variant | impressions | clicks | CTR | avg view (s) |", "|---|---:|---:|---:|---:|"]
@@ -578,6 +590,9 @@ def thumbnail_experiment(
             ),
             "arms": dg.MetadataValue.md(table if arms else "no reach data yet"),
             "reach_rows_read": dg.MetadataValue.int(outcome.reach_rows),
+            "looks_that_win": dg.MetadataValue.md(wins.markdown()),
+            "favoured_palettes": dg.MetadataValue.json(list(wins.favoured_palettes)),
+            "favoured_scenes": dg.MetadataValue.json(list(wins.favoured_scenes)),
         },
     )
 

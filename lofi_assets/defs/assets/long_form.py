@@ -300,6 +300,8 @@ def weekly_thumbnail(
             headline=artwork.headline,
             scene=artwork.scene,
             input_sha256=inputs,
+            variant_palettes={"A": artwork.palette},
+            variant_scenes={"A": artwork.scene},
         ),
         metadata={
             "headline": artwork.headline,

@@ -57,6 +57,7 @@ from lofi_assets.defs.resources import ArtifactStore, ChannelConfig, WarehouseRe
 from lofi_assets.lineage import input_hashes
 from lofi_assets.music.plan_record import PlanRecord
 from lofi_assets.music.styles import get_style
+from lofi_assets.publish.experiments import win_summary
 from lofi_assets.publish.keywords import ranking_terms
 from lofi_assets.publish.localize import localization_problems, localized_metadata
 from lofi_assets.publish.metadata import ReleaseMetadata, build_metadata, problems, timestamp
@@ -68,6 +69,7 @@ from lofi_assets.visual.teaser import make_teaser, shorts_caption
 from lofi_assets.visual.thumbnail import (
     COVER_FILE,
     VARIANTS,
+    LookPreference,
     preview_markdown,
     variant_file,
     write_release_artwork,
@@ -327,8 +329,12 @@ def thumbnail(
     midi_sketch: dict[str, SketchRecord],
     channel: ChannelConfig,
     artifact_store: ArtifactStore,
+    warehouse: WarehouseResource,
 ) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
-    """Three 1280×720 thumbnail variants (A/B/C) and a 3000×3000 cover, drawn for the day."""
+    """Three 1280×720 thumbnail variants (A/B/C) and a 3000×3000 cover, drawn for the day.
+    The palettes and scenes that won earlier releases' thumbnail experiments (the warehouse's
+    ``thumbnail_variants``, releases before this date only, so a re-run of the date draws the
+    same) make variant A; B and C explore (``visual/thumbnail.py``, ``LookPreference``)."""
     date = str(context.partition_key)
     target = artifact_store.partition_dir("thumbnail", context.partition_key)
     with domain_failures(artifact_store.root):
@@ -336,8 +342,10 @@ def thumbnail(
         inputs = input_hashes(artifact_store.root, [midi_sketch[lead].plan_path])
         plan = read_plan(artifact_store, midi_sketch[lead])
         seed = stable_seed("thumbnail", channel.settings().name, date)
+        wins = win_summary(warehouse.client(), before=date)
+        preference = LookPreference(wins.favoured_palettes, wins.favoured_scenes)
         with atomic_directory(target) as staging:
-            drawn = write_release_artwork(staging, plan.style, seed)
+            drawn = write_release_artwork(staging, plan.style, seed, preference)
             # Judged as staged: the previous artwork stays until the new passes.
             check_results = [
                 check_artwork_format(drawn.file_facts()),
@@ -354,9 +362,18 @@ def thumbnail(
             headline=artwork.headline,
             scene=legibility["A"]["scene"],
             input_sha256=inputs,
+            variant_palettes={v: drawn.artworks[v].palette for v in VARIANTS},
+            variant_scenes={v: drawn.artworks[v].scene for v in VARIANTS},
         ),
         metadata={
             "headline": artwork.headline,
+            "favoured_looks": dg.MetadataValue.json(
+                {
+                    "experiments": wins.experiments,
+                    "palettes": list(preference.palettes),
+                    "scenes": list(preference.scenes),
+                }
+            ),
             "variants": dg.MetadataValue.md("\n\n".join(previews)),
             "legibility": dg.MetadataValue.json(legibility),
             "path": dg.MetadataValue.path(str(target)),
