@@ -7,6 +7,8 @@ asks; a requester's text cannot reach the operator's terminal; and concurrent re
 get their own number."""
 
 import concurrent.futures
+import email
+import email.policy
 import http.client
 import os
 import re
@@ -104,8 +106,14 @@ def _subscribers(served) -> SubscriberList:
 
 
 def _confirmations(served) -> dict[str, str]:
+    """The dry run's confirmation mails by subscriber id: their text."""
     folder = served["data"] / "newsletter" / "confirmations"
-    return {p.stem: p.read_text() for p in folder.glob("*.eml")} if folder.is_dir() else {}
+    return {
+        path.stem: email.message_from_bytes(
+            path.read_bytes(), policy=email.policy.default
+        ).get_content()
+        for path in (folder.glob("*.eml") if folder.is_dir() else [])
+    }
 
 
 @pytest.mark.parametrize(

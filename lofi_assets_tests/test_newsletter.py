@@ -62,7 +62,7 @@ def week(data_dir):
                         pack.size_bytes, [], CREATOR_LICENCE.licence_id)  # fmt: skip
     write_record(data_dir, "sample_pack", WEEK, record)
     publish_pack(data_dir / "catalog_site", WEEK, pack.zip_path)  # as sample_pack does
-    subscribers = SubscriberList(make_resources(data_dir)["warehouse"].warehouse())
+    subscribers = SubscriberList(make_resources(data_dir)["warehouse"].client())
     for address in CONFIRMED:
         subscribers.confirm(subscribers.subscribe(address))
     subscribers.subscribe(PENDING)
@@ -220,7 +220,7 @@ def test_a_refused_recipient_gets_it_on_the_rerun_and_no_one_gets_it_twice(
     assert sorted(to for _, [to], _ in smtp.messages) == sorted(CONFIRMED)  # each once
 
     # Another run (or one that died after its claim) holds the week's message: never sent again.
-    other = SubscriberList(make_resources(data_dir)["warehouse"].warehouse())
+    other = SubscriberList(make_resources(data_dir)["warehouse"].client())
     assert other.claim("2026-11-22", subscriber_id(CONFIRMED[0]), "<m@x>")
     assert not week.claim("2026-11-22", subscriber_id(CONFIRMED[0]), "<m@x>")
 

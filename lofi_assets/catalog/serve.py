@@ -81,18 +81,20 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _hosts(self) -> set[str]:
-        """The ``Host`` values that name this server: its loopback names with the port, and
-        the public URL's host when a proxy publishes it (``public_url``)."""
+    def _loopback(self) -> set[str]:
+        """The ``Host`` values of this server's loopback names with its port."""
         port = self.server.server_address[1]
-        loopback = {f"{name}:{port}" for name in LOOPBACK_NAMES}
-        if port == 80:
-            loopback |= set(LOOPBACK_NAMES)
-        return loopback | ({self.public.netloc.lower()} if self.public else set())
+        names = {f"{name}:{port}" for name in LOOPBACK_NAMES}
+        return names | (set(LOOPBACK_NAMES) if port == 80 else set())
+
+    def _hosts(self) -> set[str]:
+        """The ``Host`` values that name this server: its loopback names, and the public
+        URL's host when a proxy publishes it (``public_url``)."""
+        return self._loopback() | ({self.public.netloc.lower()} if self.public else set())
 
     def _origins(self) -> set[str]:
         """The origins of this server's own pages (what a browser's form POST names)."""
-        origins = {f"http://{host}" for host in self._hosts()}
+        origins = {f"http://{host}" for host in self._loopback()}
         if self.public:
             origins.add(f"{self.public.scheme}://{self.public.netloc}".lower())
         return origins
