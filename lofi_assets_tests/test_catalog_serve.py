@@ -12,6 +12,7 @@ import email.policy
 import http.client
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from lofi_assets.catalog import serve
 from lofi_assets.catalog.licensing import LicenceRequest, LicenceRequestError, LicenceRequests
 from lofi_assets.catalog.newsletter import NewsletterError, SubscriberList, subscriber_id
 from lofi_assets.catalog.serve import site_server
@@ -299,3 +301,29 @@ def test_behind_a_proxy_the_public_name_is_answered_and_named_in_the_links(serve
         server.server_close()
     with pytest.raises(CatalogSiteError, match="not an http"):
         site_server(data / "catalog_site", 0, public_url="javascript:alert(1)")
+
+
+def test_a_client_that_stops_sending_is_answered_408_and_frees_its_thread(
+    served, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(serve._SiteHandler, "timeout", 0.5)
+    server = site_server(
+        served["data"] / "catalog_site", 0, lambda: Warehouse(str(tmp_path / "w.duckdb")),
+        lambda address, url: None,
+    )  # fmt: skip
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
+            stalled.sendall(
+                f"POST /subscribe HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                "Content-Length: 100\r\n\r\nemail=ada".encode()
+            )  # and nothing more
+            assert stalled.recv(4096).startswith(b"HTTP/1.0 408 ")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+            assert idle.recv(4096) == b""  # no request line at all: closed, not held
+        assert _request({"port": port}, "GET", "/index.html")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -44,6 +44,7 @@ HOST = "127.0.0.1"  # the operator's machine only: the site is a preview, not a 
 DEFAULT_PORT = 8765
 MAX_FORM_BYTES = 16_384
 MAX_FORM_FIELDS = 16
+REQUEST_TIMEOUT_S = 30.0
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 LICENCE_REQUEST_PATH, SUBSCRIBE_PATH = "licence-request", "subscribe"
 
@@ -54,6 +55,9 @@ def _page(heading: str, text: str, token: str | None = None) -> bytes:
 
 class _SiteHandler(SimpleHTTPRequestHandler):
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".xml": "application/atom+xml"}
+    # A client that stops sending (a request line or a body never finished) frees its thread
+    # after this long: socketserver's socket timeout, answered 408 while a form is read.
+    timeout = REQUEST_TIMEOUT_S
 
     def __init__(
         self,
@@ -160,8 +164,14 @@ class _SiteHandler(SimpleHTTPRequestHandler):
             )
             return None
         try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            self.close_connection = True
+            self._answer(HTTPStatus.REQUEST_TIMEOUT, _page("Too slow", "The form never came."))
+            return None
+        try:
             return parse_qs(
-                self.rfile.read(length).decode("utf-8"), encoding="utf-8", errors="strict",
+                body.decode("utf-8"), encoding="utf-8", errors="strict",
                 max_num_fields=MAX_FORM_FIELDS,
             )  # fmt: skip
         except (UnicodeDecodeError, ValueError):
