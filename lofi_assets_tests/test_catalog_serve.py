@@ -213,12 +213,20 @@ def test_the_form_naming_a_confirmed_subscriber_changes_nothing_for_them(served)
     assert "Unsubscribed" in _post(served, "/unsubscribe", {"token": token})[1]
     assert subscribers.status(ada) == "unsubscribed"
     # ... and the old confirmation link does not bring the address back.
-    assert _request(served, "GET", f"/confirm?token={token}")[0] == 404
+    assert _post(served, "/confirm", {"token": token})[0] == 404
     assert subscribers.status(ada) == "unsubscribed"
     # A new subscription does: pending again, with a new link mailed.
     assert _post(served, "/subscribe", {"email": "ada@example.com"})[0] == 200
     assert subscribers.status(ada) == "pending"
-    assert token not in _confirmations(served)[ada]
+    mail = _confirmations(served)[ada]
+    assert token not in mail
+    [confirm] = re.findall(r"http://\S+/confirm\?token=(\S+)", mail)
+    # Following the link (as a mail scanner does) shows a button; only the button confirms.
+    status, page = _request(served, "GET", f"/confirm?token={confirm}")
+    assert status == 200 and 'action="/confirm"' in page and confirm in page
+    assert subscribers.status(ada) == "pending"
+    assert "Subscribed" in _post(served, "/confirm", {"token": confirm})[1]
+    assert subscribers.status(ada) == "confirmed"
 
 
 def test_a_requesters_text_never_reaches_the_operators_terminal(served):

@@ -140,7 +140,12 @@ def test_confirmed_subscribers_get_it_once_and_the_unsubscribe_link_works(
         assert to == NEWCOMER
         confirmation = email.message_from_bytes(raw_confirmation, policy=email.policy.default)
         [confirm] = re.findall(r"http://\S+/confirm\?token=\S+", confirmation.get_content())
-        with urllib.request.urlopen(confirm, timeout=10) as response:
+        with urllib.request.urlopen(confirm, timeout=10) as response:  # a page with a button
+            assert 'action="/confirm"' in response.read().decode()
+        assert week.status(subscriber_id(NEWCOMER)) == "pending"  # a mail scanner's visit
+        token = urllib.parse.parse_qs(urllib.parse.urlsplit(confirm).query)["token"][0]
+        form = urllib.parse.urlencode({"token": token}).encode()
+        with urllib.request.urlopen(f"{site_url}confirm", data=form, timeout=10) as response:
             assert "Subscribed" in response.read().decode()
         assert week.status(subscriber_id(NEWCOMER)) == "confirmed"
     finally:

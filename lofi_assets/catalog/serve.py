@@ -1,8 +1,9 @@
 """``lofi catalog serve``: the built site over HTTP on 127.0.0.1 for the operator (stdlib
 ``http.server``; static files only, so nothing outside the site folder is served), and the
-newsletter's links: ``GET /confirm?token=…`` (the double opt-in), ``GET /unsubscribe?token=…``
-(a page with a button, so a mail scanner following links unsubscribes no one) and
-``POST /unsubscribe`` (the button, and RFC 8058 one-click from the mail client); and the
+newsletter's links: ``GET /confirm?token=…`` and ``GET /unsubscribe?token=…`` (each a page
+with a button, so a mail scanner following links confirms and unsubscribes no one),
+``POST /confirm`` (the double opt-in's button) and ``POST /unsubscribe`` (the button, and
+RFC 8058 one-click from the mail client); and the
 licences page's form, ``POST /licence-request`` (recorded by ``licensing.LicenceRequests``),
 and the index's newsletter form, ``POST /subscribe`` (the first opt-in).
 
@@ -49,8 +50,18 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 LICENCE_REQUEST_PATH, SUBSCRIBE_PATH = "licence-request", "subscribe"
 
 
-def _page(heading: str, text: str, token: str | None = None) -> bytes:
-    return render("subscription.html.j2", heading=heading, text=text, token=token).encode()
+def _page(
+    heading: str,
+    text: str,
+    token: str | None = None,
+    action: str = UNSUBSCRIBE_PATH,
+    button: str = "Unsubscribe",
+) -> bytes:
+    """A small page; with ``token``, a button that POSTs it to ``/<action>``."""
+    return render(
+        "subscription.html.j2", heading=heading, text=text, token=token, action=action,
+        button=button,
+    ).encode()  # fmt: skip
 
 
 class _SiteHandler(SimpleHTTPRequestHandler):
@@ -212,8 +223,14 @@ class _SiteHandler(SimpleHTTPRequestHandler):
     def _get(self) -> None:
         url = urlsplit(self.path)
         token = parse_qs(url.query).get("token", [""])[0]
+        # Both links show a button (a POST does it): a mail scanner that follows every link
+        # of a message neither confirms an address nor unsubscribes it.
         if url.path == f"/{CONFIRM_PATH}":
-            self._action(CONFIRM_PATH, token)
+            self._answer(
+                HTTPStatus.OK,
+                _page("Confirm", "Press the button to get the newsletter.", token,
+                      CONFIRM_PATH, "Confirm my subscription"),
+            )  # fmt: skip
         elif url.path == f"/{UNSUBSCRIBE_PATH}":
             self._answer(
                 HTTPStatus.OK,
@@ -285,6 +302,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         if url.path not in (
             f"/{LICENCE_REQUEST_PATH}",
             f"/{SUBSCRIBE_PATH}",
+            f"/{CONFIRM_PATH}",
             f"/{UNSUBSCRIBE_PATH}",
         ):
             self._discard_body()
@@ -297,6 +315,8 @@ class _SiteHandler(SimpleHTTPRequestHandler):
             self._licence_request(form)
         elif url.path == f"/{SUBSCRIBE_PATH}":
             self._subscribe(form)
+        elif url.path == f"/{CONFIRM_PATH}":  # the confirmation page's button
+            self._action(CONFIRM_PATH, (form.get("token") or [""])[0])
         else:
             # The one-click POST (RFC 8058) carries the token in the URL; the page's button,
             # in the form.
