@@ -21,6 +21,7 @@ import re
 import sys
 import tempfile
 import traceback
+import unicodedata
 from pathlib import Path
 from typing import NoReturn
 from zoneinfo import ZoneInfo
@@ -414,6 +415,17 @@ def writable_file(text: str) -> str:
     return text
 
 
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lofi", description="lofi-empire command line")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -471,7 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
     auth.add_argument("service", choices=["youtube"])
     auth.add_argument("--client-secrets", help="OAuth desktop client JSON from Google Cloud")
     auth.add_argument("--token-file", help="where to write the token (mode 0600)")
-    auth.add_argument("--port", type=int, default=0, help="local redirect port (0: any free one)")
+    auth.add_argument(
+        "--port", type=port_number, default=0, help="local redirect port (0: any free one)"
+    )
     auth.add_argument(
         "--no-browser",
         action="store_true",
@@ -520,10 +534,13 @@ def _confirmation_sender(data_dir: Path):
 
 def _licence_list(_: argparse.Namespace) -> int:
     from lofi_assets.catalog.licensing import LicenceRequests
+    from lofi_assets.publish.comments import plain_text
 
     rows = LicenceRequests(_warehouse()).open_requests()
     for row in rows:
-        print(f"{row['request_id']}\t{row['received_at']}\t{row['licence_use']}\t{row['project']}")
+        # A requester's words: no terminal escape, bidi override, tab or newline gets through.
+        project = plain_text(row["project"])[:80]
+        print(f"{row['request_id']}\t{row['received_at']}\t{row['licence_use']}\t{project}")
     if not rows:
         print("no open licence requests", file=sys.stderr)
     return 0
@@ -539,7 +556,12 @@ def _licence_answer(args: argparse.Namespace) -> int:
     answer = LicenceRequests(_warehouse()).answer(
         args.request_id, artist=Channel().artist, site_url=DEFAULT_SITE_URL
     )
-    print(f"Subject: {answer.subject}\n\n{answer.body}", end="")
+    # The answer quotes the requester's name and project: only their text, lines and tabs.
+    text = f"Subject: {answer.subject}\n\n{answer.body}"
+    print(
+        "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in ("Cc", "Cf")),
+        end="",
+    )
     return 0
 
 
@@ -556,9 +578,14 @@ def _add_catalog_parser(commands) -> None:
     catalog = commands.add_parser("catalog", help="the listening-room site built by catalog_site")
     actions = catalog.add_subparsers(dest="action", required=True)
     serve = actions.add_parser("serve", help="serve the site on 127.0.0.1 (Ctrl-C stops it)")
-    serve.add_argument("--port", type=int, default=8765, help="TCP port (0: any free one)")
+    serve.add_argument("--port", type=port_number, default=8765, help="TCP port (0: any free one)")
     serve.add_argument(
         "--site", help="the site folder (default: $LOFI_DATA_DIR/catalog_site, else data/…)"
+    )
+    serve.add_argument(
+        "--public-url",
+        help="the URL a proxy publishes the site at (ChannelConfig.site_url): requests naming "
+        "its host are answered too, and confirmation links name it",
     )
     serve.set_defaults(run=_catalog_serve)
 
@@ -569,7 +596,10 @@ def _catalog_serve(args: argparse.Namespace) -> int:
     data_dir = Path(os.environ.get("LOFI_DATA_DIR", "data"))
     site_root = Path(args.site) if args.site else data_dir / "catalog_site"
     # The newsletter's links and the licence form write to the warehouse.
-    server = site_server(site_root.resolve(), args.port, _warehouse, _confirmation_sender(data_dir))
+    server = site_server(
+        site_root.resolve(), args.port, _warehouse, _confirmation_sender(data_dir),
+        public_url=args.public_url,
+    )  # fmt: skip
     host, port = server.server_address[:2]
     print(f"serving {site_root.resolve()} at http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     try:

@@ -18,7 +18,7 @@ from PIL import Image
 
 from lofi_assets.audio.wav import write_wav
 from lofi_assets.catalog.licensing import LicenceRequest, LicenceRequestError, LicenceRequests
-from lofi_assets.catalog.site import ATOM, PREVIEW_BITRATE_KBPS
+from lofi_assets.catalog.site import ATOM, PREVIEW_BITRATE_KBPS, SiteSettings, write_index
 from lofi_assets.channel import Channel
 from lofi_assets.defs.assets.catalog import catalog_site
 from lofi_assets.defs.partitions import release_dates, track_partitions
@@ -31,6 +31,7 @@ from lofi_assets.publish.distribution import recording_sha256
 from lofi_assets.publish.identifiers import IsrcRegistry, RecordingIdentity
 from lofi_assets.publish.metadata import TrackFacts, build_metadata
 from lofi_assets.publish.warehouse import Warehouse
+from lofi_assets.storage import write_json_atomic
 from lofi_assets.visual.video import tool
 from lofi_assets_tests.conftest import make_resources
 from lofi_assets_tests.growth_fixtures import write_record
@@ -286,3 +287,22 @@ def test_serving_on_a_taken_port_is_one_error_line(site):
     assert result.returncode == 2
     assert result.stderr.startswith(f"lofi: error: Cannot listen on 127.0.0.1:{port} ")
     assert "--port" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_title_with_markup_or_control_characters_is_text_on_the_pages_and_in_the_feed(tmp_path):
+    """Titles and descriptions come from templates and models: markup in them is shown as
+    text, and a character XML cannot carry is left out of the feed rather than break it."""
+    evil = '"><script>alert(1)</script>\x00\x1b & ]]>'
+    root = tmp_path / "catalog_site"
+    track = {"slot": "1", "title": evil, "style": '"><b>', "style_name": "<i>", "key": 'C"',
+             "bpm": 80.0, "duration_s": 60.0, "start_s": 0.0, "isrc": None}  # fmt: skip
+    write_json_atomic(root / DATES[0] / "release.json", {
+        "date": DATES[0], "title": evil, "description": evil,
+        "mood": '" onmouseover="alert(1)', "tracks": [track]})  # fmt: skip
+    write_index(root, SiteSettings("<b>Lofi</b>", "A & B", "http://127.0.0.1:8765/"))
+    page = (root / "index.html").read_text()
+    assert "<script>alert" not in page and '" onmouseover' not in page and "<b>Lofi" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    feed = ElementTree.parse(root / "feed.xml").getroot()
+    [entry] = feed.findall(f"{{{ATOM}}}entry")
+    assert entry.find(f"{{{ATOM}}}title").text == '"><script>alert(1)</script> & ]]>'

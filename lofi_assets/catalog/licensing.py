@@ -10,9 +10,11 @@ The requester's address lives in the warehouse only: logs and listings show ``re
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 
 from lofi_assets.catalog.licence import CREATOR_LICENCE, Licence
+from lofi_assets.catalog.newsletter import MAX_ADDRESS_CHARS, plain_address
 from lofi_assets.catalog.templates import render
 from lofi_assets.errors import LofiError
 from lofi_assets.publish.warehouse import Warehouse
@@ -33,6 +35,10 @@ REQUESTS_TABLE = """CREATE TABLE IF NOT EXISTS licence_requests (
 # commercial: advertising, resale; sync: film, TV, games (licence.py: commercial_terms).
 USES = ("creator", "commercial", "sync")
 MAX_FIELD_CHARS = 2000
+# ZWNJ/ZWJ: some scripts and emoji sequences need them; every other control or format
+# character (terminal escapes, bidi overrides) is refused, as they would reach the
+# operator's terminal through `lofi licence list/answer`.
+_KEPT_FORMAT_CHARS = frozenset({"\u200c", "\u200d"})
 
 
 class LicenceRequestError(LofiError):
@@ -82,17 +88,33 @@ class LicenceRequests:
                     f"The {label} is {'empty' if not value.strip() else 'too long'}: fill it in "
                     f"(at most {MAX_FIELD_CHARS} characters)"
                 )
-        if "@" not in request.email or "." not in request.email.rpartition("@")[2]:
-            raise LicenceRequestError("That is not an e-mail address: give one to answer to")
+            multi_line = label in ("project", "tracks")
+            if _has_control(value.replace("\r\n", "\n"), allow_new_lines=multi_line):
+                raise LicenceRequestError(
+                    f"The {label} holds control characters"
+                    f"{'' if multi_line else ' or line breaks'}: write it as plain text"
+                )
+        email = plain_address(request.email)
+        if email is None:
+            raise LicenceRequestError(
+                "That is not an e-mail address: give one to answer to, like name@example.com "
+                f"(ASCII, no spaces, quotes or commas, at most {MAX_ADDRESS_CHARS} characters)"
+            )
         if request.use not in USES:
-            raise LicenceRequestError(f"Unknown use {request.use!r}: one of {', '.join(USES)}")
+            raise LicenceRequestError(f"Unknown use {request.use[:40]!r}: one of {', '.join(USES)}")
+        try:
+            return self._insert(request, email)
+        except self.warehouse.conflict_errors():  # another request took the number meanwhile
+            return self._insert(request, email)
+
+    def _insert(self, request: LicenceRequest, email: str) -> str:
         with self.warehouse.transaction() as transaction:
             count = transaction.query("SELECT count(*) AS n FROM licence_requests")[0]["n"]
             request_id = f"LR{int(count) + 1:05d}"
             transaction.execute(
                 "INSERT INTO licence_requests VALUES (?, ?, ?, ?, ?, ?, ?, 'open', '', '')",
-                [request_id, _now(), request.name.strip(), request.email.strip(),
-                 request.project.strip(), request.use, request.tracks.strip()],
+                [request_id, _now(), request.name.strip(), email,
+                 _lines(request.project), request.use, _lines(request.tracks)],
             )  # fmt: skip
         return request_id
 
@@ -127,13 +149,28 @@ class LicenceRequests:
             attribution=licence.attribution.format(
                 title="<track title>", artist=artist, site_url=site_url),
         )  # fmt: skip
-        subject = f"Your licence request {request_id}: {row['project'][:60]}"
+        project = " ".join(row["project"].split())  # one line: it is the subject's end
+        subject = f"Your licence request {request_id}: {project[:60]}"
         self.warehouse.execute(
             "UPDATE licence_requests SET status = 'answered', answer = ?, answered_at = ? "
             "WHERE request_id = ?",
             [body, _now(), request_id],
         )
         return LicenceAnswer(request_id, subject, body)
+
+
+def _has_control(text: str, *, allow_new_lines: bool) -> bool:
+    allowed = "\n\t" if allow_new_lines else ""
+    return any(
+        unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+        and c not in allowed
+        and c not in _KEPT_FORMAT_CHARS
+        for c in text
+    )
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").strip()
 
 
 def _now() -> str:

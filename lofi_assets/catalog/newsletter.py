@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -46,6 +47,14 @@ SENDS_TABLE = """CREATE TABLE IF NOT EXISTS newsletter_sends (
 )"""
 PENDING, CONFIRMED, UNSUBSCRIBED = "pending", "confirmed", "unsubscribed"
 CONFIRM_PATH, UNSUBSCRIBE_PATH = "confirm", "unsubscribe"
+# A plain mailbox, as an SMTP envelope and a To: header take it whole: a dot-atom local part
+# (RFC 5322 §3.4.1, ASCII) and a host name of LDH labels, at most 254 characters (RFC 5321
+# §4.5.3.1.3) and 64 before the @. No quotes, comments, commas, angle brackets, spaces or line
+# breaks, so an address can never add a header or a second recipient.
+MAX_ADDRESS_CHARS, MAX_LOCAL_PART_CHARS = 254, 64
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_MAILBOX = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
 
 
 class NewsletterError(LofiError):
@@ -72,6 +81,17 @@ class NewsletterRelease:
     tracks: int
 
 
+def plain_address(text: str) -> str | None:
+    """``text`` (stripped of surrounding blanks) when it is a plain mailbox such as
+    ``name@example.com`` (see ``_MAILBOX``), else None: what the list and the licence form
+    accept, so no address can carry a line break, a second recipient or a display name."""
+    address = text.strip()
+    local = address.partition("@")[0]
+    if len(address) > MAX_ADDRESS_CHARS or len(local) > MAX_LOCAL_PART_CHARS:
+        return None
+    return address if _MAILBOX.fullmatch(address) else None
+
+
 def subscriber_id(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:16]
 
@@ -93,31 +113,56 @@ class SubscriberList:
         self.warehouse.execute(SUBSCRIBERS_TABLE)
         self.warehouse.execute(SENDS_TABLE)
 
-    def subscribe(self, email: str) -> str:
-        """Add ``email`` as pending (again pending if it had unsubscribed); returns the token
-        its confirmation link carries.
+    def subscribe(self, email: str) -> str | None:
+        """The first opt-in: ``email`` becomes pending; returns the token its confirmation link
+        carries, or None when nothing is to be mailed (the address is confirmed already).
+
+        A pending address keeps its token (the link mailed first still works); one that had
+        unsubscribed starts again with a new token; a confirmed one is left as it is, its
+        token too, so a form filled in with someone else's address neither stops their
+        newsletter nor breaks the unsubscribe links they hold.
 
         Raises:
-            NewsletterError: ``email`` is not an address (one @, a dot in the domain).
+            NewsletterError: ``email`` is not a plain address (``plain_address``).
         """
-        address = email.strip()
-        local, _, domain = address.partition("@")
-        if not local or "." not in domain or " " in address or "@" in domain:
-            raise NewsletterError("That is not an e-mail address: give one like name@example.com")
-        token = secrets.token_urlsafe(24)
-        self.warehouse.execute(
-            "INSERT INTO newsletter_subscribers VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (subscriber_id) DO UPDATE SET status = excluded.status, "
-            "token = excluded.token, changed_at = excluded.changed_at",
-            [subscriber_id(address), address, PENDING, token, _now(), _now()],
-        )
+        address = plain_address(email)
+        if address is None:
+            raise NewsletterError(
+                "That is not an e-mail address: give one like name@example.com (ASCII, no "
+                f"spaces, quotes, commas or line breaks, at most {MAX_ADDRESS_CHARS} characters)"
+            )
+        try:
+            return self._to_pending(address)
+        except self.warehouse.conflict_errors():  # the same address, subscribed meanwhile
+            return self._to_pending(address)
+
+    def _to_pending(self, address: str) -> str | None:
+        subscriber = subscriber_id(address)
+        with self.warehouse.transaction() as transaction:
+            rows = transaction.query(
+                "SELECT status, token FROM newsletter_subscribers WHERE subscriber_id = ?",
+                [subscriber],
+            )
+            status = rows[0]["status"] if rows else None
+            if status == CONFIRMED:
+                return None
+            if status == PENDING:
+                return rows[0]["token"]
+            token = secrets.token_urlsafe(24)
+            transaction.execute(
+                "INSERT INTO newsletter_subscribers VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (subscriber_id) DO UPDATE SET email = excluded.email, "
+                "status = excluded.status, token = excluded.token, "
+                "changed_at = excluded.changed_at",
+                [subscriber, address, PENDING, token, _now(), _now()],
+            )
         return token
 
-    def _set_status(self, token: str, status: str) -> str:
+    def _set_status(self, token: str, status: str, allowed_from: tuple[str, ...]) -> str:
         rows = self.warehouse.query(
-            "SELECT subscriber_id FROM newsletter_subscribers WHERE token = ?", [token]
+            "SELECT subscriber_id, status FROM newsletter_subscribers WHERE token = ?", [token]
         )
-        if not token or not rows:
+        if not token or not rows or rows[0]["status"] not in (*allowed_from, status):
             raise NewsletterError("This link is not valid (any more): nothing was changed")
         self.warehouse.execute(
             "UPDATE newsletter_subscribers SET status = ?, changed_at = ? WHERE token = ?",
@@ -126,12 +171,14 @@ class SubscriberList:
         return rows[0]["subscriber_id"]
 
     def confirm(self, token: str) -> str:
-        """The second opt-in: the subscriber of ``token`` becomes confirmed (its id returned).
+        """The second opt-in: the pending subscriber of ``token`` becomes confirmed (its id
+        returned; again for a confirmed one). An unsubscribe withdraws the consent: the old
+        confirmation link does not bring the address back (a new subscription does).
 
         Raises:
-            NewsletterError: no subscriber has ``token``.
+            NewsletterError: no pending or confirmed subscriber has ``token``.
         """
-        return self._set_status(token, CONFIRMED)
+        return self._set_status(token, CONFIRMED, (PENDING,))
 
     def unsubscribe(self, token: str) -> str:
         """The subscriber of ``token`` gets no more newsletters (its id returned).
@@ -139,7 +186,7 @@ class SubscriberList:
         Raises:
             NewsletterError: no subscriber has ``token``.
         """
-        return self._set_status(token, UNSUBSCRIBED)
+        return self._set_status(token, UNSUBSCRIBED, (PENDING, CONFIRMED))
 
     def status(self, subscriber: str) -> str | None:
         rows = self.warehouse.query(
@@ -153,7 +200,13 @@ class SubscriberList:
             "ORDER BY subscriber_id",
             [CONFIRMED],
         )
-        return [Subscriber(r["subscriber_id"], r["email"], r["token"]) for r in rows]
+        # A row an older version took without checking (a line break, a second recipient) is
+        # never addressed: a message to it could carry headers of its sender's making.
+        return [
+            Subscriber(r["subscriber_id"], r["email"], r["token"])
+            for r in rows
+            if plain_address(r["email"]) == r["email"]
+        ]
 
     def sent(self, week: str) -> set[str]:
         rows = self.warehouse.query(
@@ -161,10 +214,33 @@ class SubscriberList:
         )
         return {row["subscriber_id"] for row in rows}
 
-    def record_send(self, week: str, subscriber: str, message_id: str) -> None:
+    def claim(self, week: str, subscriber: str, message_id: str) -> bool:
+        """Record the week's message to ``subscriber`` *before* it is sent; False when it is
+        recorded already (sent, or being sent by another run). At most once per week: a run
+        that dies between the claim and the send leaves the subscriber without that week's
+        newsletter rather than give it twice; a refused send is ``release``d.
+        """
+        try:
+            with self.warehouse.transaction() as transaction:
+                if transaction.query(
+                    "SELECT subscriber_id FROM newsletter_sends WHERE week = ? "
+                    "AND subscriber_id = ?",
+                    [week, subscriber],
+                ):
+                    return False
+                transaction.execute(
+                    "INSERT INTO newsletter_sends VALUES (?, ?, ?, ?)",
+                    [week, subscriber, message_id, _now()],
+                )
+        except self.warehouse.conflict_errors():  # another run claimed it meanwhile
+            return False
+        return True
+
+    def release(self, week: str, subscriber: str) -> None:
+        """Forget a claim whose message the SMTP server refused: the next run sends it."""
         self.warehouse.execute(
-            "INSERT INTO newsletter_sends VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [week, subscriber, message_id, _now()],
+            "DELETE FROM newsletter_sends WHERE week = ? AND subscriber_id = ?",
+            [week, subscriber],
         )
 
 

@@ -43,6 +43,9 @@ COVER_WEB_PX = 600  # the 3000×3000 store cover, scaled for a page
 DEFAULT_SITE_URL = "http://127.0.0.1:8765/"  # where `lofi catalog serve` serves it by default
 DATE_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
 ATOM = "http://www.w3.org/2005/Atom"
+# What XML 1.0 cannot carry at all (its Char production): C0 controls but tab and line
+# breaks, lone surrogates, U+FFFE/U+FFFF. One in a title would make the whole feed unreadable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class CatalogSiteError(LofiError):
@@ -209,7 +212,7 @@ def _feed(releases: list[dict], settings: SiteSettings) -> bytes:
 
     def element(parent: ElementTree.Element, name: str, text: str = "", **attributes: str):
         child = ElementTree.SubElement(parent, f"{{{ATOM}}}{name}", attributes)
-        child.text = text or None
+        child.text = _NOT_XML.sub("", text) or None
         return child
 
     feed = ElementTree.Element(f"{{{ATOM}}}feed")

@@ -27,7 +27,7 @@ from lofi_assets.defs.resources import (
     ReportResource,
     WarehouseResource,
 )
-from lofi_assets.publish.report import DRY_RUN_SENDER, send_message, write_eml
+from lofi_assets.publish.report import DRY_RUN_SENDER, ReportError, send_message, write_eml
 
 PREVIEW_FILE = "newsletter.eml"
 PREVIEW_RECIPIENT = "subscriber@localhost"  # the preview's placeholder: never a subscriber
@@ -98,14 +98,19 @@ def newsletter(
                 "subscribers would get it (set LOFI_SMTP_HOST to send)"
             )
         else:
-            done = subscribers.sent(week)
             for subscriber in confirmed:
-                if subscriber.subscriber_id in done:
+                message = message_to(subscriber.email, subscriber.token, subscriber.subscriber_id)
+                # Claimed before it is sent: never twice a week, even from two runs at once.
+                if not subscribers.claim(
+                    week, subscriber.subscriber_id, str(message["Message-ID"])
+                ):
                     already += 1
                     continue
-                message = message_to(subscriber.email, subscriber.token, subscriber.subscriber_id)
-                send_message(message, smtp, recipient=subscriber.email)
-                subscribers.record_send(week, subscriber.subscriber_id, str(message["Message-ID"]))
+                try:
+                    send_message(message, smtp, recipient=subscriber.email)
+                except ReportError:
+                    subscribers.release(week, subscriber.subscriber_id)
+                    raise
                 sent += 1
             context.log.info(
                 f"Newsletter of {week}: sent to {sent} subscribers, {already} had it already"
