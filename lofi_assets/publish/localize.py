@@ -243,7 +243,7 @@ def localized_metadata(
         words=dict(metadata.title_words),
         styles=sorted(set(styles)),
         duration=timestamp(metadata.duration_s),
-        tracklist=[f"{chapter['timestamp']} {chapter['title']}" for chapter in metadata.chapters],
+        tracklist=[f"{timestamp(c.start_s)} {c.title}" for c in metadata.chapters],
         channel=channel_name,
         artist=artist,
         year=int(date[:4]),

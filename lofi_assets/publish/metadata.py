@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 import regex
 import yaml
 
+from lofi_assets.audio.release_mix import Chapter
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.seeding import stable_seed
@@ -90,7 +91,7 @@ class ReleaseMetadata:
     description: str
     tags: list[str]
     playlists: list[str]
-    chapters: list[dict[str, Any]]
+    chapters: list[Chapter]  # one per track; the document adds each one's m:ss ``timestamp``
     track_titles: list[str]
     duration_s: float
     publish_at_utc: str  # RFC 3339, what YouTube's status.publishAt expects
@@ -108,7 +109,15 @@ class ReleaseMetadata:
     localizations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_document(self) -> dict[str, Any]:
-        return asdict(self)
+        """The metadata JSON document: every field, each chapter as ``{"start_s"`` (to the
+        millisecond), ``"timestamp"`` (m:ss), ``"title"}`` (what ``problems`` and the upload read
+        back)."""
+        document = asdict(self)
+        document["chapters"] = [
+            {"start_s": round(c.start_s, 3), "timestamp": timestamp(c.start_s), "title": c.title}
+            for c in self.chapters
+        ]
+        return document
 
 
 @cache
@@ -358,17 +367,14 @@ def build_metadata(
     )
     track_titles = [_track_title(track) for track in tracks]
     chapters = [
-        {"start_s": round(start, 3), "timestamp": timestamp(start), "title": name}
-        for start, name in zip(chapter_starts_s, track_titles, strict=True)
+        Chapter(start, name) for start, name in zip(chapter_starts_s, track_titles, strict=True)
     ]
     styles = sorted({track.style_display_name for track in tracks})
     paragraphs = [
         f"{fields['mood'].capitalize()} {fields['instrument']} with {fields['ambience']} for your "
         f"{fields['time']}: {timestamp(duration_s)} of {', '.join(styles)} lofi to "
         f"{fields['activity']} to.",
-        "\n".join(
-            ["Tracklist", *[f"{chapter['timestamp']} {chapter['title']}" for chapter in chapters]]
-        ),
+        "\n".join(["Tracklist", *[f"{timestamp(c.start_s)} {c.title}" for c in chapters]]),
         f"Subscribe to {channel_name} for a new mix every day, and tell us in the comments "
         f"what you {fields['activity']} to.",
         f"Made for studying, working and winding down: chill {' and '.join(styles).lower()} "
