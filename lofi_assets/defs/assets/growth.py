@@ -20,6 +20,7 @@ from pydantic import Field, model_validator
 
 from lofi_assets.audio.long_form import week_dates
 from lofi_assets.defs.assets.common import png_markdown, release_asset_options
+from lofi_assets.defs.assets.publish import live_upload_metadata, publish_or_plan
 from lofi_assets.defs.checks import check_inputs_current, check_no_problems, inputs_current_spec
 from lofi_assets.defs.failures import domain_failures
 from lofi_assets.defs.partitions import release_weeks
@@ -98,19 +99,14 @@ from lofi_assets.publish.shorts import (
     short_text,
     short_upload,
 )
-from lofi_assets.publish.upload import (
-    Publisher,
-    UploadLedger,
-    describe_request,
-    dry_run_manifest,
-    parse_rfc3339,
-)
+from lofi_assets.publish.upload import UploadLedger, describe_request, parse_rfc3339
 from lofi_assets.publish.youtube import Retrier
 from lofi_assets.storage import write_json_atomic
 from lofi_assets.visual.video import probe
 
 GROWTH_VERSION = "1"
 MANIFEST_FILE = "manifest.json"
+SHORTS_URL = "https://www.youtube.com/shorts/{video_id}"
 
 SHORTS_CHECK_SPECS = [
     dg.AssetCheckSpec(
@@ -194,43 +190,21 @@ def shorts_upload(
         if found:  # blocking: nothing is built or sent for a Short that is not one
             yield validity
             raise ConfigError(f"The Short of {date} cannot be published: {'; '.join(found)}")
-        if not youtube.live:
-            manifest_path = target / MANIFEST_FILE
-            manifest = dry_run_manifest(youtube.clients(), release, now, manifest_path)
-            context.log.info(
-                f"Dry run: {len(manifest['requests'])} request written to {manifest_path}, "
-                "none sent (set YOUTUBE_TOKEN_FILE to publish)"
-            )
-            record = UploadRecord(
-                "dry_run", artifact_store.relative(manifest_path), None, "planned",
-                release.publish_at_utc, input_sha256=inputs,
-            )  # fmt: skip
+        attempt = publish_or_plan(
+            context, release, inputs, target, youtube, warehouse, artifact_store, now
+        )
+        if attempt.outcome is None:
             metadata: dict[str, Any] = {
                 "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
-                "manifest": dg.MetadataValue.path(str(manifest_path)),
+                "manifest": dg.MetadataValue.path(str(attempt.manifest_path)),
             }
         else:
-            publisher = Publisher(
-                youtube.clients(),
-                UploadLedger(warehouse.client()),
-                log=context.log.info,
-                chunk_bytes=youtube.chunk_mb * 1024 * 1024,
-            )
-            outcome = publisher.publish(release)
-            record = UploadRecord(
-                "live", None, outcome.video_id, outcome.state, release.publish_at_utc,
-                input_sha256=inputs,
-            )  # fmt: skip
             metadata = {
-                "mode": "live",
-                "state": outcome.state,
-                "video_id": outcome.video_id,
-                "url": dg.MetadataValue.url(f"https://www.youtube.com/shorts/{outcome.video_id}"),
-                "steps_done": dg.MetadataValue.json(outcome.steps_done),
-                "retries": dg.MetadataValue.int(outcome.retries),
+                **live_upload_metadata(attempt.outcome, SHORTS_URL),
+                "retries": dg.MetadataValue.int(attempt.outcome.retries),
             }
     yield dg.MaterializeResult(
-        value=record,
+        value=attempt.record,
         metadata={
             **metadata,
             "ledger_key": release.ledger_key,
