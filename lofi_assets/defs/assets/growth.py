@@ -11,7 +11,8 @@ schedule and sensor here is stopped until switched on (README, "Growing the chan
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -108,6 +109,39 @@ GROWTH_VERSION = "1"
 MANIFEST_FILE = "manifest.json"
 SHORTS_URL = "https://www.youtube.com/shorts/{video_id}"
 
+
+def write_dry_run(
+    context: dg.AssetExecutionContext,
+    target: Path,
+    header: Mapping[str, Any],
+    requests: Sequence[tuple[str, Any]],
+) -> Path:
+    """A dry run's ``target / MANIFEST_FILE``: ``header`` (the partition's key and settings),
+    ``"mode": "dry_run"`` and each built ``(call name, request)`` as ``describe_request``
+    shows it, none sent; logged, and its path returned."""
+    path = write_json_atomic(
+        target / MANIFEST_FILE,
+        {
+            **header,
+            "mode": "dry_run",
+            "requests": [describe_request(name, request) for name, request in requests],
+        },
+    )
+    context.log.info(f"Dry run: {len(requests)} requests written to {path}")
+    return path
+
+
+def require_live_release(date: str, youtube_upload: UploadRecord, why: str = "") -> str:
+    """The video id of the day's release; ``ConfigError`` (ending with ``why``) while
+    ``youtube_upload`` has not put it on YouTube (a dry run, or no video yet)."""
+    if youtube_upload.mode != "live" or not youtube_upload.video_id:
+        raise ConfigError(
+            f"The release of {date} is not on YouTube yet (youtube_upload ran in "
+            f"{youtube_upload.mode}): publish it live first{why}"
+        )
+    return youtube_upload.video_id
+
+
 SHORTS_CHECK_SPECS = [
     dg.AssetCheckSpec(
         "short_valid", asset="shorts_upload", blocking=True,
@@ -153,11 +187,8 @@ def shorts_upload(
                 "release_metadata": release_metadata.input_sha256,
             },
         )
-        if youtube.live and (youtube_upload.mode != "live" or not youtube_upload.video_id):
-            raise ConfigError(
-                f"The release of {date} is not on YouTube yet (youtube_upload ran in "
-                f"{youtube_upload.mode}): publish it live first, the Short links to it"
-            )
+        if youtube.live:
+            require_live_release(date, youtube_upload, ", the Short links to it")
         teaser_path = artifact_store.resolve(shorts_teaser.teaser_path)
         video_facts = probe(teaser_path)
         facts = ShortFacts(video_facts.width, video_facts.height, video_facts.video_duration_s)
@@ -282,21 +313,11 @@ def comment_replies(
                 ("comments.insert", reply_request(clients.youtube, row["comment_id"], row["draft"]))
                 for row in queue.rows(date, "approved")
             ]  # fmt: skip
-            manifest_path = write_json_atomic(
-                target / MANIFEST_FILE,
-                {"release_date": date, "mode": "dry_run",
-                 "requests": [describe_request(n, r) for n, r in requests]},
-            )  # fmt: skip
-            context.log.info(f"Dry run: {len(requests)} requests written to {manifest_path}")
+            manifest_path = write_dry_run(context, target, {"release_date": date}, requests)
             outcome = CommentRunOutcome({}, [], "planned", [])
             mode, manifest = "dry_run", artifact_store.relative(manifest_path)
         else:
-            if youtube_upload.mode != "live" or not youtube_upload.video_id:
-                raise ConfigError(
-                    f"The release of {date} is not on YouTube yet (youtube_upload ran in "
-                    f"{youtube_upload.mode}): publish it live first"
-                )
-            video_id = youtube_upload.video_id
+            video_id = require_live_release(date, youtube_upload)
             manager = CommentManager(
                 clients.youtube, queue, Retrier(context.log.info).execute,
                 log=context.log.info, max_pages=config.max_pages,
@@ -380,12 +401,12 @@ def keyword_research(
             requests = [("search.list", search_request(clients.youtube, q, config.max_results))
                         for q in planned]  # fmt: skip
             requests.append(("videos.list", videos_request(clients.youtube, ["{result_ids}"])))
-            manifest_path = write_json_atomic(
-                target / MANIFEST_FILE,
-                {"week": week, "mode": "dry_run", "budget_units": config.search_budget_units,
-                 "requests": [describe_request(n, r) for n, r in requests]},
-            )  # fmt: skip
-            context.log.info(f"Dry run: {len(requests)} requests written to {manifest_path}")
+            write_dry_run(
+                context,
+                target,
+                {"week": week, "budget_units": config.search_budget_units},
+                requests,
+            )
             outcome = ResearchOutcome([], [], 0)
             mode = "dry_run"
         else:
