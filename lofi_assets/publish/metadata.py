@@ -69,7 +69,17 @@ MIN_CHAPTERS = 3
 MIN_CHAPTER_S = 10.0
 DEFAULT_PUBLISH_WINDOWS = ("14-16", "20-22")  # hours when the audience is listening
 PRIMARY_TAGS = ("lofi", "lofi hip hop", "chill beats", "lofi beats", "beats to relax")
-INSTRUMENT_FAMILY = {0: "keys", 4: "keys", 5: "keys", 11: "keys", 24: "guitar", 26: "guitar", 59: "horn", 71: "horn", 73: "horn"}  # fmt: skip
+INSTRUMENT_FAMILY = {
+    0: "keys",
+    4: "keys",
+    5: "keys",
+    11: "keys",
+    24: "guitar",
+    26: "guitar",
+    59: "horn",
+    71: "horn",
+    73: "horn",
+}
 
 
 @dataclass(frozen=True)
@@ -143,8 +153,11 @@ def _vocabulary() -> frozenset[str]:
         return []
 
     document = _words()
-    return frozenset(w for key in ("moods", "instruments", "activities", "ambiences", "times",
-                                   "templates") for w in words_of(document[key]))  # fmt: skip
+    return frozenset(
+        w
+        for key in ("moods", "instruments", "activities", "ambiences", "times", "templates")
+        for w in words_of(document[key])
+    )
 
 
 def utf8_length(text: str) -> int:
@@ -282,8 +295,17 @@ def _tag_problems(tags: Sequence[str]) -> list[str]:
 
 
 def _season(date: dt.date) -> str:
-    return {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
-            6: "summer", 7: "summer", 8: "summer"}.get(date.month, "autumn")  # fmt: skip
+    return {
+        12: "winter",
+        1: "winter",
+        2: "winter",
+        3: "spring",
+        4: "spring",
+        5: "spring",
+        6: "summer",
+        7: "summer",
+        8: "summer",
+    }.get(date.month, "autumn")
 
 
 def _track_title(track: TrackFacts) -> str:
@@ -396,10 +418,18 @@ def build_metadata(
         max_bytes=MAX_DESCRIPTION_BYTES,
     )
     secondary = [f"{track.style_display_name} lofi" for track in tracks] + [
-        f"lofi to {fields['activity']} to", f"{fields['activity']} music", "study music", "chillhop",
-    ]  # fmt: skip
-    niche = [f"{fields['ambience']} lofi", f"{fields['time']} lofi", f"{_season(day)} lofi",
-             f"{fields['instrument']} lofi", f"{fields['mood']} beats"]  # fmt: skip
+        f"lofi to {fields['activity']} to",
+        f"{fields['activity']} music",
+        "study music",
+        "chillhop",
+    ]
+    niche = [
+        f"{fields['ambience']} lofi",
+        f"{fields['time']} lofi",
+        f"{_season(day)} lofi",
+        f"{fields['instrument']} lofi",
+        f"{fields['mood']} beats",
+    ]
     own_words = _vocabulary() | {
         w for tag in [*PRIMARY_TAGS, *secondary, *niche] for w in tag.split()
     }
