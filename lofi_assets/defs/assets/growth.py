@@ -144,12 +144,14 @@ def require_live_release(date: str, youtube_upload: UploadRecord, why: str = "")
 
 SHORTS_CHECK_SPECS = [
     dg.AssetCheckSpec(
-        "short_valid", asset="shorts_upload", blocking=True,
+        "short_valid",
+        asset="shorts_upload",
+        blocking=True,
         description="The Short's body within YouTube's limits (every language), #Shorts in its "
         "title and description, the full release linked, the teaser vertical and ≤ 60 s",
     ),
     inputs_current_spec("shorts_upload"),
-]  # fmt: skip
+]
 
 
 @dg.asset(
@@ -305,34 +307,48 @@ def comment_replies(
             requests = [
                 ("channels.list", clients.youtube.channels().list(part="id", mine=True)),
                 ("commentThreads.list", thread_list_request(clients.youtube, video_id)),
-                *(("commentThreads.list", thread_list_request(clients.youtube, short_id))
-                  for short_id in short_ids),
-                ("commentThreads.insert",
-                 tracklist_request(clients.youtube, "{channel_id}", video_id, tracklist)),
+                *(
+                    ("commentThreads.list", thread_list_request(clients.youtube, short_id))
+                    for short_id in short_ids
+                ),
+                (
+                    "commentThreads.insert",
+                    tracklist_request(clients.youtube, "{channel_id}", video_id, tracklist),
+                ),
             ] + [
                 ("comments.insert", reply_request(clients.youtube, row["comment_id"], row["draft"]))
                 for row in queue.rows(date, "approved")
-            ]  # fmt: skip
+            ]
             manifest_path = write_dry_run(context, target, {"release_date": date}, requests)
             outcome = CommentRunOutcome({}, [], "planned", [])
             mode, manifest = "dry_run", artifact_store.relative(manifest_path)
         else:
             video_id = require_live_release(date, youtube_upload)
             manager = CommentManager(
-                clients.youtube, queue, Retrier(context.log.info).execute,
-                log=context.log.info, max_pages=config.max_pages,
-            )  # fmt: skip
+                clients.youtube,
+                queue,
+                Retrier(context.log.info).execute,
+                log=context.log.info,
+                max_pages=config.max_pages,
+            )
             outcome = manager.run(
-                release_date=date, video_id=video_id, title=document["title"], channel=name,
-                tracklist=tracklist, rules=rules, other_video_ids=short_ids,
-            )  # fmt: skip
+                release_date=date,
+                video_id=video_id,
+                title=document["title"],
+                channel=name,
+                tracklist=tracklist,
+                rules=rules,
+                other_video_ids=short_ids,
+            )
             mode, manifest = "live", None
         requests_by_style = queue.style_requests()
         next_day = (dt.date.fromisoformat(date) + dt.timedelta(days=1)).isoformat()
         boosts = feed_style_requests(
-            requests_by_style, artifact_store.root / BOOSTS_FILE,
-            config.style_request_threshold, next_day,
-        )  # fmt: skip
+            requests_by_style,
+            artifact_store.root / BOOSTS_FILE,
+            config.style_request_threshold,
+            next_day,
+        )
         pending = queue.rows(date, "pending")
     table = "\n".join(
         ["| comment | category | draft |", "|---|---|---|"]
@@ -398,8 +414,10 @@ def keyword_research(
         store = KeywordStore(warehouse.client())
         clients = youtube.clients()
         if not youtube.live:
-            requests = [("search.list", search_request(clients.youtube, q, config.max_results))
-                        for q in planned]  # fmt: skip
+            requests = [
+                ("search.list", search_request(clients.youtube, q, config.max_results))
+                for q in planned
+            ]
             requests.append(("videos.list", videos_request(clients.youtube, ["{result_ids}"])))
             write_dry_run(
                 context,
@@ -411,9 +429,15 @@ def keyword_research(
             mode = "dry_run"
         else:
             outcome = research_week(
-                clients.youtube, Retrier(context.log.info).execute, store, week, planned,
-                stopwords, config.max_results, log=context.log.info,
-            )  # fmt: skip
+                clients.youtube,
+                Retrier(context.log.info).execute,
+                store,
+                week,
+                planned,
+                stopwords,
+                config.max_results,
+                log=context.log.info,
+            )
             mode = "live"
         tags = store.top_terms(week, "tag", 15)
         words = store.top_terms(week, "title_word", 15)
