@@ -37,9 +37,11 @@ from typing import Any
 import jinja2
 import yaml
 
+from lofi_assets.audio.release_mix import Chapter
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.styles import assets_library_dir, get_style
 from lofi_assets.publish.feedback import StyleBoost, add_boost
+from lofi_assets.publish.metadata import timestamp
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.seeding import stable_seed
 
@@ -217,9 +219,9 @@ def draft_reply(
     return text[:MAX_COMMENT_CHARS]
 
 
-def tracklist_comment(title: str, chapters: Sequence[dict[str, Any]]) -> str:
+def tracklist_comment(title: str, chapters: Sequence[Chapter]) -> str:
     """The text of the release's tracklist comment (chapter timestamps as YouTube links them)."""
-    lines = [f"{chapter['timestamp']} {chapter['title']}" for chapter in chapters]
+    lines = [f"{timestamp(chapter.start_s)} {chapter.title}" for chapter in chapters]
     return f"Tracklist · {title}\n" + "\n".join(lines)
 
 

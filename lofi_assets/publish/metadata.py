@@ -130,6 +130,12 @@ class ReleaseMetadata:
         return document
 
 
+def document_chapters(document: Mapping[str, Any]) -> list[Chapter]:
+    """The chapters of a metadata document (``ReleaseMetadata.to_document()``, as read from
+    disk) as ``Chapter``s. Raises ``KeyError`` for a document without chapters."""
+    return [Chapter(float(c["start_s"]), str(c["title"])) for c in document["chapters"]]
+
+
 @cache
 def _words() -> dict[str, Any]:
     path = assets_library_dir() / "titles.yaml"

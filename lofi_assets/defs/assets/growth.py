@@ -83,6 +83,7 @@ from lofi_assets.publish.keywords import (
     videos_request,
 )
 from lofi_assets.publish.localize import language_templates
+from lofi_assets.publish.metadata import document_chapters
 from lofi_assets.publish.report import (
     DRY_RUN_RECIPIENT,
     DRY_RUN_SENDER,
@@ -295,7 +296,7 @@ def comment_replies(
         if config.reject:
             context.log.info(f"Rejected {queue.decide(config.reject, approve=False)}")
         document = artifact_store.read_json(release_metadata.metadata_path)
-        tracklist = tracklist_comment(document["title"], document["chapters"])
+        tracklist = tracklist_comment(document["title"], document_chapters(document))
         rules = load_rules()
         name = channel.settings().name
         clients = youtube.clients()
