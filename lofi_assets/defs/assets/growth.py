@@ -269,10 +269,7 @@ class CommentsConfig(dg.Config):
     kinds={"python", "youtube", "duckdb"},
     code_version=GROWTH_VERSION,
     pool=YOUTUBE_API_POOL,
-    **{
-        **release_asset_options(CommentRepliesRecord, automation=None),
-        "dagster_type": dg.PythonObjectDagsterType(CommentRepliesRecord),
-    },
+    **release_asset_options(CommentRepliesRecord, automation=None),
 )
 def comment_replies(
     context: dg.AssetExecutionContext,
