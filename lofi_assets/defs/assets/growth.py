@@ -20,11 +20,10 @@ from googleapiclient.http import MediaFileUpload
 from pydantic import Field, model_validator
 
 from lofi_assets.audio.long_form import week_dates
-from lofi_assets.defs.assets.common import png_markdown, release_asset_options
+from lofi_assets.defs.assets.common import png_markdown, release_asset_options, week_asset_options
 from lofi_assets.defs.assets.publish import live_upload_metadata, publish_or_plan
 from lofi_assets.defs.checks import check_inputs_current, check_no_problems, inputs_current_spec
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.partitions import release_weeks
 from lofi_assets.defs.pools import YOUTUBE_API_POOL
 from lofi_assets.defs.records import (
     CommentRepliesRecord,
@@ -390,10 +389,7 @@ class KeywordConfig(dg.Config):
     kinds={"python", "youtube", "duckdb"},
     code_version=GROWTH_VERSION,
     pool=YOUTUBE_API_POOL,
-    partitions_def=release_weeks,
-    io_manager_key="record_io_manager",
-    dagster_type=dg.PythonObjectDagsterType(KeywordRecord),
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    **week_asset_options(KeywordRecord),
 )
 def keyword_research(
     context: dg.AssetExecutionContext,
@@ -635,10 +631,7 @@ REPORT_FILE = "report.eml"
     group_name="growth",
     kinds={"python", "email"},
     code_version=GROWTH_VERSION,
-    partitions_def=release_weeks,
-    io_manager_key="record_io_manager",
-    dagster_type=dg.PythonObjectDagsterType(ReportRecord),
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    **week_asset_options(ReportRecord),
 )
 def channel_report(
     context: dg.AssetExecutionContext,
