@@ -54,6 +54,7 @@ from lofi_assets.music.analysis import read_midi
 from lofi_assets.music.arrangement import compose_sketch
 from lofi_assets.music.midi_io import write_sketch_midi
 from lofi_assets.music.model.metrics import ngram_hashes
+from lofi_assets.music.model.pipeline import SamplingReport
 from lofi_assets.music.plan import SketchRequest
 from lofi_assets.music.plan_record import MelodySource, record_sketch
 from lofi_assets.publish.metadata import MAX_TITLE_CHARS, problems
@@ -214,10 +215,15 @@ def fail_not_a_catalog_duplicate() -> bool:
     return master_verdicts(good_qc(), similarity=0.99)["not_a_catalog_duplicate"]
 
 
+def sampling(decoded: int, decode_rate: float) -> SamplingReport:
+    """A sampling report of 100 melodies, ``decoded`` of them at ``decode_rate``."""
+    return SamplingReport(100, decoded, decode_rate, 0.0, {}, {}, {}, (0.0, 0.0))
+
+
 def fail_samples_decode() -> bool:
-    assert check_samples_decode({"decoded": 100, "sampled": 100, "decode_rate": 1.0}).passed
+    assert check_samples_decode(sampling(100, 1.0)).passed
     rate = MIN_DECODE_RATE - 0.01
-    return check_samples_decode({"decoded": 98, "sampled": 100, "decode_rate": rate}).passed
+    return check_samples_decode(sampling(98, rate)).passed
 
 
 def fail_mix(check: str, **bad) -> Callable[[], bool]:

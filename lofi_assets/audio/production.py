@@ -34,7 +34,7 @@ import pedalboard
 import soundfile
 from scipy import signal
 
-from lofi_assets.audio import SAMPLE_RATE_HZ
+from lofi_assets.audio import SAMPLE_RATE_HZ, TARGET_LUFS
 from lofi_assets.audio import effects as fx
 from lofi_assets.audio import streaming as st
 from lofi_assets.audio.ambience import synthesize_ambience
@@ -68,7 +68,6 @@ from lofi_assets.seeding import stable_seed
 INSTRUMENT_STEMS = ("drums", "bass", "keys", "melody", "pad")
 STEM_NAMES = (*INSTRUMENT_STEMS, "ambience", "vinyl")
 RENDER_TAIL_S = 2.0  # let releases and reverb tails ring past the last bar
-TARGET_LUFS = -14.0  # streaming platforms normalise to about -14 LUFS
 TRUE_PEAK_CEILING_DBTP = -1.5
 LIMITER_MARGIN_DB = 0.3  # the limiter aims under the ceiling; 24-bit dither stays inside
 # A stem whose part has notes is silent when its peak stays under this: 26 dB under the

@@ -6,7 +6,7 @@ day), the rest are catalog masters not played in the previous ``REPEAT_WINDOW_DA
 queues; it is long enough to fill ``min_length_s`` of air (crossfades subtracted). The three
 properties the ``radio_queue`` checks hold it to are functions here, each with its limit as a
 constant: length, repeats within the window, loudness of every track (−14 ± 1 LUFS, the
-target every master is made for, ``production.TARGET_LUFS``).
+target every master is made for, ``lofi_assets.audio.TARGET_LUFS``).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lofi_assets.audio import TARGET_LUFS
 from lofi_assets.errors import ConfigError
 
 RADIO_DAY_S = 24 * 3600.0
 REPEAT_WINDOW_DAYS = 7
-LOUDNESS_TARGET_LUFS = -14.0
 LOUDNESS_TOLERANCE_LU = 1.0
 DEFAULT_FRESH_FRACTION = 0.5
 QUEUE_FILE = "queue.json"
@@ -168,7 +168,7 @@ def repeated_tracks(queue: RadioQueue, earlier: Sequence[RadioQueue]) -> list[st
 
 def loudness_outliers(
     queue: RadioQueue,
-    target_lufs: float = LOUDNESS_TARGET_LUFS,
+    target_lufs: float = TARGET_LUFS,
     tolerance_lu: float = LOUDNESS_TOLERANCE_LU,
 ) -> list[tuple[str, float]]:
     """``(track_id, LUFS)`` of every track outside ``target_lufs ± tolerance_lu``."""

@@ -21,8 +21,12 @@ from lofi_assets.publish.youtube import Retrier, YouTubeClients
 
 REFETCH_DAYS = 3
 DAILY_METRICS = (
-    "views", "estimatedMinutesWatched", "averageViewDuration", "likes", "subscribersGained",
-)  # fmt: skip
+    "views",
+    "estimatedMinutesWatched",
+    "averageViewDuration",
+    "likes",
+    "subscribersGained",
+)
 BATCH = 50  # videos.list takes at most 50 ids
 
 
@@ -67,12 +71,16 @@ def fetch_snapshot(
             statistics = item.get("statistics", {})
             snapshot.total_rows.append(
                 (
-                    item["id"], release_of[item["id"]], item.get("snippet", {}).get("title", ""),
+                    item["id"],
+                    release_of[item["id"]],
+                    item.get("snippet", {}).get("title", ""),
                     iso_duration_s(item.get("contentDetails", {}).get("duration", "")),
-                    int(statistics.get("viewCount", 0)), int(statistics.get("likeCount", 0)),
-                    int(statistics.get("commentCount", 0)), snapshot_date,
+                    int(statistics.get("viewCount", 0)),
+                    int(statistics.get("likeCount", 0)),
+                    int(statistics.get("commentCount", 0)),
+                    snapshot_date,
                 )
-            )  # fmt: skip
+            )
     for video_id in ids:
         first = max(dt.date.fromisoformat(release_of[video_id]), day - dt.timedelta(REFETCH_DAYS))
         report = retrier.execute(
@@ -92,11 +100,16 @@ def fetch_snapshot(
             row = dict(zip(names, values, strict=True))
             snapshot.daily_rows.append(
                 (
-                    row["day"], video_id, int(row["views"]), float(row["estimatedMinutesWatched"]),
-                    float(row["averageViewDuration"]), int(row["likes"]),
-                    int(row["subscribersGained"]), snapshot_date,
+                    row["day"],
+                    video_id,
+                    int(row["views"]),
+                    float(row["estimatedMinutesWatched"]),
+                    float(row["averageViewDuration"]),
+                    int(row["likes"]),
+                    int(row["subscribersGained"]),
+                    snapshot_date,
                 )
-            )  # fmt: skip
+            )
     return snapshot
 
 

@@ -37,9 +37,11 @@ from typing import Any
 import jinja2
 import yaml
 
+from lofi_assets.audio.release_mix import Chapter
 from lofi_assets.errors import ConfigError, LofiError
 from lofi_assets.music.styles import assets_library_dir, get_style
 from lofi_assets.publish.feedback import StyleBoost, add_boost
+from lofi_assets.publish.metadata import timestamp
 from lofi_assets.publish.warehouse import Warehouse
 from lofi_assets.seeding import stable_seed
 
@@ -192,9 +194,14 @@ def reply_name(author: str, rules: CommentRules) -> str:
 
 
 def draft_reply(
-    thread: CommentThread, classification: Classification, rules: CommentRules,
-    *, title: str, channel: str, tracklist: str,
-) -> str | None:  # fmt: skip
+    thread: CommentThread,
+    classification: Classification,
+    rules: CommentRules,
+    *,
+    title: str,
+    channel: str,
+    tracklist: str,
+) -> str | None:
     """The reply to approve, from the category's templates (None: spam and ``other`` get no
     reply). The template is drawn with a seed of the comment id: the same draft every run."""
     templates = rules.replies.get(classification.category)
@@ -212,9 +219,9 @@ def draft_reply(
     return text[:MAX_COMMENT_CHARS]
 
 
-def tracklist_comment(title: str, chapters: Sequence[dict[str, Any]]) -> str:
+def tracklist_comment(title: str, chapters: Sequence[Chapter]) -> str:
     """The text of the release's tracklist comment (chapter timestamps as YouTube links them)."""
-    lines = [f"{chapter['timestamp']} {chapter['title']}" for chapter in chapters]
+    lines = [f"{timestamp(chapter.start_s)} {chapter.title}" for chapter in chapters]
     return f"Tracklist · {title}\n" + "\n".join(lines)
 
 
@@ -246,9 +253,20 @@ class CommentQueue:
         self.warehouse.execute(
             "INSERT INTO comment_queue VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (comment_id) DO NOTHING",
-            [thread.comment_id, release_date, thread.video_id, thread.author, thread.text,
-             found.category, found.style, draft, status, None, _now()],
-        )  # fmt: skip
+            [
+                thread.comment_id,
+                release_date,
+                thread.video_id,
+                thread.author,
+                thread.text,
+                found.category,
+                found.style,
+                draft,
+                status,
+                None,
+                _now(),
+            ],
+        )
 
     def rows(self, release_date: str | None = None, status: str | None = None) -> list[dict]:
         sql, parameters = "SELECT * FROM comment_queue WHERE 1 = 1", []
@@ -285,10 +303,15 @@ class CommentQueue:
         changed = [c for c in wanted if rows[c]["status"] != target]
         # Guarded by the status: a run that began posting meanwhile keeps its row.
         self.warehouse.execute_many(
-            [("UPDATE comment_queue SET status = ?, updated_at = ? WHERE comment_id = ? "
-              "AND status IN ('pending', 'approved', 'rejected')",
-              [target, _now(), c]) for c in changed]
-        )  # fmt: skip
+            [
+                (
+                    "UPDATE comment_queue SET status = ?, updated_at = ? WHERE comment_id = ? "
+                    "AND status IN ('pending', 'approved', 'rejected')",
+                    [target, _now(), c],
+                )
+                for c in changed
+            ]
+        )
         return changed
 
     def claim(self, comment_id: str) -> bool:
@@ -324,8 +347,9 @@ class CommentQueue:
         )
         return rows[0] if rows else None
 
-    def save_pinned(self, release_date: str, video_id: str, state: str, text: str,
-                    comment_id: str | None = None) -> None:  # fmt: skip
+    def save_pinned(
+        self, release_date: str, video_id: str, state: str, text: str, comment_id: str | None = None
+    ) -> None:
         self.warehouse.execute(
             "INSERT INTO pinned_comments VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (release_date) "
             "DO UPDATE SET state = EXCLUDED.state, comment_id = EXCLUDED.comment_id, "
@@ -349,9 +373,12 @@ def feed_style_requests(
         for step in range(1, count // threshold + 1):
             key = f"requests-{style}-{step * threshold}"
             boost = StyleBoost(
-                style=style, factor=STYLE_REQUEST_BOOST_FACTOR, effective_from=effective_from,
-                video_id=key, reason=f"{step * threshold} comments asked for more {style}",
-            )  # fmt: skip
+                style=style,
+                factor=STYLE_REQUEST_BOOST_FACTOR,
+                effective_from=effective_from,
+                video_id=key,
+                reason=f"{step * threshold} comments asked for more {style}",
+            )
             if add_boost(boosts_path, boost):
                 added.append(key)
     return added
@@ -362,21 +389,27 @@ def parse_thread(item: dict[str, Any]) -> CommentThread:
     top = item["snippet"]["topLevelComment"]
     snippet = top["snippet"]
     return CommentThread(
-        thread_id=item["id"], comment_id=top["id"], video_id=snippet.get("videoId", ""),
+        thread_id=item["id"],
+        comment_id=top["id"],
+        video_id=snippet.get("videoId", ""),
         author=snippet.get("authorDisplayName", ""),
         author_channel_id=snippet.get("authorChannelId", {}).get("value", ""),
         text=snippet.get("textOriginal", snippet.get("textDisplay", "")),
         published_at=snippet.get("publishedAt", ""),
-    )  # fmt: skip
+    )
 
 
 def thread_list_request(youtube: Any, video_id: str, page_token: str | None = None) -> Any:
     """commentThreads.list of a video, newest first, 100 a page, plain text (1 unit)."""
     options = {"pageToken": page_token} if page_token else {}
     return youtube.commentThreads().list(
-        part="snippet", videoId=video_id, maxResults=100, order="time", textFormat="plainText",
+        part="snippet",
+        videoId=video_id,
+        maxResults=100,
+        order="time",
+        textFormat="plainText",
         **options,
-    )  # fmt: skip
+    )
 
 
 def reply_request(youtube: Any, parent_id: str, text: str) -> Any:
@@ -390,9 +423,14 @@ def tracklist_request(youtube: Any, channel_id: str, video_id: str, text: str) -
     """commentThreads.insert of the tracklist comment (50 units)."""
     return youtube.commentThreads().insert(
         part="snippet",
-        body={"snippet": {"channelId": channel_id, "videoId": video_id,
-                          "topLevelComment": {"snippet": {"textOriginal": text}}}},
-    )  # fmt: skip
+        body={
+            "snippet": {
+                "channelId": channel_id,
+                "videoId": video_id,
+                "topLevelComment": {"snippet": {"textOriginal": text}},
+            }
+        },
+    )
 
 
 @dataclass
@@ -410,8 +448,14 @@ class CommentManager:
     """One release's comments against the API (``execute``: the Retrier's, which raises
     PublishError for refusals and retries 5xx)."""
 
-    def __init__(self, youtube: Any, queue: CommentQueue, execute: Callable[[Any, str], Any],
-                 log: Callable[[str], None] = lambda message: None, max_pages: int = 5) -> None:  # fmt: skip
+    def __init__(
+        self,
+        youtube: Any,
+        queue: CommentQueue,
+        execute: Callable[[Any, str], Any],
+        log: Callable[[str], None] = lambda message: None,
+        max_pages: int = 5,
+    ) -> None:
         self.youtube, self.queue, self.execute, self.log = youtube, queue, execute, log
         self.max_pages = max_pages
 
@@ -435,16 +479,27 @@ class CommentManager:
         return found
 
     def run(
-        self, *, release_date: str, video_id: str, title: str, channel: str, tracklist: str,
-        rules: CommentRules, other_video_ids: Sequence[str] = (),
-    ) -> CommentRunOutcome:  # fmt: skip
+        self,
+        *,
+        release_date: str,
+        video_id: str,
+        title: str,
+        channel: str,
+        tracklist: str,
+        rules: CommentRules,
+        other_video_ids: Sequence[str] = (),
+    ) -> CommentRunOutcome:
         """Queue the new comments of the release's video and of ``other_video_ids`` (the
         day's Short) with drafts, post the approved replies, post the tracklist comment once
         (on the release's video). Raises PublishError (quota, 403 …) and TimeoutError."""
         ours = self.channel_id()
         threads = self.threads(video_id)
-        others = [t for other in dict.fromkeys(other_video_ids) if other != video_id
-                  for t in self.threads(other)]  # fmt: skip
+        others = [
+            t
+            for other in dict.fromkeys(other_video_ids)
+            if other != video_id
+            for t in self.threads(other)
+        ]
         theirs = [t for t in [*threads, *others] if t.author_channel_id != ours]
         known = self.queue.known([t.comment_id for t in theirs])
         queued: dict[str, int] = {}
@@ -452,8 +507,9 @@ class CommentManager:
             if thread.comment_id in known:
                 continue
             found = classify(thread.text, rules)
-            draft = draft_reply(thread, found, rules, title=title, channel=channel,
-                                tracklist=tracklist)  # fmt: skip
+            draft = draft_reply(
+                thread, found, rules, title=title, channel=channel, tracklist=tracklist
+            )
             self.queue.add(release_date, thread, found, draft)
             queued[found.category] = queued.get(found.category, 0) + 1
         posted = self._post_approved(release_date, ours)
@@ -467,13 +523,17 @@ class CommentManager:
             comment_id, text = row["comment_id"], row["draft"]
             if row["status"] == "posting":  # sent by a run that may have died: ask first
                 replies = self.execute(
-                    self.youtube.comments().list(part="snippet", parentId=comment_id,
-                                                 maxResults=100, textFormat="plainText"),
+                    self.youtube.comments().list(
+                        part="snippet", parentId=comment_id, maxResults=100, textFormat="plainText"
+                    ),
                     "look for our reply",
-                ).get("items", [])  # fmt: skip
-                mine = [r for r in replies
-                        if r["snippet"].get("authorChannelId", {}).get("value") == ours
-                        and r["snippet"].get("textOriginal") == text]  # fmt: skip
+                ).get("items", [])
+                mine = [
+                    r
+                    for r in replies
+                    if r["snippet"].get("authorChannelId", {}).get("value") == ours
+                    and r["snippet"].get("textOriginal") == text
+                ]
                 if mine:
                     self.queue.set_status(comment_id, "posted", mine[0]["id"])
                     self.log(f"Reply to {comment_id} was already posted: adopted {mine[0]['id']}")
@@ -486,8 +546,14 @@ class CommentManager:
             posted.append(comment_id)
         return posted
 
-    def _post_tracklist(self, release_date: str, video_id: str, ours: str,
-                        threads: Sequence[CommentThread], text: str) -> str:  # fmt: skip
+    def _post_tracklist(
+        self,
+        release_date: str,
+        video_id: str,
+        ours: str,
+        threads: Sequence[CommentThread],
+        text: str,
+    ) -> str:
         row = self.queue.pinned(release_date)
         if row is not None and row["state"] == "posted":
             return "already"

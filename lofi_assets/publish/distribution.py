@@ -75,8 +75,11 @@ AI_DISCLOSURE = (
     "by the label); no human performance. Declared as AI-generated where the store asks."
 )
 MANIFEST_FILE, CSV_FILE, ERN_FILE, CHECKLIST_FILE = (
-    "manifest.json", "metadata.csv", "ern.xml", "CHECKLIST.txt",
-)  # fmt: skip
+    "manifest.json",
+    "metadata.csv",
+    "ern.xml",
+    "CHECKLIST.txt",
+)
 
 
 class DistributionError(LofiError):
@@ -286,9 +289,14 @@ def write_store_wav(master: Path, out: Path, plan: ReleasePlan, track: TrackEntr
         )
     with atomic_path(out) as temporary:
         with wav_file(
-            temporary, "w", expected_frames=samples.shape[1],
-            samplerate=rate, channels=2, subtype="PCM_16", format="WAV",
-        ) as wav:  # fmt: skip
+            temporary,
+            "w",
+            expected_frames=samples.shape[1],
+            samplerate=rate,
+            channels=2,
+            subtype="PCM_16",
+            format="WAV",
+        ) as wav:
             wav.write(samples.T)  # a full disk: DiskFullError naming the file and size
         tagged = WAVE(str(temporary))
         tagged.add_tags()
@@ -336,10 +344,26 @@ def manifest_document(plan: ReleasePlan, files: dict[str, str]) -> dict:
 
 
 CSV_COLUMNS = (
-    "release_title", "upc", "release_date", "release_type", "primary_artist", "label", "genre",
-    "subgenre", "p_line", "c_line", "track_number", "track_title", "isrc", "duration",
-    "explicit", "language", "ai_generated", "audio_file", "artwork_file",
-)  # fmt: skip
+    "release_title",
+    "upc",
+    "release_date",
+    "release_type",
+    "primary_artist",
+    "label",
+    "genre",
+    "subgenre",
+    "p_line",
+    "c_line",
+    "track_number",
+    "track_title",
+    "isrc",
+    "duration",
+    "explicit",
+    "language",
+    "ai_generated",
+    "audio_file",
+    "artwork_file",
+)
 
 
 def bulk_csv(plan: ReleasePlan) -> bytes:
@@ -350,16 +374,27 @@ def bulk_csv(plan: ReleasePlan) -> bytes:
     for track in plan.tracks:
         writer.writerow(
             {
-                "release_title": plan.title, "upc": plan.upc, "release_date": plan.release_date,
-                "release_type": plan.release_type, "primary_artist": plan.artist,
-                "label": plan.label, "genre": plan.genre, "subgenre": plan.subgenre,
-                "p_line": plan.p_line, "c_line": plan.c_line, "track_number": track.position,
-                "track_title": track.title, "isrc": track.isrc,
-                "duration": timestamp(track.duration_s), "explicit": "no",
-                "language": plan.language, "ai_generated": "yes", "audio_file": track.audio_file,
+                "release_title": plan.title,
+                "upc": plan.upc,
+                "release_date": plan.release_date,
+                "release_type": plan.release_type,
+                "primary_artist": plan.artist,
+                "label": plan.label,
+                "genre": plan.genre,
+                "subgenre": plan.subgenre,
+                "p_line": plan.p_line,
+                "c_line": plan.c_line,
+                "track_number": track.position,
+                "track_title": track.title,
+                "isrc": track.isrc,
+                "duration": timestamp(track.duration_s),
+                "explicit": "no",
+                "language": plan.language,
+                "ai_generated": "yes",
+                "audio_file": track.audio_file,
                 "artwork_file": plan.artwork_file,
             }
-        )  # fmt: skip
+        )
     return buffer.getvalue().encode("utf-8")
 
 

@@ -109,8 +109,10 @@ def score_terms(results: Sequence[ResultVideo], stopwords: frozenset[str]) -> li
     for video in results:
         weight = math.log10(1 + max(0, video.views))
         tags = dict.fromkeys(t.strip().lower() for t in video.tags if t.strip())
-        for term, kind in [*((t, "tag") for t in tags),
-                           *((w, "title_word") for w in title_words(video.title, stopwords))]:  # fmt: skip
+        for term, kind in [
+            *((t, "tag") for t in tags),
+            *((w, "title_word") for w in title_words(video.title, stopwords)),
+        ]:
             totals.setdefault((term, kind), []).append(weight)
     scored = [TermScore(t, k, len(w), round(sum(w), 6)) for (t, k), w in totals.items()]
     return sorted(scored, key=lambda s: (-s.score, s.term, s.kind))
@@ -119,9 +121,14 @@ def score_terms(results: Sequence[ResultVideo], stopwords: frozenset[str]) -> li
 def search_request(youtube: Any, query: str, max_results: int) -> Any:
     """search.list: the query's most relevant videos (100 units)."""
     return youtube.search().list(
-        part="snippet", q=query, type="video", maxResults=max_results, order="relevance",
-        relevanceLanguage="en", safeSearch="none",
-    )  # fmt: skip
+        part="snippet",
+        q=query,
+        type="video",
+        maxResults=max_results,
+        order="relevance",
+        relevanceLanguage="en",
+        safeSearch="none",
+    )
 
 
 def videos_request(youtube: Any, video_ids: Sequence[str]) -> Any:
@@ -148,11 +155,21 @@ class KeywordStore:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.warehouse.execute_many(
             [("DELETE FROM keyword_terms WHERE week = ? AND query = ?", [week, query])]
-            + [("INSERT INTO keyword_terms VALUES (?, ?, ?, ?, ?, ?)",
-                [week, query, t.term, t.kind, t.videos, t.score]) for t in terms]
-            + [("INSERT INTO keyword_searches VALUES (?, ?, ?, ?, ?) ON CONFLICT (week, query) "
-                "DO NOTHING", [week, query, units, results, now])]
-        )  # fmt: skip
+            + [
+                (
+                    "INSERT INTO keyword_terms VALUES (?, ?, ?, ?, ?, ?)",
+                    [week, query, t.term, t.kind, t.videos, t.score],
+                )
+                for t in terms
+            ]
+            + [
+                (
+                    "INSERT INTO keyword_searches VALUES (?, ?, ?, ?, ?) ON CONFLICT (week, query) "
+                    "DO NOTHING",
+                    [week, query, units, results, now],
+                )
+            ]
+        )
 
     def top_terms(self, week: str, kind: str, limit: int) -> list[TermScore]:
         rows = self.warehouse.query(
@@ -205,10 +222,15 @@ class ResearchOutcome:
 
 
 def research_week(
-    youtube: Any, execute: Callable[[Any, str], Any], store: KeywordStore, week: str,
-    queries: Sequence[str], stopwords: frozenset[str], max_results: int = DEFAULT_MAX_RESULTS,
+    youtube: Any,
+    execute: Callable[[Any, str], Any],
+    store: KeywordStore,
+    week: str,
+    queries: Sequence[str],
+    stopwords: frozenset[str],
+    max_results: int = DEFAULT_MAX_RESULTS,
     log: Callable[[str], None] = lambda message: None,
-) -> ResearchOutcome:  # fmt: skip
+) -> ResearchOutcome:
     """Search each query not yet done this week and store its terms (one transaction per
     query, so a run stopped by the quota keeps what it did). Raises PublishError/
     QuotaExceededError (refusals, never retried) and TimeoutError."""
@@ -219,19 +241,25 @@ def research_week(
             outcome.skipped.append(query)
             continue
         found = execute(search_request(youtube, query, max_results), f"search {query!r}")
-        ids = [item["id"]["videoId"] for item in found.get("items", [])
-               if item.get("id", {}).get("videoId")]  # fmt: skip
+        ids = [
+            item["id"]["videoId"]
+            for item in found.get("items", [])
+            if item.get("id", {}).get("videoId")
+        ]
         units = SEARCH_UNITS
         results = []
         if ids:
             listed = execute(videos_request(youtube, ids), "read the results' statistics")
             units += VIDEOS_LIST_UNITS
             results = [
-                ResultVideo(v["id"], v["snippet"].get("title", ""),
-                            tuple(v["snippet"].get("tags", [])),
-                            int(v.get("statistics", {}).get("viewCount", 0)))
+                ResultVideo(
+                    v["id"],
+                    v["snippet"].get("title", ""),
+                    tuple(v["snippet"].get("tags", [])),
+                    int(v.get("statistics", {}).get("viewCount", 0)),
+                )
                 for v in listed.get("items", [])
-            ]  # fmt: skip
+            ]
         store.save(week, query, len(results), score_terms(results, stopwords), units)
         outcome.units += units
         outcome.searched.append(query)

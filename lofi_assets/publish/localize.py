@@ -108,14 +108,20 @@ def language_templates(language: str) -> LanguageTemplates:
         )
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     missing = [
-        key for key in ("titles", "paragraphs", "droppable", "full_mix", "words")
+        key
+        for key in ("titles", "paragraphs", "droppable", "full_mix", "words")
         if not document.get(key)
-    ]  # fmt: skip
+    ]
     missing += [f"paragraphs.{name}" for name in PARAGRAPHS if name not in document["paragraphs"]]
     if missing:
         raise ConfigError(f"{path} lacks {', '.join(missing)}")
-    kinds = {"mood": "moods", "instrument": "instruments", "activity": "activities",
-             "ambience": "ambiences", "time": "times"}  # fmt: skip
+    kinds = {
+        "mood": "moods",
+        "instrument": "instruments",
+        "activity": "activities",
+        "ambience": "ambiences",
+        "time": "times",
+    }
     return LanguageTemplates(
         language=language,
         titles=tuple(document["titles"]),
@@ -141,8 +147,9 @@ def normalize_language(tag: str) -> str:
     first, *rest = text.split("-")
     parts = [first.lower()]
     for part in rest:
-        parts.append(part.upper() if len(part) == 2 else part.title() if len(part) == 4
-                     else part.lower())  # fmt: skip
+        parts.append(
+            part.upper() if len(part) == 2 else part.title() if len(part) == 4 else part.lower()
+        )
     return "-".join(parts)
 
 
@@ -243,7 +250,7 @@ def localized_metadata(
         words=dict(metadata.title_words),
         styles=sorted(set(styles)),
         duration=timestamp(metadata.duration_s),
-        tracklist=[f"{chapter['timestamp']} {chapter['title']}" for chapter in metadata.chapters],
+        tracklist=[f"{timestamp(c.start_s)} {c.title}" for c in metadata.chapters],
         channel=channel_name,
         artist=artist,
         year=int(date[:4]),

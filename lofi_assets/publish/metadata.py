@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 import regex
 import yaml
 
+from lofi_assets.audio.release_mix import Chapter
 from lofi_assets.errors import ConfigError
 from lofi_assets.music.styles import assets_library_dir
 from lofi_assets.seeding import stable_seed
@@ -68,7 +69,17 @@ MIN_CHAPTERS = 3
 MIN_CHAPTER_S = 10.0
 DEFAULT_PUBLISH_WINDOWS = ("14-16", "20-22")  # hours when the audience is listening
 PRIMARY_TAGS = ("lofi", "lofi hip hop", "chill beats", "lofi beats", "beats to relax")
-INSTRUMENT_FAMILY = {0: "keys", 4: "keys", 5: "keys", 11: "keys", 24: "guitar", 26: "guitar", 59: "horn", 71: "horn", 73: "horn"}  # fmt: skip
+INSTRUMENT_FAMILY = {
+    0: "keys",
+    4: "keys",
+    5: "keys",
+    11: "keys",
+    24: "guitar",
+    26: "guitar",
+    59: "horn",
+    71: "horn",
+    73: "horn",
+}
 
 
 @dataclass(frozen=True)
@@ -90,7 +101,7 @@ class ReleaseMetadata:
     description: str
     tags: list[str]
     playlists: list[str]
-    chapters: list[dict[str, Any]]
+    chapters: list[Chapter]  # one per track; the document adds each one's m:ss ``timestamp``
     track_titles: list[str]
     duration_s: float
     publish_at_utc: str  # RFC 3339, what YouTube's status.publishAt expects
@@ -108,7 +119,21 @@ class ReleaseMetadata:
     localizations: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_document(self) -> dict[str, Any]:
-        return asdict(self)
+        """The metadata JSON document: every field, each chapter as ``{"start_s"`` (to the
+        millisecond), ``"timestamp"`` (m:ss), ``"title"}`` (what ``problems`` and the upload read
+        back)."""
+        document = asdict(self)
+        document["chapters"] = [
+            {"start_s": round(c.start_s, 3), "timestamp": timestamp(c.start_s), "title": c.title}
+            for c in self.chapters
+        ]
+        return document
+
+
+def document_chapters(document: Mapping[str, Any]) -> list[Chapter]:
+    """The chapters of a metadata document (``ReleaseMetadata.to_document()``, as read from
+    disk) as ``Chapter``s. Raises ``KeyError`` for a document without chapters."""
+    return [Chapter(float(c["start_s"]), str(c["title"])) for c in document["chapters"]]
 
 
 @cache
@@ -134,8 +159,11 @@ def _vocabulary() -> frozenset[str]:
         return []
 
     document = _words()
-    return frozenset(w for key in ("moods", "instruments", "activities", "ambiences", "times",
-                                   "templates") for w in words_of(document[key]))  # fmt: skip
+    return frozenset(
+        w
+        for key in ("moods", "instruments", "activities", "ambiences", "times", "templates")
+        for w in words_of(document[key])
+    )
 
 
 def utf8_length(text: str) -> int:
@@ -273,8 +301,17 @@ def _tag_problems(tags: Sequence[str]) -> list[str]:
 
 
 def _season(date: dt.date) -> str:
-    return {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
-            6: "summer", 7: "summer", 8: "summer"}.get(date.month, "autumn")  # fmt: skip
+    return {
+        12: "winter",
+        1: "winter",
+        2: "winter",
+        3: "spring",
+        4: "spring",
+        5: "spring",
+        6: "summer",
+        7: "summer",
+        8: "summer",
+    }.get(date.month, "autumn")
 
 
 def _track_title(track: TrackFacts) -> str:
@@ -358,17 +395,14 @@ def build_metadata(
     )
     track_titles = [_track_title(track) for track in tracks]
     chapters = [
-        {"start_s": round(start, 3), "timestamp": timestamp(start), "title": name}
-        for start, name in zip(chapter_starts_s, track_titles, strict=True)
+        Chapter(start, name) for start, name in zip(chapter_starts_s, track_titles, strict=True)
     ]
     styles = sorted({track.style_display_name for track in tracks})
     paragraphs = [
         f"{fields['mood'].capitalize()} {fields['instrument']} with {fields['ambience']} for your "
         f"{fields['time']}: {timestamp(duration_s)} of {', '.join(styles)} lofi to "
         f"{fields['activity']} to.",
-        "\n".join(
-            ["Tracklist", *[f"{chapter['timestamp']} {chapter['title']}" for chapter in chapters]]
-        ),
+        "\n".join(["Tracklist", *[f"{timestamp(c.start_s)} {c.title}" for c in chapters]]),
         f"Subscribe to {channel_name} for a new mix every day, and tell us in the comments "
         f"what you {fields['activity']} to.",
         f"Made for studying, working and winding down: chill {' and '.join(styles).lower()} "
@@ -390,10 +424,18 @@ def build_metadata(
         max_bytes=MAX_DESCRIPTION_BYTES,
     )
     secondary = [f"{track.style_display_name} lofi" for track in tracks] + [
-        f"lofi to {fields['activity']} to", f"{fields['activity']} music", "study music", "chillhop",
-    ]  # fmt: skip
-    niche = [f"{fields['ambience']} lofi", f"{fields['time']} lofi", f"{_season(day)} lofi",
-             f"{fields['instrument']} lofi", f"{fields['mood']} beats"]  # fmt: skip
+        f"lofi to {fields['activity']} to",
+        f"{fields['activity']} music",
+        "study music",
+        "chillhop",
+    ]
+    niche = [
+        f"{fields['ambience']} lofi",
+        f"{fields['time']} lofi",
+        f"{_season(day)} lofi",
+        f"{fields['instrument']} lofi",
+        f"{fields['mood']} beats",
+    ]
     own_words = _vocabulary() | {
         w for tag in [*PRIMARY_TAGS, *secondary, *niche] for w in tag.split()
     }

@@ -67,8 +67,13 @@ REPORT_TABLE = """CREATE TABLE IF NOT EXISTS report_sends (
     sent_at VARCHAR NOT NULL
 )"""
 PLOT_SIZE = (720, 300)
-_COLOURS = {"background": (24, 22, 34), "text": (230, 225, 240), "muted": (200, 195, 210),
-            "bar": (238, 170, 120), "accent": (130, 200, 230)}  # fmt: skip
+_COLOURS = {
+    "background": (24, 22, 34),
+    "text": (230, 225, 240),
+    "muted": (200, 195, 210),
+    "bar": (238, 170, 120),
+    "accent": (130, 200, 230),
+}
 
 
 class ReportError(LofiError):
@@ -144,9 +149,15 @@ def gather_report(
             [row["video_id"], first, last],
         )[0]
         releases.append(
-            ReleaseLine(row["release_date"], row["video_id"], row["title"] or row["video_id"],
-                        int(stats["views"]), float(stats["minutes"]), float(stats["average_s"]))
-        )  # fmt: skip
+            ReleaseLine(
+                row["release_date"],
+                row["video_id"],
+                row["title"] or row["video_id"],
+                int(stats["views"]),
+                float(stats["minutes"]),
+                float(stats["average_s"]),
+            )
+        )
     per_day = {
         r["day"]: r
         for r in warehouse.query(
@@ -167,11 +178,15 @@ def gather_report(
         "ON u.release_date = i.release_date WHERE substr(u.updated_at, 1, 10) BETWEEN ? AND ?",
         [first, last],
     )[0]["n"]
-    quota = sum(
-        QUOTA_COSTS["videos.insert"] + LOOKUP_UNITS_PER_UPLOAD
-        + (0 if str(u["release_date"]).startswith("short-") else QUOTA_COSTS["thumbnails.set"])
-        for u in uploads
-    ) + int(items) * QUOTA_COSTS["playlistItems.insert"]  # fmt: skip
+    quota = (
+        sum(
+            QUOTA_COSTS["videos.insert"]
+            + LOOKUP_UNITS_PER_UPLOAD
+            + (0 if str(u["release_date"]).startswith("short-") else QUOTA_COSTS["thumbnails.set"])
+            for u in uploads
+        )
+        + int(items) * QUOTA_COSTS["playlistItems.insert"]
+    )
     quota += growth_quota(warehouse, first, last)
     uptime = None
     if _table_exists(warehouse, "radio_health"):
@@ -193,30 +208,51 @@ def gather_report(
             )
         ]
     return WeeklyReport(
-        channel=channel, week=week, days=list(days), releases=releases, daily_views=daily_views,
+        channel=channel,
+        week=week,
+        days=list(days),
+        releases=releases,
+        daily_views=daily_views,
         views=sum(daily_views),
         watch_hours=round(sum(float(r["minutes"]) for r in per_day.values()) / 60.0, 2),
         subscribers_gained=int(sum(int(r["subscribers"]) for r in per_day.values())),
-        uploads=len(uploads), quota_units=quota, radio_uptime_pct=uptime,
+        uploads=len(uploads),
+        quota_units=quota,
+        radio_uptime_pct=uptime,
         experiments=experiments,
-    )  # fmt: skip
+    )
 
 
 # What the growth assets' writes cost (units per row written that week): a reply or the
 # tracklist comment (comments.insert / commentThreads.insert), a thumbnail set by an
 # experiment (each rotation, and the winner's), and keyword research's recorded units.
 GROWTH_QUOTA_QUERIES = (
-    ("comment_queue", "SELECT 50 * count(*) AS units FROM comment_queue "
-     "WHERE status = 'posted' AND substr(updated_at, 1, 10) BETWEEN ? AND ?"),
-    ("pinned_comments", "SELECT 50 * count(*) AS units FROM pinned_comments "
-     "WHERE state = 'posted' AND substr(updated_at, 1, 10) BETWEEN ? AND ?"),
-    ("thumbnail_rotations", "SELECT 50 * count(*) AS units FROM thumbnail_rotations "
-     "WHERE substr(set_at, 1, 10) BETWEEN ? AND ?"),
-    ("thumbnail_experiments", "SELECT 50 * count(*) AS units FROM thumbnail_experiments "
-     "WHERE state = 'decided' AND substr(updated_at, 1, 10) BETWEEN ? AND ?"),
-    ("keyword_searches", "SELECT coalesce(sum(units), 0) AS units FROM keyword_searches "
-     "WHERE substr(fetched_at, 1, 10) BETWEEN ? AND ?"),
-)  # fmt: skip
+    (
+        "comment_queue",
+        "SELECT 50 * count(*) AS units FROM comment_queue "
+        "WHERE status = 'posted' AND substr(updated_at, 1, 10) BETWEEN ? AND ?",
+    ),
+    (
+        "pinned_comments",
+        "SELECT 50 * count(*) AS units FROM pinned_comments "
+        "WHERE state = 'posted' AND substr(updated_at, 1, 10) BETWEEN ? AND ?",
+    ),
+    (
+        "thumbnail_rotations",
+        "SELECT 50 * count(*) AS units FROM thumbnail_rotations "
+        "WHERE substr(set_at, 1, 10) BETWEEN ? AND ?",
+    ),
+    (
+        "thumbnail_experiments",
+        "SELECT 50 * count(*) AS units FROM thumbnail_experiments "
+        "WHERE state = 'decided' AND substr(updated_at, 1, 10) BETWEEN ? AND ?",
+    ),
+    (
+        "keyword_searches",
+        "SELECT coalesce(sum(units), 0) AS units FROM keyword_searches "
+        "WHERE substr(fetched_at, 1, 10) BETWEEN ? AND ?",
+    ),
+)
 
 
 def growth_quota(warehouse: Warehouse, first: str, last: str) -> int:
@@ -339,9 +375,13 @@ def build_message(
     html_part = message.get_payload()[1]
     for name in sorted(plots):
         html_part.add_related(
-            plots[name], maintype="image", subtype="png", cid=cids[name],
-            filename=f"{name}.png", disposition="inline",
-        )  # fmt: skip
+            plots[name],
+            maintype="image",
+            subtype="png",
+            cid=cids[name],
+            filename=f"{name}.png",
+            disposition="inline",
+        )
     return message
 
 
@@ -386,13 +426,16 @@ class SmtpSettings:
         implicit = env.get(SMTP_SSL_ENV, "true" if port == SMTPS_PORT else "false")
         implicit_tls = implicit.lower() not in ("0", "false", "no")
         return cls(
-            host=host, port=port, user=env.get(SMTP_USER_ENV) or None,
+            host=host,
+            port=port,
+            user=env.get(SMTP_USER_ENV) or None,
             password=env.get(SMTP_PASSWORD_ENV) or None,
             starttls=not implicit_tls
             and env.get(SMTP_STARTTLS_ENV, "true").lower() not in ("0", "false", "no"),
-            sender=env.get(REPORT_FROM_ENV) or f"lofi-empire@{host}", recipient=recipient,
+            sender=env.get(REPORT_FROM_ENV) or f"lofi-empire@{host}",
+            recipient=recipient,
             implicit_tls=implicit_tls,
-        )  # fmt: skip
+        )
 
 
 def send_message(
@@ -408,9 +451,11 @@ def send_message(
             settings.implicit_tls
         ):  # a server on 465 speaks TLS first: plain SMTP would wait for ever
             connection = smtplib.SMTP_SSL(
-                settings.host, settings.port, timeout=SMTP_TIMEOUT_S,
+                settings.host,
+                settings.port,
+                timeout=SMTP_TIMEOUT_S,
                 context=ssl.create_default_context(),
-            )  # fmt: skip
+            )
         else:
             connection = smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_S)
         with connection as smtp:

@@ -100,9 +100,10 @@ def short_text(
         for language, text in sorted((localizations or {}).items())
     }
     return ShortText(
-        short_title(title), short_description(leads.get("en", "Full mix"), url, channel_name),
+        short_title(title),
+        short_description(leads.get("en", "Full mix"), url, channel_name),
         localized,
-    )  # fmt: skip
+    )
 
 
 def short_upload(

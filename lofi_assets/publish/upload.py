@@ -317,9 +317,15 @@ class UploadLedger:
             "DO UPDATE SET state = EXCLUDED.state, session_uri = EXCLUDED.session_uri, "
             "video_id = EXCLUDED.video_id, body_sha256 = EXCLUDED.body_sha256, "
             "updated_at = EXCLUDED.updated_at",
-            [row.release_date, row.state, row.session_uri, row.video_id, row.body_sha256,
-             dt.datetime.now(dt.UTC).isoformat(timespec="seconds")],
-        )  # fmt: skip
+            [
+                row.release_date,
+                row.state,
+                row.session_uri,
+                row.video_id,
+                row.body_sha256,
+                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            ],
+        )
 
     def playlist_items(self, release_date: str) -> dict[str, str]:
         rows = self.warehouse.query(
@@ -358,11 +364,14 @@ class UploadLedger:
         )
         self.warehouse.execute_many(
             [
-                ("UPDATE youtube_uploads SET state = ?, video_id = ?, updated_at = ? "
-                 "WHERE release_date = ?", [row.state, row.video_id, now, row.release_date]),
+                (
+                    "UPDATE youtube_uploads SET state = ?, video_id = ?, updated_at = ? "
+                    "WHERE release_date = ?",
+                    [row.state, row.video_id, now, row.release_date],
+                ),
                 pending,
             ]
-        )  # fmt: skip
+        )
 
     def uploaded_videos(self) -> list[dict[str, str]]:
         return self.warehouse.query(
@@ -496,9 +505,11 @@ class Publisher:
         tries in a row (5xx answers, dropped connections, chunks the server kept nothing of).
         """
         media = _RewindableChunkUpload(
-            str(release.video_path), mimetype="video/mp4", chunksize=self.chunk_bytes,
+            str(release.video_path),
+            mimetype="video/mp4",
+            chunksize=self.chunk_bytes,
             resumable=True,
-        )  # fmt: skip
+        )
         request = self.clients.youtube.videos().insert(
             part=release.parts, body=body, media_body=media, notifySubscribers=True
         )

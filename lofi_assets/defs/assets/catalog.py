@@ -33,6 +33,7 @@ from lofi_assets.defs.resources import (
 from lofi_assets.lineage import input_hashes
 from lofi_assets.publish.distribution import recording_sha256
 from lofi_assets.publish.identifiers import IsrcRegistry, RecordingIdentity
+from lofi_assets.publish.metadata import document_chapters
 from lofi_assets.storage import atomic_directory
 
 SITE_FOLDER = "catalog_site"
@@ -73,7 +74,7 @@ def catalog_site(
         issued = IsrcRegistry(warehouse.client(), distributor.isrc_registrant).issued()
         tracks = []
         for position, (key, title, chapter) in enumerate(
-            zip(slots, metadata["track_titles"], metadata["chapters"], strict=True), start=1
+            zip(slots, metadata["track_titles"], document_chapters(metadata), strict=True), start=1
         ):
             slot = date_and_slot(key)[1]
             plan = read_plan(artifact_store, midi_sketch[key])
@@ -83,7 +84,7 @@ def catalog_site(
                 CatalogTrack(
                     slot=slot, title=title, style=plan.style,
                     style_name=plan.style_display_name, key=plan.key, bpm=float(plan.bpm),
-                    duration_s=plan.duration_s, start_s=float(chapter["start_s"]),
+                    duration_s=plan.duration_s, start_s=chapter.start_s,
                     isrc=issued.get(identity.key), master_path=master,
                     piano_roll_path=artifact_store.resolve(midi_sketch[key].piano_roll_path),
                 )

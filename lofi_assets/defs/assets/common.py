@@ -8,7 +8,12 @@ from typing import Any
 
 import dagster as dg
 
-from lofi_assets.defs.partitions import DATE_DIMENSION, release_dates, track_partitions
+from lofi_assets.defs.partitions import (
+    DATE_DIMENSION,
+    release_dates,
+    release_weeks,
+    track_partitions,
+)
 from lofi_assets.defs.records import SketchRecord
 from lofi_assets.defs.resources import ArtifactStore
 from lofi_assets.errors import LofiError
@@ -77,6 +82,18 @@ def release_asset_options(
         "dagster_type": dg.PythonObjectDagsterType(record_type),
         "automation_condition": automation,
         # One day per run: a failing day does not fail a whole backfill.
+        "backfill_policy": dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    }
+
+
+def week_asset_options(record_type: type) -> dict[str, Any]:
+    """Decorator options of a week asset (``release_weeks``) that hands ``record_type``
+    downstream, made by its job (no automation)."""
+    return {
+        "partitions_def": release_weeks,
+        "io_manager_key": "record_io_manager",
+        "dagster_type": dg.PythonObjectDagsterType(record_type),
+        # One week per run: a failing week does not fail a whole backfill.
         "backfill_policy": dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
     }
 

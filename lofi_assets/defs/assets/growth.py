@@ -11,7 +11,8 @@ schedule and sensor here is stopped until switched on (README, "Growing the chan
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -19,10 +20,10 @@ from googleapiclient.http import MediaFileUpload
 from pydantic import Field, model_validator
 
 from lofi_assets.audio.long_form import week_dates
-from lofi_assets.defs.assets.common import png_markdown, release_asset_options
+from lofi_assets.defs.assets.common import png_markdown, release_asset_options, week_asset_options
+from lofi_assets.defs.assets.publish import live_upload_metadata, publish_or_plan
 from lofi_assets.defs.checks import check_inputs_current, check_no_problems, inputs_current_spec
 from lofi_assets.defs.failures import domain_failures
-from lofi_assets.defs.partitions import release_weeks
 from lofi_assets.defs.pools import YOUTUBE_API_POOL
 from lofi_assets.defs.records import (
     CommentRepliesRecord,
@@ -84,6 +85,7 @@ from lofi_assets.publish.keywords import (
     videos_request,
 )
 from lofi_assets.publish.localize import language_templates
+from lofi_assets.publish.metadata import document_chapters
 from lofi_assets.publish.report import (
     DRY_RUN_RECIPIENT,
     DRY_RUN_SENDER,
@@ -101,28 +103,58 @@ from lofi_assets.publish.shorts import (
     short_text,
     short_upload,
 )
-from lofi_assets.publish.upload import (
-    Publisher,
-    UploadLedger,
-    describe_request,
-    dry_run_manifest,
-    parse_rfc3339,
-)
+from lofi_assets.publish.upload import UploadLedger, describe_request, parse_rfc3339
 from lofi_assets.publish.youtube import Retrier
 from lofi_assets.storage import write_json_atomic
 from lofi_assets.visual.video import probe
 
 GROWTH_VERSION = "1"
 MANIFEST_FILE = "manifest.json"
+SHORTS_URL = "https://www.youtube.com/shorts/{video_id}"
+
+
+def write_dry_run(
+    context: dg.AssetExecutionContext,
+    target: Path,
+    header: Mapping[str, Any],
+    requests: Sequence[tuple[str, Any]],
+) -> Path:
+    """A dry run's ``target / MANIFEST_FILE``: ``header`` (the partition's key and settings),
+    ``"mode": "dry_run"`` and each built ``(call name, request)`` as ``describe_request``
+    shows it, none sent; logged, and its path returned."""
+    path = write_json_atomic(
+        target / MANIFEST_FILE,
+        {
+            **header,
+            "mode": "dry_run",
+            "requests": [describe_request(name, request) for name, request in requests],
+        },
+    )
+    context.log.info(f"Dry run: {len(requests)} requests written to {path}")
+    return path
+
+
+def require_live_release(date: str, youtube_upload: UploadRecord, why: str = "") -> str:
+    """The video id of the day's release; ``ConfigError`` (ending with ``why``) while
+    ``youtube_upload`` has not put it on YouTube (a dry run, or no video yet)."""
+    if youtube_upload.mode != "live" or not youtube_upload.video_id:
+        raise ConfigError(
+            f"The release of {date} is not on YouTube yet (youtube_upload ran in "
+            f"{youtube_upload.mode}): publish it live first{why}"
+        )
+    return youtube_upload.video_id
+
 
 SHORTS_CHECK_SPECS = [
     dg.AssetCheckSpec(
-        "short_valid", asset="shorts_upload", blocking=True,
+        "short_valid",
+        asset="shorts_upload",
+        blocking=True,
         description="The Short's body within YouTube's limits (every language), #Shorts in its "
         "title and description, the full release linked, the teaser vertical and ≤ 60 s",
     ),
     inputs_current_spec("shorts_upload"),
-]  # fmt: skip
+]
 
 
 @dg.asset(
@@ -160,11 +192,8 @@ def shorts_upload(
                 "release_metadata": release_metadata.input_sha256,
             },
         )
-        if youtube.live and (youtube_upload.mode != "live" or not youtube_upload.video_id):
-            raise ConfigError(
-                f"The release of {date} is not on YouTube yet (youtube_upload ran in "
-                f"{youtube_upload.mode}): publish it live first, the Short links to it"
-            )
+        if youtube.live:
+            require_live_release(date, youtube_upload, ", the Short links to it")
         teaser_path = artifact_store.resolve(shorts_teaser.teaser_path)
         video_facts = probe(teaser_path)
         facts = ShortFacts(video_facts.width, video_facts.height, video_facts.video_duration_s)
@@ -197,43 +226,21 @@ def shorts_upload(
         if found:  # blocking: nothing is built or sent for a Short that is not one
             yield validity
             raise ConfigError(f"The Short of {date} cannot be published: {'; '.join(found)}")
-        if not youtube.live:
-            manifest_path = target / MANIFEST_FILE
-            manifest = dry_run_manifest(youtube.clients(), release, now, manifest_path)
-            context.log.info(
-                f"Dry run: {len(manifest['requests'])} request written to {manifest_path}, "
-                "none sent (set YOUTUBE_TOKEN_FILE to publish)"
-            )
-            record = UploadRecord(
-                "dry_run", artifact_store.relative(manifest_path), None, "planned",
-                release.publish_at_utc, input_sha256=inputs,
-            )  # fmt: skip
+        attempt = publish_or_plan(
+            context, release, inputs, target, youtube, warehouse, artifact_store, now
+        )
+        if attempt.outcome is None:
             metadata: dict[str, Any] = {
                 "mode": "dry_run (set YOUTUBE_TOKEN_FILE to publish)",
-                "manifest": dg.MetadataValue.path(str(manifest_path)),
+                "manifest": dg.MetadataValue.path(str(attempt.manifest_path)),
             }
         else:
-            publisher = Publisher(
-                youtube.clients(),
-                UploadLedger(warehouse.client()),
-                log=context.log.info,
-                chunk_bytes=youtube.chunk_mb * 1024 * 1024,
-            )
-            outcome = publisher.publish(release)
-            record = UploadRecord(
-                "live", None, outcome.video_id, outcome.state, release.publish_at_utc,
-                input_sha256=inputs,
-            )  # fmt: skip
             metadata = {
-                "mode": "live",
-                "state": outcome.state,
-                "video_id": outcome.video_id,
-                "url": dg.MetadataValue.url(f"https://www.youtube.com/shorts/{outcome.video_id}"),
-                "steps_done": dg.MetadataValue.json(outcome.steps_done),
-                "retries": dg.MetadataValue.int(outcome.retries),
+                **live_upload_metadata(attempt.outcome, SHORTS_URL),
+                "retries": dg.MetadataValue.int(attempt.outcome.retries),
             }
     yield dg.MaterializeResult(
-        value=record,
+        value=attempt.record,
         metadata={
             **metadata,
             "ledger_key": release.ledger_key,
@@ -264,10 +271,7 @@ class CommentsConfig(dg.Config):
     kinds={"python", "youtube", "duckdb"},
     code_version=GROWTH_VERSION,
     pool=YOUTUBE_API_POOL,
-    **{
-        **release_asset_options(CommentRepliesRecord, automation=None),
-        "dagster_type": dg.PythonObjectDagsterType(CommentRepliesRecord),
-    },
+    **release_asset_options(CommentRepliesRecord, automation=None),
 )
 def comment_replies(
     context: dg.AssetExecutionContext,
@@ -291,7 +295,7 @@ def comment_replies(
         if config.reject:
             context.log.info(f"Rejected {queue.decide(config.reject, approve=False)}")
         document = artifact_store.read_json(release_metadata.metadata_path)
-        tracklist = tracklist_comment(document["title"], document["chapters"])
+        tracklist = tracklist_comment(document["title"], document_chapters(document))
         rules = load_rules()
         name = channel.settings().name
         clients = youtube.clients()
@@ -303,44 +307,48 @@ def comment_replies(
             requests = [
                 ("channels.list", clients.youtube.channels().list(part="id", mine=True)),
                 ("commentThreads.list", thread_list_request(clients.youtube, video_id)),
-                *(("commentThreads.list", thread_list_request(clients.youtube, short_id))
-                  for short_id in short_ids),
-                ("commentThreads.insert",
-                 tracklist_request(clients.youtube, "{channel_id}", video_id, tracklist)),
+                *(
+                    ("commentThreads.list", thread_list_request(clients.youtube, short_id))
+                    for short_id in short_ids
+                ),
+                (
+                    "commentThreads.insert",
+                    tracklist_request(clients.youtube, "{channel_id}", video_id, tracklist),
+                ),
             ] + [
                 ("comments.insert", reply_request(clients.youtube, row["comment_id"], row["draft"]))
                 for row in queue.rows(date, "approved")
-            ]  # fmt: skip
-            manifest_path = write_json_atomic(
-                target / MANIFEST_FILE,
-                {"release_date": date, "mode": "dry_run",
-                 "requests": [describe_request(n, r) for n, r in requests]},
-            )  # fmt: skip
-            context.log.info(f"Dry run: {len(requests)} requests written to {manifest_path}")
+            ]
+            manifest_path = write_dry_run(context, target, {"release_date": date}, requests)
             outcome = CommentRunOutcome({}, [], "planned", [])
             mode, manifest = "dry_run", artifact_store.relative(manifest_path)
         else:
-            if youtube_upload.mode != "live" or not youtube_upload.video_id:
-                raise ConfigError(
-                    f"The release of {date} is not on YouTube yet (youtube_upload ran in "
-                    f"{youtube_upload.mode}): publish it live first"
-                )
-            video_id = youtube_upload.video_id
+            video_id = require_live_release(date, youtube_upload)
             manager = CommentManager(
-                clients.youtube, queue, Retrier(context.log.info).execute,
-                log=context.log.info, max_pages=config.max_pages,
-            )  # fmt: skip
+                clients.youtube,
+                queue,
+                Retrier(context.log.info).execute,
+                log=context.log.info,
+                max_pages=config.max_pages,
+            )
             outcome = manager.run(
-                release_date=date, video_id=video_id, title=document["title"], channel=name,
-                tracklist=tracklist, rules=rules, other_video_ids=short_ids,
-            )  # fmt: skip
+                release_date=date,
+                video_id=video_id,
+                title=document["title"],
+                channel=name,
+                tracklist=tracklist,
+                rules=rules,
+                other_video_ids=short_ids,
+            )
             mode, manifest = "live", None
         requests_by_style = queue.style_requests()
         next_day = (dt.date.fromisoformat(date) + dt.timedelta(days=1)).isoformat()
         boosts = feed_style_requests(
-            requests_by_style, artifact_store.root / BOOSTS_FILE,
-            config.style_request_threshold, next_day,
-        )  # fmt: skip
+            requests_by_style,
+            artifact_store.root / BOOSTS_FILE,
+            config.style_request_threshold,
+            next_day,
+        )
         pending = queue.rows(date, "pending")
     table = "\n".join(
         ["| comment | category | draft |", "|---|---|---|"]
@@ -384,10 +392,7 @@ class KeywordConfig(dg.Config):
     kinds={"python", "youtube", "duckdb"},
     code_version=GROWTH_VERSION,
     pool=YOUTUBE_API_POOL,
-    partitions_def=release_weeks,
-    io_manager_key="record_io_manager",
-    dagster_type=dg.PythonObjectDagsterType(KeywordRecord),
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    **week_asset_options(KeywordRecord),
 )
 def keyword_research(
     context: dg.AssetExecutionContext,
@@ -406,22 +411,30 @@ def keyword_research(
         store = KeywordStore(warehouse.client())
         clients = youtube.clients()
         if not youtube.live:
-            requests = [("search.list", search_request(clients.youtube, q, config.max_results))
-                        for q in planned]  # fmt: skip
+            requests = [
+                ("search.list", search_request(clients.youtube, q, config.max_results))
+                for q in planned
+            ]
             requests.append(("videos.list", videos_request(clients.youtube, ["{result_ids}"])))
-            manifest_path = write_json_atomic(
-                target / MANIFEST_FILE,
-                {"week": week, "mode": "dry_run", "budget_units": config.search_budget_units,
-                 "requests": [describe_request(n, r) for n, r in requests]},
-            )  # fmt: skip
-            context.log.info(f"Dry run: {len(requests)} requests written to {manifest_path}")
+            write_dry_run(
+                context,
+                target,
+                {"week": week, "budget_units": config.search_budget_units},
+                requests,
+            )
             outcome = ResearchOutcome([], [], 0)
             mode = "dry_run"
         else:
             outcome = research_week(
-                clients.youtube, Retrier(context.log.info).execute, store, week, planned,
-                stopwords, config.max_results, log=context.log.info,
-            )  # fmt: skip
+                clients.youtube,
+                Retrier(context.log.info).execute,
+                store,
+                week,
+                planned,
+                stopwords,
+                config.max_results,
+                log=context.log.info,
+            )
             mode = "live"
         tags = store.top_terms(week, "tag", 15)
         words = store.top_terms(week, "title_word", 15)
@@ -633,10 +646,7 @@ REPORT_FILE = "report.eml"
     group_name="growth",
     kinds={"python", "email"},
     code_version=GROWTH_VERSION,
-    partitions_def=release_weeks,
-    io_manager_key="record_io_manager",
-    dagster_type=dg.PythonObjectDagsterType(ReportRecord),
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    **week_asset_options(ReportRecord),
 )
 def channel_report(
     context: dg.AssetExecutionContext,

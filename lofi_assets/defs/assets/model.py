@@ -106,7 +106,6 @@ def melody_model(
             context.log.info,
         )
     report, samples = outcome.report, outcome.samples
-    model_summary = samples["model"]
     return dg.MaterializeResult(
         value=ModelRecord(
             artifact_store.relative(target),
@@ -121,12 +120,12 @@ def melody_model(
             "training_tokens_per_s": dg.MetadataValue.float(report.tokens_per_s),
             "validation_perplexity": dg.MetadataValue.float(report.validation_perplexity),
             "loss_curve": png_markdown((target / LOSS_FILE).read_bytes(), "loss curve"),
-            "sampling_tokens_per_s": dg.MetadataValue.float(samples["tokens_per_s"]),
+            "sampling_tokens_per_s": dg.MetadataValue.float(samples.tokens_per_s),
             "sample_metrics": dg.MetadataValue.json(
                 {
-                    "model": model_summary,
-                    "held_out_corpus": samples["held_out_corpus"],
-                    "engine": samples["engine"],
+                    "model": samples.model,
+                    "held_out_corpus": samples.held_out_corpus,
+                    "engine": samples.engine,
                 }
             ),
         },

@@ -1,11 +1,9 @@
 """Checks of the model group (``melody_model``), on the samples drawn after training."""
 
-from collections.abc import Mapping
-from typing import Any
-
 import dagster as dg
 
 from lofi_assets.defs.checks import verdict
+from lofi_assets.music.model.pipeline import SamplingReport
 
 MIN_DECODE_RATE = 0.99  # of sampled melodies that decode to valid MIDI
 
@@ -18,11 +16,11 @@ SAMPLES_DECODE = dg.AssetCheckSpec(
 MODEL_CHECK_SPECS = [SAMPLES_DECODE]
 
 
-def check_samples_decode(samples: Mapping[str, Any]) -> dg.AssetCheckResult:
-    """``samples``: the sampling report of ``build_model`` ("decoded", "sampled",
-    "decode_rate" = decoded / sampled)."""
+def check_samples_decode(samples: SamplingReport) -> dg.AssetCheckResult:
+    """``samples``: the sampling report of ``build_model``; passes when its ``decode_rate``
+    reaches ``MIN_DECODE_RATE``."""
     return verdict(
         SAMPLES_DECODE,
-        samples["decode_rate"] >= MIN_DECODE_RATE,
-        {"decoded": f"{samples['decoded']}/{samples['sampled']}"},
+        samples.decode_rate >= MIN_DECODE_RATE,
+        {"decoded": f"{samples.decoded}/{samples.sampled}"},
     )

@@ -87,9 +87,7 @@ def upload_or_plan(
 ) -> UploadAttempt:
     """The partition's release (``ReleaseUpload.from_metadata_document`` of ``metadata``'s
     document, with ``video`` and the thumbnail at ``thumbnail_path``, relative to the store),
-    published through the ledger when ``youtube`` is live; otherwise the requests a publish
-    would send are written to ``target / MANIFEST_FILE`` and none is sent. Raises what
-    ``Publisher.publish`` raises (quota, credentials, refusals, timeouts)."""
+    published or planned by ``publish_or_plan``. Raises what that raises."""
     inputs = input_hashes(
         artifact_store.root, [video.video_path, thumbnail_path, metadata.metadata_path]
     )
@@ -101,14 +99,35 @@ def upload_or_plan(
         kind=kind,
         with_languages=with_languages,
     )
-    now = dt.datetime.now(dt.UTC)
+    return publish_or_plan(context, release, inputs, target, youtube, warehouse, artifact_store)
+
+
+def publish_or_plan(
+    context: dg.AssetExecutionContext,
+    release: ReleaseUpload,
+    inputs: dict[str, str],
+    target: Path,
+    youtube: YouTubeResource,
+    warehouse: WarehouseResource,
+    artifact_store: ArtifactStore,
+    now: dt.datetime | None = None,
+) -> UploadAttempt:
+    """``release`` published through the ledger when ``youtube`` is live; otherwise the
+    requests a publish would send are written to ``target / MANIFEST_FILE`` and none is sent.
+    Every release kind (daily, weekly, Short) goes through here. ``inputs``: the record's
+    ``input_sha256`` (``lineage.input_hashes`` of the files the release was made from);
+    ``now`` (UTC): the time the body is built for (its ``publishAt`` is left out once past),
+    the current time when not given. Raises what ``Publisher.publish`` raises (quota,
+    credentials, refusals, timeouts)."""
+    now = now or dt.datetime.now(dt.UTC)
     body = release.video_body(now)
     found = body_problems(body)
     if not youtube.live:
         manifest_path = target / MANIFEST_FILE
         manifest = dry_run_manifest(youtube.clients(), release, now, manifest_path)
+        count = len(manifest["requests"])
         context.log.info(
-            f"Dry run: {len(manifest['requests'])} requests written to {manifest_path}, "
+            f"Dry run: {count} request{'' if count == 1 else 's'} written to {manifest_path}, "
             "none sent (set YOUTUBE_TOKEN_FILE to publish)"
         )
         record = UploadRecord(
@@ -135,13 +154,17 @@ def upload_or_plan(
     return UploadAttempt(release, body, found, record, outcome=outcome)
 
 
-def live_upload_metadata(outcome: PublishOutcome) -> dict[str, Any]:
-    """The UI metadata every live upload shows: its state, the video and what this run did."""
+WATCH_URL = "https://www.youtube.com/watch?v={video_id}"
+
+
+def live_upload_metadata(outcome: PublishOutcome, url: str = WATCH_URL) -> dict[str, Any]:
+    """The UI metadata every live upload shows: its state, the video (at ``url``, a template
+    with ``{video_id}``) and what this run did."""
     return {
         "mode": "live",
         "state": outcome.state,
         "video_id": outcome.video_id,
-        "url": dg.MetadataValue.url(f"https://www.youtube.com/watch?v={outcome.video_id}"),
+        "url": dg.MetadataValue.url(url.format(video_id=outcome.video_id)),
         "steps_done": dg.MetadataValue.json(outcome.steps_done),
     }
 

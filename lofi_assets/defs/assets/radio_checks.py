@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from lofi_assets.audio import TARGET_LUFS
 from lofi_assets.audio.radio_queue import (
-    LOUDNESS_TARGET_LUFS,
     LOUDNESS_TOLERANCE_LU,
     REPEAT_WINDOW_DAYS,
     RadioQueue,
@@ -26,7 +26,7 @@ NO_REPEATS = _spec(
 )
 TRACK_LOUDNESS = _spec(
     "track_loudness",
-    f"Every track at {LOUDNESS_TARGET_LUFS:.0f} ± {LOUDNESS_TOLERANCE_LU:.0f} LUFS",
+    f"Every track at {TARGET_LUFS:.0f} ± {LOUDNESS_TOLERANCE_LU:.0f} LUFS",
 )
 RADIO_QUEUE_CHECK_SPECS = [QUEUE_LENGTH, NO_REPEATS, TRACK_LOUDNESS]
 

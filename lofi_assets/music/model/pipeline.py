@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -74,9 +74,31 @@ def build_tokenizer(corpus: Path, out: Path, preset_name: str):
 
 
 @dataclass(frozen=True)
+class SamplingReport:
+    """What ``sample_report`` found: how many 8-bar melodies were ``sampled`` and ``decoded``
+    (``decode_rate`` = decoded / sampled, to 4 places), the sampling speed in tokens per
+    second, and each metric's ``{"mean", "sd"}`` (``metrics.summarize``; empty when there is
+    no melody) for the model's, the held-out corpus's and the engine's melodies, with the
+    corpus's pitch-class entropy band (mean ± 2 sd, bits)."""
+
+    sampled: int
+    decoded: int
+    decode_rate: float
+    tokens_per_s: float
+    model: dict[str, dict[str, float]]
+    held_out_corpus: dict[str, dict[str, float]]
+    engine: dict[str, dict[str, float]]
+    corpus_entropy_band: tuple[float, float]
+
+    def to_document(self) -> dict:
+        """The ``samples`` part of the model's report.json."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class ModelOutcome:
     report: TrainingReport
-    samples: dict  # decode rate, metric summaries for corpus, engine and model melodies
+    samples: SamplingReport
 
 
 def build_model(
@@ -108,7 +130,9 @@ def build_model(
     samples = sample_report(
         folder, read_melodies(corpus), count=8 if preset_name == "smoke" else 40
     )
-    write_json_atomic(folder / REPORT_FILE, {"training": report.to_document(), "samples": samples})
+    write_json_atomic(
+        folder / REPORT_FILE, {"training": report.to_document(), "samples": samples.to_document()}
+    )
     return ModelOutcome(report, samples)
 
 
@@ -132,7 +156,7 @@ def sample_melodies(model: MelodyModel, count: int, bars: int = 8) -> tuple[list
     return melodies, tokens / seconds if seconds else 0.0
 
 
-def sample_report(model_folder: Path, corpus: list[Melody], count: int) -> dict:
+def sample_report(model_folder: Path, corpus: list[Melody], count: int) -> SamplingReport:
     """Sample ``count`` 8-bar melodies; the same metrics for them, held-out corpus and engine."""
     model = MelodyModel(model_folder)
     # Originality here is measured against the training split only, so held-out corpus
@@ -147,16 +171,16 @@ def sample_report(model_folder: Path, corpus: list[Melody], count: int) -> dict:
     engine = [m for m in corpus if m.source == "engine"]
     corpus_rows = [melody_metrics(m.notes, hashes) for m in held_out]
     entropy = [r["pitch_class_entropy"] for r in corpus_rows] or [0.0]
-    return {
-        "sampled": count,
-        "decoded": decoded,
-        "decode_rate": round(decoded / max(1, count), 4),
-        "tokens_per_s": round(tokens_per_s, 1),
-        "model": summarize(rows),
-        "held_out_corpus": summarize(corpus_rows),
-        "engine": summarize(melody_metrics(m.notes, hashes) for m in engine),
-        "corpus_entropy_band": [
+    return SamplingReport(
+        sampled=count,
+        decoded=decoded,
+        decode_rate=round(decoded / max(1, count), 4),
+        tokens_per_s=round(tokens_per_s, 1),
+        model=summarize(rows),
+        held_out_corpus=summarize(corpus_rows),
+        engine=summarize(melody_metrics(m.notes, hashes) for m in engine),
+        corpus_entropy_band=(
             round(statistics.fmean(entropy) - 2 * statistics.pstdev(entropy), 3),
             round(statistics.fmean(entropy) + 2 * statistics.pstdev(entropy), 3),
-        ],
-    }
+        ),
+    )
