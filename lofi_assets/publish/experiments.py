@@ -196,36 +196,67 @@ def decide(
     if len(arms) < 2:
         raise ConfigError("An experiment needs at least two variants")
     posteriors = {arm.variant: _posterior(arm) for arm in arms}
-    leader = max(arms, key=lambda arm: (posteriors[arm.variant][0], -VARIANTS.index(arm.variant)
-                                        if arm.variant in VARIANTS else 0)).variant  # fmt: skip
+    leader = max(
+        arms,
+        key=lambda arm: (
+            posteriors[arm.variant][0],
+            -VARIANTS.index(arm.variant) if arm.variant in VARIANTS else 0,
+        ),
+    ).variant
     mean, variance = posteriors[leader]
     probability = min(
         float(norm.cdf((mean - m) / math.sqrt(variance + v))) if variance + v > 0 else 0.5
-        for name, (m, v) in posteriors.items() if name != leader
-    )  # fmt: skip
+        for name, (m, v) in posteriors.items()
+        if name != leader
+    )
     fewest = min(arm.impressions for arm in arms)
     out_of_days = days_run is not None and days_run >= rule.max_days
     if fewest < rule.min_impressions and out_of_days:
-        return Decision(True, None, leader, probability,
-                        f"only {fewest:,} impressions a variant in {days_run} days (the minimum "
-                        f"is {rule.min_impressions:,}): no winner, {CONTROL} stays")  # fmt: skip
+        return Decision(
+            True,
+            None,
+            leader,
+            probability,
+            f"only {fewest:,} impressions a variant in {days_run} days (the minimum "
+            f"is {rule.min_impressions:,}): no winner, {CONTROL} stays",
+        )
     if fewest < rule.min_impressions:
-        return Decision(False, None, leader, probability,
-                        f"collecting: {fewest:,} of {rule.min_impressions:,} impressions")  # fmt: skip
+        return Decision(
+            False,
+            None,
+            leader,
+            probability,
+            f"collecting: {fewest:,} of {rule.min_impressions:,} impressions",
+        )
     if probability >= 1 - rule.alpha:
-        return Decision(True, leader, leader, probability,
-                        f"{leader} is better with probability {probability:.4f}")  # fmt: skip
+        return Decision(
+            True,
+            leader,
+            leader,
+            probability,
+            f"{leader} is better with probability {probability:.4f}",
+        )
     if fewest >= rule.max_impressions or out_of_days:  # the horizon: keep the best estimate
         after = (
             f"{days_run} days"
             if fewest < rule.max_impressions
             else f"{fewest:,} impressions a variant"
         )
-        return Decision(True, leader, leader, probability,
-                        f"{leader} leads after {after} (probability {probability:.4f}, no "
-                        "early stop): the best estimate is kept")  # fmt: skip
-    return Decision(False, None, leader, probability,
-                    f"running: {leader} leads with probability {probability:.4f}")  # fmt: skip
+        return Decision(
+            True,
+            leader,
+            leader,
+            probability,
+            f"{leader} leads after {after} (probability {probability:.4f}, no "
+            "early stop): the best estimate is kept",
+        )
+    return Decision(
+        False,
+        None,
+        leader,
+        probability,
+        f"running: {leader} leads with probability {probability:.4f}",
+    )
 
 
 def kept_variant(decision: Decision, arms: Sequence[ArmStats]) -> tuple[str, str]:
@@ -235,9 +266,12 @@ def kept_variant(decision: Decision, arms: Sequence[ArmStats]) -> tuple[str, str
         return CONTROL, decision.reason
     by_name = {arm.variant: arm for arm in arms}
     winner, control = by_name[decision.winner], by_name[CONTROL]
-    if (decision.winner != CONTROL and winner.average_view_duration_s is not None
-            and control.average_view_duration_s is not None
-            and winner.average_view_duration_s < control.average_view_duration_s):  # fmt: skip
+    if (
+        decision.winner != CONTROL
+        and winner.average_view_duration_s is not None
+        and control.average_view_duration_s is not None
+        and winner.average_view_duration_s < control.average_view_duration_s
+    ):
         return CONTROL, (
             f"{decision.winner} won on CTR ({winner.ctr:.2%} against {control.ctr:.2%}) but "
             f"lowered the average view duration ({winner.average_view_duration_s:.0f} s against "
@@ -400,8 +434,15 @@ class ExperimentStore:
         )
         return rows[0] if rows else None
 
-    def save_experiment(self, release_date: str, video_id: str, started_on: str, state: str,
-                        winner: str | None = None, decision: str | None = None) -> None:  # fmt: skip
+    def save_experiment(
+        self,
+        release_date: str,
+        video_id: str,
+        started_on: str,
+        state: str,
+        winner: str | None = None,
+        decision: str | None = None,
+    ) -> None:
         self.warehouse.execute(
             "INSERT INTO thumbnail_experiments VALUES (?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (release_date) DO UPDATE SET state = EXCLUDED.state, "
@@ -426,10 +467,15 @@ class ExperimentStore:
 
     def save_reach(self, rows: Sequence[tuple[str, str, int, int]]) -> None:
         self.warehouse.execute_many(
-            [("INSERT INTO thumbnail_reach VALUES (?, ?, ?, ?) ON CONFLICT (video_id, day) "
-              "DO UPDATE SET impressions = EXCLUDED.impressions, clicks = EXCLUDED.clicks",
-              list(row)) for row in rows]
-        )  # fmt: skip
+            [
+                (
+                    "INSERT INTO thumbnail_reach VALUES (?, ?, ?, ?) ON CONFLICT (video_id, day) "
+                    "DO UPDATE SET impressions = EXCLUDED.impressions, clicks = EXCLUDED.clicks",
+                    list(row),
+                )
+                for row in rows
+            ]
+        )
 
     def job_id(self) -> str | None:
         rows = self.warehouse.query(
@@ -533,9 +579,14 @@ def record_looks(
 class ThumbnailExperiment:
     """One release's experiment against the APIs (``execute``: the Retrier's)."""
 
-    def __init__(self, clients: Any, store: ExperimentStore, execute: Callable[[Any, str], Any],
-                 log: Callable[[str], None] = lambda message: None,
-                 rule: StoppingRule = StoppingRule()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        clients: Any,
+        store: ExperimentStore,
+        execute: Callable[[Any, str], Any],
+        log: Callable[[str], None] = lambda message: None,
+        rule: StoppingRule = StoppingRule(),
+    ) -> None:
         self.clients, self.store, self.execute, self.log, self.rule = (
             clients,
             store,
@@ -608,8 +659,9 @@ class ThumbnailExperiment:
             "set the thumbnail",
         )
 
-    def run(self, *, release_date: str, video_id: str, today: str,
-            variant_paths: Mapping[str, str]) -> ExperimentOutcome:  # fmt: skip
+    def run(
+        self, *, release_date: str, video_id: str, today: str, variant_paths: Mapping[str, str]
+    ) -> ExperimentOutcome:
         """Advance the experiment to ``today``: read reach, judge, keep the winner or show
         today's variant (each set once a day). Raises PublishError and TimeoutError."""
         row = self.store.experiment(release_date)
@@ -619,8 +671,15 @@ class ThumbnailExperiment:
         started = str(row["started_on"])
         if row["state"] == "decided":
             arms = self.store.arms(release_date, video_id, today)
-            return ExperimentOutcome("decided", str(row["winner"]), 0, None,
-                                     str(row["winner"]), str(row["decision"]), arms)  # fmt: skip
+            return ExperimentOutcome(
+                "decided",
+                str(row["winner"]),
+                0,
+                None,
+                str(row["winner"]),
+                str(row["decision"]),
+                arms,
+            )
         stored = self.read_reach([video_id], started)
         arms = self.store.arms(release_date, video_id, today)
         days_run = (dt.date.fromisoformat(today) - dt.date.fromisoformat(started)).days

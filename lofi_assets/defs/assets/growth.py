@@ -541,33 +541,37 @@ def thumbnail_experiment(
             video_id = youtube_upload.video_id or "{video_id}"
             requests = [
                 ("jobs.list", clients.reporting.jobs().list()),
-                ("jobs.reports.list", clients.reporting.jobs().reports().list(
-                    jobId="{job_id}", startTimeAtOrAfter=f"{today}T00:00:00Z")),
-                ("thumbnails.set", clients.youtube.thumbnails().set(
-                    videoId=video_id,
-                    media_body=MediaFileUpload(paths[variant], mimetype="image/jpeg"))),
-            ]  # fmt: skip
-            manifest_path = write_json_atomic(
-                target / MANIFEST_FILE,
-                {"release_date": date, "mode": "dry_run", "variant": variant,
-                 "requests": [describe_request(n, r) for n, r in requests]},
-            )  # fmt: skip
-            context.log.info(f"Dry run: {len(requests)} requests written to {manifest_path}")
+                (
+                    "jobs.reports.list",
+                    clients.reporting.jobs()
+                    .reports()
+                    .list(jobId="{job_id}", startTimeAtOrAfter=f"{today}T00:00:00Z"),
+                ),
+                (
+                    "thumbnails.set",
+                    clients.youtube.thumbnails().set(
+                        videoId=video_id,
+                        media_body=MediaFileUpload(paths[variant], mimetype="image/jpeg"),
+                    ),
+                ),
+            ]
+            write_dry_run(context, target, {"release_date": date, "variant": variant}, requests)
             outcome = ExperimentOutcome("planned", variant, 0, None)
         else:
-            if youtube_upload.mode != "live" or not youtube_upload.video_id:
-                raise ConfigError(
-                    f"The release of {date} is not on YouTube yet (youtube_upload ran in "
-                    f"{youtube_upload.mode}): publish it live first"
-                )
+            video_id = require_live_release(date, youtube_upload)
             experiment = ThumbnailExperiment(
-                clients, store, Retrier(context.log.info).execute, log=context.log.info,
+                clients,
+                store,
+                Retrier(context.log.info).execute,
+                log=context.log.info,
                 rule=rule,
-            )  # fmt: skip
+            )
             outcome = experiment.run(
-                release_date=date, video_id=youtube_upload.video_id, today=today,
+                release_date=date,
+                video_id=video_id,
+                today=today,
                 variant_paths=paths,
-            )  # fmt: skip
+            )
             looks = {
                 v: VariantLook(thumbnail.variant_palettes[v], thumbnail.variant_scenes[v])
                 for v in VARIANTS
@@ -578,10 +582,12 @@ def thumbnail_experiment(
     arms = outcome.arms
     table = "\n".join(
         ["| variant | impressions | clicks | CTR | avg view (s) |", "|---|---:|---:|---:|---:|"]
-        + [f"| {a.variant} | {a.impressions:,} | {a.clicks:,} | {a.ctr:.2%} | "
-           f"{'' if a.average_view_duration_s is None else f'{a.average_view_duration_s:.0f}'} |"
-           for a in arms]
-    )  # fmt: skip
+        + [
+            f"| {a.variant} | {a.impressions:,} | {a.clicks:,} | {a.ctr:.2%} | "
+            f"{'' if a.average_view_duration_s is None else f'{a.average_view_duration_s:.0f}'} |"
+            for a in arms
+        ]
+    )
     return dg.MaterializeResult(
         value=ExperimentRecord(
             release_date=date,
